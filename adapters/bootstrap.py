@@ -1,0 +1,92 @@
+"""The composition root: the one place that builds infrastructure.
+
+Nothing here runs at import time; `build` wires a container from settings and
+`close` releases what it opened.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from adapters.config import Settings, eventsourcing_env
+from adapters.postgres.accounts import PostgresAccounts
+from adapters.postgres.migrations import migrate
+from adapters.pricing.loader import load_rate_book
+from application.ledger_app import LedgerApplication
+from application.outcomes import OutcomeService
+from application.sending import MessagingService
+from application.verification import LedgerVerifier
+from application.wallets import WalletService
+
+log = logging.getLogger(__name__)
+
+CONFIG_POOL_SIZE = 4
+
+
+@dataclass
+class Container:
+    settings: Settings
+    database_url: str
+    nats_url: str | None
+    app: LedgerApplication
+    pool: ConnectionPool
+    accounts: PostgresAccounts
+    messaging: MessagingService
+    wallets: WalletService
+    outcomes: OutcomeService
+    verifier: LedgerVerifier
+    _closed: bool = field(default=False, repr=False)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.pool.close()
+        self.app.close()
+
+
+def migrate_database(database_url: str) -> list[int]:
+    """Create the event store tables and apply our migrations; idempotent."""
+    env = eventsourcing_env(database_url, pool_size=1)
+    env["CREATE_TABLE"] = "yes"
+    LedgerApplication(env).close()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        return migrate(conn)  # type: ignore[arg-type]
+
+
+def build(settings: Settings, database_url: str, nats_url: str | None = None) -> Container:
+    app = LedgerApplication(
+        eventsourcing_env(database_url, pool_size=settings.db_pool_size),
+        wallet_cache_size=settings.wallet_cache_size,
+    )
+    pool = ConnectionPool(
+        database_url,
+        min_size=1,
+        max_size=CONFIG_POOL_SIZE,
+        kwargs={"autocommit": True},
+        open=True,
+        name="smsledger-config",
+    )
+    accounts = PostgresAccounts(pool)
+    rates = load_rate_book(settings.rate_card_path)
+    return Container(
+        settings=settings,
+        database_url=database_url,
+        nats_url=nats_url,
+        app=app,
+        pool=pool,
+        accounts=accounts,
+        messaging=MessagingService(app, accounts, rates),
+        wallets=WalletService(app),
+        outcomes=OutcomeService(app),
+        verifier=LedgerVerifier(app),
+    )
+
+
+def default_rate_card_path() -> Path:
+    return Path(__file__).parent / "pricing" / "default_rate_card.csv"

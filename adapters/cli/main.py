@@ -1,0 +1,128 @@
+"""The `smsledger` command line: the product's roles and its admin commands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from adapters.cli import admin
+from adapters.cli.serve import serve_api
+from adapters.cli.services import running_services
+from adapters.config import ConfigError, Settings
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+# Roles that later releases fill in. Until then they start, say so, and wait
+# for a signal, so that a deployment can already run one container per role.
+WAITING_ROLES = ("relay", "dispatcher", "projector", "webhooks")
+
+
+def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.bootstrap import build, migrate_database
+
+    with running_services(settings, need_nats=True) as services:
+        applied = migrate_database(services.database_url)
+        if applied:
+            print(f"applied migrations {applied}", flush=True)
+        container = build(settings, services.database_url, services.nats_url)
+        try:
+            serve_api(container, settings.host, args.port, settings.log_level)
+        finally:
+            container.close()
+    print("smsledger stopped", flush=True)
+    return 0
+
+
+def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.bootstrap import build
+
+    database_url = _required_database_url(settings)
+    container = build(settings, database_url, settings.nats_url)
+    try:
+        serve_api(container, settings.host, args.port, settings.log_level)
+    finally:
+        container.close()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.bootstrap import migrate_database
+
+    with running_services(settings, need_nats=False) as services:
+        applied = migrate_database(services.database_url)
+    print(f"migrations applied: {applied}" if applied else "schema is up to date")
+    return 0
+
+
+def cmd_waiting_role(args: argparse.Namespace, settings: Settings) -> int:
+    print(f"smsledger {args.command}: this role has no work in this release; waiting", flush=True)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+    return 0
+
+
+def _required_database_url(settings: Settings) -> str:
+    if settings.database_url is None:
+        raise ConfigError("DATABASE_URL is required for this role (use `up` for embedded servers)")
+    return settings.database_url
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="smsledger", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="run everything, on embedded servers if no URLs are set")
+    up.add_argument("--data-dir", type=Path, help="default ./.smsledger")
+    up.add_argument("--port", type=int, help="API port (default 8000)")
+    up.set_defaults(func=cmd_up)
+    api = sub.add_parser("api", help="serve the HTTP API")
+    api.add_argument("--port", type=int)
+    api.set_defaults(func=cmd_api)
+    for role in WAITING_ROLES:
+        sub.add_parser(role, help=f"run the {role} worker").set_defaults(func=cmd_waiting_role)
+    migrate = sub.add_parser("migrate", help="create or update the schema; idempotent")
+    migrate.add_argument("--data-dir", type=Path)
+    migrate.set_defaults(func=cmd_migrate)
+    admin.add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    settings = _with_cli_overrides(settings, args)
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        result: int = args.func(args, settings)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    return result
+
+
+def _with_cli_overrides(settings: Settings, args: argparse.Namespace) -> Settings:
+    from dataclasses import replace
+
+    data_dir = getattr(args, "data_dir", None)
+    if data_dir is not None:
+        settings = replace(settings, data_dir=data_dir)
+    if getattr(args, "port", None) is None and hasattr(args, "port"):
+        args.port = settings.port
+    return settings
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Serving the API with uvicorn, and printing where it listens."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import uvicorn
+
+from adapters.bootstrap import Container
+from adapters.http.app import create_app
+
+
+class _AnnouncingServer(uvicorn.Server):
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            for server in self.servers:
+                for sock in server.sockets:
+                    host, port = sock.getsockname()[:2]
+                    print(f"smsledger API listening on http://{host}:{port}", flush=True)
+
+
+def serve_api(container: Container, host: str, port: int, log_level: str) -> None:
+    """Serve until SIGINT or SIGTERM; uvicorn drains in-flight requests first."""
+    config = uvicorn.Config(
+        create_app(container),
+        host=host,
+        port=port,
+        log_level=log_level.lower(),
+        access_log=log_level == "DEBUG",
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
+    server = _AnnouncingServer(config)
+    server.run()
+    if not server.started:
+        logging.getLogger(__name__).error("the API could not start on %s:%s", host, port)
+        sys.exit(1)

@@ -1,0 +1,111 @@
+"""Configuration from environment variables, validated once at start.
+
+Every variable is listed in the README. A bad value stops the process with a
+message naming the variable, instead of failing later somewhere deep.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from psycopg.conninfo import conninfo_to_dict
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str | None
+    nats_url: str | None
+    data_dir: Path
+    host: str
+    port: int
+    db_pool_size: int
+    wallet_cache_size: int
+    rate_card_path: Path | None
+    log_level: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        problems: list[str] = []
+        database_url = env.get("DATABASE_URL") or None
+        if database_url is not None:
+            try:
+                conninfo_to_dict(database_url)
+            except Exception as error:  # psycopg raises ProgrammingError
+                problems.append(f"DATABASE_URL is not a PostgreSQL URL: {error}")
+        nats_url = env.get("NATS_URL") or None
+        if nats_url is not None and not nats_url.startswith(("nats://", "tls://")):
+            problems.append("NATS_URL must start with nats:// or tls://")
+        rate_card = env.get("SMSLEDGER_RATE_CARD") or None
+        if rate_card is not None and not Path(rate_card).is_file():
+            problems.append(f"SMSLEDGER_RATE_CARD: no such file {rate_card!r}")
+        log_level = env.get("SMSLEDGER_LOG_LEVEL", "INFO").upper()
+        if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            problems.append("SMSLEDGER_LOG_LEVEL is one of DEBUG, INFO, WARNING, ERROR")
+        settings = cls(
+            database_url=database_url,
+            nats_url=nats_url,
+            data_dir=Path(env.get("SMSLEDGER_DATA_DIR", ".smsledger")),
+            host=env.get("SMSLEDGER_HOST", "127.0.0.1"),
+            port=_int(env, "SMSLEDGER_PORT", 8000, 0, 65535, problems),
+            db_pool_size=_int(env, "SMSLEDGER_DB_POOL_SIZE", 10, 1, 200, problems),
+            wallet_cache_size=_int(
+                env, "SMSLEDGER_WALLET_CACHE_SIZE", 10_000, 1, 10_000_000, problems
+            ),
+            rate_card_path=Path(rate_card) if rate_card else None,
+            log_level=log_level,
+        )
+        if problems:
+            raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems))
+        return settings
+
+
+def _int(
+    env: Mapping[str, str], name: str, default: int, low: int, high: int, problems: list[str]
+) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        problems.append(f"{name} must be an integer, got {raw!r}")
+        return default
+    if not low <= value <= high:
+        problems.append(f"{name} must be between {low} and {high}, got {value}")
+        return default
+    return value
+
+
+def eventsourcing_env(database_url: str, *, pool_size: int) -> dict[str, str]:
+    """The library's configuration for our PostgreSQL event store."""
+    params = conninfo_to_dict(database_url)
+    return {
+        "PERSISTENCE_MODULE": "adapters.eventstore.factory",
+        "MAPPER_TOPIC": "adapters.eventstore.mapper:MsgspecMapper",
+        "POSTGRES_DBNAME": str(params.get("dbname") or "postgres"),
+        "POSTGRES_HOST": str(params.get("host") or "127.0.0.1"),
+        "POSTGRES_PORT": str(params.get("port") or "5432"),
+        "POSTGRES_USER": str(params.get("user") or "postgres"),
+        "POSTGRES_PASSWORD": str(params.get("password") or ""),
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": "0",
+        "POSTGRES_LOCK_TIMEOUT": "10",
+        "POSTGRES_CONNECT_TIMEOUT": "10",
+        "CREATE_TABLE": "no",
+    }
+
+
+def in_memory_eventsourcing_env() -> dict[str, str]:
+    """The library's in-memory recorder, for unit tests of the application."""
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.popo",
+        "MAPPER_TOPIC": "adapters.eventstore.mapper:MsgspecMapper",
+    }

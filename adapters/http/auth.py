@@ -1,0 +1,31 @@
+"""API-key authentication: X-API-Key plus X-API-Secret on every request.
+
+The key lookup is cached in the accounts adapter, so a warm request verifies
+with one SHA-256 and a constant-time compare, and never waits on the database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.exceptions import NotAuthorizedException
+
+from adapters.bootstrap import Container
+from adapters.postgres.accounts import Principal
+
+MAX_CREDENTIAL_LENGTH = 200
+
+
+def authenticate(request: Request[Any, Any, Any]) -> Principal:
+    api_key = request.headers.get("x-api-key")
+    api_secret = request.headers.get("x-api-secret")
+    if not api_key or not api_secret:
+        raise NotAuthorizedException("Send X-API-Key and X-API-Secret headers")
+    if len(api_key) > MAX_CREDENTIAL_LENGTH or len(api_secret) > MAX_CREDENTIAL_LENGTH:
+        raise NotAuthorizedException("Invalid API credentials")
+    container: Container = request.app.state.container
+    principal = container.accounts.authenticate(api_key, api_secret)
+    if principal is None:
+        raise NotAuthorizedException("Invalid API credentials")
+    return principal

@@ -1,0 +1,57 @@
+"""Liveness and readiness, without authentication."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+from urllib.parse import urlparse
+
+from litestar import Controller, Request, Response, get
+
+from adapters.bootstrap import Container
+from adapters.http.schemas import HealthOut
+
+CHECK_TIMEOUT_S = 2.0
+
+
+def nats_reachable(nats_url: str) -> bool:
+    """A NATS server greets every connection with an INFO line."""
+    parsed = urlparse(nats_url)
+    try:
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or 4222), timeout=CHECK_TIMEOUT_S
+        ) as sock:
+            return sock.recv(4) == b"INFO"
+    except OSError:
+        return False
+
+
+def postgres_reachable(container: Container) -> bool:
+    try:
+        with container.pool.connection(timeout=CHECK_TIMEOUT_S) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except Exception:  # any failure means not ready; the reason is in the log
+        return False
+
+
+class HealthController(Controller):
+    tags = ["Health"]  # noqa: RUF012
+
+    @get("/healthz", operation_id="getHealth", sync_to_thread=False)
+    def healthz(self) -> HealthOut:
+        return HealthOut(status="ok", checks={})
+
+    @get("/readyz", operation_id="getReadiness", sync_to_thread=True)
+    def readyz(self, request: Request[Any, Any, Any]) -> Response[HealthOut]:
+        container: Container = request.app.state.container
+        checks = {"postgres": "ok" if postgres_reachable(container) else "unreachable"}
+        if container.nats_url is None:
+            checks["nats"] = "not configured"
+        else:
+            checks["nats"] = "ok" if nats_reachable(container.nats_url) else "unreachable"
+        ready = all(v in ("ok",) for v in checks.values())
+        return Response(
+            HealthOut(status="ready" if ready else "not ready", checks=checks),
+            status_code=200 if ready else 503,
+        )

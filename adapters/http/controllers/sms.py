@@ -1,0 +1,100 @@
+"""POST /v1/sms/send and POST /v1/sms/bulk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, post
+from litestar.di import Provide
+
+from adapters.bootstrap import Container
+from adapters.http.auth import authenticate
+from adapters.http.request_id import request_id_of
+from adapters.http.schemas import (
+    BulkAcceptedOut,
+    BulkRejection,
+    BulkSmsRequest,
+    BulkSmsResponse,
+    Meta,
+    SendSmsRequest,
+    SendSmsResponse,
+    SentSms,
+)
+from adapters.postgres.accounts import Principal
+from application.sending import BulkRecipient, SendBulk, SendMessage
+from domain.money import micros_to_decimal, micros_to_minor_units
+
+
+class SmsController(Controller):
+    path = "/v1/sms"
+    tags = ["SMS"]  # noqa: RUF012
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}  # noqa: RUF012
+
+    @post("/send", operation_id="sendSms", status_code=200, sync_to_thread=True)
+    def send(
+        self, request: Request[Any, Any, Any], data: SendSmsRequest, principal: Principal
+    ) -> SendSmsResponse:
+        container: Container = request.app.state.container
+        sent = container.messaging.send(
+            SendMessage(
+                account_id=principal.account_id,
+                to=data.to,
+                sender=data.sender,
+                body=data.body,
+                variables=data.variables or {},
+                client_ref=data.client_ref,
+                unicode=data.unicode,
+                sandbox=principal.sandbox,
+                validity_minutes=data.validity_minutes,
+                idempotency_key=request.headers.get("idempotency-key"),
+            )
+        )
+        return SendSmsResponse(
+            data=SentSms(
+                id=str(sent.message_id),
+                messageId=str(sent.message_id),
+                status=sent.status,
+                to=sent.destination,
+                segments=sent.segments,
+                encoding=sent.encoding,
+                cost_micros=sent.price_micros,
+                cost=micros_to_decimal(sent.price_micros),
+                currency=sent.currency,
+                client_ref=data.client_ref,
+            ),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )
+
+    @post("/bulk", operation_id="sendBulkSms", status_code=200, sync_to_thread=True)
+    def bulk(
+        self, request: Request[Any, Any, Any], data: BulkSmsRequest, principal: Principal
+    ) -> BulkSmsResponse:
+        container: Container = request.app.state.container
+        accepted = container.messaging.send_bulk(
+            SendBulk(
+                account_id=principal.account_id,
+                recipients=[BulkRecipient(r.to, r.variables or {}) for r in data.recipients],
+                sender=data.sender,
+                body=data.body,
+                client_ref=data.client_ref,
+                unicode=data.unicode,
+                sandbox=principal.sandbox,
+                validity_minutes=data.validity_minutes,
+                idempotency_key=request.headers.get("idempotency-key"),
+            )
+        )
+        return BulkSmsResponse(
+            data=BulkAcceptedOut(
+                batch_id=str(accepted.batch_id),
+                accepted=accepted.accepted,
+                rejected=len(accepted.rejections),
+                rejections=[
+                    BulkRejection(r.index, r.to, r.code, r.reason) for r in accepted.rejections
+                ],
+                cost_estimate=micros_to_minor_units(accepted.cost_micros, accepted.currency),
+                cost_estimate_micros=accepted.cost_micros,
+                currency=accepted.currency,
+                status="queued",
+            ),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )

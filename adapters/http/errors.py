@@ -1,0 +1,104 @@
+"""All error responses are built here: one place maps failures to the
+public error table ({"error": {code, message, details}, "meta": {request_id}})."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from adapters.http.request_id import request_id_of
+from application.ports import AccountNotFound
+from domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_CODE: dict[str, int] = {
+    "VALIDATION_ERROR": 400,
+    "INVALID_PHONE_NUMBER": 400,
+    "INVALID_SENDER_ID": 400,
+    "MESSAGE_TOO_LONG": 400,
+    "MISSING_VARIABLE": 400,
+    "UNSUPPORTED_DESTINATION": 400,
+    "UNAUTHORIZED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "CONFLICT": 409,
+    "INSUFFICIENT_BALANCE": 422,
+    "OPT_OUT": 422,
+    "RATE_LIMITED": 429,
+    "INTERNAL_ERROR": 500,
+    "SERVICE_UNAVAILABLE": 503,
+}
+
+
+def error_response(
+    request: Request[Any, Any, Any], code: str, message: str, details: dict[str, Any] | None = None
+) -> Response[dict[str, Any]]:
+    return Response(
+        {
+            "error": {"code": code, "message": message, "details": details or {}},
+            "meta": {"request_id": request_id_of(request.scope)},
+        },
+        status_code=STATUS_BY_CODE.get(code, 400),
+    )
+
+
+def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    return error_response(request, exc.code, exc.message, exc.details)
+
+
+def validation_error(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[dict[str, Any]]:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    return error_response(request, "VALIDATION_ERROR", str(exc.detail), {"errors": extra})
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    if isinstance(exc, NotAuthorizedException):
+        code = "UNAUTHORIZED"
+    elif isinstance(exc, PermissionDeniedException):
+        code = "FORBIDDEN"
+    elif isinstance(exc, NotFoundException):
+        code = "NOT_FOUND"
+    elif exc.status_code == 405:
+        return Response(
+            {"error": {"code": "METHOD_NOT_ALLOWED", "message": str(exc.detail), "details": {}},
+             "meta": {"request_id": request_id_of(request.scope)}},
+            status_code=405,
+        )
+    elif exc.status_code >= 500:
+        code = "SERVICE_UNAVAILABLE" if exc.status_code == 503 else "INTERNAL_ERROR"
+    else:
+        code = "VALIDATION_ERROR"
+    return error_response(request, code, str(exc.detail))
+
+
+def account_missing(request: Request[Any, Any, Any], exc: AccountNotFound) -> Response[dict[str, Any]]:
+    return error_response(request, "UNAUTHORIZED", "The key's account no longer exists")
+
+
+def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    response = error_response(request, "INTERNAL_ERROR", "Unexpected server error")
+    response.status_code = HTTP_500_INTERNAL_SERVER_ERROR
+    return response
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    DomainError: domain_error,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+    AccountNotFound: account_missing,
+    Exception: unexpected_error,
+}

@@ -1,0 +1,129 @@
+"""Request and response bodies of the public API, as msgspec structs.
+
+Requests forbid unknown fields, so a typo or an attempt to set a price,
+a status or another account's id is a VALIDATION_ERROR, not silently ignored.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+import msgspec
+
+Variables = dict[str, str | int | float | bool]
+Phone = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+SenderId = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
+Body = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
+ClientRef = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+ValidityMinutes = Annotated[int, msgspec.Meta(ge=1, le=4320)]
+
+
+class Request(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class SendSmsRequest(Request):
+    to: Phone
+    sender: SenderId = msgspec.field(name="from")
+    body: Body
+    variables: Variables | None = None
+    client_ref: ClientRef | None = None
+    unicode: bool = False
+    validity_minutes: ValidityMinutes = 2880
+
+
+class BulkRecipientIn(Request):
+    to: Phone
+    variables: Variables | None = None
+
+
+class BulkSmsRequest(Request):
+    recipients: Annotated[list[BulkRecipientIn], msgspec.Meta(min_length=1, max_length=10_000)]
+    sender: SenderId = msgspec.field(name="from")
+    body: Body
+    client_ref: ClientRef | None = None
+    unicode: bool = False
+    validity_minutes: ValidityMinutes = 2880
+
+
+class Meta(msgspec.Struct):
+    request_id: str
+
+
+class SentSms(msgspec.Struct):
+    id: str
+    messageId: str  # noqa: N815 - the seed's field name
+    status: str
+    to: str
+    segments: int
+    encoding: str
+    cost_micros: int
+    cost: Decimal
+    currency: str
+    client_ref: str | None
+
+
+class BulkRejection(msgspec.Struct):
+    index: int
+    to: str
+    code: str
+    reason: str
+
+
+class BulkAcceptedOut(msgspec.Struct):
+    batch_id: str
+    accepted: int
+    rejected: int
+    rejections: list[BulkRejection]
+    cost_estimate: int
+    cost_estimate_micros: int
+    currency: str
+    status: str
+
+
+class BalanceOut(msgspec.Struct):
+    balance: int
+    reserved: int
+    credit_limit: int
+    available: int
+    low_balance_threshold: int
+    balance_micros: int
+    reserved_micros: int
+    credit_limit_micros: int
+    available_micros: int
+    low_balance_threshold_micros: int
+    currency: str
+    sandbox: bool
+    auto_topup_enabled: bool
+
+
+class SendSmsResponse(msgspec.Struct):
+    data: SentSms
+    meta: Meta
+
+
+class BulkSmsResponse(msgspec.Struct):
+    data: BulkAcceptedOut
+    meta: Meta
+
+
+class BalanceResponse(msgspec.Struct):
+    data: BalanceOut
+    meta: Meta
+
+
+class ErrorBody(msgspec.Struct):
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+class ErrorResponse(msgspec.Struct):
+    error: ErrorBody
+    meta: Meta
+
+
+class HealthOut(msgspec.Struct):
+    status: str
+    checks: dict[str, str]

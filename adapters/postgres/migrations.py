@@ -1,0 +1,78 @@
+"""Schema for the configuration tables that live beside the event store.
+
+Migrations are numbered and applied in order, each in its own transaction,
+under an advisory lock so that two processes starting at once do not race.
+Running them again is a no-op. The event store's own tables are created by
+the library's recorder, in the same run.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg
+
+log = logging.getLogger(__name__)
+
+# An arbitrary constant that names our migration lock in pg_advisory_lock.
+MIGRATION_LOCK_KEY = 0x5E5_1ED6E5
+
+MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+    (
+        1,
+        "accounts and API keys",
+        """
+        CREATE TABLE accounts (
+            id text PRIMARY KEY,
+            name text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+            currency char(3) NOT NULL,
+            default_country char(2),
+            created_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE TABLE api_keys (
+            id uuid PRIMARY KEY,
+            account_id text NOT NULL REFERENCES accounts (id),
+            key text NOT NULL UNIQUE,
+            secret_sha256 bytea NOT NULL,
+            sandbox boolean NOT NULL,
+            name text NOT NULL DEFAULT '',
+            permissions text[] NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            revoked_at timestamptz
+        );
+        CREATE INDEX api_keys_account_idx ON api_keys (account_id);
+        CREATE TABLE rate_overrides (
+            account_id text NOT NULL REFERENCES accounts (id),
+            country char(2) NOT NULL,
+            price_micros bigint NOT NULL CHECK (price_micros >= 0),
+            PRIMARY KEY (account_id, country)
+        );
+        """,
+    ),
+)
+
+
+def migrate(conn: psycopg.Connection[object]) -> list[int]:
+    """Apply pending migrations; returns the versions applied now."""
+    applied_now: list[int] = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version integer PRIMARY KEY,"
+            " description text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        rows = conn.execute("SELECT version FROM schema_migrations").fetchall()
+        done = {int(row[0]) for row in rows}  # type: ignore[index]
+        for version, description, sql in MIGRATIONS:
+            if version in done:
+                continue
+            log.info("applying migration %s: %s", version, description)
+            conn.execute(sql.encode())
+            conn.execute(
+                "INSERT INTO schema_migrations (version, description) VALUES (%s, %s)",
+                (version, description),
+            )
+            applied_now.append(version)
+    return applied_now

@@ -1,0 +1,147 @@
+"""The event-sourced application: one store for wallets, messages and campaigns.
+
+Hot wallets stay in memory. Commands on one wallet are serialised in-process
+by a striped lock, so two sends from one account never race each other to
+the same wallet version; a conflict can then only come from another process,
+and that rare case is retried a bounded number of times from a fresh load.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import Aggregate, DomainEventProtocol
+from eventsourcing.persistence import IntegrityError
+
+from application.errors import ConcurrencyExhausted, Conflict, NotFound
+from domain.wallet import Wallet
+
+T = TypeVar("T")
+
+LOCK_STRIPES = 1024
+DEFAULT_WALLET_CACHE_SIZE = 10_000
+MAX_CONFLICT_RETRIES = 3
+SNAPSHOT_INTERVAL_EVENTS = 100
+
+
+class WalletCache:
+    """A bounded LRU of live wallets. Callers hold the wallet's lock."""
+
+    def __init__(self, maxsize: int) -> None:
+        assert maxsize > 0
+        self._maxsize = maxsize
+        self._wallets: OrderedDict[UUID, Wallet] = OrderedDict()
+        self._guard = threading.Lock()
+
+    def get(self, wallet_id: UUID) -> Wallet | None:
+        with self._guard:
+            wallet = self._wallets.get(wallet_id)
+            if wallet is not None:
+                self._wallets.move_to_end(wallet_id)
+            return wallet
+
+    def put(self, wallet: Wallet) -> None:
+        with self._guard:
+            self._wallets[wallet.id] = wallet
+            self._wallets.move_to_end(wallet.id)
+            while len(self._wallets) > self._maxsize:
+                self._wallets.popitem(last=False)
+
+    def evict(self, wallet_id: UUID) -> None:
+        with self._guard:
+            self._wallets.pop(wallet_id, None)
+
+
+class LedgerApplication(Application[UUID]):
+    name = "smsledger"
+    snapshotting_intervals = {Wallet: SNAPSHOT_INTERVAL_EVENTS}  # noqa: RUF012
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        wallet_cache_size: int = DEFAULT_WALLET_CACHE_SIZE,
+    ) -> None:
+        super().__init__(env)
+        self._wallets = WalletCache(wallet_cache_size)
+        self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
+
+    # Wallet access ------------------------------------------------------------
+
+    @contextmanager
+    def locked_wallet(self, wallet_id: UUID) -> Iterator[Wallet]:
+        """The live wallet, held exclusively for one command or read.
+
+        If the block raises, the cached wallet may hold half-applied events,
+        so it is dropped and the next use reloads it from the store.
+        """
+        with self._locks[hash(wallet_id) % LOCK_STRIPES]:
+            wallet = self._wallets.get(wallet_id)
+            if wallet is None:
+                wallet = self._load_wallet(wallet_id)
+                self._wallets.put(wallet)
+            try:
+                yield wallet
+            except BaseException:
+                self._wallets.evict(wallet_id)
+                raise
+
+    def run_on_wallet(self, wallet_id: UUID, command: Callable[[Wallet], T]) -> T:
+        """Run a command that saves the wallet, retrying cross-process conflicts.
+
+        A unique-constraint failure either means another process wrote this
+        wallet first (retry from a fresh load) or that the command repeated
+        something already recorded, such as a top-up's receipt (Conflict).
+        """
+        for _attempt in range(MAX_CONFLICT_RETRIES):
+            with self._locks[hash(wallet_id) % LOCK_STRIPES]:
+                wallet = self._wallets.get(wallet_id) or self._load_wallet(wallet_id)
+                version_before = wallet.version
+                try:
+                    result = command(wallet)
+                except IntegrityError:
+                    self._wallets.evict(wallet_id)
+                    if self._load_wallet(wallet_id).version == version_before:
+                        raise Conflict("This request was already recorded") from None
+                    continue
+                except BaseException:
+                    self._wallets.evict(wallet_id)
+                    raise
+                self._wallets.put(wallet)
+                return result
+        raise ConcurrencyExhausted(
+            "The wallet is being changed by another process; retry the request",
+            wallet_id=str(wallet_id),
+        )
+
+    def _load_wallet(self, wallet_id: UUID) -> Wallet:
+        try:
+            wallet: Wallet = self.repository.get(wallet_id)
+        except AggregateNotFoundError:
+            raise NotFound("No such wallet", wallet_id=str(wallet_id)) from None
+        return wallet
+
+    def forget_wallet(self, wallet_id: UUID) -> None:
+        self._wallets.evict(wallet_id)
+
+    # Saving -----------------------------------------------------------------
+
+    def record(
+        self,
+        *aggregates: Aggregate,
+        events: Sequence[DomainEventProtocol[UUID]] = (),
+        **recorder_kwargs: Any,
+    ) -> None:
+        """Save aggregates' pending events, plus ready-made creation events,
+        in one transaction."""
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        processing_event.events.extend(events)
+        processing_event.collect_events(*aggregates, **recorder_kwargs)
+        self._record(processing_event)
+        self._take_snapshots(processing_event)

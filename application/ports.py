@@ -1,0 +1,38 @@
+"""What the application needs from the outside world, as protocols.
+
+Adapters implement these; tests may use the in-memory ones in
+`application.memory`, which follow the same contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from domain.messaging.pricing import RateBook
+
+
+@dataclass(frozen=True, slots=True)
+class AccountProfile:
+    """The settings of an account that sending and billing depend on."""
+
+    account_id: str
+    name: str
+    currency: str
+    default_country: str | None
+    rate_overrides_micros: Mapping[str, int] = field(default_factory=dict)
+
+
+class AccountNotFound(LookupError):
+    pass
+
+
+class AccountDirectory(Protocol):
+    def profile(self, account_id: str) -> AccountProfile:
+        """The account's profile; raises AccountNotFound."""
+        ...
+
+
+class RateBookSource(Protocol):
+    def rate_book(self) -> RateBook: ...

@@ -1,0 +1,287 @@
+"""Send one message, or a bulk batch of up to 10,000, against the wallet.
+
+Validation, templating, encoding and pricing happen before the wallet lock is
+taken; the lock is held only to reserve the price and save, so that one
+account's long bulk does not stall its single sends for longer than the save.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from uuid import UUID, uuid4
+
+from application.errors import ValidationFailed
+from application.ledger_app import LedgerApplication
+from application.ports import AccountDirectory, AccountProfile
+from domain import ids
+from domain.campaign import Campaign
+from domain.errors import DomainError
+from domain.message import DEFAULT_VALIDITY_MINUTES, Message, MessageStatus, Recipient
+from domain.messaging.encoding import count_segments
+from domain.messaging.phone import parse_phone
+from domain.messaging.pricing import RateBook, RateCard
+from domain.messaging.sender import validate_sender_id
+from domain.messaging.templates import Template
+from domain.wallet import Wallet
+
+MAX_BULK_RECIPIENTS = 10_000
+MAX_CLIENT_REF_LENGTH = 128
+
+
+@dataclass(frozen=True, slots=True)
+class SendMessage:
+    account_id: str
+    to: str
+    sender: str
+    body: str
+    variables: Mapping[str, object] = field(default_factory=dict)
+    client_ref: str | None = None
+    unicode: bool = False
+    sandbox: bool = False
+    validity_minutes: int = DEFAULT_VALIDITY_MINUTES
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BulkRecipient:
+    to: str
+    variables: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SendBulk:
+    account_id: str
+    recipients: Sequence[BulkRecipient]
+    sender: str
+    body: str
+    client_ref: str | None = None
+    unicode: bool = False
+    sandbox: bool = False
+    validity_minutes: int = DEFAULT_VALIDITY_MINUTES
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    message_id: UUID
+    status: str
+    destination: str
+    segments: int
+    encoding: str
+    price_micros: int
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    index: int
+    to: str
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BulkAccepted:
+    batch_id: UUID
+    accepted: int
+    rejections: tuple[Rejection, ...]
+    cost_micros: int
+    currency: str
+
+
+class MessagingService:
+    def __init__(
+        self, app: LedgerApplication, accounts: AccountDirectory, rates: RateBook
+    ) -> None:
+        self._app = app
+        self._accounts = accounts
+        self._rates = rates
+
+    def send(self, command: SendMessage) -> SentMessage:
+        profile = self._accounts.profile(command.account_id)
+        validate_sender_id(command.sender)
+        _check_client_ref(command.client_ref)
+        message_id = (
+            ids.keyed_message_id(command.account_id, command.idempotency_key, 0)
+            if command.idempotency_key
+            else uuid4()
+        )
+        recipient = _prepare(
+            message_id,
+            command.to,
+            Template.parse(command.body),
+            command.variables,
+            profile,
+            self._card_for(profile, sandbox=command.sandbox),
+            force_unicode=command.unicode,
+        )
+        wallet_id = ids.wallet_id(command.account_id, sandbox=command.sandbox)
+
+        def reserve_and_save(wallet: Wallet) -> None:
+            if recipient.price_micros:
+                wallet.reserve(str(message_id), recipient.price_micros, f"message:{message_id}")
+            message = Message.accept(
+                recipient,
+                account_id=command.account_id,
+                wallet_id=wallet_id,
+                campaign_id=None,
+                reservation_id=str(message_id),
+                sender=command.sender,
+                currency=wallet.currency,
+                client_ref=command.client_ref,
+                sandbox=command.sandbox,
+                validity_minutes=command.validity_minutes,
+            )
+            self._app.record(message, wallet)
+
+        self._app.run_on_wallet(wallet_id, reserve_and_save)
+        return SentMessage(
+            message_id=message_id,
+            status=str(MessageStatus.QUEUED),
+            destination=recipient.destination,
+            segments=recipient.segments,
+            encoding=recipient.encoding,
+            price_micros=recipient.price_micros,
+            currency=profile.currency,
+        )
+
+    def send_bulk(self, command: SendBulk) -> BulkAccepted:
+        count = len(command.recipients)
+        if not 1 <= count <= MAX_BULK_RECIPIENTS:
+            raise ValidationFailed(
+                f"A bulk send has 1 to {MAX_BULK_RECIPIENTS} recipients",
+                recipients=count,
+                max_recipients=MAX_BULK_RECIPIENTS,
+            )
+        profile = self._accounts.profile(command.account_id)
+        validate_sender_id(command.sender)
+        _check_client_ref(command.client_ref)
+        key = command.idempotency_key
+        batch_id = ids.keyed_batch_id(command.account_id, key) if key else uuid4()
+        accepted, rejections = self._prepare_all(command, profile)
+        if not accepted:
+            raise ValidationFailed(
+                "No recipient of the batch can be sent to",
+                rejected=[_rejection_details(r) for r in rejections[:100]],
+            )
+        total_micros = sum(r.price_micros for r in accepted)
+        wallet_id = ids.wallet_id(command.account_id, sandbox=command.sandbox)
+
+        def reserve_and_save(wallet: Wallet) -> None:
+            if total_micros:
+                wallet.reserve(str(batch_id), total_micros, f"batch:{batch_id}")
+            campaign = Campaign.create_batch(
+                batch_id,
+                account_id=command.account_id,
+                sender=command.sender,
+                body=command.body,
+                client_ref=command.client_ref,
+                sandbox=command.sandbox,
+            )
+            campaign.add_recipients(len(accepted), len(rejections), total_micros)
+            campaign.start()
+            timestamp = Message.Event.create_timestamp()
+            events = [
+                Message.accepted_event(
+                    recipient,
+                    account_id=command.account_id,
+                    wallet_id=wallet_id,
+                    campaign_id=batch_id,
+                    reservation_id=str(batch_id),
+                    sender=command.sender,
+                    currency=wallet.currency,
+                    client_ref=command.client_ref,
+                    sandbox=command.sandbox,
+                    validity_minutes=command.validity_minutes,
+                    timestamp=timestamp,
+                )
+                for recipient in accepted
+            ]
+            self._app.record(wallet, campaign, events=events)
+
+        self._app.run_on_wallet(wallet_id, reserve_and_save)
+        return BulkAccepted(
+            batch_id=batch_id,
+            accepted=len(accepted),
+            rejections=tuple(rejections),
+            cost_micros=total_micros,
+            currency=profile.currency,
+        )
+
+    def _prepare_all(
+        self, command: SendBulk, profile: AccountProfile
+    ) -> tuple[list[Recipient], list[Rejection]]:
+        template = Template.parse(command.body)
+        card = self._card_for(profile, sandbox=command.sandbox)
+        key = command.idempotency_key
+        accepted: list[Recipient] = []
+        rejections: list[Rejection] = []
+        for index, item in enumerate(command.recipients):
+            message_id = (
+                ids.keyed_message_id(command.account_id, key, index) if key else uuid4()
+            )
+            try:
+                accepted.append(
+                    _prepare(
+                        message_id, item.to, template, item.variables, profile, card,
+                        force_unicode=command.unicode,
+                    )
+                )
+            except DomainError as error:
+                rejections.append(Rejection(index, item.to, error.code, error.message))
+        return accepted, rejections
+
+    def _card_for(self, profile: AccountProfile, *, sandbox: bool) -> RateCard | None:
+        """The account's card; None for the sandbox, where sending is free."""
+        if sandbox:
+            return None
+        card = self._rates.card(profile.currency)
+        if profile.rate_overrides_micros:
+            card = card.with_overrides(profile.rate_overrides_micros)
+        return card
+
+
+def _prepare(  # noqa: PLR0913
+    message_id: UUID,
+    to: str,
+    template: Template,
+    variables: Mapping[str, object],
+    profile: AccountProfile,
+    card: RateCard | None,
+    *,
+    force_unicode: bool,
+) -> Recipient:
+    """Validate, render, measure and price one recipient; raise a DomainError."""
+    phone = parse_phone(to, profile.default_country)
+    body = template.render(variables)
+    if not body.strip():
+        raise ValidationFailed("The message body is empty after substitution")
+    count = count_segments(body, force_unicode=force_unicode)
+    price_micros = 0 if card is None else card.price_micros(phone.country, count.segments)
+    return Recipient(
+        message_id=message_id,
+        destination=phone.e164,
+        country=phone.country,
+        body=body,
+        encoding=str(count.encoding),
+        segments=count.segments,
+        price_micros=price_micros,
+    )
+
+
+def _check_client_ref(client_ref: str | None) -> None:
+    if client_ref is not None and not 1 <= len(client_ref) <= MAX_CLIENT_REF_LENGTH:
+        raise ValidationFailed(
+            f"client_ref is 1 to {MAX_CLIENT_REF_LENGTH} characters",
+            max_length=MAX_CLIENT_REF_LENGTH,
+        )
+
+
+def _rejection_details(rejection: Rejection) -> dict[str, object]:
+    return {
+        "index": rejection.index,
+        "to": rejection.to,
+        "code": rejection.code,
+        "reason": rejection.reason,
+    }

@@ -1,0 +1,68 @@
+"""Shared fixtures.
+
+Integration and e2e tests find PostgreSQL and NATS from DATABASE_URL and
+NATS_URL, or start embedded ones. Each test run works in its own database,
+named after a random run id, and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import infra
+
+RUN_ID = infra.new_run_id()
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    return RUN_ID
+
+
+@pytest.fixture(scope="session")
+def services_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("services")
+
+
+@pytest.fixture(scope="session")
+def postgres_server(services_root: Path) -> Iterator[str]:
+    dsn, stop = infra.postgres_server_dsn(services_root)
+    try:
+        yield dsn
+    finally:
+        stop()
+
+
+@pytest.fixture(scope="session")
+def nats_url(services_root: Path) -> Iterator[str]:
+    url, stop = infra.nats_server_url(services_root)
+    try:
+        yield url
+    finally:
+        stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, migrated database for this test run."""
+    from adapters.bootstrap import migrate_database
+
+    name = f"smsledger_test_{RUN_ID}"
+    url = infra.create_database(postgres_server, name)
+    try:
+        migrate_database(url)
+        yield url
+    finally:
+        infra.drop_database(postgres_server, name)
+
+
+def pytest_report_header() -> list[str]:
+    return [
+        f"smsledger run id: {RUN_ID}",
+        f"DATABASE_URL: {'set' if os.environ.get('DATABASE_URL') else 'unset (embedded)'}",
+        f"NATS_URL: {'set' if os.environ.get('NATS_URL') else 'unset (embedded)'}",
+    ]

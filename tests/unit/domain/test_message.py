@@ -1,0 +1,87 @@
+from uuid import uuid4
+
+import pytest
+
+from domain.errors import InvalidTransition
+from domain.message import Charge, Message, MessageStatus, Recipient
+
+
+def accepted(price_micros: int = 35_000) -> Message:
+    recipient = Recipient(uuid4(), "+447700900123", "GB", "hello", "GSM-7", 1, price_micros)
+    message = Message.accept(
+        recipient, account_id="a", wallet_id=uuid4(), campaign_id=None,
+        reservation_id="r", sender="Acme", currency="GBP", client_ref="ref", sandbox=False,
+    )
+    return message
+
+
+def test_accepted_event_fast_path_equals_the_aggregate_path() -> None:
+    recipient = Recipient(uuid4(), "+447700900123", "GB", "hello", "GSM-7", 1, 35_000)
+    kwargs = dict(account_id="a", wallet_id=uuid4(), campaign_id=uuid4(), reservation_id="r",
+                  sender="Acme", currency="GBP", client_ref=None, sandbox=False,
+                  validity_minutes=60)
+    timestamp = Message.Event.create_timestamp()
+    slow = Message.accept(recipient, timestamp=timestamp, **kwargs).collect_events()[0]
+    fast = Message.accepted_event(recipient, timestamp=timestamp, **kwargs)
+    assert type(fast) is type(slow)
+    assert vars(fast) == vars(slow)
+    assert vars(fast.mutate(None)) == vars(slow.mutate(None))
+
+
+def test_delivery_captures_once_and_late_reports_are_no_ops() -> None:
+    message = accepted()
+    assert message.submit("sim", "c-1", capture_on_submit=False) is None
+    assert message.report_delivery("ENROUTE", MessageStatus.SENT) is None
+    assert message.report_delivery("ENROUTE", MessageStatus.SENT) is None  # duplicate
+    item = message.report_delivery("DELIVRD", MessageStatus.DELIVERED)
+    assert item is not None and (item.captured_micros, item.released_micros) == (35_000, 0)
+    version = message.version
+    assert message.report_delivery("DELIVRD", MessageStatus.DELIVERED) is None
+    assert message.report_delivery("UNDELIV", MessageStatus.FAILED) is None
+    assert message.report_delivery("ACCEPTD", MessageStatus.SENT) is None
+    assert message.version == version
+    assert message.status == MessageStatus.DELIVERED
+    assert message.carrier_status == "DELIVRD"
+    assert message.charge == Charge.CAPTURED
+
+
+def test_failure_releases() -> None:
+    message = accepted()
+    message.submit("sim", "c-1", capture_on_submit=False)
+    item = message.report_delivery("UNDELIV", MessageStatus.FAILED, "001")
+    assert item is not None and item.released_micros == 35_000
+    assert message.status == MessageStatus.FAILED
+
+
+def test_capture_on_submit_then_dlr_does_not_settle_again() -> None:
+    message = accepted()
+    item = message.submit("sim", "c-1", capture_on_submit=True)
+    assert item is not None and item.captured_micros == 35_000
+    assert message.report_delivery("UNDELIV", MessageStatus.FAILED) is None
+    assert message.status == MessageStatus.FAILED
+
+
+def test_reject_cancel_expire() -> None:
+    rejected = accepted()
+    item = rejected.reject("88", "throttled")
+    assert item is not None and item.released_micros == 35_000
+    cancelled = accepted()
+    assert cancelled.cancel() is not None
+    assert cancelled.cancel() is None
+    expired = accepted()
+    assert expired.expire() is not None
+    assert expired.status == MessageStatus.EXPIRED
+    sent = accepted()
+    sent.submit("sim", "x", capture_on_submit=False)
+    with pytest.raises(InvalidTransition):
+        sent.cancel()
+    item = sent.expire(capture_held=True)
+    assert item is not None and item.captured_micros == 35_000
+
+
+def test_free_message_settles_nothing() -> None:
+    message = accepted(price_micros=0)
+    assert message.charge == Charge.NONE
+    message.submit("sim", "x", capture_on_submit=False)
+    assert message.report_delivery("DELIVRD", MessageStatus.DELIVERED) is None
+    assert message.status == MessageStatus.DELIVERED
