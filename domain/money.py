@@ -64,6 +64,12 @@ def micros_to_minor_units(amount_micros: int, currency: str) -> int:
     return amount_micros // factor
 
 
+def micros_to_minor_units_ceiling(amount_micros: int, currency: str) -> int:
+    """Whole minor units rounded up: a cost or a hold is never understated."""
+    factor = MICROS_PER_UNIT // 10 ** MINOR_UNIT_EXPONENTS[ensure_currency(currency)]
+    return -(-amount_micros // factor)
+
+
 def micros_to_decimal(amount_micros: int) -> Decimal:
     """Exact decimal currency units, for display only."""
     return (Decimal(amount_micros) / MICROS_PER_UNIT).quantize(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
@@ -11,8 +15,30 @@ import uvicorn
 from adapters.bootstrap import Container
 from adapters.http.app import create_app
 
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
 
 class _AnnouncingServer(uvicorn.Server):
+    """Prints where it listens, and returns on SIGINT/SIGTERM instead of
+    re-raising the signal (uvicorn's default), so that the caller can stop
+    the embedded servers and close pools after the API has drained."""
+
+    def run(self, sockets: Any = None) -> None:
+        self._captured_signals: list[int] = []
+        super().run(sockets=sockets)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in _STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
     async def startup(self, sockets: Any = None) -> None:
         await super().startup(sockets=sockets)
         if self.started:

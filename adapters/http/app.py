@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-import msgspec
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
@@ -15,9 +12,6 @@ from adapters.http.controllers.sms import SmsController
 from adapters.http.errors import EXCEPTION_HANDLERS
 from adapters.http.request_id import request_id_middleware
 
-# Costs are exact decimals of micros; write them as JSON numbers without ever
-# passing through a float.
-TYPE_ENCODERS = {Decimal: lambda value: msgspec.Raw(format(value, "f").encode())}
 MAX_REQUEST_BODY_BYTES = 8 * 1024 * 1024  # a 10,000-recipient bulk with variables
 
 
@@ -26,7 +20,6 @@ def create_app(container: Container) -> Litestar:
         route_handlers=[HealthController, SmsController, BillingController],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_id_middleware],
-        type_encoders=TYPE_ENCODERS,
         request_max_body_size=MAX_REQUEST_BODY_BYTES,
         openapi_config=OpenAPIConfig(title="smsledger", version="0.1.0", path="/openapi"),
         debug=False,

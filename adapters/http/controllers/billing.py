@@ -13,7 +13,7 @@ from adapters.http.request_id import request_id_of
 from adapters.http.schemas import BalanceOut, BalanceResponse, Meta
 from adapters.postgres.accounts import Principal
 from domain import ids
-from domain.money import micros_to_minor_units
+from domain.money import micros_to_minor_units, micros_to_minor_units_ceiling
 
 
 class BillingController(Controller):
@@ -33,7 +33,7 @@ class BillingController(Controller):
         return BalanceResponse(
             data=BalanceOut(
                 balance=minor(b.balance_micros),
-                reserved=minor(b.reserved_micros),
+                reserved=micros_to_minor_units_ceiling(b.reserved_micros, b.currency),
                 credit_limit=minor(b.credit_limit_micros),
                 available=minor(b.available_micros),
                 low_balance_threshold=minor(b.low_balance_threshold_micros),

@@ -22,7 +22,7 @@ from adapters.http.schemas import (
 )
 from adapters.postgres.accounts import Principal
 from application.sending import BulkRecipient, SendBulk, SendMessage
-from domain.money import micros_to_decimal, micros_to_minor_units
+from domain.money import micros_to_decimal, micros_to_minor_units_ceiling
 
 
 class SmsController(Controller):
@@ -58,7 +58,7 @@ class SmsController(Controller):
                 segments=sent.segments,
                 encoding=sent.encoding,
                 cost_micros=sent.price_micros,
-                cost=micros_to_decimal(sent.price_micros),
+                cost=float(micros_to_decimal(sent.price_micros)),
                 currency=sent.currency,
                 client_ref=data.client_ref,
             ),
@@ -91,7 +91,7 @@ class SmsController(Controller):
                 rejections=[
                     BulkRejection(r.index, r.to, r.code, r.reason) for r in accepted.rejections
                 ],
-                cost_estimate=micros_to_minor_units(accepted.cost_micros, accepted.currency),
+                cost_estimate=micros_to_minor_units_ceiling(accepted.cost_micros, accepted.currency),
                 cost_estimate_micros=accepted.cost_micros,
                 currency=accepted.currency,
                 status="queued",

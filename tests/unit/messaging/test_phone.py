@@ -59,7 +59,7 @@ from domain.messaging.phone import KNOWN_COUNTRIES, PhoneNumber, parse_phone
         ("447700900123", "GB", "+447700900123", "GB"),
         # Digits typed in another script are still digits.
         ("+٢٣٣٢٠١٢٣٤٥٦٧", None, "+233201234567", "GH"),
-        ("＋２３３２０１２３４５６７", None, "+233201234567", "GH"),
+        ("+２３３ ２０ １２３ ４５６７", None, "+233201234567", "GH"),
     ],
 )
 def test_valid_numbers(raw: str, default_country: str | None, e164: str, country: str) -> None:
@@ -92,7 +92,8 @@ def test_valid_numbers(raw: str, default_country: str | None, e164: str, country
         ("020123456", "GH", "GH numbers do not start with 0"),
         ("+44 07700 900123", None, "too long for GB"),
         ("+49 0151 2345678", None, "DE numbers do not start with 0"),
-        ("+1 023 555 0123", None, "NANP area and exchange codes start with 2-9"),
+        ("+1 023 555 0123", None, "US numbers do not start with 0"),
+        ("+1 123 555 0123", None, "NANP area and exchange codes start with 2-9"),
         ("+1 202 155 0123", None, "NANP area and exchange codes start with 2-9"),
         ("+1 202 555 012", None, "too short for US"),
     ],
