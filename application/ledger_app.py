@@ -8,7 +8,9 @@ and that rare case is retried a bounded number of times from a fresh load.
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,7 +28,11 @@ T = TypeVar("T")
 
 LOCK_STRIPES = 1024
 DEFAULT_WALLET_CACHE_SIZE = 10_000
-MAX_CONFLICT_RETRIES = 3
+MAX_CONFLICT_RETRIES = 10
+# Backoff after losing a race to another process: doubling from 1 ms, capped,
+# with jitter so that two losers do not collide again in lockstep.
+CONFLICT_BACKOFF_BASE_S = 0.001
+CONFLICT_BACKOFF_CAP_S = 0.05
 SNAPSHOT_INTERVAL_EVENTS = 100
 
 
@@ -99,7 +105,10 @@ class LedgerApplication(Application[UUID]):
         wallet first (retry from a fresh load) or that the command repeated
         something already recorded, such as a top-up's receipt (Conflict).
         """
-        for _attempt in range(MAX_CONFLICT_RETRIES):
+        for attempt in range(MAX_CONFLICT_RETRIES):
+            if attempt:
+                backoff_s = min(CONFLICT_BACKOFF_CAP_S, CONFLICT_BACKOFF_BASE_S * 2**attempt)
+                time.sleep(random.uniform(0, backoff_s))  # noqa: S311 - jitter, not secrecy
             with self._locks[hash(wallet_id) % LOCK_STRIPES]:
                 wallet = self._wallets.get(wallet_id) or self._load_wallet(wallet_id)
                 version_before = wallet.version
@@ -107,8 +116,10 @@ class LedgerApplication(Application[UUID]):
                     result = command(wallet)
                 except IntegrityError:
                     self._wallets.evict(wallet_id)
-                    if self._load_wallet(wallet_id).version == version_before:
+                    fresh = self._load_wallet(wallet_id)
+                    if fresh.version == version_before:
                         raise Conflict("This request was already recorded") from None
+                    self._wallets.put(fresh)
                     continue
                 except BaseException:
                     self._wallets.evict(wallet_id)

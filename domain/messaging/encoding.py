@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -82,7 +83,7 @@ def count_segments(body: str, *, force_unicode: bool = False) -> SegmentCount:
     return _checked(SegmentCount(Encoding.UCS2, units, segments))
 
 
-def _gsm7_count(body: str, wide: list[int] | tuple[()]) -> SegmentCount:
+def _gsm7_count(body: str, wide: Sequence[int]) -> SegmentCount:
     units = len(body) + len(wide)
     if units <= GSM7_SINGLE_SEPTETS:
         return SegmentCount(Encoding.GSM7, units, 1)
@@ -90,7 +91,7 @@ def _gsm7_count(body: str, wide: list[int] | tuple[()]) -> SegmentCount:
     return _checked(SegmentCount(Encoding.GSM7, units, segments))
 
 
-def _pack(length_chars: int, wide_positions: list[int] | tuple[()], capacity: int) -> int:
+def _pack(length_chars: int, wide_positions: Sequence[int], capacity: int) -> int:
     """Count the segments of `capacity` units that the characters fill in order.
 
     Every character costs one unit except those at `wide_positions`, which cost

@@ -40,14 +40,20 @@ ARABIC = "\N{ARABIC LETTER ALEF}"
         # 152 septets then a 2-septet char: it cannot be split across segments,
         # so it moves to segment 2 and segment 1 carries 152 septets.
         pytest.param("a" * 152 + "€" + "a" * 152, SegmentCount(GSM, 306, 3), id="euro-at-boundary"),
-        pytest.param("a" * 151 + "€" + "a" * 153, SegmentCount(GSM, 306, 2), id="euro-fits-boundary"),
+        pytest.param(
+            "a" * 151 + "€" + "a" * 153, SegmentCount(GSM, 306, 2), id="euro-fits-boundary"
+        ),
         pytest.param("€" * 153, SegmentCount(GSM, 306, 3), id="euros-odd-capacity"),
         pytest.param(EMOJI, SegmentCount(UCS2, 2, 1), id="one-emoji"),
         pytest.param(EMOJI * 35, SegmentCount(UCS2, 70, 1), id="emoji-35"),
         pytest.param(EMOJI * 36, SegmentCount(UCS2, 72, 2), id="emoji-36"),
         # 66 units then a surrogate pair: the pair moves to segment 2.
-        pytest.param("a" * 66 + EMOJI + "a" * 66, SegmentCount(UCS2, 134, 3), id="emoji-at-boundary"),
-        pytest.param("a" * 65 + EMOJI + "a" * 67, SegmentCount(UCS2, 134, 2), id="emoji-fits-boundary"),
+        pytest.param(
+            "a" * 66 + EMOJI + "a" * 66, SegmentCount(UCS2, 134, 3), id="emoji-at-boundary"
+        ),
+        pytest.param(
+            "a" * 65 + EMOJI + "a" * 67, SegmentCount(UCS2, 134, 2), id="emoji-fits-boundary"
+        ),
         pytest.param(ARABIC * 70, SegmentCount(UCS2, 70, 1), id="arabic-70"),
         pytest.param(ARABIC * 71, SegmentCount(UCS2, 71, 2), id="arabic-71"),
         pytest.param(ARABIC * 134, SegmentCount(UCS2, 134, 2), id="arabic-67x2"),

@@ -18,7 +18,11 @@ from domain.messaging.templates import Template
         ("Hi {{\tname  }}!", {"name": "Ama"}, "Hi Ama!"),
         ("{{a}}{{b}}", {"a": 1, "b": 2}, "12"),
         ("{{a}} and {{a}}", {"a": "x"}, "x and x"),
-        ("Order {{order.id}} costs {{amount}}", {"order.id": 42, "amount": 1.5}, "Order 42 costs 1.5"),
+        (
+            "Order {{order.id}} costs {{amount}}",
+            {"order.id": 42, "amount": 1.5},
+            "Order 42 costs 1.5",
+        ),
         ("{{_private}} {{x1}}", {"_private": "p", "x1": None}, "p None"),
         ("Code: {{code}}", {"code": "{{name}}"}, "Code: {{name}}"),  # values are not re-parsed
         ("Use { and } freely, {{name}}", {"name": "Kofi"}, "Use { and } freely, Kofi"),
@@ -27,7 +31,11 @@ from domain.messaging.templates import Template
         ("Not a name {{1abc}} {{a-b}} {{}} {{ }}", {}, "Not a name {{1abc}} {{a-b}} {{}} {{ }}"),
         ("Triple {{{name}}}", {"name": "x"}, "Triple {x}"),
         ("{0} {} %s {name}", {}, "{0} {} %s {name}"),  # no accidental str.format
-        ("Extra variables are ignored: {{a}}", {"a": "ok", "b": "unused"}, "Extra variables are ignored: ok"),
+        (
+            "Extra variables are ignored: {{a}}",
+            {"a": "ok", "b": "unused"},
+            "Extra variables are ignored: ok",
+        ),
         ("", {}, ""),
     ],
 )
@@ -82,7 +90,9 @@ def test_text_without_placeholders_renders_unchanged(body: str) -> None:
 
 
 @given(
-    literals=st.lists(st.text(alphabet=st.characters(exclude_characters="{}")), min_size=1, max_size=5),
+    literals=st.lists(
+        st.text(alphabet=st.characters(exclude_characters="{}")), min_size=1, max_size=5
+    ),
     values=st.lists(st.text(), min_size=5, max_size=5),
 )
 def test_render_substitutes_every_placeholder(literals: list[str], values: list[str]) -> None:
