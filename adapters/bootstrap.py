@@ -56,7 +56,7 @@ def migrate_database(database_url: str) -> list[int]:
     env["CREATE_TABLE"] = "yes"
     LedgerApplication(env).close()
     with psycopg.connect(database_url, autocommit=True) as conn:
-        return migrate(conn)  # type: ignore[arg-type]
+        return migrate(conn)
 
 
 def build(settings: Settings, database_url: str, nats_url: str | None = None) -> Container:

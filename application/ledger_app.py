@@ -66,7 +66,7 @@ class WalletCache:
 
 class LedgerApplication(Application[UUID]):
     name = "smsledger"
-    snapshotting_intervals = {Wallet: SNAPSHOT_INTERVAL_EVENTS}  # noqa: RUF012
+    snapshotting_intervals = {Wallet: SNAPSHOT_INTERVAL_EVENTS}
 
     def __init__(
         self,

@@ -242,7 +242,7 @@ class MessagingService:
         return card
 
 
-def _prepare(  # noqa: PLR0913
+def _prepare(
     message_id: UUID,
     to: str,
     template: Template,

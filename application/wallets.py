@@ -122,9 +122,11 @@ class WalletService:
             raise Conflict("as_of must carry a timezone")
         wallet: Wallet | None = None
         for event in self._app.events.get(wallet_id):
+            if not isinstance(event, Wallet.Event | Wallet.Opened):
+                continue
             if event.timestamp > as_of:
                 break
-            wallet = event.mutate(wallet)  # type: ignore[attr-defined]
+            wallet = event.mutate(wallet)
         if wallet is None:
             raise NotFound("The wallet did not exist at that time", as_of=as_of.isoformat())
         return balance_of(wallet)

@@ -62,7 +62,7 @@ class Campaign(Aggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.status = CampaignStatus.FAILED
 
-    def __init__(  # noqa: PLR0913 - mirrors the Created event
+    def __init__(
         self,
         account_id: str,
         name: str,
@@ -85,7 +85,7 @@ class Campaign(Aggregate):
         self.total_price_micros = 0
 
     @classmethod
-    def create_batch(  # noqa: PLR0913
+    def create_batch(
         cls,
         batch_id: Any,
         *,

@@ -138,7 +138,7 @@ class Message(Aggregate):
             super().apply(aggregate)
             aggregate.status = MessageStatus.CANCELLED
 
-    def __init__(  # noqa: PLR0913 - mirrors the Accepted event one to one
+    def __init__(
         self,
         account_id: str,
         wallet_id: UUID,
@@ -179,7 +179,7 @@ class Message(Aggregate):
         self.error_code = ""
 
     @classmethod
-    def accept(  # noqa: PLR0913
+    def accept(
         cls,
         recipient: Recipient,
         *,
@@ -217,7 +217,7 @@ class Message(Aggregate):
         )
 
     @classmethod
-    def accepted_event(  # noqa: PLR0913
+    def accepted_event(
         cls,
         recipient: Recipient,
         *,

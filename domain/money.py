@@ -61,13 +61,13 @@ def micros_to_minor_units(amount_micros: int, currency: str) -> int:
     Flooring never shows a customer more money than they have.
     """
     factor = MICROS_PER_UNIT // 10 ** MINOR_UNIT_EXPONENTS[ensure_currency(currency)]
-    return amount_micros // factor
+    return int(amount_micros // factor)
 
 
 def micros_to_minor_units_ceiling(amount_micros: int, currency: str) -> int:
     """Whole minor units rounded up: a cost or a hold is never understated."""
     factor = MICROS_PER_UNIT // 10 ** MINOR_UNIT_EXPONENTS[ensure_currency(currency)]
-    return -(-amount_micros // factor)
+    return int(-(-amount_micros // factor))
 
 
 def micros_to_decimal(amount_micros: int) -> Decimal:

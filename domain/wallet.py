@@ -60,7 +60,7 @@ class Wallet(Aggregate):
         def hashed_body(self) -> bytes:
             body: dict[str, Any] = {
                 f.name: getattr(self, f.name)
-                for f in fields(self)  # type: ignore[arg-type]
+                for f in fields(self)
                 if f.name != "entry_hash"
             }
             body["type"] = type(self).__qualname__

@@ -33,7 +33,8 @@ class LedgerRecorder(PostgresApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         if len(stored_events) < COPY_THRESHOLD_EVENTS:
-            return super().insert_events(stored_events, **kwargs)
+            inserted: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+            return inserted
         return self._copy_events(stored_events, **kwargs)
 
     def _copy_events(
@@ -77,5 +78,5 @@ class LedgerRecorder(PostgresApplicationRecorder):
     ) -> None:
         side_writes: Sequence[SideWrite] = kwargs.get("side_writes", ())
         for statement, params in side_writes:
-            curs.execute(statement, params)  # type: ignore[arg-type]
+            curs.execute(statement, params)
         super()._insert_events(curs, stored_events, **kwargs)

@@ -84,7 +84,9 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     return error_response(request, code, str(exc.detail))
 
 
-def account_missing(request: Request[Any, Any, Any], exc: AccountNotFound) -> Response[dict[str, Any]]:
+def account_missing(
+    request: Request[Any, Any, Any], exc: AccountNotFound
+) -> Response[dict[str, Any]]:
     return error_response(request, "UNAUTHORIZED", "The key's account no longer exists")
 
 
@@ -95,7 +97,7 @@ def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Respons
     return response
 
 
-EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {
     DomainError: domain_error,
     ValidationException: validation_error,
     HTTPException: http_error,

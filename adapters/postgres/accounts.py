@@ -16,8 +16,8 @@ from application.ports import AccountNotFound, AccountProfile
 
 LIVE_KEY_PREFIX = "bsms_live_"
 TEST_KEY_PREFIX = "bsms_test_"
-LIVE_SECRET_PREFIX = "sk_live_"
-TEST_SECRET_PREFIX = "sk_test_"
+LIVE_SECRET_PREFIX = "sk_live_"  # noqa: S105 - a prefix, not a secret
+TEST_SECRET_PREFIX = "sk_test_"  # noqa: S105 - a prefix, not a secret
 DEFAULT_PERMISSIONS = (
     "sms.send", "sms.read", "billing.read", "reports.read", "contacts.read",
     "contacts.write", "templates.read", "templates.write", "webhooks.write",

@@ -364,7 +364,7 @@ def _wait_for_nats(
             try:
                 _probe_jetstream_sync(url)
                 return
-            except Exception as err:  # noqa: BLE001 - retried until the deadline
+            except Exception as err:
                 last_error = err
         time.sleep(_POLL_INTERVAL_S)
     raise TimeoutError(f"nats-server {url} not ready in {timeout_s}s") from last_error

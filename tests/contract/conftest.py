@@ -39,7 +39,7 @@ class Ledger:
             self.wallets.top_up(live, credit_micros, TopUpSource.ADJUSTMENT, f"open/{account_id}")
         return profile
 
-    def live_wallet(self, account_id: str):  # noqa: ANN201
+    def live_wallet(self, account_id: str):
         return ids.wallet_id(account_id, sandbox=False)
 
 

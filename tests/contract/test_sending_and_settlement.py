@@ -105,7 +105,9 @@ def test_outcomes_settle_in_one_wallet_event_and_duplicates_are_no_ops(ledger: L
         acct, [BulkRecipient(f"+4477009000{i:02d}") for i in range(4)], "Acme", "hi"))
     message_ids = _campaign_message_ids(ledger, acct, bulk.batch_id)
     wallet_version = ledger.wallets.balance(ledger.live_wallet(acct)).version
-    outcomes = [Outcome(m, OutcomeKind.SUBMITTED, "sim", f"c{i}") for i, m in enumerate(message_ids)]
+    outcomes = [
+        Outcome(m, OutcomeKind.SUBMITTED, "sim", f"c{i}") for i, m in enumerate(message_ids)
+    ]
     outcomes += [
         Outcome(message_ids[0], OutcomeKind.REPORTED, carrier_status="DELIVRD",
                 status=MessageStatus.DELIVERED),
@@ -164,7 +166,7 @@ def test_snapshots_keep_live_equal_to_replay(ledger: Ledger) -> None:
     assert report.ok, report.problems
 
 
-def _campaign_message_ids(ledger: Ledger, acct: str, batch_id) -> list:  # noqa: ANN001
+def _campaign_message_ids(ledger: Ledger, acct: str, batch_id) -> list:
     from eventsourcing.utils import get_topic
 
     from domain.message import Message

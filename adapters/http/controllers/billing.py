@@ -18,8 +18,8 @@ from domain.money import micros_to_minor_units, micros_to_minor_units_ceiling
 
 class BillingController(Controller):
     path = "/v1/billing"
-    tags = ["Billing"]  # noqa: RUF012
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}  # noqa: RUF012
+    tags = ["Billing"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/balance", operation_id="getBalance", sync_to_thread=True)
     def balance(self, request: Request[Any, Any, Any], principal: Principal) -> BalanceResponse:

@@ -36,7 +36,7 @@ def postgres_reachable(container: Container) -> bool:
 
 
 class HealthController(Controller):
-    tags = ["Health"]  # noqa: RUF012
+    tags = ["Health"]
 
     @get("/healthz", operation_id="getHealth", sync_to_thread=False)
     def healthz(self) -> HealthOut:

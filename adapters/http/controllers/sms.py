@@ -27,8 +27,8 @@ from domain.money import micros_to_decimal, micros_to_minor_units_ceiling
 
 class SmsController(Controller):
     path = "/v1/sms"
-    tags = ["SMS"]  # noqa: RUF012
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}  # noqa: RUF012
+    tags = ["SMS"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @post("/send", operation_id="sendSms", status_code=200, sync_to_thread=True)
     def send(
@@ -91,7 +91,9 @@ class SmsController(Controller):
                 rejections=[
                     BulkRejection(r.index, r.to, r.code, r.reason) for r in accepted.rejections
                 ],
-                cost_estimate=micros_to_minor_units_ceiling(accepted.cost_micros, accepted.currency),
+                cost_estimate=micros_to_minor_units_ceiling(
+                    accepted.cost_micros, accepted.currency
+                ),
                 cost_estimate_micros=accepted.cost_micros,
                 currency=accepted.currency,
                 status="queued",

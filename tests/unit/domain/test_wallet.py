@@ -65,7 +65,9 @@ def test_settle_cannot_exceed_the_hold() -> None:
     wallet.top_up(1_000_000, TopUpSource.STRIPE, "cs_1")
     wallet.reserve("r", 100_000, "m")
     with pytest.raises(UnknownReservation):
-        wallet.settle([SettlementItem("r", uuid4(), 60_000, 0), SettlementItem("r", uuid4(), 60_000, 0)])
+        wallet.settle(
+            [SettlementItem("r", uuid4(), 60_000, 0), SettlementItem("r", uuid4(), 60_000, 0)]
+        )
     with pytest.raises(UnknownReservation):
         wallet.settle([SettlementItem("nope", uuid4(), 1, 0)])
 

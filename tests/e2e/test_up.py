@@ -1,0 +1,131 @@
+"""The product as a user runs it: `smsledger up` in a subprocess, the CLI to
+create an account, then send, bulk, balance and ledger verify over HTTP; then
+SIGTERM, and a second start that finds the same data."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+START_TIMEOUT_S = 60
+STOP_TIMEOUT_S = 30
+SMSLEDGER = [sys.executable, "-m", "adapters.cli.main"]
+
+
+@pytest.fixture
+def product_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Use this run's database when servers are configured; else embedded."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NATS_URL")}
+    if os.environ.get("DATABASE_URL"):
+        env["DATABASE_URL"] = request.getfixturevalue("database_url")
+    if os.environ.get("NATS_URL"):
+        env["NATS_URL"] = os.environ["NATS_URL"]
+    return env
+
+
+class Product:
+    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
+        self.data_dir = data_dir
+        self.env = env
+        self.process: subprocess.Popen[str] | None = None
+        self.base_url = ""
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [*SMSLEDGER, "up", "--data-dir", str(self.data_dir), "--port", "0"],
+            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        assert self.process.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            found = re.search(r"listening on (http://\S+)", line)
+            if found:
+                self.base_url = found.group(1)
+                return
+        self.stop()
+        pytest.fail("smsledger up did not announce its URL")
+
+    def stop(self) -> str:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        output, _ = self.process.communicate(timeout=STOP_TIMEOUT_S)
+        assert self.process.returncode == 0, output
+        return output
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*SMSLEDGER, *args, "--data-dir", str(self.data_dir)],
+            env=self.env, capture_output=True, text=True, timeout=120,
+        )
+
+
+@pytest.fixture
+def product(tmp_path: Path, product_env: dict[str, str]) -> Iterator[Product]:
+    running = Product(tmp_path / "data", product_env)
+    running.start()
+    try:
+        yield running
+    finally:
+        if running.process is not None and running.process.poll() is None:
+            running.process.kill()
+            running.process.wait(timeout=STOP_TIMEOUT_S)
+
+
+def test_send_bulk_balance_verify_and_restart(product: Product) -> None:
+    created = product.cli("accounts", "create", "--name", "Acme", "--credit", "10.00",
+                          "--country", "GH", "--json")
+    assert created.returncode == 0, created.stderr
+    account = json.loads(created.stdout)
+    headers = {"X-API-Key": account["api_key"], "X-API-Secret": account["api_secret"]}
+    with httpx.Client(base_url=product.base_url, headers=headers, timeout=30) as http:
+        assert http.get("/healthz").status_code == 200
+        assert http.get("/readyz").json()["status"] == "ready"
+        sent = http.post("/v1/sms/send", json={
+            "to": "0201234567", "from": "Acme", "body": "Hi {{name}}",
+            "variables": {"name": "Ama"}})
+        assert sent.status_code == 200, sent.text
+        message = sent.json()["data"]
+        assert message["to"] == "+233201234567" and message["status"] == "queued"
+        bulk = http.post("/v1/sms/bulk", json={
+            "from": "Acme", "body": "Code {{code}}",
+            "recipients": [{"to": "+233201234567", "variables": {"code": "1"}},
+                           {"to": "nonsense", "variables": {"code": "2"}},
+                           {"to": "+447700900123", "variables": {}}]})
+        assert bulk.status_code == 200, bulk.text
+        batch = bulk.json()["data"]
+        assert (batch["accepted"], batch["rejected"]) == (1, 2)
+        assert [r["code"] for r in batch["rejections"]] == [
+            "INVALID_PHONE_NUMBER", "MISSING_VARIABLE"]
+        balance = http.get("/v1/billing/balance").json()["data"]
+        held = message["cost_micros"] + batch["cost_estimate_micros"]
+        assert balance["balance_micros"] == 10_000_000
+        assert balance["reserved_micros"] == held
+        assert balance["available_micros"] == 10_000_000 - held
+        too_much = http.post("/v1/sms/send", json={
+            "to": "+447700900123", "from": "Acme", "body": "x" * 1531})
+        assert too_much.json()["error"]["code"] == "MESSAGE_TOO_LONG"
+        assert http.get("/v1/billing/balance", headers={"X-API-Secret": "wrong"}).status_code == 401
+    verified = product.cli("ledger", "verify")
+    assert verified.returncode == 0, verified.stderr
+    assert "ledger verified" in verified.stdout
+    assert "smsledger stopped" in product.stop()
+
+    product.start()  # the second start finds the same account and wallet
+    with httpx.Client(base_url=product.base_url, headers=headers, timeout=30) as http:
+        assert http.get("/v1/billing/balance").json()["data"]["reserved_micros"] == held
+    product.stop()
