@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +26,11 @@ def add_commands(sub: Any) -> None:
     create.add_argument("--currency", default="GBP")
     create.add_argument("--credit", default="0", help="opening credit, e.g. 10.00")
     create.add_argument("--country", default=None, help="default country, e.g. GB")
-    create.add_argument("--json", action="store_true", help="print JSON for scripts")
+    output = create.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print JSON for scripts")
+    output.add_argument(
+        "--shell", action="store_true", help="print export lines for eval in a shell"
+    )
     create.add_argument("--data-dir", type=Path)
     create.set_defaults(func=cmd_accounts_create)
 
@@ -71,6 +76,10 @@ def cmd_accounts_create(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps({"account_id": profile.account_id, "api_key": key.api_key,
                           "api_secret": key.api_secret}))
+    elif args.shell:
+        print(f"export SMSLEDGER_ACCOUNT_ID={shlex.quote(profile.account_id)}")
+        print(f"export SMSLEDGER_API_KEY={shlex.quote(key.api_key)}")
+        print(f"export SMSLEDGER_API_SECRET={shlex.quote(key.api_secret)}")
     else:
         print(f"account_id: {profile.account_id}")
         print(f"api_key:    {key.api_key}")

@@ -1,0 +1,165 @@
+"""The real API, `smsledger api`, in a subprocess on 127.0.0.1, and a client.
+
+A subprocess rather than a thread: the memory benchmark reads the server's
+own peak RSS from /proc, and the client's work stays off the server's GIL.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from tests.benchmarks.harness import BULK_SIZE, BenchAccount
+
+READY_TIMEOUT_S = 30.0
+READY_POLL_S = 0.1
+STOP_TIMEOUT_S = 15.0
+KILL_TIMEOUT_S = 5.0
+REQUEST_TIMEOUT_S = 180.0
+LOG_TAIL_CHARS = 2_000
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _api_command(port: int) -> list[str]:
+    script = Path(sys.executable).parent / "smsledger"
+    if script.is_file():
+        return [str(script), "api", "--port", str(port)]
+    found = shutil.which("smsledger")
+    if found:
+        return [found, "api", "--port", str(port)]
+    return [sys.executable, "-m", "adapters.cli.main", "api", "--port", str(port)]
+
+
+class ApiProcess:
+    """`with ApiProcess(url, log) as api:` serves until the block ends; the
+    process is terminated, waited for, and killed if it will not stop."""
+
+    def __init__(self, database_url: str, log_path: Path) -> None:
+        self._database_url = database_url
+        self._log_path = log_path
+        self._proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None
+        return self._proc.pid
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ApiProcess:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.port = _free_port()
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=self._database_url,
+            SMSLEDGER_LOG_LEVEL="WARNING",
+            SMSLEDGER_HOST="127.0.0.1",
+            SMSLEDGER_DATA_DIR=str(self._log_path.parent / "api-data"),
+        )
+        env.pop("NATS_URL", None)
+        with open(self._log_path, "wb") as log_file:
+            self._proc = subprocess.Popen(
+                _api_command(self.port),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            assert self._proc is not None
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"the API exited with {self._proc.returncode}: {self.log_tail()}")
+            try:
+                if httpx.get(f"{self.base_url}/healthz", timeout=2.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(READY_POLL_S)
+        raise RuntimeError(f"the API was not ready in {READY_TIMEOUT_S}s: {self.log_tail()}")
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=KILL_TIMEOUT_S)
+
+    def log_tail(self) -> str:
+        try:
+            return self._log_path.read_text(errors="replace")[-LOG_TAIL_CHARS:]
+        except OSError:
+            return "(no log)"
+
+    def status_kib(self, field: str) -> int:
+        """A `/proc/<pid>/status` figure such as VmRSS or VmHWM, in KiB."""
+        with open(f"/proc/{self.pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(f"{field}:"):
+                    return int(line.split()[1])
+        raise RuntimeError(f"{field} not in /proc/{self.pid}/status")
+
+
+def new_client(api: ApiProcess) -> httpx.Client:
+    return httpx.Client(base_url=api.base_url, timeout=REQUEST_TIMEOUT_S)
+
+
+def post_bulk(
+    client: httpx.Client, body: bytes, account: BenchAccount, expected: int = BULK_SIZE
+) -> float:
+    """POST one pre-encoded bulk; seconds from just before sending until the
+    whole response is read. Anything but full acceptance is an error."""
+    headers = account.headers()
+    started = time.perf_counter()
+    response = client.post("/v1/sms/bulk", content=body, headers=headers)
+    response.read()
+    elapsed = time.perf_counter() - started
+    _check_bulk_response(response, expected)
+    return elapsed
+
+
+def _check_bulk_response(response: httpx.Response, expected: int) -> None:
+    if response.status_code != 200:
+        raise RuntimeError(f"bulk failed: HTTP {response.status_code} {response.text[:500]}")
+    data: dict[str, Any] = response.json()["data"]
+    if data["accepted"] != expected or data["rejected"] != 0:
+        raise RuntimeError(f"bulk accepted {data['accepted']}, rejected {data['rejected']}")
