@@ -107,7 +107,7 @@ class EmbeddedPostgres(_ServerProcess):
             handles = server.global_process_id_list.get_and_remove(os.getpid())
             others = [pid for pid in handles if pid != os.getpid() and _pid_alive(pid)]
             if others:
-                _logger.info("postgres %s still used by pids %s", server.pgdata, others)
+                _logger.debug("postgres %s still used by pids %s", server.pgdata, others)
                 return
             # Pids of crashed processes would otherwise keep the server "in use".
             server.global_process_id_list.put([])
