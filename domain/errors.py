@@ -52,3 +52,7 @@ class InvalidTransition(DomainError):
 
 class UnknownReservation(DomainError):
     code = "CONFLICT"
+
+
+class DuplicateReservation(DomainError):
+    code = "CONFLICT"

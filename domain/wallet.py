@@ -15,7 +15,12 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain import ledger
-from domain.errors import InsufficientBalance, InvalidAmount, UnknownReservation
+from domain.errors import (
+    DuplicateReservation,
+    InsufficientBalance,
+    InvalidAmount,
+    UnknownReservation,
+)
 from domain.money import ensure_currency
 from domain.settlement import SettlementItem
 
@@ -198,7 +203,12 @@ class Wallet(Aggregate):
 
     def reserve(self, reservation_id: str, amount_micros: int, reference: str) -> None:
         _check_positive("amount_micros", amount_micros)
-        assert reservation_id not in self.holds, "reservation ids are unique"
+        if reservation_id in self.holds:
+            # A retried request with a derived id reaches here before the
+            # store's unique constraint would; refuse it the same way.
+            raise DuplicateReservation(
+                "This reservation is already held", reservation_id=reservation_id
+            )
         if amount_micros > self.available_micros:
             raise InsufficientBalance(
                 "Wallet balance too low for this request",
@@ -231,8 +241,11 @@ class Wallet(Aggregate):
         captured = sum(item.captured_micros for item in items)
         released = sum(item.released_micros for item in items)
         holds, wallet = self.holds_ledger_account, self.wallet_ledger_account
-        postings = ledger.transfer(holds, ledger.REVENUE_SMS, captured) + ledger.transfer(
-            holds, wallet, released
+        postings = tuple(
+            posting
+            for posting in ledger.transfer(holds, ledger.REVENUE_SMS, captured)
+            + ledger.transfer(holds, wallet, released)
+            if posting[1] != 0
         )
         self._move_money(
             self.ReservationsSettled,

@@ -14,6 +14,7 @@ from adapters.cli.services import running_services
 from adapters.config import Settings
 from domain import ids
 from domain.errors import DomainError
+from domain.messaging.phone import KNOWN_COUNTRIES
 from domain.money import ensure_currency, micros_to_decimal, parse_amount_micros
 from domain.wallet import TopUpSource
 
@@ -142,6 +143,9 @@ def _country(value: str | None) -> str | None:
     if value is None:
         return None
     country = value.upper()
-    if len(country) != 2 or not country.isalpha():
-        raise DomainError("--country is an ISO 3166 alpha-2 code, e.g. GB", country=value)
+    if country not in KNOWN_COUNTRIES:
+        raise DomainError(
+            "--country is an ISO 3166 alpha-2 code of a supported country, e.g. GB",
+            country=value,
+        )
     return country

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
 
 from adapters.bootstrap import Container
 from adapters.http.auth import authenticate
@@ -32,7 +33,7 @@ class SmsController(Controller):
 
     @post("/send", operation_id="sendSms", status_code=200, sync_to_thread=True)
     def send(
-        self, request: Request[Any, Any, Any], data: SendSmsRequest, principal: Principal
+        self, request: Request[Any, Any, Any], data: JSONBody[SendSmsRequest], principal: NamedDependency[Principal]
     ) -> SendSmsResponse:
         container: Container = request.app.state.container
         sent = container.messaging.send(
@@ -67,7 +68,7 @@ class SmsController(Controller):
 
     @post("/bulk", operation_id="sendBulkSms", status_code=200, sync_to_thread=True)
     def bulk(
-        self, request: Request[Any, Any, Any], data: BulkSmsRequest, principal: Principal
+        self, request: Request[Any, Any, Any], data: JSONBody[BulkSmsRequest], principal: NamedDependency[Principal]
     ) -> BulkSmsResponse:
         container: Container = request.app.state.container
         accepted = container.messaging.send_bulk(
