@@ -22,7 +22,9 @@ class BillingController(Controller):
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/balance", operation_id="getBalance", sync_to_thread=True)
-    def balance(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]) -> BalanceResponse:
+    def balance(
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
+    ) -> BalanceResponse:
         container: Container = request.app.state.container
         wallet_id = ids.wallet_id(principal.account_id, sandbox=principal.sandbox)
         b = container.wallets.balance(wallet_id)

@@ -33,7 +33,10 @@ class SmsController(Controller):
 
     @post("/send", operation_id="sendSms", status_code=200, sync_to_thread=True)
     def send(
-        self, request: Request[Any, Any, Any], data: JSONBody[SendSmsRequest], principal: NamedDependency[Principal]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[SendSmsRequest],
+        principal: NamedDependency[Principal],
     ) -> SendSmsResponse:
         container: Container = request.app.state.container
         sent = container.messaging.send(
@@ -68,7 +71,10 @@ class SmsController(Controller):
 
     @post("/bulk", operation_id="sendBulkSms", status_code=200, sync_to_thread=True)
     def bulk(
-        self, request: Request[Any, Any, Any], data: JSONBody[BulkSmsRequest], principal: NamedDependency[Principal]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[BulkSmsRequest],
+        principal: NamedDependency[Principal],
     ) -> BulkSmsResponse:
         container: Container = request.app.state.container
         accepted = container.messaging.send_bulk(
