@@ -36,7 +36,7 @@ class Campaign(Aggregate):
         sandbox: bool
 
     class Event(Aggregate.Event):
-        pass
+        account_id: str
 
     class RecipientsAdded(Event):
         accepted: int
@@ -106,6 +106,10 @@ class Campaign(Aggregate):
             client_ref=client_ref,
             sandbox=sandbox,
         )
+
+    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("account_id", self.account_id)
+        super().trigger_event(event_class, **kwargs)
 
     def add_recipients(self, accepted: int, rejected: int, total_price_micros: int) -> None:
         if self.status != CampaignStatus.DRAFT:

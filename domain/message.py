@@ -85,7 +85,7 @@ class Message(Aggregate):
         validity_minutes: int
 
     class Event(Aggregate.Event):
-        pass
+        account_id: str  # so that the published log says whose message moved
 
     class Transition(Event):
         """Base of status changes; `settlement` is "capture", "release" or ""."""
@@ -361,6 +361,10 @@ class Message(Aggregate):
         return self._settlement(kind)
 
     # Internals -------------------------------------------------------------
+
+    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("account_id", self.account_id)
+        super().trigger_event(event_class, **kwargs)
 
     def _release_if_held(self) -> SettlementKind | None:
         return SettlementKind.RELEASE if self.charge == Charge.HELD else None

@@ -54,7 +54,9 @@ class Wallet(Aggregate):
         low_balance_threshold_micros: int
 
     class Event(Aggregate.Event):
-        pass
+        # Every event names its account, so that consumers of the published
+        # log never have to look an aggregate up to know whose it is.
+        account_id: str
 
     class MoneyMoved(Event):
         """Base of every event that moves money; never triggered itself."""
@@ -291,6 +293,10 @@ class Wallet(Aggregate):
 
     # Internals -------------------------------------------------------------
 
+    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("account_id", self.account_id)
+        super().trigger_event(event_class, **kwargs)
+
     def _check_settlement_fits(self, items: Sequence[SettlementItem]) -> None:
         remaining: dict[str, int] = {}
         for item in items:
@@ -316,6 +322,7 @@ class Wallet(Aggregate):
         timestamp = self.Event.create_timestamp()
         body = _hashed_body_for(
             event_class,
+            account_id=self.account_id,
             originator_id=self.id,
             originator_version=self.version + 1,
             timestamp=timestamp,
