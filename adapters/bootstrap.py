@@ -67,7 +67,7 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
     pool = ConnectionPool(
         database_url,
         min_size=1,
-        max_size=CONFIG_POOL_SIZE,
+        max_size=max(CONFIG_POOL_SIZE, settings.db_pool_size),
         kwargs={"autocommit": True},
         open=True,
         name="smsledger-config",

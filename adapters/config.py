@@ -19,6 +19,50 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class BusSettings:
+    """The JetStream stream and the workers that read and write it."""
+
+    stream_name: str
+    subject_prefix: str
+    duplicate_window_s: int
+    max_age_s: int
+    retention: str
+    relay_section_size: int
+    projection_batch_size: int
+    projection_max_deliveries: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], problems: list[str]) -> BusSettings:
+        stream_name = env.get("SMSLEDGER_STREAM_NAME", "SMSLEDGER")
+        if not stream_name.replace("_", "").replace("-", "").isalnum():
+            problems.append("SMSLEDGER_STREAM_NAME is letters, digits, - and _")
+        prefix = env.get("SMSLEDGER_SUBJECT_PREFIX", "smsledger")
+        if not prefix or any(c in prefix for c in " .*>"):
+            problems.append("SMSLEDGER_SUBJECT_PREFIX is one subject token, e.g. smsledger")
+        retention = env.get("SMSLEDGER_STREAM_RETENTION", "limits")
+        if retention not in ("limits", "interest"):
+            problems.append("SMSLEDGER_STREAM_RETENTION is limits or interest")
+        return cls(
+            stream_name=stream_name,
+            subject_prefix=prefix,
+            duplicate_window_s=_int(
+                env, "SMSLEDGER_STREAM_DUPLICATE_WINDOW_S", 120, 1, 86_400, problems
+            ),
+            max_age_s=_int(env, "SMSLEDGER_STREAM_MAX_AGE_S", 7 * 86_400, 60, 10**8, problems),
+            retention=retention,
+            relay_section_size=_int(
+                env, "SMSLEDGER_RELAY_SECTION_SIZE", 500, 500, 10_000, problems
+            ),
+            projection_batch_size=_int(
+                env, "SMSLEDGER_PROJECTION_BATCH_SIZE", 500, 1, 10_000, problems
+            ),
+            projection_max_deliveries=_int(
+                env, "SMSLEDGER_PROJECTION_MAX_DELIVERIES", 5, 1, 100, problems
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str | None
     nats_url: str | None
@@ -29,6 +73,7 @@ class Settings:
     wallet_cache_size: int
     rate_card_path: Path | None
     log_level: str
+    bus: BusSettings
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -61,6 +106,7 @@ class Settings:
             ),
             rate_card_path=Path(rate_card) if rate_card else None,
             log_level=log_level,
+            bus=BusSettings.from_env(env, problems),
         )
         if problems:
             raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems))

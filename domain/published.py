@@ -47,10 +47,6 @@ class Contract:
     fields: tuple[str, ...]
     transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
-    @property
-    def subject(self) -> str:
-        return f"{SUBJECT_PREFIX}.{self.type}"
-
 
 def _settlements_as_objects(data: dict[str, Any]) -> dict[str, Any]:
     data["settlements"] = [
@@ -158,8 +154,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def subject_of(envelope_type: str) -> str:
-    return f"{SUBJECT_PREFIX}.{envelope_type}"
+def subject_of(envelope_type: str, prefix: str = SUBJECT_PREFIX) -> str:
+    """`smsledger.<aggregate>.<event>`, all lowercase."""
+    return f"{prefix}.{envelope_type}"
 
 
 _envelope_decoder = msgspec.json.Decoder(Envelope)

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from adapters.cli import admin
+from adapters.cli import admin, workers
 from adapters.cli.serve import serve_api
 from adapters.cli.services import running_services
 from adapters.config import ConfigError, Settings
@@ -19,20 +19,24 @@ Command = Callable[[argparse.Namespace, Settings], int]
 
 # Roles that later releases fill in. Until then they start, say so, and wait
 # for a signal, so that a deployment can already run one container per role.
-WAITING_ROLES = ("relay", "dispatcher", "projector", "webhooks")
+WAITING_ROLES = ("dispatcher", "webhooks")
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.bootstrap import build, migrate_database
+    from adapters.workers import WorkerThread
 
     with running_services(settings, need_nats=True) as services:
         applied = migrate_database(services.database_url)
         if applied:
             print(f"applied migrations {applied}", flush=True)
         container = build(settings, services.database_url, services.nats_url)
+        background = WorkerThread(container, roles=("relay", "projector"))
+        background.start()
         try:
             serve_api(container, settings.host, args.port, settings.log_level)
         finally:
+            background.stop()
             container.close()
     print("smsledger stopped", flush=True)
     return 0
@@ -90,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--data-dir", type=Path)
     migrate.set_defaults(func=cmd_migrate)
     admin.add_commands(sub)
+    workers.add_commands(sub)
     return parser
 
 

@@ -49,6 +49,33 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         """,
     ),
+    (
+        2,
+        "relay and projection positions, dead letters",
+        """
+        CREATE TABLE relay_positions (
+            name text PRIMARY KEY,
+            position bigint NOT NULL,
+            updated_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE TABLE projection_positions (
+            name text PRIMARY KEY,
+            position bigint NOT NULL,
+            last_event_at timestamptz,
+            updated_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE TABLE projection_dead_letters (
+            projection text NOT NULL,
+            envelope_id bigint NOT NULL,
+            type text NOT NULL,
+            payload bytea NOT NULL,
+            error text NOT NULL,
+            deliveries integer NOT NULL,
+            parked_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (projection, envelope_id)
+        );
+        """,
+    ),
 )
 
 

@@ -1,0 +1,113 @@
+"""The background roles: the relay and the projection builders.
+
+`run_workers` connects to NATS, declares the stream and runs the chosen roles
+until `stop` is set. `WorkerThread` runs them beside the API in `up`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Sequence
+
+import nats
+
+from adapters.bootstrap import Container
+from adapters.jetstream.streams import ensure_stream, stream_settings
+from adapters.projector.runner import ProjectionRunner
+from adapters.relay.positions import RelayPositions
+from adapters.relay.relay import Relay
+from projections.registry import ALL_PROJECTIONS
+
+log = logging.getLogger(__name__)
+
+NATS_CONNECT_TIMEOUT_S = 10
+STOP_TIMEOUT_S = 15
+
+
+async def run_workers(
+    container: Container, stop: asyncio.Event, roles: Sequence[str] = ("relay", "projector")
+) -> None:
+    assert container.nats_url is not None, "workers need NATS_URL"
+    bus = container.settings.bus
+    nc = await nats.connect(
+        container.nats_url,
+        connect_timeout=NATS_CONNECT_TIMEOUT_S,
+        max_reconnect_attempts=-1,
+        name="smsledger-workers",
+    )
+    try:
+        js = nc.jetstream()
+        settings = stream_settings(container.settings.bus)
+        await ensure_stream(js, settings)
+        tasks = []
+        if "relay" in roles:
+            relay = Relay(
+                container.app.recorder,
+                container.app.mapper,
+                js,
+                RelayPositions(container.pool),
+                subject_prefix=bus.subject_prefix,
+                section_size=bus.relay_section_size,
+            )
+            tasks.append(asyncio.create_task(relay.run(stop), name="relay"))
+        if "projector" in roles:
+            for projection in ALL_PROJECTIONS:
+                runner = ProjectionRunner(
+                    projection, container.pool, max_deliveries=bus.projection_max_deliveries
+                )
+                tasks.append(asyncio.create_task(
+                    runner.run(js, stop, stream=settings.name,
+                               subject_prefix=bus.subject_prefix,
+                               batch_size=bus.projection_batch_size),
+                    name=f"projection:{projection.name}",
+                ))
+        await _until_stopped_or_failed(stop, tasks)
+    finally:
+        with contextlib.suppress(Exception):
+            await nc.drain()
+
+
+async def _until_stopped_or_failed(stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
+    for task in done:
+        if task is not stopper and task.exception() is not None:
+            log.error("worker %s failed", task.get_name(), exc_info=task.exception())
+    await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), STOP_TIMEOUT_S)
+
+
+class WorkerThread:
+    """Runs the workers' event loop in a thread beside the API server."""
+
+    def __init__(self, container: Container, roles: Sequence[str]) -> None:
+        self._container = container
+        self._roles = roles
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="smsledger-workers", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait(timeout=NATS_CONNECT_TIMEOUT_S)
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=STOP_TIMEOUT_S + 5)
+
+    def _main(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            self._ready.set()
+            await run_workers(self._container, self._stop, self._roles)
+
+        try:
+            asyncio.run(main())
+        except Exception:
+            log.exception("the workers stopped on an error")

@@ -1,0 +1,124 @@
+"""The relay on real PostgreSQL and NATS JetStream."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from adapters.bootstrap import Container
+from adapters.relay.positions import RelayPositions
+from adapters.relay.relay import RELAY_NAME, Relay
+from application.sending import BulkRecipient, SendBulk, SendMessage
+from domain.published import decode_envelope
+from domain.wallet import TopUpSource
+from tests.integration.bus import isolated_bus, jetstream
+
+
+@pytest.fixture
+def bus_container(container: Container, nats_url: str) -> Iterator[Container]:
+    yield isolated_bus(replace(container, nats_url=nats_url))
+
+
+def _workload(container: Container) -> None:
+    profile = container.accounts.create_account("Relay Ltd", "GBP", "GB")
+    live, _ = container.wallets.open_wallets(profile.account_id, "GBP")
+    container.wallets.top_up(live, 50_000_000, TopUpSource.STRIPE, "cs_relay")
+    container.messaging.send_bulk(SendBulk(
+        profile.account_id, [BulkRecipient(f"+4477009{i:05d}") for i in range(700)],
+        "Acme", "hi"))
+    for i in range(5):
+        container.messaging.send(SendMessage(profile.account_id, f"+4477008{i:05d}", "Acme", "x"))
+
+
+async def _drain(relay: Relay, container: Container) -> None:
+    head = container.app.recorder.max_notification_id() or 0
+    for _ in range(1000):
+        if relay.stats.position >= head:
+            return
+        await relay.relay_section()
+    raise AssertionError("relay did not reach the head of the log")
+
+
+async def _read_all(js: JetStreamContext, container: Container) -> list:  # noqa: ANN401
+    stream = container.settings.bus.stream_name
+    info = await js.stream_info(stream)
+    sub = await js.pull_subscribe(
+        f"{container.settings.bus.subject_prefix}.>", durable=None, stream=stream,
+        config=ConsumerConfig(ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL))
+    envelopes = []
+    while len(envelopes) < info.state.messages:
+        for msg in await sub.fetch(500, timeout=5):
+            envelopes.append(decode_envelope(msg.data))
+    return envelopes
+
+
+def _relay(container: Container, js: JetStreamContext) -> Relay:
+    return Relay(container.app.recorder, container.app.mapper, js,
+                 RelayPositions(container.pool),
+                 subject_prefix=container.settings.bus.subject_prefix, section_size=500)
+
+
+def _reset_position(container: Container) -> None:
+    with container.pool.connection() as conn:
+        conn.execute("DELETE FROM relay_positions WHERE name = %s", (RELAY_NAME,))
+
+
+def test_every_event_arrives_once_in_order(bus_container: Container) -> None:
+    _reset_position(bus_container)
+    _workload(bus_container)
+
+    async def scenario() -> list:  # noqa: ANN401
+        async with jetstream(bus_container) as js:
+            relay = _relay(bus_container, js)
+            relay.stats.position = 0
+            await _drain(relay, bus_container)
+            return await _read_all(js, bus_container)
+
+    envelopes = asyncio.run(scenario())
+    ids = [e.id for e in envelopes]
+    assert ids == sorted(set(ids)), "ids are unique and in log order"
+    assert {e.type for e in envelopes} >= {"wallet.opened", "wallet.topped_up",
+                                           "message.accepted", "campaign.started"}
+    assert sum(e.type == "message.accepted" for e in envelopes) >= 705
+    versions = defaultdict(list)
+    for envelope in envelopes:
+        versions[envelope.aggregate_id].append(envelope.aggregate_version)
+    assert all(v == sorted(v) and len(v) == len(set(v)) for v in versions.values())
+    assert all(e.account_id for e in envelopes)
+
+
+def test_a_crash_before_saving_the_position_duplicates_nothing(
+    bus_container: Container,
+) -> None:
+    _reset_position(bus_container)
+    _workload(bus_container)
+
+    class CrashingPositions(RelayPositions):
+        def save(self, name: str, position: int) -> None:
+            raise RuntimeError("killed between the PubAck and the position save")
+
+    async def scenario() -> tuple[int, int, int]:
+        async with jetstream(bus_container) as js:
+            crashing = Relay(bus_container.app.recorder, bus_container.app.mapper, js,
+                             CrashingPositions(bus_container.pool),
+                             subject_prefix=bus_container.settings.bus.subject_prefix,
+                             section_size=500)
+            with pytest.raises(RuntimeError):
+                await crashing.relay_section()
+            published_before_crash = crashing.stats.published
+            restarted = _relay(bus_container, js)
+            restarted.stats.position = await asyncio.to_thread(
+                restarted._positions.load, RELAY_NAME)
+            assert restarted.stats.position == 0  # nothing was saved
+            await _drain(restarted, bus_container)
+            envelopes = await _read_all(js, bus_container)
+            return published_before_crash, len(envelopes), len({e.id for e in envelopes})
+
+    _, count, unique = asyncio.run(scenario())
+    assert count == unique, "JetStream dropped the republished section"
