@@ -104,7 +104,8 @@ class ApiProcess:
         while time.monotonic() < deadline:
             assert self._proc is not None
             if self._proc.poll() is not None:
-                raise RuntimeError(f"the API exited with {self._proc.returncode}: {self.log_tail()}")
+                code = self._proc.returncode
+                raise RuntimeError(f"the API exited with {code}: {self.log_tail()}")
             try:
                 if httpx.get(f"{self.base_url}/healthz", timeout=2.0).status_code == 200:
                     return

@@ -28,6 +28,7 @@ from tests.benchmarks.harness import (
     WALLET_RESERVED_TOPIC,
     alternate,
     create_account,
+    prewarm_wal,
     progress,
     sample_state,
     summary,
@@ -39,6 +40,7 @@ SENDS_PER_RUN = 500
 TARGET_MIN_RATIO = 0.5
 WARM_UP_SENDS = 20
 PROFILE_SENDS = 200
+WAL_PREWARM_MB = 96
 INSERT_STATEMENT = (
     f"INSERT INTO {RAW_TABLE} (originator_id, originator_version, topic, state)"
     " VALUES (%s, %s, %s, %s)"
@@ -60,6 +62,7 @@ def run_single(db_url: str, container: Container, runs: int) -> dict[str, Any]:
     wallet_state = sample_state(db_url, WALLET_RESERVED_TOPIC)
     with psycopg.connect(db_url, autocommit=True) as conn:
         insert_pairs(conn, _row_pairs(message_state, wallet_state, WARM_UP_SENDS))
+        wal = prewarm_wal(db_url, WAL_PREWARM_MB)
         baselines, measures = alternate(
             lambda: insert_pairs(conn, _row_pairs(message_state, wallet_state, SENDS_PER_RUN)),
             lambda: send_all(container, commands),
@@ -81,6 +84,7 @@ def run_single(db_url: str, container: Container, runs: int) -> dict[str, Any]:
             {"baseline_per_s": b, "measured_per_s": m, "ratio": m / b}
             for b, m in zip(baselines, measures, strict=True)
         ],
+        "wal_prewarm": wal,
         "profile": _profile(container, commands[:PROFILE_SENDS]),
     }
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 import contextlib
 import datetime
 import logging
+import math
 import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +44,7 @@ MESSAGE_ACCEPTED_TOPIC = "domain.message:Message.Accepted"
 WALLET_RESERVED_TOPIC = "domain.wallet:Wallet.FundsReserved"
 RAW_TABLE = "bench_raw_events"
 COPY_TYPES = ["uuid", "int8", "text", "bytea"]
+GIT_TIMEOUT_S = 10
 MAX_UK_TEST_NUMBERS = 100_000  # +4477009xxxxx: five free digits
 
 # Same shape, indexes and storage parameters as the library's events table
@@ -178,6 +181,43 @@ def sample_state(database_url: str, topic: str) -> bytes:
     return bytes(row[0])
 
 
+# WAL ------------------------------------------------------------------------------
+
+WAL_MESSAGE_BYTES = 10_000_000
+MAX_PREWARM_MB = 600
+
+
+def prewarm_wal(database_url: str, megabytes: int) -> dict[str, Any]:
+    """Leave recycled WAL segments ahead of the write position.
+
+    A 10,000-row COPY writes about 8 MB of WAL, half a 16 MB segment. The
+    operation that must create the next segment (zero-fill and fsync, about
+    +45 ms here) is then every second one, so in strict alternation the same
+    side pays every time, until the phase drifts: a bias that alternation
+    does not cancel. Writing `megabytes` of WAL and checkpointing makes the
+    server recycle those segments as future ones, so that no timed run
+    creates one. Needs a superuser; otherwise it is skipped and reported.
+    """
+    count = math.ceil(min(megabytes, MAX_PREWARM_MB) * 1_000_000 / WAL_MESSAGE_BYTES)
+    started = time.perf_counter()
+    try:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            for _ in range(count):
+                conn.execute(
+                    "SELECT pg_logical_emit_message(false, 'smsledger-bench', repeat('x', %s))",
+                    (WAL_MESSAGE_BYTES,),
+                )
+            conn.execute("CHECKPOINT")
+    except psycopg.Error as error:
+        progress(f"WAL pre-warm skipped ({error}); expect bimodal COPY timings")
+        return {"done": False, "reason": str(error).strip()}
+    return {
+        "done": True,
+        "megabytes": count * WAL_MESSAGE_BYTES // 1_000_000,
+        "seconds": time.perf_counter() - started,
+    }
+
+
 # Statistics -------------------------------------------------------------------
 
 
@@ -218,7 +258,25 @@ def machine_info(database_url: str) -> dict[str, Any]:
         "python": platform.python_version(),
         "postgresql": str(row[0]) if row else "unknown",
         "postgresql_source": "DATABASE_URL" if os.environ.get("DATABASE_URL") else "embedded",
+        "git": _git_revision(),
     }
+
+
+def _git_revision() -> str:
+    """HEAD, plus "+changes" if product files differ from it (benchmarks aside)."""
+    repo = Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True,
+            text=True, timeout=GIT_TIMEOUT_S, check=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--", ".", ":!tests/benchmarks", ":!docs"],
+            cwd=repo, capture_output=True, text=True, timeout=GIT_TIMEOUT_S, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head}+changes" if changed else head
 
 
 def _cpu_model() -> str:
