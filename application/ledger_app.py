@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.domain import Aggregate, DomainEventProtocol
+from eventsourcing.domain import Aggregate, DomainEventProtocol, Snapshot
 from eventsourcing.persistence import IntegrityError
 
 from application.errors import ConcurrencyExhausted, Conflict, NotFound
@@ -151,8 +151,28 @@ class LedgerApplication(Application[UUID]):
     ) -> None:
         """Save aggregates' pending events, plus ready-made creation events,
         in one transaction."""
+        # Filled directly: the library's collect_events() checks each object
+        # against runtime protocols, which costs more than a small save.
         processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        for aggregate in aggregates:
+            processing_event.events.extend(aggregate.collect_events())
+            processing_event.aggregates[aggregate.id] = aggregate
         processing_event.events.extend(events)
-        processing_event.collect_events(*aggregates, **recorder_kwargs)
+        processing_event.saved_kwargs.update(recorder_kwargs)
         self._record(processing_event)
-        self._take_snapshots(processing_event)
+        self._snapshot_from_memory(processing_event)
+
+    def _snapshot_from_memory(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """Snapshot aggregates that crossed their interval, from the objects
+        in hand: the library's own path reloads and replays them first."""
+        if self.snapshots is None:
+            return
+        for aggregate in processing_event.aggregates.values():
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if interval is None:
+                continue
+            saved_now = sum(
+                1 for e in processing_event.events if e.originator_id == aggregate.id
+            )
+            if aggregate.version // interval > (aggregate.version - saved_now) // interval:
+                self.snapshots.put([Snapshot.take(aggregate)])

@@ -30,7 +30,7 @@ def current_position(cursor: Cursor[tuple[object, ...]], name: str) -> int:
         "SELECT position FROM projection_positions WHERE name = %s FOR UPDATE", (name,)
     ).fetchone()
     assert row is not None
-    return int(row[0])  # type: ignore[call-overload]
+    return int(row[0])  # type: ignore[call-overload,no-any-return]
 
 
 def advance(
