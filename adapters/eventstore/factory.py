@@ -27,4 +27,4 @@ class LedgerPostgresFactory(postgres.PostgresFactory):
     def __init__(self, env: Any) -> None:
         super().__init__(env)
         pool = self.datastore.pool
-        pool._pool = _MostRecentFirst(pool._pool)  # noqa: SLF001 - see _MostRecentFirst
+        pool._pool = _MostRecentFirst(pool._pool)  # see _MostRecentFirst
