@@ -18,10 +18,12 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.domain import Aggregate, DomainEventProtocol, Snapshot
+from eventsourcing.domain import Aggregate, Snapshot
 from eventsourcing.persistence import IntegrityError
 
 from application.errors import ConcurrencyExhausted, Conflict, NotFound
+from application.ports import AcceptedBatchEncoder
+from domain.message import AcceptedBatch
 from domain.wallet import Wallet
 
 T = TypeVar("T")
@@ -146,10 +148,10 @@ class LedgerApplication(Application[UUID]):
     def record(
         self,
         *aggregates: Aggregate,
-        events: Sequence[DomainEventProtocol[UUID]] = (),
+        batches: Sequence[AcceptedBatch] = (),
         **recorder_kwargs: Any,
     ) -> None:
-        """Save aggregates' pending events, plus ready-made creation events,
+        """Save aggregates' pending events and batches of accepted messages
         in one transaction."""
         # Filled directly: the library's collect_events() checks each object
         # against runtime protocols, which costs more than a small save.
@@ -157,9 +159,13 @@ class LedgerApplication(Application[UUID]):
         for aggregate in aggregates:
             processing_event.events.extend(aggregate.collect_events())
             processing_event.aggregates[aggregate.id] = aggregate
-        processing_event.events.extend(events)
-        processing_event.saved_kwargs.update(recorder_kwargs)
-        self._record(processing_event)
+        stored = [self.mapper.to_stored_event(e) for e in processing_event.events]
+        for batch in batches:
+            if isinstance(self.mapper, AcceptedBatchEncoder):
+                stored.extend(self.mapper.encode_accepted_batch(batch))
+            else:
+                stored.extend(self.mapper.to_stored_event(e) for e in batch.events())
+        self.recorder.insert_events(stored, **recorder_kwargs)
         self._snapshot_from_memory(processing_event)
 
     def _snapshot_from_memory(self, processing_event: ProcessingEvent[UUID]) -> None:

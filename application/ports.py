@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+from eventsourcing.persistence import StoredEvent
+
+from domain.message import AcceptedBatch
 from domain.messaging.pricing import RateBook
 
 
@@ -36,3 +39,10 @@ class AccountDirectory(Protocol):
 
 class RateBookSource(Protocol):
     def rate_book(self) -> RateBook: ...
+
+
+@runtime_checkable
+class AcceptedBatchEncoder(Protocol):
+    """A mapper that can encode a batch of accepted messages in one go."""
+
+    def encode_accepted_batch(self, batch: AcceptedBatch) -> list[StoredEvent]: ...

@@ -17,7 +17,13 @@ from application.ports import AccountDirectory, AccountProfile
 from domain import ids
 from domain.campaign import Campaign
 from domain.errors import DomainError
-from domain.message import DEFAULT_VALIDITY_MINUTES, Message, MessageStatus, Recipient
+from domain.message import (
+    DEFAULT_VALIDITY_MINUTES,
+    AcceptedBatch,
+    Message,
+    MessageStatus,
+    Recipient,
+)
 from domain.messaging.encoding import count_segments
 from domain.messaging.phone import parse_phone
 from domain.messaging.pricing import RateBook, RateCard
@@ -181,24 +187,20 @@ class MessagingService:
             )
             campaign.add_recipients(len(accepted), len(rejections), total_micros)
             campaign.start()
-            timestamp = Message.Event.create_timestamp()
-            events = [
-                Message.accepted_event(
-                    recipient,
-                    account_id=command.account_id,
-                    wallet_id=wallet_id,
-                    campaign_id=batch_id,
-                    reservation_id=str(batch_id),
-                    sender=command.sender,
-                    currency=wallet.currency,
-                    client_ref=command.client_ref,
-                    sandbox=command.sandbox,
-                    validity_minutes=command.validity_minutes,
-                    timestamp=timestamp,
-                )
-                for recipient in accepted
-            ]
-            self._app.record(wallet, campaign, events=events)
+            batch = AcceptedBatch(
+                account_id=command.account_id,
+                wallet_id=wallet_id,
+                campaign_id=batch_id,
+                reservation_id=str(batch_id),
+                sender=command.sender,
+                currency=wallet.currency,
+                client_ref=command.client_ref,
+                sandbox=command.sandbox,
+                validity_minutes=command.validity_minutes,
+                timestamp=Message.Event.create_timestamp(),
+                recipients=accepted,
+            )
+            self._app.record(wallet, campaign, batches=[batch])
 
         self._app.run_on_wallet(wallet_id, reserve_and_save)
         return BulkAccepted(

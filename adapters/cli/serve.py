@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -48,8 +49,23 @@ class _AnnouncingServer(uvicorn.Server):
                     print(f"smsledger API listening on http://{host}:{port}", flush=True)
 
 
+# A 10,000-recipient bulk allocates some hundred thousand short-lived objects;
+# with CPython's default gen-0 threshold of 700 that is over a hundred
+# collections per request, about a sixth of its time. Long-lived objects
+# built at start are frozen out of the collector's reach altogether.
+GC_GEN0_THRESHOLD = 50_000
+
+
+def tune_gc() -> None:
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
+
+
 def serve_api(container: Container, host: str, port: int, log_level: str) -> None:
     """Serve until SIGINT or SIGTERM; uvicorn drains in-flight requests first."""
+    tune_gc()
     config = uvicorn.Config(
         create_app(container),
         host=host,

@@ -65,3 +65,26 @@ def test_wallet_snapshots_restore_the_same_wallet() -> None:
     snapshot = Snapshot.take(wallet)
     restored = mapper.to_domain_event(mapper.to_stored_event(snapshot)).mutate(None)
     assert vars(restored) == vars(wallet)
+
+
+def test_batch_encoding_stores_the_same_events_as_one_by_one() -> None:
+    from domain.message import AcceptedBatch
+
+    mapper = MsgspecMapper(transcoder=None)  # type: ignore[arg-type]
+    batch = AcceptedBatch(
+        account_id="acct", wallet_id=uuid4(), campaign_id=uuid4(), reservation_id="r",
+        sender="Acme", currency="GBP", client_ref='quote " and \\ backslash', sandbox=False,
+        validity_minutes=60, timestamp=Message.Event.create_timestamp(),
+        recipients=[
+            Recipient(
+                uuid4(), "+447700900123", "GB", 'Hi "Ann" € \u0645\U0001f600', "UCS-2", 2, 70_000
+            ),
+            Recipient(uuid4(), "+233201234567", "GH", "plain", "GSM-7", 1, 25_300),
+        ],
+    )
+    fast = mapper.encode_accepted_batch(batch)
+    slow = [mapper.to_stored_event(e) for e in batch.events()]
+    assert [(s.originator_id, s.originator_version, s.topic) for s in fast] == [
+        (s.originator_id, s.originator_version, s.topic) for s in slow]
+    for fast_row, slow_row in zip(fast, slow, strict=True):
+        assert vars(mapper.to_domain_event(fast_row)) == vars(mapper.to_domain_event(slow_row))
