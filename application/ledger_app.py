@@ -12,17 +12,17 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, Snapshot
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from application.errors import ConcurrencyExhausted, Conflict, NotFound
-from application.ports import AcceptedBatchEncoder
+from application.ports import AcceptedBatchEncoder, EventStreamRecorder
 from domain.message import AcceptedBatch
 from domain.wallet import Wallet
 
@@ -36,6 +36,8 @@ MAX_CONFLICT_RETRIES = 10
 CONFLICT_BACKOFF_BASE_S = 0.001
 CONFLICT_BACKOFF_CAP_S = 0.05
 SNAPSHOT_INTERVAL_EVENTS = 100
+# Saves expected to be at least this large stream into the store.
+STREAM_THRESHOLD_EVENTS = 200
 
 
 class WalletCache:
@@ -161,12 +163,47 @@ class LedgerApplication(Application[UUID]):
             processing_event.aggregates[aggregate.id] = aggregate
         stored = [self.mapper.to_stored_event(e) for e in processing_event.events]
         for batch in batches:
-            if isinstance(self.mapper, AcceptedBatchEncoder):
-                stored.extend(self.mapper.encode_accepted_batch(batch))
-            else:
-                stored.extend(self.mapper.to_stored_event(e) for e in batch.events())
+            stored.extend(self._encode(batch))
         self.recorder.insert_events(stored, **recorder_kwargs)
         self._snapshot_from_memory(processing_event)
+
+    def record_stream(
+        self,
+        batches: Iterable[AcceptedBatch],
+        close: Callable[[], Sequence[Aggregate]],
+        *,
+        expected_events: int,
+    ) -> None:
+        """Save batches produced while the save runs, then the aggregates
+        that `close` returns once they are all produced, in one transaction.
+
+        With a recorder that can stream, each batch reaches the database as
+        soon as it is encoded; an error raised by a batch or by `close` ends
+        the save with nothing recorded.
+        """
+        closing = ProcessingEvent[UUID]()
+
+        def stored_events() -> Iterator[StoredEvent]:
+            for batch in batches:
+                yield from self._encode(batch)
+            for aggregate in close():
+                closing.events.extend(aggregate.collect_events())
+                closing.aggregates[aggregate.id] = aggregate
+            for event in closing.events:
+                yield self.mapper.to_stored_event(event)
+
+        if isinstance(self.recorder, EventStreamRecorder) and (
+            expected_events >= STREAM_THRESHOLD_EVENTS
+        ):
+            self.recorder.insert_event_stream(stored_events())
+        else:
+            self.recorder.insert_events(list(stored_events()))
+        self._snapshot_from_memory(closing)
+
+    def _encode(self, batch: AcceptedBatch) -> list[StoredEvent]:
+        if isinstance(self.mapper, AcceptedBatchEncoder):
+            return self.mapper.encode_accepted_batch(batch)
+        return [self.mapper.to_stored_event(e) for e in batch.events()]
 
     def _snapshot_from_memory(self, processing_event: ProcessingEvent[UUID]) -> None:
         """Snapshot aggregates that crossed their interval, from the objects

@@ -6,7 +6,7 @@ Adapters implement these; tests may use the in-memory ones in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -46,3 +46,11 @@ class AcceptedBatchEncoder(Protocol):
     """A mapper that can encode a batch of accepted messages in one go."""
 
     def encode_accepted_batch(self, batch: AcceptedBatch) -> list[StoredEvent]: ...
+
+
+@runtime_checkable
+class EventStreamRecorder(Protocol):
+    """A recorder that can consume stored events as they are produced, in
+    one transaction that commits only if the iterable is exhausted."""
+
+    def insert_event_stream(self, stored_events: Iterable[StoredEvent]) -> None: ...

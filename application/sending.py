@@ -7,9 +7,11 @@ account's long bulk does not stall its single sends for longer than the save.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
 
 from application.errors import ValidationFailed
 from application.ledger_app import LedgerApplication
@@ -32,6 +34,8 @@ from domain.messaging.templates import Template
 from domain.wallet import Wallet
 
 MAX_BULK_RECIPIENTS = 10_000
+# Recipients prepared per step of a streamed bulk save.
+BULK_CHUNK_SIZE = 500
 MAX_CLIENT_REF_LENGTH = 128
 
 
@@ -153,6 +157,14 @@ class MessagingService:
         )
 
     def send_bulk(self, command: SendBulk) -> BulkAccepted:
+        """Accept a batch: one Message per valid recipient, one Campaign, one
+        reservation for the accepted total, all in one transaction.
+
+        Recipients are validated, priced and encoded a chunk at a time while
+        the store is already receiving the earlier chunks, so the database's
+        work overlaps ours. The reservation comes last, once the total is
+        known; if the wallet cannot pay it, the whole transaction rolls back.
+        """
         count = len(command.recipients)
         if not 1 <= count <= MAX_BULK_RECIPIENTS:
             raise ValidationFailed(
@@ -165,74 +177,66 @@ class MessagingService:
         _check_client_ref(command.client_ref)
         key = command.idempotency_key
         batch_id = ids.keyed_batch_id(command.account_id, key) if key else uuid4()
-        accepted, rejections = self._prepare_all(command, profile)
-        if not accepted:
-            raise ValidationFailed(
-                "No recipient of the batch can be sent to",
-                rejected=[_rejection_details(r) for r in rejections[:100]],
-            )
-        total_micros = sum(r.price_micros for r in accepted)
         wallet_id = ids.wallet_id(command.account_id, sandbox=command.sandbox)
-
-        def reserve_and_save(wallet: Wallet) -> None:
-            if total_micros:
-                wallet.reserve(str(batch_id), total_micros, f"batch:{batch_id}")
-            campaign = Campaign.create_batch(
-                batch_id,
-                account_id=command.account_id,
-                sender=command.sender,
-                body=command.body,
-                client_ref=command.client_ref,
-                sandbox=command.sandbox,
-            )
-            campaign.add_recipients(len(accepted), len(rejections), total_micros)
-            campaign.start()
-            batch = AcceptedBatch(
-                account_id=command.account_id,
-                wallet_id=wallet_id,
-                campaign_id=batch_id,
-                reservation_id=str(batch_id),
-                sender=command.sender,
-                currency=wallet.currency,
-                client_ref=command.client_ref,
-                sandbox=command.sandbox,
-                validity_minutes=command.validity_minutes,
-                timestamp=Message.Event.create_timestamp(),
-                recipients=accepted,
-            )
-            self._app.record(wallet, campaign, batches=[batch])
-
-        self._app.run_on_wallet(wallet_id, reserve_and_save)
-        return BulkAccepted(
-            batch_id=batch_id,
-            accepted=len(accepted),
-            rejections=tuple(rejections),
-            cost_micros=total_micros,
-            currency=profile.currency,
-        )
-
-    def _prepare_all(
-        self, command: SendBulk, profile: AccountProfile
-    ) -> tuple[list[Recipient], list[Rejection]]:
         template = Template.parse(command.body)
         card = self._card_for(profile, sandbox=command.sandbox)
-        key = command.idempotency_key
-        accepted: list[Recipient] = []
-        rejections: list[Rejection] = []
-        for index, item in enumerate(command.recipients):
-            message_id = (
-                ids.keyed_message_id(command.account_id, key, index) if key else uuid4()
-            )
-            try:
-                accepted.append(
-                    _prepare(
-                        message_id, item.to, template, item.variables, profile, card,
-                        force_unicode=command.unicode,
+        prepared: list[_BulkPreparation] = []
+
+        def reserve_and_save(wallet: Wallet) -> None:
+            preparation = _BulkPreparation(command, profile, template, card)
+            timestamp = Message.Event.create_timestamp()
+
+            def close() -> list[Aggregate]:
+                if not preparation.accepted:
+                    raise ValidationFailed(
+                        "No recipient of the batch can be sent to",
+                        rejected=[_rejection_details(r) for r in preparation.rejections[:100]],
                     )
+                total_micros = preparation.total_micros
+                if total_micros:
+                    wallet.reserve(str(batch_id), total_micros, f"batch:{batch_id}")
+                campaign = Campaign.create_batch(
+                    batch_id,
+                    account_id=command.account_id,
+                    sender=command.sender,
+                    body=command.body,
+                    client_ref=command.client_ref,
+                    sandbox=command.sandbox,
                 )
-            except DomainError as error:
-                rejections.append(Rejection(index, item.to, error.code, error.message))
-        return accepted, rejections
+                campaign.add_recipients(
+                    preparation.accepted, len(preparation.rejections), total_micros
+                )
+                campaign.start()
+                return [wallet, campaign]
+
+            batches = (
+                AcceptedBatch(
+                    account_id=command.account_id,
+                    wallet_id=wallet_id,
+                    campaign_id=batch_id,
+                    reservation_id=str(batch_id),
+                    sender=command.sender,
+                    currency=wallet.currency,
+                    client_ref=command.client_ref,
+                    sandbox=command.sandbox,
+                    validity_minutes=command.validity_minutes,
+                    timestamp=timestamp,
+                    recipients=chunk,
+                )
+                for chunk in preparation.chunks()
+            )
+            self._app.record_stream(batches, close, expected_events=count)
+            prepared.append(preparation)
+
+        self._app.run_on_wallet(wallet_id, reserve_and_save)
+        done = prepared[-1]
+        return BulkAccepted(
+            batch_id=batch_id,
+            accepted=done.accepted,
+            rejections=tuple(done.rejections),
+            cost_micros=done.total_micros,
+            currency=profile.currency,
+        )
 
     def _card_for(self, profile: AccountProfile, *, sandbox: bool) -> RateCard | None:
         """The account's card; None for the sandbox, where sending is free."""
@@ -242,6 +246,50 @@ class MessagingService:
         if profile.rate_overrides_micros:
             card = card.with_overrides(profile.rate_overrides_micros)
         return card
+
+
+class _BulkPreparation:
+    """Validates, renders, measures and prices a bulk's recipients in chunks,
+    keeping count of what it accepted and why it rejected the rest."""
+
+    def __init__(
+        self,
+        command: SendBulk,
+        profile: AccountProfile,
+        template: Template,
+        card: RateCard | None,
+    ) -> None:
+        self._command = command
+        self._profile = profile
+        self._template = template
+        self._card = card
+        self.accepted = 0
+        self.total_micros = 0
+        self.rejections: list[Rejection] = []
+
+    def chunks(self) -> Iterator[list[Recipient]]:
+        command, key = self._command, self._command.idempotency_key
+        recipients = command.recipients
+        for start in range(0, len(recipients), BULK_CHUNK_SIZE):
+            chunk: list[Recipient] = []
+            for index in range(start, min(start + BULK_CHUNK_SIZE, len(recipients))):
+                item = recipients[index]
+                message_id = (
+                    ids.keyed_message_id(command.account_id, key, index) if key else uuid4()
+                )
+                try:
+                    recipient = _prepare(
+                        message_id, item.to, self._template, item.variables, self._profile,
+                        self._card, force_unicode=command.unicode,
+                    )
+                except DomainError as error:
+                    self.rejections.append(Rejection(index, item.to, error.code, error.message))
+                    continue
+                chunk.append(recipient)
+                self.total_micros += recipient.price_micros
+            self.accepted += len(chunk)
+            if chunk:
+                yield chunk
 
 
 def _prepare(

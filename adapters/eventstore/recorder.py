@@ -12,7 +12,7 @@ takes that same lock:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
@@ -131,7 +131,12 @@ class LedgerRecorder(PostgresApplicationRecorder):
             curs.execute(call, params, prepare=True)
             return [int(next(iter(row.values()))) for row in curs.fetchall()]
 
-    def _copy_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+    def insert_event_stream(self, stored_events: Iterable[StoredEvent]) -> None:
+        """COPY events as the iterable produces them; an error while it
+        produces rolls everything back."""
+        self._copy_events(stored_events)
+
+    def _copy_events(self, stored_events: Iterable[StoredEvent], **kwargs: Any) -> None:
         """COPY the events under the table lock.
 
         Returns no notification ids: turning 10,000 of them into the library's

@@ -3,7 +3,8 @@
 Migrations are numbered and applied in order, each in its own transaction,
 under an advisory lock so that two processes starting at once do not race.
 Running them again is a no-op. The event store's own tables are created by
-the library's recorder, in the same run.
+the library's recorder, in the same run, and each read model's tables by its
+projection.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import logging
 
 import psycopg
+
+from projections.registry import ALL_PROJECTIONS
 
 log = logging.getLogger(__name__)
 
@@ -102,4 +105,7 @@ def migrate(conn: psycopg.Connection[object]) -> list[int]:
                 (version, description),
             )
             applied_now.append(version)
+        # Read models declare their own tables, idempotently; a rebuild fills them.
+        for projection in ALL_PROJECTIONS:
+            conn.execute(projection.ddl().encode())
     return applied_now

@@ -23,9 +23,10 @@ import psycopg
 
 from adapters.bootstrap import Container
 from adapters.http.schemas import BulkSmsRequest
-from application.sending import BulkRecipient, SendBulk
+from application.sending import BulkRecipient, SendBulk, _BulkPreparation
 from domain import ids
 from domain.message import AcceptedBatch, Message
+from domain.messaging.templates import Template
 from tests.benchmarks.api_process import ApiProcess, new_client, post_bulk
 from tests.benchmarks.harness import (
     BULK_SIZE,
@@ -129,7 +130,9 @@ def in_process_breakdown(container: Container, body: bytes) -> dict[str, Any]:
     runs = [_stage_run(container, account, body) for _ in range(IN_PROCESS_RUNS)]
     medians = {stage: statistics.median(run[stage] for run in runs) for stage in runs[0]}
     parts = ("prepare_recipients_s", "encode_batch_s", "copy_insert_s")
-    medians["rest_of_send_bulk_s"] = medians["send_bulk_total_s"] - sum(medians[p] for p in parts)
+    # send_bulk streams: it prepares and encodes while the COPY runs, so its
+    # total is less than the stages done one after another.
+    medians["stages_one_after_another_s"] = sum(medians[p] for p in parts)
     return {
         "runs": IN_PROCESS_RUNS,
         "median_stages": medians,
@@ -145,7 +148,11 @@ def _stage_run(container: Container, account: BenchAccount, body: bytes) -> dict
     timings["decode_json_s"] = time.perf_counter() - started
     profile = container.accounts.profile(account.account_id)
     started = time.perf_counter()
-    accepted, _rejections = container.messaging._prepare_all(command, profile)
+    preparation = _BulkPreparation(
+        command, profile, Template.parse(command.body),
+        container.messaging._card_for(profile, sandbox=False),
+    )
+    accepted = [recipient for chunk in preparation.chunks() for recipient in chunk]
     timings["prepare_recipients_s"] = time.perf_counter() - started
     wallet_id = ids.wallet_id(account.account_id, sandbox=False)
     batch_id = uuid.uuid4()

@@ -179,3 +179,45 @@ def _campaign_message_ids(ledger: Ledger, acct: str, batch_id) -> list:
         if event.campaign_id == batch_id:
             found.append(event.originator_id)
     return found
+
+
+def test_large_bulk_streams_and_rolls_back_whole_when_unaffordable(ledger: Ledger) -> None:
+    """Above the streaming threshold the batch reaches the store while it is
+    still being prepared; a refusal at the end must leave nothing behind."""
+    acct = account()
+    price = gb_price(ledger)
+    ledger.open_account(acct, credit_micros=299 * price)
+    recipients = [BulkRecipient(f"+4477009{i:05d}") for i in range(300)]
+    with pytest.raises(InsufficientBalance):
+        ledger.messaging.send_bulk(SendBulk(acct, recipients, "Acme", "hi"))
+    assert _accepted_count(ledger, acct) == 0
+    balance = ledger.wallets.balance(ledger.live_wallet(acct))
+    assert (balance.reserved_micros, balance.version) == (0, 2)
+    with pytest.raises(ValidationFailed):
+        ledger.messaging.send_bulk(SendBulk(acct, [BulkRecipient("bad")] * 300, "Acme", "hi"))
+    assert _accepted_count(ledger, acct) == 0
+
+    recipients[7] = BulkRecipient("not a phone")
+    accepted = ledger.messaging.send_bulk(SendBulk(acct, recipients, "Acme", "hi"))
+    assert (accepted.accepted, [r.index for r in accepted.rejections]) == (299, [7])
+    assert accepted.cost_micros == 299 * price
+    assert _accepted_count(ledger, acct) == 299
+    wallet = ledger.app.repository.get(ledger.live_wallet(acct))
+    assert wallet.holds == {str(accepted.batch_id): 299 * price}
+    assert wallet.available_micros == 0
+    report = ledger.verifier.verify()
+    assert report.ok, report.problems
+
+
+def _accepted_count(ledger: Ledger, acct: str) -> int:
+    from eventsourcing.utils import get_topic
+
+    from domain.message import Message
+
+    return sum(
+        1
+        for n in ledger.app.recorder.select_notifications(
+            0, 1_000_000, topics=[get_topic(Message.Accepted)], inclusive_of_start=False
+        )
+        if ledger.app.mapper.to_domain_event(n).account_id == acct
+    )
