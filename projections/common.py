@@ -1,0 +1,210 @@
+"""Helpers shared by the read models: message statuses, batched writes, cursors.
+
+Every projection writes a batch with a handful of statements whatever its
+size: rows are folded in Python first, then sent as parallel arrays and
+expanded server-side with `unnest`, which is one round trip and one plan for
+5,000 rows instead of 5,000 of each.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import Cursor, sql
+from psycopg.rows import dict_row, tuple_row
+
+from domain.message import FINAL_STATUSES, Message, MessageStatus
+from domain.published import CONTRACTS, Envelope
+
+STATUSES: tuple[str, ...] = tuple(str(status) for status in MessageStatus)
+FINAL: frozenset[str] = frozenset(str(status) for status in FINAL_STATUSES)
+DELIVERED = str(MessageStatus.DELIVERED)
+
+# Type names from the published contract itself, so a renamed type fails here.
+ACCEPTED = CONTRACTS[Message.Accepted].type
+SUBMITTED = CONTRACTS[Message.SubmittedToCarrier].type
+REJECTED = CONTRACTS[Message.CarrierRejected].type
+REPORTED = CONTRACTS[Message.DeliveryReported].type
+EXPIRED = CONTRACTS[Message.Expired].type
+CANCELLED = CONTRACTS[Message.Cancelled].type
+MESSAGE_TYPES = frozenset({ACCEPTED, SUBMITTED, REJECTED, REPORTED, EXPIRED, CANCELLED})
+
+_STATUS_AFTER = {
+    ACCEPTED: str(MessageStatus.QUEUED),
+    SUBMITTED: str(MessageStatus.SENT),
+    REJECTED: str(MessageStatus.REJECTED),
+    EXPIRED: str(MessageStatus.EXPIRED),
+    CANCELLED: str(MessageStatus.CANCELLED),
+}
+
+MIN_PAGE_SIZE = 1
+MAX_PAGE_SIZE = 500
+
+AnyCursor = Cursor[Any]
+
+
+def status_after(envelope: Envelope) -> str:
+    """The message status an event leaves behind; a delivery report says it."""
+    if envelope.type == REPORTED:
+        return str(envelope.data["status"])
+    return _STATUS_AFTER[envelope.type]
+
+
+def settlement_of(envelope: Envelope) -> str:
+    """The transition's settlement: capture, release or empty (also for the
+    accepted event, which settles nothing)."""
+    return str(envelope.data.get("settlement") or "")
+
+
+def uuid_or_none(value: object) -> UUID | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def utc(moment: datetime) -> datetime:
+    """Days and months are UTC ones; a naive time is taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def as_day(value: date | datetime | None) -> date | None:
+    if value is None or type(value) is date:
+        return value
+    assert isinstance(value, datetime)
+    return utc(value).date()
+
+
+def reader(cursor: AnyCursor) -> Cursor[tuple[Any, ...]]:
+    """A tuple cursor on the caller's connection (and so its transaction):
+    the caller's cursor may have any row factory."""
+    return cursor.connection.cursor(row_factory=tuple_row)
+
+
+def dict_reader(cursor: AnyCursor) -> Cursor[dict[str, Any]]:
+    return cursor.connection.cursor(row_factory=dict_row)
+
+
+def unnest_upsert(
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    conflict: Sequence[str] | None,
+    *,
+    add: Iterable[str] = (),
+) -> sql.Composed:
+    """INSERT ... SELECT FROM unnest(one array per column) [ON CONFLICT ...].
+
+    With `conflict` set, existing rows take the new values, except columns in
+    `add`, which are increments added to the stored value. Names and types
+    are constants of the calling module, composed as identifiers; values are
+    only ever parameters.
+    """
+    names = [sql.Identifier(name) for name, _ in columns]
+    arrays = sql.SQL(", ").join(
+        sql.SQL("%b::{}[]").format(sql.SQL(pg_type)) for _, pg_type in columns
+    )
+    statement = sql.SQL("INSERT INTO {table} ({cols}) SELECT * FROM unnest({arrays})").format(
+        table=sql.Identifier(table), cols=sql.SQL(", ").join(names), arrays=arrays
+    )
+    if conflict is None:
+        return statement
+    additive = set(add)
+    updates = [
+        sql.SQL("{c} = {t}.{c} + excluded.{c}" if name in additive else "{c} = excluded.{c}")
+        .format(c=sql.Identifier(name), t=sql.Identifier(table))
+        for name, _ in columns
+        if name not in conflict
+    ]
+    return statement + sql.SQL(" ON CONFLICT ({keys}) DO UPDATE SET {updates}").format(
+        keys=sql.SQL(", ").join(sql.Identifier(key) for key in conflict),
+        updates=sql.SQL(", ").join(updates),
+    )
+
+
+def write_rows(
+    cursor: AnyCursor,
+    statement: sql.Composed,
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[Mapping[str, Any]],
+) -> None:
+    """Send `rows` (dicts keyed by column name) through an `unnest_upsert`."""
+    if rows:
+        cursor.execute(statement, [[row[name] for row in rows] for name, _ in columns])
+
+
+def check_page_size(page_size: int) -> None:
+    if isinstance(page_size, bool) or not MIN_PAGE_SIZE <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be {MIN_PAGE_SIZE} to {MAX_PAGE_SIZE}")
+
+
+def encode_cursor(key: Mapping[str, Any]) -> str:
+    """An opaque, URL-safe token for a row's sort key."""
+    raw = json.dumps(key, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(token: str, fields: Sequence[str]) -> dict[str, Any]:
+    """The key a token carries; ValueError for anything we did not issue."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        key = json.loads(raw)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        raise ValueError("invalid cursor") from error
+    if not isinstance(key, dict) or sorted(key) != sorted(fields):
+        raise ValueError("invalid cursor")
+    return key
+
+
+def where(conditions: Sequence[sql.Composable]) -> sql.Composable:
+    return sql.SQL(" AND ").join(conditions)
+
+
+def keyset_page(
+    cursor: AnyCursor,
+    *,
+    table: str,
+    columns: sql.Composable,
+    conditions: Sequence[sql.Composable],
+    params: Sequence[Any],
+    key: tuple[str, str],
+    after: Sequence[Any] | None,
+    page_size: int,
+) -> tuple[list[dict[str, Any]], bool, int]:
+    """One page, newest key first, after the key `after` (exclusive):
+    (rows, has_more, total matching `conditions`).
+
+    The page starts strictly after the last key the caller saw, not at an
+    offset, so rows that arrive or move meanwhile never shift a page: a new
+    row with a greater key sorts before the cursor and one with a smaller
+    key is met in its turn. The keys are immutable, unique per row.
+    """
+    first, second = (sql.Identifier(name) for name in key)
+    with dict_reader(cursor) as read:
+        counted = read.execute(
+            sql.SQL("SELECT count(*) AS total FROM {} WHERE {}").format(
+                sql.Identifier(table), where(conditions)
+            ),
+            params,
+        ).fetchone()
+        total = int(counted["total"]) if counted else 0
+        page_conditions, page_params = list(conditions), list(params)
+        if after is not None:
+            page_conditions.append(
+                sql.SQL("({}, {}) < (%s, %s)").format(first, second)
+            )
+            page_params += after
+        query = sql.SQL(
+            "SELECT {cols} FROM {table} WHERE {where} ORDER BY {a} DESC, {b} DESC LIMIT %s"
+        ).format(
+            cols=columns, table=sql.Identifier(table), where=where(page_conditions),
+            a=first, b=second,
+        )
+        rows = read.execute(query, [*page_params, page_size + 1]).fetchall()
+    return rows[:page_size], len(rows) > page_size, total
