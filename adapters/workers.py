@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 NATS_CONNECT_TIMEOUT_S = 10
 STOP_TIMEOUT_S = 15
+NATS_CLOSE_TIMEOUT_S = 5
 
 
 async def run_workers(
@@ -66,8 +67,10 @@ async def run_workers(
                 ))
         await _until_stopped_or_failed(stop, tasks)
     finally:
+        # Close, not drain: every batch is acked only after its commit, so
+        # whatever is in flight now is simply redelivered to the next run.
         with contextlib.suppress(Exception):
-            await nc.drain()
+            await asyncio.wait_for(nc.close(), NATS_CLOSE_TIMEOUT_S)
 
 
 async def _until_stopped_or_failed(stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
