@@ -23,7 +23,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from application.errors import ConcurrencyExhausted, Conflict, NotFound
 from application.ports import AcceptedBatchEncoder, EventStreamRecorder
-from domain.message import AcceptedBatch
+from domain.accepted_batch import AcceptedBatch
 from domain.wallet import Wallet
 
 T = TypeVar("T")

@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 
 from eventsourcing.persistence import StoredEvent
 
-from domain.message import AcceptedBatch
+from domain.accepted_batch import AcceptedBatch
 from domain.messaging.pricing import RateBook
 
 

@@ -17,20 +17,16 @@ from application.errors import ValidationFailed
 from application.ledger_app import LedgerApplication
 from application.ports import AccountDirectory, AccountProfile
 from domain import ids
+from domain.accepted_batch import AcceptedBatch
 from domain.campaign import Campaign
 from domain.errors import DomainError
-from domain.message import (
-    DEFAULT_VALIDITY_MINUTES,
-    AcceptedBatch,
-    Message,
-    MessageStatus,
-    Recipient,
-)
+from domain.message import DEFAULT_VALIDITY_MINUTES, Message, MessageStatus
 from domain.messaging.encoding import count_segments
 from domain.messaging.phone import parse_phone
 from domain.messaging.pricing import RateBook, RateCard
 from domain.messaging.sender import validate_sender_id
 from domain.messaging.templates import Template
+from domain.recipient import Recipient
 from domain.wallet import Wallet
 
 MAX_BULK_RECIPIENTS = 10_000

@@ -8,16 +8,15 @@ replaying the events tells exactly when money was captured or released.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain.errors import InvalidTransition
+from domain.recipient import Recipient
 from domain.settlement import SettlementItem, SettlementKind
 
 
@@ -52,19 +51,6 @@ class Charge(StrEnum):
 
 
 DEFAULT_VALIDITY_MINUTES = 2880
-
-
-class Recipient(NamedTuple):
-    """A recipient that passed validation, priced and ready to accept. A
-    tuple: a bulk send makes 10,000 of them per request."""
-
-    message_id: UUID
-    destination: str
-    country: str
-    body: str
-    encoding: str
-    segments: int
-    price_micros: int
 
 
 class Message(Aggregate):
@@ -388,43 +374,3 @@ class Message(Aggregate):
 
 # The library's topic format, module:qualname, without its registry.
 _MESSAGE_TOPIC = f"{Message.__module__}:{Message.__qualname__}"
-
-
-@dataclass(frozen=True, slots=True)
-class AcceptedBatch:
-    """Messages accepted together: what they share, and each recipient.
-
-    It stands for exactly one Message.Accepted event per recipient, as
-    `events()` builds them; an event store adapter may encode the batch
-    directly instead, and a contract test holds the two equal.
-    """
-
-    account_id: str
-    wallet_id: UUID
-    campaign_id: UUID | None
-    reservation_id: str
-    sender: str
-    currency: str
-    client_ref: str | None
-    sandbox: bool
-    validity_minutes: int
-    timestamp: datetime
-    recipients: Sequence[Recipient]
-
-    def events(self) -> list[Message.Accepted]:
-        return [
-            Message.accepted_event(
-                recipient,
-                account_id=self.account_id,
-                wallet_id=self.wallet_id,
-                campaign_id=self.campaign_id,
-                reservation_id=self.reservation_id,
-                sender=self.sender,
-                currency=self.currency,
-                client_ref=self.client_ref,
-                sandbox=self.sandbox,
-                validity_minutes=self.validity_minutes,
-                timestamp=self.timestamp,
-            )
-            for recipient in self.recipients
-        ]

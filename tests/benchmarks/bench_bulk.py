@@ -25,7 +25,8 @@ from adapters.bootstrap import Container
 from adapters.http.schemas import BulkSmsRequest
 from application.sending import BulkRecipient, SendBulk, _BulkPreparation
 from domain import ids
-from domain.message import AcceptedBatch, Message
+from domain.accepted_batch import AcceptedBatch
+from domain.message import Message
 from domain.messaging.templates import Template
 from tests.benchmarks.api_process import ApiProcess, new_client, post_bulk
 from tests.benchmarks.harness import (

@@ -12,8 +12,9 @@ import msgspec
 import psycopg
 
 from domain.campaign import Campaign
-from domain.message import Message, Recipient
+from domain.message import Message
 from domain.published import Envelope, decode_envelope, encode_envelope, publish
+from domain.recipient import Recipient
 from domain.wallet import Wallet
 from projections.base import Projection
 

@@ -8,7 +8,8 @@ from uuid import uuid4
 from eventsourcing.domain import Aggregate, Snapshot
 
 from adapters.eventstore.mapper import MsgspecMapper
-from domain.message import Message, Recipient
+from domain.message import Message
+from domain.recipient import Recipient
 from domain.wallet import TopUpSource, Wallet
 
 
@@ -68,7 +69,7 @@ def test_wallet_snapshots_restore_the_same_wallet() -> None:
 
 
 def test_batch_encoding_stores_the_same_events_as_one_by_one() -> None:
-    from domain.message import AcceptedBatch
+    from domain.accepted_batch import AcceptedBatch
 
     mapper = MsgspecMapper(transcoder=None)  # type: ignore[arg-type]
     batch = AcceptedBatch(

@@ -3,7 +3,8 @@ from uuid import uuid4
 import pytest
 
 from domain.errors import InvalidTransition
-from domain.message import Charge, Message, MessageStatus, Recipient
+from domain.message import Charge, Message, MessageStatus
+from domain.recipient import Recipient
 
 
 def accepted(price_micros: int = 35_000) -> Message:
