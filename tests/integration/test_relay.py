@@ -45,7 +45,7 @@ async def _drain(relay: Relay, container: Container) -> None:
     raise AssertionError("relay did not reach the head of the log")
 
 
-async def _read_all(js: JetStreamContext, container: Container) -> list:  # noqa: ANN401
+async def _read_all(js: JetStreamContext, container: Container) -> list:
     stream = container.settings.bus.stream_name
     info = await js.stream_info(stream)
     sub = await js.pull_subscribe(
@@ -73,7 +73,7 @@ def test_every_event_arrives_once_in_order(bus_container: Container) -> None:
     _reset_position(bus_container)
     _workload(bus_container)
 
-    async def scenario() -> list:  # noqa: ANN401
+    async def scenario() -> list:
         async with jetstream(bus_container) as js:
             relay = _relay(bus_container, js)
             relay.stats.position = 0
