@@ -169,21 +169,26 @@ class LedgerApplication(Application[UUID]):
 
     def record_stream(
         self,
+        head: Sequence[Aggregate],
         batches: Iterable[AcceptedBatch],
         close: Callable[[], Sequence[Aggregate]],
         *,
         expected_events: int,
     ) -> None:
-        """Save batches produced while the save runs, then the aggregates
-        that `close` returns once they are all produced, in one transaction.
+        """Save, in one transaction and in this order: the pending events of
+        `head`, batches produced while the save runs, then the pending events
+        of the aggregates that `close` returns once the batches are done.
 
         With a recorder that can stream, each batch reaches the database as
         soon as it is encoded; an error raised by a batch or by `close` ends
         the save with nothing recorded.
         """
+        opening = [event for aggregate in head for event in aggregate.collect_events()]
         closing = ProcessingEvent[UUID]()
 
         def stored_events() -> Iterator[StoredEvent]:
+            for opening_event in opening:
+                yield self.mapper.to_stored_event(opening_event)
             for batch in batches:
                 yield from self._encode(batch)
             for aggregate in close():

@@ -181,6 +181,16 @@ class MessagingService:
         def reserve_and_save(wallet: Wallet) -> None:
             preparation = _BulkPreparation(command, profile, template, card)
             timestamp = Message.Event.create_timestamp()
+            # Created first, so that readers of the log meet the campaign
+            # before its messages.
+            campaign = Campaign.create_batch(
+                batch_id,
+                account_id=command.account_id,
+                sender=command.sender,
+                body=command.body,
+                client_ref=command.client_ref,
+                sandbox=command.sandbox,
+            )
 
             def close() -> list[Aggregate]:
                 if not preparation.accepted:
@@ -191,14 +201,6 @@ class MessagingService:
                 total_micros = preparation.total_micros
                 if total_micros:
                     wallet.reserve(str(batch_id), total_micros, f"batch:{batch_id}")
-                campaign = Campaign.create_batch(
-                    batch_id,
-                    account_id=command.account_id,
-                    sender=command.sender,
-                    body=command.body,
-                    client_ref=command.client_ref,
-                    sandbox=command.sandbox,
-                )
                 campaign.add_recipients(
                     preparation.accepted, len(preparation.rejections), total_micros
                 )
@@ -221,7 +223,7 @@ class MessagingService:
                 )
                 for chunk in preparation.chunks()
             )
-            self._app.record_stream(batches, close, expected_events=count)
+            self._app.record_stream([campaign], batches, close, expected_events=count)
             prepared.append(preparation)
 
         self._app.run_on_wallet(wallet_id, reserve_and_save)

@@ -185,7 +185,9 @@ def keyset_page(
     row with a greater key sorts before the cursor and one with a smaller
     key is met in its turn. The keys are immutable, unique per row.
     """
-    first, second = (sql.Identifier(name) for name in key)
+    # Qualified: the select list may alias a key (message_id::text AS
+    # message_id), and ORDER BY must use the indexed column, not the alias.
+    first, second = (sql.Identifier(table, name) for name in key)
     with dict_reader(cursor) as read:
         counted = read.execute(
             sql.SQL("SELECT count(*) AS total FROM {} WHERE {}").format(

@@ -7,7 +7,10 @@ from litestar.openapi import OpenAPIConfig
 
 from adapters.bootstrap import Container
 from adapters.http.controllers.billing import BillingController
+from adapters.http.controllers.campaigns import CampaignsController
 from adapters.http.controllers.health import HealthController
+from adapters.http.controllers.messages import MessagesController
+from adapters.http.controllers.reports import ReportsController
 from adapters.http.controllers.sms import SmsController
 from adapters.http.errors import EXCEPTION_HANDLERS
 from adapters.http.request_id import request_id_middleware
@@ -17,7 +20,14 @@ MAX_REQUEST_BODY_BYTES = 8 * 1024 * 1024  # a 10,000-recipient bulk with variabl
 
 def create_app(container: Container) -> Litestar:
     app = Litestar(
-        route_handlers=[HealthController, SmsController, BillingController],
+        route_handlers=[
+            HealthController,
+            SmsController,
+            MessagesController,
+            ReportsController,
+            CampaignsController,
+            BillingController,
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_id_middleware],
         request_max_body_size=MAX_REQUEST_BODY_BYTES,

@@ -1,0 +1,126 @@
+"""What the read endpoints share: the page and cursor parameters, date
+ranges, the pagination block, and running a read-model query.
+
+A query function raises ValueError for input it refuses (a page size out of
+range, a cursor it did not issue, an unknown status); `run_query` turns that,
+and only that, into VALIDATION_ERROR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
+
+from litestar import Request
+from litestar.params import QueryParameter
+from psycopg import Cursor
+
+from adapters.bootstrap import Container
+from adapters.http.read_schemas import Pagination
+from application.errors import ValidationFailed
+from domain.errors import DomainError
+from domain.messaging.phone import parse_phone
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DEFAULT_PAGE_SIZE = 50
+MIN_PAGE_SIZE = 1
+MAX_PAGE_SIZE = 500
+
+PageSize = Annotated[
+    int,
+    QueryParameter(
+        ge=MIN_PAGE_SIZE, le=MAX_PAGE_SIZE,
+        description=f"Results per page ({MIN_PAGE_SIZE}-{MAX_PAGE_SIZE})",
+    ),
+]
+PageCursor = Annotated[
+    str | None,
+    QueryParameter(max_length=512, description="The cursor of the previous page's pagination"),
+]
+RangeStart = Annotated[
+    str | None,
+    QueryParameter(
+        description="Start of the range, inclusive: an ISO 8601 date or date-time (UTC when "
+        "it has no offset)"
+    ),
+]
+RangeEnd = Annotated[
+    str | None,
+    QueryParameter(description="End of the range, inclusive (a date means to its end)"),
+]
+
+
+def run_query(
+    request: Request[Any, Any, Any],
+    query: Callable[Concatenate[Cursor[Any], P], R],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> R:
+    """Call a read-model query on a pooled connection; its ValueError is the
+    caller's bad input."""
+    container: Container = request.app.state.container
+    with container.pool.connection() as conn, conn.cursor() as cursor:
+        try:
+            return query(cursor, *args, **kwargs)
+        except ValueError as error:
+            raise ValidationFailed(str(error)) from error
+
+
+def pagination(
+    page_size: int, result: tuple[list[dict[str, Any]], str | None, bool, int]
+) -> Pagination:
+    _, token, has_more, total = result
+    return Pagination(total=total, page_size=page_size, has_more=has_more, cursor=token)
+
+
+@dataclass(frozen=True, slots=True)
+class DateRange:
+    start: datetime | None
+    end: datetime | None
+
+
+def date_range(from_date: str | None, to_date: str | None) -> DateRange:
+    """Inclusive bounds in UTC. A bare date starts at its midnight as
+    `from_date` and runs to its last microsecond as `to_date`."""
+    start = None if from_date is None else _instant(from_date, "from_date", end=False)
+    end = None if to_date is None else _instant(to_date, "to_date", end=True)
+    if start is not None and end is not None and start > end:
+        raise ValidationFailed(
+            "from_date must not be after to_date", from_date=from_date, to_date=to_date
+        )
+    return DateRange(start, end)
+
+
+def _instant(text: str, name: str, *, end: bool) -> datetime:
+    value = text.strip()
+    try:
+        if len(value) == len("YYYY-MM-DD"):
+            day = date.fromisoformat(value)
+            moment = datetime.combine(day, time.min, tzinfo=UTC)
+            return moment + timedelta(days=1, microseconds=-1) if end else moment
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(
+            f"{name} must be an ISO 8601 date or date-time", **{name: text}
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def destination_filter(destination: str | None) -> str | None:
+    """The number in E.164 form, as the log stores it. A `+` sent unescaped
+    in a query string arrives as a space; the number is still understood."""
+    if destination is None:
+        return None
+    text = destination.strip()
+    if text.isdigit() and not text.startswith("00"):
+        text = "+" + text
+    try:
+        return parse_phone(text).e164
+    except DomainError as error:
+        raise ValidationFailed(
+            "destination must be an E.164 number", destination=destination
+        ) from error
