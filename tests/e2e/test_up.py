@@ -129,3 +129,71 @@ def test_send_bulk_balance_verify_and_restart(product: Product) -> None:
     with httpx.Client(base_url=product.base_url, headers=headers, timeout=30) as http:
         assert http.get("/v1/billing/balance").json()["data"]["reserved_micros"] == held
     product.stop()
+
+
+def _poll(fetch, done, timeout_s: float = 10.0):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = fetch()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.02)
+
+
+def test_read_models_follow_the_api_and_survive_a_rebuild(product: Product) -> None:
+    created = product.cli("accounts", "create", "--name", "Reader", "--credit", "100.00",
+                          "--country", "GB", "--json")
+    assert created.returncode == 0, created.stderr
+    account = json.loads(created.stdout)
+    headers = {"X-API-Key": account["api_key"], "X-API-Secret": account["api_secret"]}
+    with httpx.Client(base_url=product.base_url, headers=headers, timeout=30) as http:
+        sent = http.post("/v1/sms/send", json={"to": "+447700900123", "from": "Acme",
+                                               "body": "hello"})
+        assert sent.status_code == 200, sent.text
+        sent_at = time.monotonic()
+        message_id = sent.json()["data"]["id"]
+        found = _poll(lambda: http.get(f"/v1/sms/{message_id}"), lambda r: r.status_code == 200)
+        visible_after_s = time.monotonic() - sent_at
+        assert found.status_code == 200, found.text
+        assert found.json()["data"]["status"] == "queued"
+        assert visible_after_s < 1.0, f"readable after {visible_after_s:.2f}s"
+
+        recipients = [{"to": f"+4477009{i:05d}"} for i in range(1000)]
+        bulk = http.post("/v1/sms/bulk", json={"recipients": recipients, "from": "Acme",
+                                               "body": "batch"})
+        assert bulk.status_code == 200, bulk.text
+        batch_id = bulk.json()["data"]["batch_id"]
+        campaign = _poll(lambda: http.get(f"/v1/campaigns/{batch_id}"),
+                         lambda r: r.status_code == 200
+                         and r.json()["data"]["messages_total"] == 1000)
+        assert campaign.json()["data"]["accepted"] == 1000
+        assert campaign.json()["data"]["messages"]["queued"] == 1000
+        assert _page_through(http, batch_id) == 1000
+
+    status = product.cli("projections", "status")
+    assert status.returncode == 0, status.stderr
+    assert "message_log" in status.stdout
+    rebuilt = product.cli("projections", "rebuild", "--all")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "message_log: read" in rebuilt.stdout
+    with httpx.Client(base_url=product.base_url, headers=headers, timeout=30) as http:
+        assert _page_through(http, batch_id) == 1000
+        assert http.get(f"/v1/sms/{message_id}").status_code == 200
+    product.stop()
+
+
+def _page_through(http: httpx.Client, campaign_id: str) -> int:
+    seen: list[str] = []
+    cursor = None
+    for _ in range(20):
+        params = {"campaign_id": campaign_id, "page_size": 137}
+        if cursor:
+            params["cursor"] = cursor
+        page = http.get("/v1/sms", params=params).json()
+        seen += [row["id"] for row in page["data"]]
+        assert page["pagination"]["total"] == 1000
+        cursor = page["pagination"]["cursor"]
+        if not page["pagination"]["has_more"]:
+            break
+    assert len(seen) == len(set(seen)), "a message appeared on two pages"
+    return len(seen)

@@ -122,3 +122,22 @@ def test_a_crash_before_saving_the_position_duplicates_nothing(
 
     _, count, unique = asyncio.run(scenario())
     assert count == unique, "JetStream dropped the republished section"
+
+
+def test_the_stream_is_declared_idempotently_from_settings(bus_container: Container) -> None:
+    from adapters.jetstream.streams import ensure_stream, stream_settings
+
+    async def scenario() -> tuple[float, float, str]:
+        async with jetstream(bus_container) as js:
+            settings = stream_settings(bus_container.settings.bus)
+            await ensure_stream(js, settings)  # a second declaration changes nothing
+            first = (await js.stream_info(settings.name)).config
+            longer = replace(settings, max_age_s=settings.max_age_s * 2)
+            await ensure_stream(js, longer)
+            second = (await js.stream_info(settings.name)).config
+            return first.max_age, second.max_age, str(second.storage)
+
+    first_age, second_age, storage = asyncio.run(scenario())
+    assert first_age == bus_container.settings.bus.max_age_s
+    assert second_age == 2 * first_age
+    assert storage.endswith("file")
