@@ -31,6 +31,7 @@ class AcceptedBatch:
     validity_minutes: int
     timestamp: datetime
     recipients: Sequence[Recipient]
+    scheduled_at: datetime | None = None
 
     def events(self) -> list[Message.Accepted]:
         return [
@@ -46,6 +47,7 @@ class AcceptedBatch:
                 sandbox=self.sandbox,
                 validity_minutes=self.validity_minutes,
                 timestamp=self.timestamp,
+                scheduled_at=self.scheduled_at,
             )
             for recipient in self.recipients
         ]

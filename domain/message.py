@@ -41,6 +41,15 @@ FINAL_STATUSES = frozenset(
     }
 )
 NOT_YET_SUBMITTED = frozenset({MessageStatus.SCHEDULED, MessageStatus.QUEUED})
+REPORTABLE_STATUSES = frozenset(
+    {
+        MessageStatus.SENT,
+        MessageStatus.DELIVERED,
+        MessageStatus.FAILED,
+        MessageStatus.EXPIRED,
+        MessageStatus.REJECTED,
+    }
+)
 
 
 class Charge(StrEnum):
@@ -70,6 +79,14 @@ class Message(Aggregate):
         client_ref: str | None
         sandbox: bool
         validity_minutes: int
+        scheduled_at: datetime | None
+
+        # Version 2 added scheduled_at; a version 1 message was sent at once.
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["scheduled_at"] = None
 
     class Event(Aggregate.Event):
         account_id: str  # so that the published log says whose message moved
@@ -142,6 +159,7 @@ class Message(Aggregate):
         client_ref: str | None,
         sandbox: bool,
         validity_minutes: int,
+        scheduled_at: datetime | None,
     ) -> None:
         self.account_id = account_id
         self.wallet_id = wallet_id
@@ -158,7 +176,8 @@ class Message(Aggregate):
         self.client_ref = client_ref
         self.sandbox = sandbox
         self.validity_minutes = validity_minutes
-        self.status = MessageStatus.QUEUED
+        self.scheduled_at = scheduled_at
+        self.status = MessageStatus.SCHEDULED if scheduled_at else MessageStatus.QUEUED
         self.charge = Charge.HELD if price_micros > 0 else Charge.NONE
         self.carrier = ""
         self.carrier_message_id = ""
@@ -179,6 +198,7 @@ class Message(Aggregate):
         client_ref: str | None,
         sandbox: bool,
         validity_minutes: int = DEFAULT_VALIDITY_MINUTES,
+        scheduled_at: datetime | None = None,
         timestamp: datetime | None = None,
     ) -> Message:
         assert recipient.segments >= 1 and recipient.price_micros >= 0
@@ -201,6 +221,7 @@ class Message(Aggregate):
             client_ref=client_ref,
             sandbox=sandbox,
             validity_minutes=validity_minutes,
+            scheduled_at=scheduled_at,
         )
 
     @classmethod
@@ -218,6 +239,7 @@ class Message(Aggregate):
         sandbox: bool,
         validity_minutes: int,
         timestamp: datetime,
+        scheduled_at: datetime | None = None,
     ) -> Message.Accepted:
         """The creation event alone, without building the aggregate.
 
@@ -253,6 +275,7 @@ class Message(Aggregate):
                 "client_ref": client_ref,
                 "sandbox": sandbox,
                 "validity_minutes": validity_minutes,
+                "scheduled_at": scheduled_at,
             },
         )
         return event
@@ -298,17 +321,25 @@ class Message(Aggregate):
     def report_delivery(
         self, carrier_status: str, status: MessageStatus, error_code: str = ""
     ) -> SettlementItem | None:
-        """Apply a delivery report; duplicate and late reports change nothing."""
-        if status not in (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.FAILED):
-            raise InvalidTransition("A delivery report is sent, delivered or failed")
+        """Apply a delivery report; duplicate and late reports change nothing.
+
+        A carrier's own expiry or rejection after it took the message ends
+        the message as expired or rejected, like ours would, and releases it.
+        """
+        if status not in REPORTABLE_STATUSES:
+            raise InvalidTransition(
+                "A delivery report is sent, delivered, failed, expired or rejected",
+                status=str(status),
+            )
         if self.is_final:
             return None
         if status == MessageStatus.SENT and carrier_status == self.carrier_status:
             return None
         kind: SettlementKind | None = None
-        if status == MessageStatus.DELIVERED and self.charge == Charge.HELD:
-            kind = SettlementKind.CAPTURE
-        elif status == MessageStatus.FAILED:
+        if status == MessageStatus.DELIVERED:
+            if self.charge == Charge.HELD:
+                kind = SettlementKind.CAPTURE
+        elif status != MessageStatus.SENT:
             kind = self._release_if_held()
         self.trigger_event(
             self.DeliveryReported,

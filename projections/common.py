@@ -53,6 +53,8 @@ def status_after(envelope: Envelope) -> str:
     """The message status an event leaves behind; a delivery report says it."""
     if envelope.type == REPORTED:
         return str(envelope.data["status"])
+    if envelope.type == ACCEPTED and envelope.data.get("scheduled_at"):
+        return str(MessageStatus.SCHEDULED)
     return _STATUS_AFTER[envelope.type]
 
 

@@ -80,6 +80,8 @@ class MsgspecMapper(Mapper[Any]):
             "client_ref": batch.client_ref,
             "sandbox": batch.sandbox,
             "validity_minutes": batch.validity_minutes,
+            "scheduled_at": batch.scheduled_at,
+            "class_version": Message.Accepted.class_version,
         })
         prefix = shared[:-1] + b","
         encode = _varying_encoder.encode

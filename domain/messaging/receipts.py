@@ -13,8 +13,8 @@ from domain.message import MessageStatus
 _STATUS_BY_CARRIER_STATE: dict[str, MessageStatus] = {
     "DELIVRD": MessageStatus.DELIVERED,
     "UNDELIV": MessageStatus.FAILED,
-    "EXPIRED": MessageStatus.FAILED,
-    "REJECTD": MessageStatus.FAILED,
+    "EXPIRED": MessageStatus.EXPIRED,
+    "REJECTD": MessageStatus.REJECTED,
     "DELETED": MessageStatus.FAILED,
     "UNKNOWN": MessageStatus.FAILED,
     "ACCEPTD": MessageStatus.SENT,

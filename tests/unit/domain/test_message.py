@@ -86,3 +86,42 @@ def test_free_message_settles_nothing() -> None:
     message.submit("sim", "x", capture_on_submit=False)
     assert message.report_delivery("DELIVRD", MessageStatus.DELIVERED) is None
     assert message.status == MessageStatus.DELIVERED
+
+
+def test_scheduled_message_starts_scheduled_and_can_be_cancelled() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    recipient = Recipient(uuid4(), "+447700900123", "GB", "later", "GSM-7", 1, 35_000)
+    message = Message.accept(
+        recipient, account_id="a", wallet_id=uuid4(), campaign_id=None, reservation_id="r",
+        sender="Acme", currency="GBP", client_ref=None, sandbox=False,
+        scheduled_at=datetime.now(UTC) + timedelta(hours=1),
+    )
+    assert message.status == MessageStatus.SCHEDULED
+    item = message.cancel()
+    assert item is not None and item.released_micros == 35_000
+
+
+def test_carrier_expiry_and_rejection_after_submit_release() -> None:
+    for status in (MessageStatus.EXPIRED, MessageStatus.REJECTED):
+        message = accepted()
+        message.submit("sim", "c", capture_on_submit=False)
+        item = message.report_delivery("EXPIRED" if status == MessageStatus.EXPIRED
+                                       else "REJECTD", status)
+        assert item is not None and item.released_micros == 35_000
+        assert message.status == status
+
+
+def test_version_1_accepted_events_are_upcast_with_no_schedule() -> None:
+    from adapters.eventstore.mapper import MsgspecMapper
+
+    mapper = MsgspecMapper(transcoder=None)  # type: ignore[arg-type]
+    stored = mapper.to_stored_event(accepted().collect_events()[0])
+    assert b'"class_version":2' in stored.state
+    version_1 = stored.state.replace(b',"scheduled_at":null', b"").replace(
+        b',"class_version":2', b"")
+    assert b"scheduled_at" not in version_1
+    event = mapper.to_domain_event(type(stored)(
+        stored.originator_id, stored.originator_version, stored.topic, version_1))
+    assert event.scheduled_at is None  # type: ignore[attr-defined]
+    assert event.mutate(None).status == MessageStatus.QUEUED  # type: ignore[attr-defined]
