@@ -30,6 +30,9 @@ class BusSettings:
     relay_section_size: int
     projection_batch_size: int
     projection_max_deliveries: int
+    dispatch_batch_size: int
+    simulator_receipt_delay_s: float
+    simulator_failure_share: float
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], problems: list[str]) -> BusSettings:
@@ -58,6 +61,13 @@ class BusSettings:
             ),
             projection_max_deliveries=_int(
                 env, "SMSLEDGER_PROJECTION_MAX_DELIVERIES", 5, 1, 100, problems
+            ),
+            dispatch_batch_size=_int(env, "SMSLEDGER_DISPATCH_BATCH_SIZE", 200, 1, 5000, problems),
+            simulator_receipt_delay_s=_float(
+                env, "SMSLEDGER_SIM_RECEIPT_DELAY_S", 1.0, 0.0, 3600.0, problems
+            ),
+            simulator_failure_share=_float(
+                env, "SMSLEDGER_SIM_FAILURE_SHARE", 0.05, 0.0, 1.0, problems
             ),
         )
 
@@ -123,6 +133,24 @@ def _int(
         value = int(raw)
     except ValueError:
         problems.append(f"{name} must be an integer, got {raw!r}")
+        return default
+    if not low <= value <= high:
+        problems.append(f"{name} must be between {low} and {high}, got {value}")
+        return default
+    return value
+
+
+def _float(
+    env: Mapping[str, str], name: str, default: float, low: float, high: float,
+    problems: list[str],
+) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        problems.append(f"{name} must be a number, got {raw!r}")
         return default
     if not low <= value <= high:
         problems.append(f"{name} must be between {low} and {high}, got {value}")

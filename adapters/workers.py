@@ -9,16 +9,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import threading
 from collections.abc import Sequence
 
 import nats
 
 from adapters.bootstrap import Container
+from adapters.carriers.simulated import SimulatedCarrier, SimulatorSettings
+from adapters.clock import SystemClock
+from adapters.dispatcher.worker import DispatcherWorker, ReceiptCollector
 from adapters.jetstream.streams import ensure_stream, stream_settings
+from adapters.postgres.dispatch import PostgresDispatchClaims, PostgresReceiptIndex, load_routes
 from adapters.projector.runner import ProjectionRunner
 from adapters.relay.positions import RelayPositions
 from adapters.relay.relay import Relay
+from application.carriers import Carrier
+from application.dispatching import Dispatcher
+from application.receipts import ReceiptProcessor
+from application.routing import SIMULATED_CARRIER, RouteBook
 from projections.registry import ALL_PROJECTIONS
 
 log = logging.getLogger(__name__)
@@ -65,12 +75,38 @@ async def run_workers(
                                batch_size=bus.projection_batch_size),
                     name=f"projection:{projection.name}",
                 ))
+        if "dispatcher" in roles:
+            worker = build_dispatcher(container)
+            tasks.append(asyncio.create_task(
+                worker.run(js, stop, stream=settings.name, subject_prefix=bus.subject_prefix,
+                           batch_size=bus.dispatch_batch_size),
+                name="dispatcher",
+            ))
         await _until_stopped_or_failed(stop, tasks)
     finally:
         # Close, not drain: every batch is acked only after its commit, so
         # whatever is in flight now is simply redelivered to the next run.
         with contextlib.suppress(Exception):
             await asyncio.wait_for(nc.close(), NATS_CLOSE_TIMEOUT_S)
+
+
+def build_dispatcher(container: Container) -> DispatcherWorker:
+    bus = container.settings.bus
+    clock = SystemClock()
+    carriers: dict[str, Carrier] = {
+        SIMULATED_CARRIER: SimulatedCarrier(SimulatorSettings(
+            receipt_delay_s=bus.simulator_receipt_delay_s,
+            failure_share=bus.simulator_failure_share,
+        )),
+    }
+    index = PostgresReceiptIndex(container.pool)
+    dispatcher = Dispatcher(
+        container.app, container.outcomes, RouteBook(load_routes(container.pool)), carriers,
+        PostgresDispatchClaims(container.pool), index, clock,
+        owner=f"{socket.gethostname()}:{os.getpid()}",
+    )
+    collector = ReceiptCollector(ReceiptProcessor(container.outcomes, index, clock))
+    return DispatcherWorker(dispatcher, carriers, collector)
 
 
 async def _until_stopped_or_failed(stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:

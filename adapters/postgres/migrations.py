@@ -79,6 +79,50 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         """,
     ),
+    (
+        3,
+        "routes, dispatch claims, awaited and parked receipts",
+        """
+        CREATE TABLE routes (
+            name text PRIMARY KEY,
+            prefix text NOT NULL CHECK (prefix ~ '^\\+[0-9]*$'),
+            carrier text NOT NULL,
+            messages_per_second double precision NOT NULL
+                CHECK (messages_per_second > 0 AND messages_per_second <= 100000),
+            receipt_policy text NOT NULL CHECK (receipt_policy IN ('receipts', 'none')),
+            grace_minutes integer NOT NULL DEFAULT 60 CHECK (grace_minutes >= 0),
+            capture_on_silence boolean NOT NULL DEFAULT false,
+            active boolean NOT NULL DEFAULT true
+        );
+        INSERT INTO routes (name, prefix, carrier, messages_per_second, receipt_policy)
+            VALUES ('default', '+', 'simulated', 500, 'receipts');
+        CREATE TABLE dispatch_claims (
+            message_id uuid PRIMARY KEY,
+            owner text NOT NULL,
+            claimed_until timestamptz NOT NULL
+        );
+        CREATE TABLE awaited_receipts (
+            message_id uuid PRIMARY KEY,
+            carrier text NOT NULL,
+            carrier_message_id text NOT NULL,
+            settle_after timestamptz NOT NULL,
+            capture_on_silence boolean NOT NULL
+        );
+        CREATE UNIQUE INDEX awaited_receipts_carrier_idx
+            ON awaited_receipts (carrier, carrier_message_id);
+        CREATE INDEX awaited_receipts_due_idx ON awaited_receipts (settle_after);
+        CREATE TABLE parked_receipts (
+            id bigserial PRIMARY KEY,
+            carrier text NOT NULL,
+            carrier_message_id text NOT NULL,
+            carrier_state text NOT NULL,
+            error_code text NOT NULL,
+            done_at timestamptz,
+            raw text NOT NULL,
+            parked_at timestamptz NOT NULL
+        );
+        """,
+    ),
 )
 
 

@@ -1,0 +1,149 @@
+"""The dispatcher role: consumes message.accepted from JetStream as a work
+queue shared by every dispatcher process, and runs the receipt side.
+
+A message is acked only after its outcome is saved. One that must wait (its
+schedule, a throttled or busy carrier) is handed back with a delay, so a
+backlog waits in the stream, not in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from uuid import UUID
+
+import msgspec
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from application.carriers import Carrier, DeliveryReceipt, InboundMessage
+from application.dispatching import Dispatcher
+from application.receipts import ReceiptProcessor
+from domain.published import decode_envelope, subject_of
+
+log = logging.getLogger(__name__)
+
+DURABLE = "dispatcher"
+FETCH_TIMEOUT_S = 1.0
+ACK_WAIT_S = 120.0
+RECEIPT_FLUSH_S = 0.1
+RECEIPT_BATCH_MAX = 2000
+PARKED_RETRY_S = 1.0
+SWEEP_INTERVAL_S = 10.0
+RECEIPT_BUFFER_MAX = 20_000
+
+
+class ReceiptCollector:
+    """Gathers receipts from carrier callbacks and applies them in batches,
+    so a burst of receipts becomes one settlement per wallet per batch."""
+
+    def __init__(self, processor: ReceiptProcessor) -> None:
+        self._processor = processor
+        self._buffer: list[DeliveryReceipt] = []
+        self._room = asyncio.Event()
+        self._room.set()
+
+    async def on_receipt(self, receipt: DeliveryReceipt) -> None:
+        # Back-pressure: a carrier that outruns the database waits here.
+        while len(self._buffer) >= RECEIPT_BUFFER_MAX:
+            self._room.clear()
+            await self._room.wait()
+        self._buffer.append(receipt)
+
+    async def on_inbound(self, message: InboundMessage) -> None:
+        log.info("inbound message from %s via %s", message.source, message.carrier)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        since_parked_s, since_sweep_s = 0.0, 0.0
+        while not stop.is_set():
+            await _sleep_unless(stop, RECEIPT_FLUSH_S)
+            since_parked_s += RECEIPT_FLUSH_S
+            since_sweep_s += RECEIPT_FLUSH_S
+            try:
+                await self.flush()
+                if since_parked_s >= PARKED_RETRY_S:
+                    since_parked_s = 0.0
+                    await asyncio.to_thread(self._processor.retry_parked)
+                if since_sweep_s >= SWEEP_INTERVAL_S:
+                    since_sweep_s = 0.0
+                    await asyncio.to_thread(self._processor.settle_silent)
+            except Exception:  # keep the receipts; the next round retries them
+                log.exception("receipt processing failed; retrying")
+        await self.flush()
+
+    async def flush(self) -> None:
+        while self._buffer:
+            batch = self._buffer[:RECEIPT_BATCH_MAX]
+            await asyncio.to_thread(self._processor.process, batch)
+            del self._buffer[: len(batch)]
+            self._room.set()
+
+
+class DispatcherWorker:
+    def __init__(
+        self, dispatcher: Dispatcher, carriers: Mapping[str, Carrier], collector: ReceiptCollector
+    ) -> None:
+        self._dispatcher = dispatcher
+        self._carriers = carriers
+        self._collector = collector
+
+    async def run(
+        self, js: JetStreamContext, stop: asyncio.Event, *, stream: str, subject_prefix: str,
+        batch_size: int,
+    ) -> None:
+        for carrier in self._carriers.values():
+            await carrier.start(self._collector.on_receipt, self._collector.on_inbound)
+        await js.add_consumer(stream, ConsumerConfig(
+            durable_name=DURABLE,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=ACK_WAIT_S,
+            max_deliver=-1,  # scheduled messages come back until they are due
+            max_ack_pending=batch_size * 4,
+            filter_subject=subject_of("message.accepted", subject_prefix),
+        ))
+        subscription = await js.pull_subscribe_bind(durable=DURABLE, stream=stream)
+        receipts = asyncio.create_task(self._collector.run(stop))
+        try:
+            while not stop.is_set():
+                try:
+                    await self._consume_once(subscription, batch_size)
+                except Exception:  # NATS or the database went away: back off
+                    log.exception("dispatcher: consuming failed; retrying")
+                    await _sleep_unless(stop, 1.0)
+        finally:
+            await receipts
+            for carrier in self._carriers.values():
+                with contextlib.suppress(Exception):
+                    await carrier.stop()
+
+    async def _consume_once(
+        self, subscription: JetStreamContext.PullSubscription, batch_size: int
+    ) -> None:
+        try:
+            msgs = await subscription.fetch(batch_size, timeout=FETCH_TIMEOUT_S)
+        except TimeoutError:
+            return
+        by_id: dict[UUID, list[Msg]] = {}
+        for msg in msgs:
+            try:
+                by_id.setdefault(decode_envelope(msg.data).aggregate_id, []).append(msg)
+            except msgspec.DecodeError:
+                log.error("dispatcher: dropping an undecodable envelope: %r", msg.data[:200])
+                await msg.term()
+        decisions = await self._dispatcher.dispatch(list(by_id))
+        for message_id, copies in by_id.items():
+            delay_s = decisions.get(message_id)
+            for msg in copies:  # a republished copy is settled with the original
+                if delay_s is None:
+                    await msg.ack()
+                else:
+                    await msg.nak(delay=delay_s)
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -1,0 +1,116 @@
+"""PostgreSQL implementations of the dispatcher's ports, and route loading."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+from psycopg_pool import ConnectionPool
+
+from application.carriers import DeliveryReceipt
+from application.dispatch_ports import AwaitedReceipt
+from application.routing import ReceiptPolicy, Route
+
+
+def load_routes(pool: ConnectionPool) -> list[Route]:
+    with pool.connection() as conn:
+        rows = conn.execute(
+            "SELECT name, prefix, carrier, messages_per_second, receipt_policy,"
+            " grace_minutes, capture_on_silence FROM routes WHERE active ORDER BY name"
+        ).fetchall()
+    return [
+        Route(name, prefix, carrier, float(mps), ReceiptPolicy(policy), int(grace), bool(cap))
+        for name, prefix, carrier, mps, policy, grace, cap in rows
+    ]
+
+
+class PostgresDispatchClaims:
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+
+    def claim(self, message_id: UUID, owner: str, lease_s: float) -> bool:
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                "INSERT INTO dispatch_claims (message_id, owner, claimed_until)"
+                " VALUES (%s, %s, now() + make_interval(secs => %s))"
+                " ON CONFLICT (message_id) DO UPDATE"
+                " SET owner = EXCLUDED.owner, claimed_until = EXCLUDED.claimed_until"
+                " WHERE dispatch_claims.claimed_until < now()"
+                "    OR dispatch_claims.owner = EXCLUDED.owner"
+                " RETURNING message_id",
+                (message_id, owner, lease_s),
+            ).fetchone()
+        return row is not None
+
+    def release(self, message_ids: Sequence[UUID]) -> None:
+        with self._pool.connection() as conn:
+            conn.execute(
+                "DELETE FROM dispatch_claims WHERE message_id = ANY(%s)", (list(message_ids),)
+            )
+
+
+class PostgresReceiptIndex:
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+
+    def add(self, entries: Sequence[AwaitedReceipt]) -> None:
+        with self._pool.connection() as conn, conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO awaited_receipts (message_id, carrier, carrier_message_id,"
+                " settle_after, capture_on_silence) VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (message_id) DO NOTHING",
+                [(e.message_id, e.carrier, e.carrier_message_id, e.settle_after,
+                  e.capture_on_silence) for e in entries],
+            )
+
+    def find(self, carrier: str, carrier_message_ids: Sequence[str]) -> dict[str, UUID]:
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT carrier_message_id, message_id FROM awaited_receipts"
+                " WHERE carrier = %s AND carrier_message_id = ANY(%s)",
+                (carrier, list(carrier_message_ids)),
+            ).fetchall()
+        return {str(carrier_id): message_id for carrier_id, message_id in rows}
+
+    def remove(self, message_ids: Sequence[UUID]) -> None:
+        with self._pool.connection() as conn:
+            conn.execute(
+                "DELETE FROM awaited_receipts WHERE message_id = ANY(%s)", (list(message_ids),)
+            )
+
+    def overdue(self, now: datetime, limit: int) -> list[AwaitedReceipt]:
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT message_id, carrier, carrier_message_id, settle_after,"
+                " capture_on_silence FROM awaited_receipts WHERE settle_after < %s"
+                " ORDER BY settle_after LIMIT %s",
+                (now, limit),
+            ).fetchall()
+        return [AwaitedReceipt(*row) for row in rows]
+
+    def park(self, receipts: Sequence[DeliveryReceipt], now: datetime) -> None:
+        with self._pool.connection() as conn, conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO parked_receipts (carrier, carrier_message_id, carrier_state,"
+                " error_code, done_at, raw, parked_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [(r.carrier, r.carrier_message_id, r.carrier_state, r.error_code, r.done_at,
+                  r.raw, now) for r in receipts],
+            )
+
+    def parked(self, limit: int) -> list[tuple[int, DeliveryReceipt, datetime]]:
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT id, carrier, carrier_message_id, carrier_state, error_code, done_at,"
+                " raw, parked_at FROM parked_receipts ORDER BY id LIMIT %s",
+                (limit,),
+            ).fetchall()
+        return [
+            (int(pid), DeliveryReceipt(carrier, carrier_id, state, error, done_at, raw), at)
+            for pid, carrier, carrier_id, state, error, done_at, raw, at in rows
+        ]
+
+    def unpark(self, parked_ids: Sequence[int]) -> None:
+        if parked_ids:
+            with self._pool.connection() as conn:
+                conn.execute("DELETE FROM parked_receipts WHERE id = ANY(%s)", (list(parked_ids),))

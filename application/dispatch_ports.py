@@ -1,0 +1,65 @@
+"""What the dispatcher needs besides carriers: a clock, claims on messages,
+and an index from carrier message ids back to our messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from application.carriers import DeliveryReceipt
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Timezone-aware current time."""
+        ...
+
+    def monotonic(self) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitedReceipt:
+    """A submitted message whose final receipt has not come yet."""
+
+    message_id: UUID
+    carrier: str
+    carrier_message_id: str
+    settle_after: datetime  # validity plus the route's grace
+    capture_on_silence: bool
+
+
+class DispatchClaims(Protocol):
+    def claim(self, message_id: UUID, owner: str, lease_s: float) -> bool:
+        """True if this owner may submit the message now: nobody holds it, or
+        a previous holder's lease ran out (it crashed mid-submit)."""
+        ...
+
+    def release(self, message_ids: Sequence[UUID]) -> None:
+        """Drop claims once the outcome is recorded: the message's own status
+        guards it from then on."""
+        ...
+
+
+class ReceiptIndex(Protocol):
+    def add(self, entries: Sequence[AwaitedReceipt]) -> None: ...
+
+    def find(self, carrier: str, carrier_message_ids: Sequence[str]) -> dict[str, UUID]:
+        """Our message ids for the carrier's ids that are known."""
+        ...
+
+    def remove(self, message_ids: Sequence[UUID]) -> None: ...
+
+    def overdue(self, now: datetime, limit: int) -> list[AwaitedReceipt]: ...
+
+    def park(self, receipts: Sequence[DeliveryReceipt], now: datetime) -> None:
+        """Keep receipts whose message is not known yet, to retry later."""
+        ...
+
+    def parked(self, limit: int) -> list[tuple[int, DeliveryReceipt, datetime]]:
+        """Parked receipts, oldest first: (id, receipt, parked_at)."""
+        ...
+
+    def unpark(self, parked_ids: Sequence[int]) -> None: ...
