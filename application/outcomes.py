@@ -19,7 +19,8 @@ from eventsourcing.application import AggregateNotFoundError
 
 from application.errors import NotFound, ValidationFailed
 from application.ledger_app import LedgerApplication
-from domain.message import Message, MessageStatus
+from domain.errors import InvalidTransition
+from domain.message import NOT_YET_SUBMITTED, Message, MessageStatus
 from domain.settlement import SettlementItem
 from domain.wallet import MAX_SETTLEMENT_ITEMS, Wallet
 
@@ -113,6 +114,23 @@ class OutcomeService:
             )
 
         return self._app.run_on_wallet(wallet_id, settle)
+
+    def cancel(self, account_id: str, message_id: UUID, *, sandbox: bool) -> Message:
+        """Cancel a message that has not been submitted, releasing its price.
+
+        Another account's message is not found; one already on its way to
+        the carrier cannot be called back (409).
+        """
+        message = self._load_message(message_id)
+        if message.account_id != account_id or message.sandbox != sandbox:
+            raise NotFound("No such message", message_id=str(message_id))
+        if message.status not in NOT_YET_SUBMITTED and message.status != MessageStatus.CANCELLED:
+            raise InvalidTransition(
+                "Only a scheduled or queued message can be cancelled",
+                status=str(message.status),
+            )
+        self.record([Outcome(message_id, OutcomeKind.CANCELLED)])
+        return self._load_message(message_id)
 
     def _load_message(self, message_id: UUID) -> Message:
         try:

@@ -7,8 +7,9 @@ account's long bulk does not stall its single sends for longer than the save.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
@@ -33,6 +34,7 @@ MAX_BULK_RECIPIENTS = 10_000
 # Recipients prepared per step of a streamed bulk save.
 BULK_CHUNK_SIZE = 500
 MAX_CLIENT_REF_LENGTH = 128
+MAX_SCHEDULE_AHEAD = timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,7 @@ class SendMessage:
     sandbox: bool = False
     validity_minutes: int = DEFAULT_VALIDITY_MINUTES
     idempotency_key: str | None = None
+    scheduled_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,7 @@ class SendBulk:
     sandbox: bool = False
     validity_minutes: int = DEFAULT_VALIDITY_MINUTES
     idempotency_key: str | None = None
+    scheduled_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,16 +102,22 @@ class BulkAccepted:
 
 class MessagingService:
     def __init__(
-        self, app: LedgerApplication, accounts: AccountDirectory, rates: RateBook
+        self,
+        app: LedgerApplication,
+        accounts: AccountDirectory,
+        rates: RateBook,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._app = app
         self._accounts = accounts
         self._rates = rates
+        self._now = now
 
     def send(self, command: SendMessage) -> SentMessage:
         profile = self._accounts.profile(command.account_id)
         validate_sender_id(command.sender)
         _check_client_ref(command.client_ref)
+        _check_schedule(command.scheduled_at, self._now())
         message_id = (
             ids.keyed_message_id(command.account_id, command.idempotency_key, 0)
             if command.idempotency_key
@@ -138,13 +148,14 @@ class MessagingService:
                 client_ref=command.client_ref,
                 sandbox=command.sandbox,
                 validity_minutes=command.validity_minutes,
+                scheduled_at=command.scheduled_at,
             )
             self._app.record(message, wallet)
 
         self._app.run_on_wallet(wallet_id, reserve_and_save)
         return SentMessage(
             message_id=message_id,
-            status=str(MessageStatus.QUEUED),
+            status=str(MessageStatus.SCHEDULED if command.scheduled_at else MessageStatus.QUEUED),
             destination=recipient.destination,
             segments=recipient.segments,
             encoding=recipient.encoding,
@@ -171,6 +182,7 @@ class MessagingService:
         profile = self._accounts.profile(command.account_id)
         validate_sender_id(command.sender)
         _check_client_ref(command.client_ref)
+        _check_schedule(command.scheduled_at, self._now())
         key = command.idempotency_key
         batch_id = ids.keyed_batch_id(command.account_id, key) if key else uuid4()
         wallet_id = ids.wallet_id(command.account_id, sandbox=command.sandbox)
@@ -220,6 +232,7 @@ class MessagingService:
                     validity_minutes=command.validity_minutes,
                     timestamp=timestamp,
                     recipients=chunk,
+                    scheduled_at=command.scheduled_at,
                 )
                 for chunk in preparation.chunks()
             )
@@ -316,6 +329,19 @@ def _prepare(
         segments=count.segments,
         price_micros=price_micros,
     )
+
+
+def _check_schedule(scheduled_at: datetime | None, now: datetime) -> None:
+    if scheduled_at is None:
+        return
+    if scheduled_at.tzinfo is None:
+        raise ValidationFailed("scheduled_at needs a timezone, e.g. 2026-03-01T09:00:00Z")
+    if scheduled_at <= now:
+        raise ValidationFailed("scheduled_at is in the past", scheduled_at=scheduled_at.isoformat())
+    if scheduled_at > now + MAX_SCHEDULE_AHEAD:
+        raise ValidationFailed(
+            "scheduled_at is at most 30 days ahead", scheduled_at=scheduled_at.isoformat()
+        )
 
 
 def _check_client_ref(client_ref: str | None) -> None:

@@ -6,6 +6,7 @@ a status or another account's id is a VALIDATION_ERROR, not silently ignored.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -30,6 +31,7 @@ class SendSmsRequest(Request):
     client_ref: ClientRef | None = None
     unicode: bool = False
     validity_minutes: ValidityMinutes = 2880
+    scheduled_at: datetime | None = None
 
 
 class BulkRecipientIn(Request):
@@ -44,6 +46,7 @@ class BulkSmsRequest(Request):
     client_ref: ClientRef | None = None
     unicode: bool = False
     validity_minutes: ValidityMinutes = 2880
+    scheduled_at: datetime | None = None
 
 
 class Meta(msgspec.Struct):
@@ -112,6 +115,16 @@ class BulkSmsResponse(msgspec.Struct):
 
 class BalanceResponse(msgspec.Struct):
     data: BalanceOut
+    meta: Meta
+
+
+class CancelledOut(msgspec.Struct):
+    id: str
+    status: str
+
+
+class CancelledResponse(msgspec.Struct):
+    data: CancelledOut
     meta: Meta
 
 

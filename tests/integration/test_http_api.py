@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from uuid import uuid4
 
 import pytest
 from litestar.testing import TestClient
@@ -117,3 +118,38 @@ def test_openapi_document_lists_the_operations(client: TestClient) -> None:
 
 def test_migrate_is_idempotent(database_url: str) -> None:
     assert migrate_database(database_url) == []
+
+
+def test_a_scheduled_message_can_be_cancelled_and_its_price_released(
+    client: TestClient, account: dict[str, str]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    later = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    sent = client.post("/v1/sms/send", headers=account, json={
+        "to": "+447700900123", "from": "Acme", "body": "later", "scheduled_at": later})
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["data"]["status"] == "scheduled"
+    message_id = sent.json()["data"]["id"]
+    held = client.get("/v1/billing/balance", headers=account).json()["data"]["reserved_micros"]
+    assert held == sent.json()["data"]["cost_micros"]
+    cancelled = client.post(f"/v1/sms/{message_id}/cancel", headers=account)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["data"]["status"] == "cancelled"
+    assert client.get("/v1/billing/balance", headers=account).json()["data"]["reserved_micros"] == 0
+    again = client.post(f"/v1/sms/{message_id}/cancel", headers=account)
+    assert again.status_code == 200  # cancelling twice is harmless
+    other = client.post(f"/v1/sms/{uuid4()}/cancel", headers=account)
+    assert other.status_code == 404
+
+
+def test_schedules_in_the_past_or_too_far_ahead_are_refused(
+    client: TestClient, account: dict[str, str]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    for when in (datetime.now(UTC) - timedelta(minutes=1), datetime.now(UTC) + timedelta(days=31)):
+        response = client.post("/v1/sms/send", headers=account, json={
+            "to": "+447700900123", "from": "Acme", "body": "x", "scheduled_at": when.isoformat()})
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "VALIDATION_ERROR"

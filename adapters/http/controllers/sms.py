@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 
 from adapters.bootstrap import Container
 from adapters.http.auth import authenticate
@@ -16,6 +17,8 @@ from adapters.http.schemas import (
     BulkRejection,
     BulkSmsRequest,
     BulkSmsResponse,
+    CancelledOut,
+    CancelledResponse,
     Meta,
     SendSmsRequest,
     SendSmsResponse,
@@ -51,6 +54,7 @@ class SmsController(Controller):
                 sandbox=principal.sandbox,
                 validity_minutes=data.validity_minutes,
                 idempotency_key=request.headers.get("idempotency-key"),
+                scheduled_at=data.scheduled_at,
             )
         )
         return SendSmsResponse(
@@ -88,6 +92,7 @@ class SmsController(Controller):
                 sandbox=principal.sandbox,
                 validity_minutes=data.validity_minutes,
                 idempotency_key=request.headers.get("idempotency-key"),
+                scheduled_at=data.scheduled_at,
             )
         )
         return BulkSmsResponse(
@@ -103,7 +108,28 @@ class SmsController(Controller):
                 ),
                 cost_estimate_micros=accepted.cost_micros,
                 currency=accepted.currency,
-                status="queued",
+                status="scheduled" if data.scheduled_at else "queued",
             ),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )
+
+    @post(
+        "/{message_id:uuid}/cancel",
+        operation_id="cancelMessage",
+        status_code=200,
+        sync_to_thread=True,
+    )
+    def cancel(
+        self,
+        request: Request[Any, Any, Any],
+        message_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+    ) -> CancelledResponse:
+        container: Container = request.app.state.container
+        message = container.outcomes.cancel(
+            principal.account_id, message_id, sandbox=principal.sandbox
+        )
+        return CancelledResponse(
+            data=CancelledOut(id=str(message.id), status=str(message.status)),
             meta=Meta(request_id=request_id_of(request.scope)),
         )

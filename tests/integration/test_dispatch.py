@@ -1,0 +1,238 @@
+"""The dispatcher and the receipt side on real PostgreSQL, with the simulated
+carrier and a clock the test moves."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import pytest
+
+from adapters.bootstrap import Container
+from adapters.carriers.simulated import (
+    EXPIRED_NUMBER,
+    FAILED_NUMBER,
+    REJECTED_NUMBER,
+    SILENT_NUMBER,
+    SimulatedCarrier,
+    SimulatorSettings,
+)
+from adapters.postgres.dispatch import PostgresDispatchClaims, PostgresReceiptIndex
+from application.carriers import DeliveryReceipt, SubmitRequest, SubmitResult
+from application.dispatching import Dispatcher
+from application.receipts import ReceiptProcessor
+from application.routing import ReceiptPolicy, Route, RouteBook
+from application.sending import SendMessage
+from domain import ids
+from domain.message import MessageStatus
+from domain.wallet import TopUpSource
+
+
+@dataclass
+class FakeClock:
+    current: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def now(self) -> datetime:
+        return self.current
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+@dataclass
+class Rig:
+    container: Container
+    clock: FakeClock
+    dispatcher: Dispatcher
+    receipts: ReceiptProcessor
+    carrier: SimulatedCarrier
+    received: list[DeliveryReceipt]
+    account_id: str
+
+    def send(self, to: str, **kwargs: object) -> UUID:
+        sent = self.container.messaging.send(
+            SendMessage(self.account_id, to, "Acme", "hello", **kwargs))  # type: ignore[arg-type]
+        return sent.message_id
+
+    def dispatch(self, *message_ids: UUID) -> dict[UUID, float | None]:
+        return asyncio.run(self._dispatch_and_settle_receipts(list(message_ids)))
+
+    async def _dispatch_and_settle_receipts(self, message_ids: list[UUID]) -> dict:
+        async def collect(receipt: DeliveryReceipt) -> None:
+            self.received.append(receipt)
+
+        await self.carrier.start(collect, collect)  # type: ignore[arg-type]
+        decisions = await self.dispatcher.dispatch(message_ids)
+        await asyncio.sleep(0.05)  # the simulator's receipts, at zero delay
+        await self.carrier.stop()
+        return decisions
+
+    def status(self, message_id: UUID) -> str:
+        return str(self.container.app.repository.get(message_id).status)
+
+    def balance(self):
+        wallet_id = ids.wallet_id(self.account_id, sandbox=False)
+        self.container.app.forget_wallet(wallet_id)
+        return self.container.wallets.balance(wallet_id)
+
+
+def _rig(container: Container, route: Route) -> Rig:
+    profile = container.accounts.create_account("Dispatch Ltd", "GBP", "GB")
+    live, _ = container.wallets.open_wallets(profile.account_id, "GBP")
+    container.wallets.top_up(live, 10_000_000, TopUpSource.STRIPE, f"cs_{uuid4()}")
+    clock = FakeClock()
+    carrier = SimulatedCarrier(SimulatorSettings(receipt_delay_s=0.0, failure_share=0.0))
+    index = PostgresReceiptIndex(container.pool)
+    dispatcher = Dispatcher(
+        container.app, container.outcomes, RouteBook([route]), {"simulated": carrier},
+        PostgresDispatchClaims(container.pool), index, clock, owner="test",
+    )
+    return Rig(container, clock, dispatcher, ReceiptProcessor(container.outcomes, index, clock),
+               carrier, [], profile.account_id)
+
+
+DEFAULT_ROUTE = Route("test", "+", "simulated", 1000.0, ReceiptPolicy.RECEIPTS, 10, False)
+
+
+@pytest.fixture
+def rig(container: Container) -> Iterator[Rig]:
+    yield _rig(container, DEFAULT_ROUTE)
+
+
+def test_every_simulated_outcome_settles_its_money(rig: Rig) -> None:
+    numbers = ["+447700900123", FAILED_NUMBER, EXPIRED_NUMBER, REJECTED_NUMBER, SILENT_NUMBER]
+    messages = [rig.send(number) for number in numbers]
+    decisions = rig.dispatch(*messages)
+    assert set(decisions.values()) == {None}
+    rig.receipts.process(rig.received)
+    statuses = [rig.status(m) for m in messages]
+    assert statuses == ["delivered", "failed", "expired", "rejected", "sent"]
+    prices = [rig.container.app.repository.get(m).price_micros for m in messages]
+    balance = rig.balance()
+    assert balance.reserved_micros == prices[4]  # only the silent one still held
+    assert balance.balance_micros == 10_000_000 - prices[0]  # only delivered captured
+    rig.clock.advance(minutes=2880 + DEFAULT_ROUTE.grace_minutes + 1)
+    assert rig.receipts.settle_silent() >= 1
+    assert rig.status(messages[4]) == "expired"
+    assert rig.balance().reserved_micros == 0
+    report = rig.container.verifier.verify()
+    assert report.ok, report.problems
+
+
+def test_a_silent_carrier_is_settled_by_a_capturing_policy(container: Container) -> None:
+    route = Route("capture", "+", "simulated", 1000.0, ReceiptPolicy.RECEIPTS, 0, True)
+    rig = _rig(container, route)
+    message = rig.send(SILENT_NUMBER)
+    rig.dispatch(message)
+    rig.clock.advance(minutes=2881)
+    rig.receipts.settle_silent()
+    price = container.app.repository.get(message).price_micros
+    assert rig.status(message) == "expired"
+    assert rig.balance().balance_micros == 10_000_000 - price
+
+
+def test_routes_without_receipts_capture_on_submit(container: Container) -> None:
+    route = Route("blind", "+", "simulated", 1000.0, ReceiptPolicy.NONE, 0, False)
+    rig = _rig(container, route)
+    message = rig.send("+447700900123")
+    rig.dispatch(message)
+    assert rig.received == []  # no receipt asked for
+    price = container.app.repository.get(message).price_micros
+    assert rig.status(message) == "sent"
+    balance = rig.balance()
+    assert (balance.reserved_micros, balance.balance_micros) == (0, 10_000_000 - price)
+
+
+def test_a_scheduled_message_waits_until_due(rig: Rig) -> None:
+    due = rig.clock.now() + timedelta(minutes=10)
+    message = rig.send("+447700900123", scheduled_at=due)
+    assert rig.status(message) == "scheduled"
+    delay_s = rig.dispatch(message)[message]
+    assert delay_s == pytest.approx(600, abs=1)
+    rig.clock.advance(minutes=10, seconds=1)
+    assert rig.dispatch(message)[message] is None
+    assert rig.status(message) in ("sent", "delivered")
+
+
+def test_a_message_past_its_validity_expires_unsent_and_is_released(rig: Rig) -> None:
+    message = rig.send("+447700900123", validity_minutes=5)
+    rig.clock.advance(minutes=6)
+    rig.dispatch(message)
+    assert rig.status(message) == "expired"
+    assert rig.received == []
+    assert rig.balance().reserved_micros == 0
+
+
+def test_a_redelivered_message_is_never_submitted_twice(rig: Rig) -> None:
+    message = rig.send("+447700900123")
+    rig.dispatch(message)
+    rig.dispatch(message)  # JetStream redelivers after a lost ack
+    assert len(rig.received) == 1
+    rig.receipts.process(rig.received)
+    assert rig.status(message) == "delivered"
+
+
+def test_another_dispatchers_claim_holds_the_message_back(rig: Rig) -> None:
+    message = rig.send("+447700900123")
+    assert PostgresDispatchClaims(rig.container.pool).claim(message, "other", 60)
+    delay_s = rig.dispatch(message)[message]
+    assert delay_s == 60
+    assert rig.status(message) == "queued"
+
+
+def test_a_receipt_before_the_submission_is_parked_then_applied(rig: Rig) -> None:
+    message = rig.send("+447700900123")
+    rig.dispatch(message)
+    receipt = rig.received[0]
+    index = PostgresReceiptIndex(rig.container.pool)
+    # Pretend the receipt overtook our record of the submission.
+    entry = index.find("simulated", [receipt.carrier_message_id])
+    index.remove(list(entry.values()))
+    assert rig.receipts.process([receipt]).parked == 1
+    assert rig.status(message) == "sent"
+    from application.dispatch_ports import AwaitedReceipt
+
+    index.add([AwaitedReceipt(message, "simulated", receipt.carrier_message_id,
+                              rig.clock.now() + timedelta(days=3), False)])
+    assert rig.receipts.retry_parked().applied == 1
+    assert rig.status(message) == "delivered"
+    assert rig.receipts.retry_parked().applied == 0  # unparked once applied
+
+
+class RecordingCarrier:
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.times_s: list[float] = []
+
+    async def start(self, on_receipt, on_inbound) -> None:
+        return None
+
+    async def submit(self, request: SubmitRequest) -> SubmitResult:
+        self.times_s.append(time.monotonic())
+        return SubmitResult(True, carrier_message_id=f"r-{request.message_id}")
+
+    async def stop(self) -> None:
+        return None
+
+
+def test_a_route_is_held_to_its_rate_while_a_backlog_waits(container: Container) -> None:
+    rate = 40.0
+    route = Route("slow", "+", "recording", rate, ReceiptPolicy.NONE, 0, False)
+    rig = _rig(container, route)
+    carrier = RecordingCarrier()
+    rig.dispatcher._carriers = {"recording": carrier}
+    messages = [rig.send(f"+4477009{i:05d}") for i in range(120)]
+    rig.dispatch(*messages)
+    times = sorted(carrier.times_s)
+    measured = (len(times) - 1) / (times[-1] - times[0])
+    assert measured <= rate * 1.0 + 1e-6, measured
+    assert measured >= rate * 0.9, measured
+    assert {rig.status(m) for m in messages} == {str(MessageStatus.SENT)}
