@@ -13,12 +13,17 @@ from pathlib import Path
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from adapters.clock import SystemClock
 from adapters.config import Settings, eventsourcing_env
 from adapters.postgres.accounts import PostgresAccounts
+from adapters.postgres.dispatch import PostgresReceiptIndex
 from adapters.postgres.migrations import migrate
+from adapters.postgres.opt_outs import MessageLogRouter, PostgresOptOuts
 from adapters.pricing.loader import load_rate_book
+from application.inbound import InboundService
 from application.ledger_app import LedgerApplication
 from application.outcomes import OutcomeService
+from application.receipts import ReceiptProcessor
 from application.sending import MessagingService
 from application.verification import LedgerVerifier
 from application.wallets import WalletService
@@ -40,6 +45,9 @@ class Container:
     wallets: WalletService
     outcomes: OutcomeService
     verifier: LedgerVerifier
+    opt_outs: PostgresOptOuts
+    inbound: InboundService
+    receipts: ReceiptProcessor
     _closed: bool = field(default=False, repr=False)
 
     def close(self) -> None:
@@ -74,6 +82,8 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
     )
     accounts = PostgresAccounts(pool)
     rates = load_rate_book(settings.rate_card_path)
+    opt_outs = PostgresOptOuts(pool)
+    outcomes = OutcomeService(app)
     return Container(
         settings=settings,
         database_url=database_url,
@@ -81,10 +91,13 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
         app=app,
         pool=pool,
         accounts=accounts,
-        messaging=MessagingService(app, accounts, rates),
+        messaging=MessagingService(app, accounts, rates, opt_outs),
         wallets=WalletService(app),
-        outcomes=OutcomeService(app),
+        outcomes=outcomes,
         verifier=LedgerVerifier(app),
+        opt_outs=opt_outs,
+        inbound=InboundService(app, MessageLogRouter(pool), opt_outs),
+        receipts=ReceiptProcessor(outcomes, PostgresReceiptIndex(pool), SystemClock()),
     )
 
 

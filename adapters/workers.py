@@ -27,7 +27,6 @@ from adapters.relay.positions import RelayPositions
 from adapters.relay.relay import Relay
 from application.carriers import Carrier
 from application.dispatching import Dispatcher
-from application.receipts import ReceiptProcessor
 from application.routing import SIMULATED_CARRIER, RouteBook
 from projections.registry import ALL_PROJECTIONS
 
@@ -105,7 +104,7 @@ def build_dispatcher(container: Container) -> DispatcherWorker:
         PostgresDispatchClaims(container.pool), index, clock,
         owner=f"{socket.gethostname()}:{os.getpid()}",
     )
-    collector = ReceiptCollector(ReceiptProcessor(container.outcomes, index, clock))
+    collector = ReceiptCollector(container.receipts, container.inbound)
     return DispatcherWorker(dispatcher, carriers, collector)
 
 

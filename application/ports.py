@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 from eventsourcing.persistence import StoredEvent
 
 from domain.accepted_batch import AcceptedBatch
+from domain.inbound import OptAction
 from domain.messaging.pricing import RateBook
 
 
@@ -54,3 +55,14 @@ class EventStreamRecorder(Protocol):
     one transaction that commits only if the iterable is exhausted."""
 
     def insert_event_stream(self, stored_events: Iterable[StoredEvent]) -> None: ...
+
+
+class OptOutRegistry(Protocol):
+    def record(self, account_id: str, phone: str, action: OptAction, *, source: str,
+               keyword: str) -> None:
+        """Append an opt-out or opt-in; the log is never rewritten."""
+        ...
+
+    def opted_out(self, account_id: str) -> frozenset[str]:
+        """The account's opted-out numbers (E.164), as of now."""
+        ...

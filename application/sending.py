@@ -16,11 +16,11 @@ from eventsourcing.domain import Aggregate
 
 from application.errors import ValidationFailed
 from application.ledger_app import LedgerApplication
-from application.ports import AccountDirectory, AccountProfile
+from application.ports import AccountDirectory, AccountProfile, OptOutRegistry
 from domain import ids
 from domain.accepted_batch import AcceptedBatch
 from domain.campaign import Campaign
-from domain.errors import DomainError
+from domain.errors import DomainError, RecipientOptedOut
 from domain.message import DEFAULT_VALIDITY_MINUTES, Message, MessageStatus
 from domain.messaging.encoding import count_segments
 from domain.messaging.phone import parse_phone
@@ -106,11 +106,13 @@ class MessagingService:
         app: LedgerApplication,
         accounts: AccountDirectory,
         rates: RateBook,
+        opt_outs: OptOutRegistry,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._app = app
         self._accounts = accounts
         self._rates = rates
+        self._opt_outs = opt_outs
         self._now = now
 
     def send(self, command: SendMessage) -> SentMessage:
@@ -132,6 +134,11 @@ class MessagingService:
             self._card_for(profile, sandbox=command.sandbox),
             force_unicode=command.unicode,
         )
+        if recipient.destination in self._opt_outs.opted_out(command.account_id):
+            raise RecipientOptedOut(
+                "The recipient has opted out of messages from this account",
+                to=recipient.destination,
+            )
         wallet_id = ids.wallet_id(command.account_id, sandbox=command.sandbox)
 
         def reserve_and_save(wallet: Wallet) -> None:
@@ -191,7 +198,9 @@ class MessagingService:
         prepared: list[_BulkPreparation] = []
 
         def reserve_and_save(wallet: Wallet) -> None:
-            preparation = _BulkPreparation(command, profile, template, card)
+            preparation = _BulkPreparation(
+                command, profile, template, card, self._opt_outs.opted_out(command.account_id)
+            )
             timestamp = Message.Event.create_timestamp()
             # Created first, so that readers of the log meet the campaign
             # before its messages.
@@ -269,8 +278,10 @@ class _BulkPreparation:
         profile: AccountProfile,
         template: Template,
         card: RateCard | None,
+        opted_out: frozenset[str],
     ) -> None:
         self._command = command
+        self._opted_out = opted_out
         self._profile = profile
         self._template = template
         self._card = card
@@ -295,6 +306,12 @@ class _BulkPreparation:
                     )
                 except DomainError as error:
                     self.rejections.append(Rejection(index, item.to, error.code, error.message))
+                    continue
+                if recipient.destination in self._opted_out:
+                    self.rejections.append(Rejection(
+                        index, item.to, RecipientOptedOut.code,
+                        "The recipient has opted out of messages from this account",
+                    ))
                     continue
                 chunk.append(recipient)
                 self.total_micros += recipient.price_micros

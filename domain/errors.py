@@ -56,3 +56,7 @@ class UnknownReservation(DomainError):
 
 class DuplicateReservation(DomainError):
     code = "CONFLICT"
+
+
+class RecipientOptedOut(DomainError):
+    code = "OPT_OUT"

@@ -18,6 +18,7 @@ from uuid import UUID
 import msgspec
 
 from domain.campaign import Campaign
+from domain.inbound import InboundMessage
 from domain.message import Message
 from domain.wallet import Wallet
 
@@ -115,6 +116,11 @@ CONTRACTS: Mapping[type, Contract] = {
     Campaign.Started: Contract("campaign.started", 1, ()),
     Campaign.Completed: Contract("campaign.completed", 1, ()),
     Campaign.Failed: Contract("campaign.failed", 1, ("reason",)),
+    InboundMessage.Received: Contract(
+        "inbound.received", 1, ("carrier", "source", "destination", "body")
+    ),
+    InboundMessage.OptedOut: Contract("inbound.opted_out", 1, ("phone", "keyword")),
+    InboundMessage.OptedIn: Contract("inbound.opted_in", 1, ("phone", "keyword")),
 }
 
 CONTRACTS_BY_TYPE: Mapping[str, Contract] = {c.type: c for c in CONTRACTS.values()}

@@ -116,6 +116,8 @@ CREATE INDEX IF NOT EXISTS rm_message_log_status_idx
     ON rm_message_log (account_id, status, accepted_at DESC, message_id DESC);
 CREATE INDEX IF NOT EXISTS rm_message_log_destination_idx
     ON rm_message_log (account_id, destination, accepted_at DESC, message_id DESC);
+CREATE INDEX IF NOT EXISTS rm_message_log_recipient_idx
+    ON rm_message_log (destination, accepted_at DESC) WHERE NOT sandbox;
 CREATE INDEX IF NOT EXISTS rm_message_log_campaign_idx
     ON rm_message_log (campaign_id, accepted_at DESC, message_id DESC)
     WHERE campaign_id IS NOT NULL;

@@ -5,6 +5,7 @@ from __future__ import annotations
 from projections.base import Projection
 from projections.campaign_progress import CampaignProgress
 from projections.dlr_stats import DlrStats
+from projections.inbound import Inbound
 from projections.message_log import MessageLog
 from projections.usage import Usage
 from projections.wallet_transactions import WalletTransactions
@@ -15,6 +16,7 @@ ALL_PROJECTIONS: tuple[Projection, ...] = (
     CampaignProgress(),
     WalletTransactions(),
     Usage(),
+    Inbound(),
 )
 
 _BY_NAME: dict[str, Projection] = {projection.name: projection for projection in ALL_PROJECTIONS}

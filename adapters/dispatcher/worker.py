@@ -21,6 +21,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from application.carriers import Carrier, DeliveryReceipt, InboundMessage
 from application.dispatching import Dispatcher
+from application.inbound import InboundService
 from application.receipts import ReceiptProcessor
 from domain.published import decode_envelope, subject_of
 
@@ -40,8 +41,9 @@ class ReceiptCollector:
     """Gathers receipts from carrier callbacks and applies them in batches,
     so a burst of receipts becomes one settlement per wallet per batch."""
 
-    def __init__(self, processor: ReceiptProcessor) -> None:
+    def __init__(self, processor: ReceiptProcessor, inbound: InboundService) -> None:
         self._processor = processor
+        self._inbound = inbound
         self._buffer: list[DeliveryReceipt] = []
         self._room = asyncio.Event()
         self._room.set()
@@ -54,7 +56,7 @@ class ReceiptCollector:
         self._buffer.append(receipt)
 
     async def on_inbound(self, message: InboundMessage) -> None:
-        log.info("inbound message from %s via %s", message.source, message.carrier)
+        await asyncio.to_thread(self._inbound.receive, message)
 
     async def run(self, stop: asyncio.Event) -> None:
         since_parked_s, since_sweep_s = 0.0, 0.0

@@ -8,7 +8,9 @@ from litestar.openapi import OpenAPIConfig
 from adapters.bootstrap import Container
 from adapters.http.controllers.billing import BillingController
 from adapters.http.controllers.campaigns import CampaignsController
+from adapters.http.controllers.carrier_callbacks import CarrierCallbacksController
 from adapters.http.controllers.health import HealthController
+from adapters.http.controllers.inbound import InboundController
 from adapters.http.controllers.messages import MessagesController
 from adapters.http.controllers.reports import ReportsController
 from adapters.http.controllers.sms import SmsController
@@ -27,6 +29,8 @@ def create_app(container: Container) -> Litestar:
             ReportsController,
             CampaignsController,
             BillingController,
+            InboundController,
+            CarrierCallbacksController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_id_middleware],

@@ -25,6 +25,17 @@ def load_routes(pool: ConnectionPool) -> list[Route]:
     ]
 
 
+def route_callback_secret(pool: ConnectionPool, route_name: str) -> tuple[str, bytes] | None:
+    """The route's carrier and the SHA-256 of its callback secret, if it has one."""
+    with pool.connection() as conn:
+        row = conn.execute(
+            "SELECT carrier, callback_secret_sha256 FROM routes"
+            " WHERE name = %s AND active AND callback_secret_sha256 IS NOT NULL",
+            (route_name,),
+        ).fetchone()
+    return (str(row[0]), bytes(row[1])) if row else None
+
+
 class PostgresDispatchClaims:
     def __init__(self, pool: ConnectionPool) -> None:
         self._pool = pool

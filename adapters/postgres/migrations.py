@@ -123,6 +123,35 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         """,
     ),
+    (
+        4,
+        "opt-outs, append-only",
+        """
+        CREATE TABLE opt_outs (
+            id bigserial PRIMARY KEY,
+            account_id text NOT NULL,
+            phone text NOT NULL,
+            action text NOT NULL CHECK (action IN ('opt_out', 'opt_in')),
+            source text NOT NULL,
+            keyword text NOT NULL DEFAULT '',
+            created_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE INDEX opt_outs_account_phone_idx ON opt_outs (account_id, phone, id DESC);
+        CREATE FUNCTION opt_outs_append_only() RETURNS trigger LANGUAGE plpgsql AS $body$
+        BEGIN
+            RAISE EXCEPTION 'opt_outs is append-only';
+        END $body$;
+        CREATE TRIGGER opt_outs_no_rewrite BEFORE UPDATE OR DELETE ON opt_outs
+            FOR EACH ROW EXECUTE FUNCTION opt_outs_append_only();
+        """,
+    ),
+    (
+        5,
+        "a shared secret per route for HTTP carrier callbacks",
+        """
+        ALTER TABLE routes ADD COLUMN callback_secret_sha256 bytea;
+        """,
+    ),
 )
 
 

@@ -17,7 +17,7 @@ from application.sending import MessagingService
 from application.verification import LedgerVerifier
 from application.wallets import WalletService
 from domain import ids
-from tests.support.fakes import InMemoryAccounts
+from tests.support.fakes import InMemoryAccounts, InMemoryOptOuts
 
 
 @dataclass
@@ -57,7 +57,7 @@ def ledger(request: pytest.FixtureRequest) -> Iterator[Ledger]:
         yield Ledger(
             app=app,
             accounts=accounts,
-            messaging=MessagingService(app, accounts, rates),
+            messaging=MessagingService(app, accounts, rates, InMemoryOptOuts()),
             wallets=WalletService(app),
             outcomes=OutcomeService(app),
             verifier=LedgerVerifier(app),

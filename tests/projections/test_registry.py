@@ -15,7 +15,8 @@ from tests.projections.test_campaign_progress import _campaign
 def test_every_projection_is_registered_by_name():
     names = [p.name for p in ALL_PROJECTIONS]
     assert names == [
-        "message_log", "dlr_stats", "campaign_progress", "wallet_transactions", "usage"
+        "message_log", "dlr_stats", "campaign_progress", "wallet_transactions", "usage",
+        "inbound",
     ]
     for projection in ALL_PROJECTIONS:
         assert by_name(projection.name) is projection

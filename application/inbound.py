@@ -1,0 +1,54 @@
+"""Inbound messages: route each to its account, record it, act on STOP/START."""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+from uuid import UUID
+
+from application.carriers import InboundMessage as CarrierInbound
+from application.ledger_app import LedgerApplication
+from application.ports import OptOutRegistry
+from domain.errors import DomainError
+from domain.inbound import InboundMessage, OptAction
+from domain.messaging.phone import parse_phone
+
+log = logging.getLogger(__name__)
+
+
+class InboundRouter(Protocol):
+    def account_for(self, source: str) -> str | None:
+        """The account that last wrote to this number, if any."""
+        ...
+
+
+class InboundService:
+    def __init__(
+        self, app: LedgerApplication, router: InboundRouter, opt_outs: OptOutRegistry
+    ) -> None:
+        self._app = app
+        self._router = router
+        self._opt_outs = opt_outs
+
+    def receive(self, inbound: CarrierInbound) -> UUID | None:
+        """Record an inbound message for the account it answers; None when no
+        account ever wrote to the sender (it is logged, not stored)."""
+        try:
+            source = parse_phone(inbound.source).e164
+        except DomainError:
+            source = inbound.source
+        account_id = self._router.account_for(source)
+        if account_id is None:
+            log.warning("inbound from %s via %s matches no account; dropped",
+                        source, inbound.carrier)
+            return None
+        message = InboundMessage.receive(
+            account_id=account_id, carrier=inbound.carrier, source=source,
+            destination=inbound.destination, body=inbound.body,
+        )
+        self._app.record(message)
+        action = message.opt_action
+        if action != OptAction.NONE:
+            self._opt_outs.record(account_id, source, action, source="keyword",
+                                  keyword=inbound.body.strip().upper())
+        return message.id
