@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import RUN_ID
+
 pytestmark = pytest.mark.e2e
 
 START_TIMEOUT_S = 60
@@ -32,6 +34,10 @@ def product_env(request: pytest.FixtureRequest) -> dict[str, str]:
         env["DATABASE_URL"] = request.getfixturevalue("database_url")
     if os.environ.get("NATS_URL"):
         env["NATS_URL"] = os.environ["NATS_URL"]
+        # A shared server: this run's own stream and subjects.
+        env["SMSLEDGER_STREAM_NAME"] = f"SMSLEDGER_E2E_{RUN_ID}"
+        env["SMSLEDGER_SUBJECT_PREFIX"] = f"smsledger_e2e_{RUN_ID}"
+    env["SMSLEDGER_SIM_RECEIPT_DELAY_S"] = "0.05"
     return env
 
 
@@ -201,3 +207,64 @@ def _page_through(http: httpx.Client, campaign_id: str) -> int:
             break
     assert len(seen) == len(set(seen)), "a message appeared on two pages"
     return len(seen)
+
+
+def test_a_mixed_bulk_is_delivered_failed_and_settled_to_the_micro(product: Product) -> None:
+    created = product.cli("accounts", "create", "--name", "Mixed", "--credit", "100.00",
+                          "--country", "GB", "--json")
+    account = json.loads(created.stdout)
+    headers = {"X-API-Key": account["api_key"], "X-API-Secret": account["api_secret"]}
+    magic = {"+15005550001": "failed", "+15005550002": "expired", "+15005550003": "rejected"}
+    # +15005550004 (no receipt ever) is settled after validity plus grace:
+    # covered with a controllable clock in tests/integration/test_dispatch.py.
+    recipients = [{"to": number} for number in magic for _ in range(100)]
+    recipients += [{"to": f"+4477009{i:05d}"} for i in range(700)]
+    with httpx.Client(base_url=product.base_url, headers=headers, timeout=60) as http:
+        bulk = http.post("/v1/sms/bulk", json={"recipients": recipients, "from": "Acme",
+                                               "body": "mixed"})
+        assert bulk.status_code == 200, bulk.text
+        batch_id = bulk.json()["data"]["batch_id"]
+
+        def settled(response: httpx.Response) -> bool:
+            if response.status_code != 200:
+                return False
+            counts = response.json()["data"]["messages"]
+            return sum(counts.values()) == 1000 and counts["queued"] + counts["sent"] == 0
+
+        campaign = _poll(lambda: http.get(f"/v1/campaigns/{batch_id}"), settled, timeout_s=60)
+        assert settled(campaign), campaign.text
+        # The message log follows at its own pace too.
+        rows = _poll(lambda: _all_messages(http, batch_id),
+                     lambda found: all(r["status"] not in ("queued", "sent") for r in found))
+        balance = http.get("/v1/billing/balance").json()["data"]
+    assert len(rows) == 1000
+    by_number: dict[str, set[str]] = {}
+    for row in rows:
+        by_number.setdefault(row["destination"], set()).add(row["status"])
+    for number, status in magic.items():
+        assert by_number[number] == {status}
+    others = {s for n, statuses in by_number.items() if n not in magic for s in statuses}
+    assert others <= {"delivered", "failed"} and "delivered" in others
+    delivered_micros = sum(r["cost_micros"] for r in rows if r["status"] == "delivered")
+    assert balance["reserved_micros"] == 0
+    assert 100_000_000 - balance["balance_micros"] == delivered_micros  # captured
+    assert all(r["charge"] == ("captured" if r["status"] == "delivered" else "released")
+               for r in rows)
+    verified = product.cli("ledger", "verify")
+    assert verified.returncode == 0, verified.stderr
+    product.stop()
+
+
+def _all_messages(http: httpx.Client, campaign_id: str) -> list[dict]:
+    rows: list[dict] = []
+    cursor = None
+    for _ in range(10):
+        params = {"campaign_id": campaign_id, "page_size": 500}
+        if cursor:
+            params["cursor"] = cursor
+        page = http.get("/v1/sms", params=params).json()
+        rows += page["data"]
+        cursor = page["pagination"]["cursor"]
+        if not page["pagination"]["has_more"]:
+            break
+    return rows
