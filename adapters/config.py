@@ -33,6 +33,7 @@ class BusSettings:
     dispatch_batch_size: int
     simulator_receipt_delay_s: float
     simulator_failure_share: float
+    smpp_carriers: str  # comma-separated smpp:// URLs, checked at start
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], problems: list[str]) -> BusSettings:
@@ -69,6 +70,7 @@ class BusSettings:
             simulator_failure_share=_float(
                 env, "SMSLEDGER_SIM_FAILURE_SHARE", 0.05, 0.0, 1.0, problems
             ),
+            smpp_carriers=_smpp_carriers(env, problems),
         )
 
 
@@ -138,6 +140,18 @@ def _int(
         problems.append(f"{name} must be between {low} and {high}, got {value}")
         return default
     return value
+
+
+def _smpp_carriers(env: Mapping[str, str], problems: list[str]) -> str:
+    from adapters.carriers.smpp.urls import parse_smpp_urls
+
+    text = env.get("SMSLEDGER_SMPP_CARRIERS", "")
+    try:
+        parse_smpp_urls(text)
+    except ValueError as error:
+        problems.append(f"SMSLEDGER_SMPP_CARRIERS: {error}")
+        return ""
+    return text
 
 
 def _float(

@@ -18,6 +18,8 @@ import nats
 
 from adapters.bootstrap import Container
 from adapters.carriers.simulated import SimulatedCarrier, SimulatorSettings
+from adapters.carriers.smpp import SmppCarrier
+from adapters.carriers.smpp.urls import parse_smpp_urls
 from adapters.clock import SystemClock
 from adapters.dispatcher.worker import DispatcherWorker, ReceiptCollector
 from adapters.jetstream.streams import ensure_stream, stream_settings
@@ -98,6 +100,8 @@ def build_dispatcher(container: Container) -> DispatcherWorker:
             failure_share=bus.simulator_failure_share,
         )),
     }
+    for smpp in parse_smpp_urls(bus.smpp_carriers):
+        carriers[smpp.name] = SmppCarrier(smpp)
     index = PostgresReceiptIndex(container.pool)
     dispatcher = Dispatcher(
         container.app, container.outcomes, RouteBook(load_routes(container.pool)), carriers,
