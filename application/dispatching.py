@@ -9,6 +9,7 @@ wallet gets at most one settlement event per batch.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -86,7 +87,9 @@ class Dispatcher:
                 if outcome.kind == OutcomeKind.SUBMITTED and not outcome.capture_on_submit:
                     awaited.append(self._awaited(submission, outcome.carrier_message_id))
         if outcomes:
-            await asyncio.to_thread(self._outcomes.record, outcomes)
+            await asyncio.to_thread(
+                functools.partial(self._outcomes.record, outcomes, loaded=messages)
+            )
         if awaited:
             await asyncio.to_thread(self._index.add, awaited)
         if submissions:

@@ -10,14 +10,14 @@ so settles nothing.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from application.errors import NotFound, ValidationFailed
+from application.errors import Conflict, NotFound, ValidationFailed
 from application.ledger_app import LedgerApplication
 from domain.errors import InvalidTransition
 from domain.message import NOT_YET_SUBMITTED, Message, MessageStatus
@@ -59,12 +59,17 @@ class OutcomeService:
     def __init__(self, app: LedgerApplication) -> None:
         self._app = app
 
-    def record(self, outcomes: Sequence[Outcome]) -> OutcomesRecorded:
+    def record(
+        self, outcomes: Sequence[Outcome], *, loaded: Mapping[UUID, Message] | None = None
+    ) -> OutcomesRecorded:
+        """Apply outcomes and settle what they settle, one wallet event per
+        wallet. `loaded` may hold messages the caller has just read and not
+        changed, to spare reading them again."""
         if len(outcomes) > MAX_SETTLEMENT_ITEMS:
             raise ValidationFailed(
                 "Too many outcomes in one batch", max_outcomes=MAX_SETTLEMENT_ITEMS
             )
-        messages: dict[UUID, Message] = {}
+        messages: dict[UUID, Message] = dict(loaded or {})
         by_wallet: dict[UUID, list[Outcome]] = defaultdict(list)
         for outcome in outcomes:
             message = messages.get(outcome.message_id)
@@ -113,7 +118,14 @@ class OutcomeService:
                 released_micros=sum(i.released_micros for i in items),
             )
 
-        return self._app.run_on_wallet(wallet_id, settle)
+        try:
+            return self._app.run_on_wallet(wallet_id, settle)
+        except Conflict:
+            # A message moved under us (another dispatcher, a cancel): its
+            # event collided with ours. Transitions are idempotent, so one
+            # more pass from fresh loads records what is still to record.
+            attempts = max(attempts, 1)
+            return self._app.run_on_wallet(wallet_id, settle)
 
     def cancel(self, account_id: str, message_id: UUID, *, sandbox: bool) -> Message:
         """Cancel a message that has not been submitted, releasing its price.

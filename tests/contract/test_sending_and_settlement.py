@@ -221,3 +221,25 @@ def _accepted_count(ledger: Ledger, acct: str) -> int:
         )
         if ledger.app.mapper.to_domain_event(n).account_id == acct
     )
+
+
+def test_outcomes_on_a_stale_copy_are_recorded_from_a_fresh_load(ledger: Ledger) -> None:
+    acct = account()
+    ledger.open_account(acct, credit_micros=1_000_000)
+    first = ledger.messaging.send(SendMessage(acct, "+447700900123", "Acme", "a")).message_id
+    second = ledger.messaging.send(SendMessage(acct, "+447700900124", "Acme", "b")).message_id
+    stale = {m: ledger.app.repository.get(m) for m in (first, second)}
+    # `first` moves meanwhile, without touching the wallet: its next version
+    # is taken, so the stale copy's event collides on save.
+    ledger.outcomes.record([Outcome(first, OutcomeKind.SUBMITTED, "sim", "c1")])
+    delivered = dict(carrier_status="DELIVRD", status=MessageStatus.DELIVERED)
+    result = ledger.outcomes.record(
+        [Outcome(first, OutcomeKind.REPORTED, **delivered),
+         Outcome(second, OutcomeKind.REPORTED, **delivered)],
+        loaded=stale,
+    )
+    assert result.applied == 2
+    assert [ledger.app.repository.get(m).status for m in (first, second)] == [
+        "delivered", "delivered"]
+    assert ledger.wallets.balance(ledger.live_wallet(acct)).reserved_micros == 0
+    assert ledger.verifier.verify().ok
