@@ -32,9 +32,9 @@ class AwaitedReceipt:
 
 
 class DispatchClaims(Protocol):
-    def claim(self, message_id: UUID, owner: str, lease_s: float) -> bool:
-        """True if this owner may submit the message now: nobody holds it, or
-        a previous holder's lease ran out (it crashed mid-submit)."""
+    def claim(self, message_ids: Sequence[UUID], owner: str, lease_s: float) -> set[UUID]:
+        """The messages this owner may submit now: those nobody holds, or
+        whose previous holder's lease ran out (it crashed mid-submit)."""
         ...
 
     def release(self, message_ids: Sequence[UUID]) -> None:

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-
 from application.carriers import Carrier, SubmitRequest, TemporaryCarrierError
 from application.dispatch_ports import AwaitedReceipt, Clock, DispatchClaims, ReceiptIndex
 from application.ledger_app import LedgerApplication
@@ -70,14 +68,21 @@ class Dispatcher:
         messages = await asyncio.to_thread(self._load, message_ids)
         decisions: dict[UUID, float | None] = {}
         outcomes: list[Outcome] = []
-        submissions: list[Submission] = []
+        candidates: list[Submission] = []
         for message_id in message_ids:
             message = messages.get(message_id)
             if message is None:
                 decisions[message_id] = None
                 continue
-            delay_s = self._triage(message, outcomes, submissions)
-            decisions[message_id] = delay_s
+            decisions[message_id] = self._triage(message, outcomes, candidates)
+        claimed = await asyncio.to_thread(
+            self._claims.claim, [c.message.id for c in candidates], self._owner, self._lease_s
+        )
+        submissions = [c for c in candidates if c.message.id in claimed]
+        for candidate in candidates:
+            if candidate.message.id not in claimed:
+                # Another dispatcher has it; look again once its lease is over.
+                decisions[candidate.message.id] = self._lease_s
         awaited: list[AwaitedReceipt] = []
         results = await asyncio.gather(*(self._submit(s) for s in submissions))
         for submission, (outcome, delay_s) in zip(submissions, results, strict=True):
@@ -97,13 +102,10 @@ class Dispatcher:
         return decisions
 
     def _load(self, message_ids: Sequence[UUID]) -> dict[UUID, Message]:
-        loaded: dict[UUID, Message] = {}
-        for message_id in message_ids:
-            try:
-                loaded[message_id] = self._app.repository.get(message_id)
-            except AggregateNotFoundError:
-                log.error("dispatcher: message %s is not in the store", message_id)
-        return loaded
+        found = self._app.get_many(message_ids)
+        for message_id in set(message_ids) - found.keys():
+            log.error("dispatcher: message %s is not in the store", message_id)
+        return {i: m for i, m in found.items() if isinstance(m, Message)}
 
     def _triage(
         self, message: Message, outcomes: list[Outcome], submissions: list[Submission]
@@ -122,8 +124,6 @@ class Dispatcher:
             outcomes.append(Outcome(message.id, OutcomeKind.REJECTED, error_code="NO_ROUTE",
                                     reason=f"no route for {message.destination}"))
             return None
-        if not self._claims.claim(message.id, self._owner, self._lease_s):
-            return self._lease_s  # another dispatcher has it; look again after its lease
         submissions.append(Submission(message, route))
         return None
 

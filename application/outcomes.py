@@ -70,11 +70,13 @@ class OutcomeService:
                 "Too many outcomes in one batch", max_outcomes=MAX_SETTLEMENT_ITEMS
             )
         messages: dict[UUID, Message] = dict(loaded or {})
+        missing = {o.message_id for o in outcomes} - messages.keys()
+        messages.update(self._load_messages(missing))
         by_wallet: dict[UUID, list[Outcome]] = defaultdict(list)
         for outcome in outcomes:
             message = messages.get(outcome.message_id)
             if message is None:
-                message = messages[outcome.message_id] = self._load_message(outcome.message_id)
+                raise NotFound("No such message", message_id=str(outcome.message_id))
             by_wallet[message.wallet_id].append(outcome)
         totals = OutcomesRecorded(0, 0, 0, 0)
         for wallet_id, wallet_outcomes in by_wallet.items():
@@ -97,11 +99,10 @@ class OutcomeService:
             attempts += 1
             # A retry starts from the store again: the first attempt's
             # messages already hold the events that failed to save.
-            messages = {
-                o.message_id: loaded[o.message_id] if attempts == 1
-                else self._load_message(o.message_id)
-                for o in outcomes
-            }
+            messages = (
+                {o.message_id: loaded[o.message_id] for o in outcomes} if attempts == 1
+                else self._load_messages({o.message_id for o in outcomes})
+            )
             versions = {m.id: m.version for m in messages.values()}
             items = [
                 item for o in outcomes
@@ -143,6 +144,10 @@ class OutcomeService:
             )
         self.record([Outcome(message_id, OutcomeKind.CANCELLED)])
         return self._load_message(message_id)
+
+    def _load_messages(self, message_ids: set[UUID]) -> dict[UUID, Message]:
+        found = self._app.get_many(sorted(message_ids))
+        return {i: m for i, m in found.items() if isinstance(m, Message)}
 
     def _load_message(self, message_id: UUID) -> Message:
         try:

@@ -6,9 +6,10 @@ Adapters implement these; tests may use the in-memory ones in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
@@ -65,4 +66,13 @@ class OptOutRegistry(Protocol):
 
     def opted_out(self, account_id: str) -> frozenset[str]:
         """The account's opted-out numbers (E.164), as of now."""
+        ...
+
+
+@runtime_checkable
+class ManyAggregatesReader(Protocol):
+    """A recorder that reads the events of many aggregates in one query."""
+
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """All events of these aggregates, ordered by aggregate then version."""
         ...

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -130,6 +131,23 @@ class LedgerRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(call, params, prepare=True)
             return [int(next(iter(row.values()))) for row in curs.fetchall()]
+
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """All events of many aggregates in one query, by aggregate and version."""
+        statement = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{table}"
+            " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name),
+        )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, (list(originator_ids),))
+            return [
+                StoredEvent(row["originator_id"], row["originator_version"], row["topic"],
+                            bytes(row["state"]))
+                for row in curs.fetchall()
+            ]
 
     def insert_event_stream(self, stored_events: Iterable[StoredEvent]) -> None:
         """COPY events as the iterable produces them; an error while it

@@ -40,19 +40,21 @@ class PostgresDispatchClaims:
     def __init__(self, pool: ConnectionPool) -> None:
         self._pool = pool
 
-    def claim(self, message_id: UUID, owner: str, lease_s: float) -> bool:
+    def claim(self, message_ids: Sequence[UUID], owner: str, lease_s: float) -> set[UUID]:
+        if not message_ids:
+            return set()
         with self._pool.connection() as conn:
-            row = conn.execute(
+            rows = conn.execute(
                 "INSERT INTO dispatch_claims (message_id, owner, claimed_until)"
-                " VALUES (%s, %s, now() + make_interval(secs => %s))"
+                " SELECT id, %s, now() + make_interval(secs => %s) FROM unnest(%s::uuid[]) AS id"
                 " ON CONFLICT (message_id) DO UPDATE"
                 " SET owner = EXCLUDED.owner, claimed_until = EXCLUDED.claimed_until"
                 " WHERE dispatch_claims.claimed_until < now()"
                 "    OR dispatch_claims.owner = EXCLUDED.owner"
                 " RETURNING message_id",
-                (message_id, owner, lease_s),
-            ).fetchone()
-        return row is not None
+                (owner, lease_s, list(message_ids)),
+            ).fetchall()
+        return {row[0] for row in rows}
 
     def release(self, message_ids: Sequence[UUID]) -> None:
         with self._pool.connection() as conn:

@@ -181,7 +181,7 @@ def test_a_redelivered_message_is_never_submitted_twice(rig: Rig) -> None:
 
 def test_another_dispatchers_claim_holds_the_message_back(rig: Rig) -> None:
     message = rig.send("+447700900123")
-    assert PostgresDispatchClaims(rig.container.pool).claim(message, "other", 60)
+    assert PostgresDispatchClaims(rig.container.pool).claim([message], "other", 60) == {message}
     delay_s = rig.dispatch(message)[message]
     assert delay_s == 60
     assert rig.status(message) == "queued"
