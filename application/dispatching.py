@@ -21,7 +21,8 @@ from application.dispatch_ports import AwaitedReceipt, Clock, DispatchClaims, Re
 from application.ledger_app import LedgerApplication
 from application.outcomes import Outcome, OutcomeKind, OutcomeService
 from application.routing import ReceiptPolicy, Route, RouteBook, TokenBucket
-from domain.message import NOT_YET_SUBMITTED, Message
+from domain.message import Message
+from domain.message_status import NOT_YET_SUBMITTED
 
 log = logging.getLogger(__name__)
 

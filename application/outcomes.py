@@ -20,7 +20,8 @@ from eventsourcing.application import AggregateNotFoundError
 from application.errors import Conflict, NotFound, ValidationFailed
 from application.ledger_app import LedgerApplication
 from domain.errors import InvalidTransition
-from domain.message import NOT_YET_SUBMITTED, Message, MessageStatus
+from domain.message import Message
+from domain.message_status import NOT_YET_SUBMITTED, MessageStatus
 from domain.settlement import SettlementItem
 from domain.wallet import MAX_SETTLEMENT_ITEMS, Wallet
 

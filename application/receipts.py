@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from application.carriers import DeliveryReceipt
 from application.dispatch_ports import Clock, ReceiptIndex
 from application.outcomes import Outcome, OutcomeKind, OutcomeService
-from domain.message import FINAL_STATUSES
+from domain.message_status import FINAL_STATUSES
 from domain.messaging.receipts import status_for_carrier_state
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,8 @@ from domain import ids
 from domain.accepted_batch import AcceptedBatch
 from domain.campaign import Campaign
 from domain.errors import DomainError, RecipientOptedOut
-from domain.message import DEFAULT_VALIDITY_MINUTES, Message, MessageStatus
+from domain.message import DEFAULT_VALIDITY_MINUTES, Message
+from domain.message_status import MessageStatus
 from domain.messaging.encoding import count_segments
 from domain.messaging.phone import parse_phone
 from domain.messaging.pricing import RateBook, RateCard
@@ -214,37 +215,9 @@ class MessagingService:
             )
 
             def close() -> list[Aggregate]:
-                if not preparation.accepted:
-                    raise ValidationFailed(
-                        "No recipient of the batch can be sent to",
-                        rejected=[_rejection_details(r) for r in preparation.rejections[:100]],
-                    )
-                total_micros = preparation.total_micros
-                if total_micros:
-                    wallet.reserve(str(batch_id), total_micros, f"batch:{batch_id}")
-                campaign.add_recipients(
-                    preparation.accepted, len(preparation.rejections), total_micros
-                )
-                campaign.start()
-                return [wallet, campaign]
+                return preparation.close(wallet, campaign, batch_id)
 
-            batches = (
-                AcceptedBatch(
-                    account_id=command.account_id,
-                    wallet_id=wallet_id,
-                    campaign_id=batch_id,
-                    reservation_id=str(batch_id),
-                    sender=command.sender,
-                    currency=wallet.currency,
-                    client_ref=command.client_ref,
-                    sandbox=command.sandbox,
-                    validity_minutes=command.validity_minutes,
-                    timestamp=timestamp,
-                    recipients=chunk,
-                    scheduled_at=command.scheduled_at,
-                )
-                for chunk in preparation.chunks()
-            )
+            batches = preparation.batches(wallet_id, batch_id, wallet.currency, timestamp)
             self._app.record_stream([campaign], batches, close, expected_events=count)
             prepared.append(preparation)
 
@@ -318,6 +291,40 @@ class _BulkPreparation:
             self.accepted += len(chunk)
             if chunk:
                 yield chunk
+
+    def batches(
+        self, wallet_id: UUID, batch_id: UUID, currency: str, timestamp: datetime
+    ) -> Iterator[AcceptedBatch]:
+        command = self._command
+        for chunk in self.chunks():
+            yield AcceptedBatch(
+                account_id=command.account_id,
+                wallet_id=wallet_id,
+                campaign_id=batch_id,
+                reservation_id=str(batch_id),
+                sender=command.sender,
+                currency=currency,
+                client_ref=command.client_ref,
+                sandbox=command.sandbox,
+                validity_minutes=command.validity_minutes,
+                timestamp=timestamp,
+                recipients=chunk,
+                scheduled_at=command.scheduled_at,
+            )
+
+    def close(self, wallet: Wallet, campaign: Campaign, batch_id: UUID) -> list[Aggregate]:
+        """Once every recipient is prepared: reserve the total and start the
+        campaign; refuse a batch with nobody to send to."""
+        if not self.accepted:
+            raise ValidationFailed(
+                "No recipient of the batch can be sent to",
+                rejected=[_rejection_details(r) for r in self.rejections[:100]],
+            )
+        if self.total_micros:
+            wallet.reserve(str(batch_id), self.total_micros, f"batch:{batch_id}")
+        campaign.add_recipients(self.accepted, len(self.rejections), self.total_micros)
+        campaign.start()
+        return [wallet, campaign]
 
 
 def _prepare(

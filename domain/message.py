@@ -9,55 +9,21 @@ replaying the events tells exactly when money was captured or released.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain.errors import InvalidTransition
+from domain.message_status import (
+    FINAL_STATUSES,
+    NOT_YET_SUBMITTED,
+    REPORTABLE_STATUSES,
+    Charge,
+    MessageStatus,
+)
 from domain.recipient import Recipient
 from domain.settlement import SettlementItem, SettlementKind
-
-
-class MessageStatus(StrEnum):
-    SCHEDULED = "scheduled"
-    QUEUED = "queued"
-    SENT = "sent"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-    EXPIRED = "expired"
-    REJECTED = "rejected"
-    CANCELLED = "cancelled"
-
-
-FINAL_STATUSES = frozenset(
-    {
-        MessageStatus.DELIVERED,
-        MessageStatus.FAILED,
-        MessageStatus.EXPIRED,
-        MessageStatus.REJECTED,
-        MessageStatus.CANCELLED,
-    }
-)
-NOT_YET_SUBMITTED = frozenset({MessageStatus.SCHEDULED, MessageStatus.QUEUED})
-REPORTABLE_STATUSES = frozenset(
-    {
-        MessageStatus.SENT,
-        MessageStatus.DELIVERED,
-        MessageStatus.FAILED,
-        MessageStatus.EXPIRED,
-        MessageStatus.REJECTED,
-    }
-)
-
-
-class Charge(StrEnum):
-    NONE = "none"  # sandbox and free messages hold nothing
-    HELD = "held"
-    CAPTURED = "captured"
-    RELEASED = "released"
-
 
 DEFAULT_VALIDITY_MINUTES = 2880
 

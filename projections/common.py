@@ -19,7 +19,8 @@ from uuid import UUID
 from psycopg import Cursor, sql
 from psycopg.rows import dict_row, tuple_row
 
-from domain.message import FINAL_STATUSES, Message, MessageStatus
+from domain.message import Message
+from domain.message_status import FINAL_STATUSES, MessageStatus
 from domain.published import CONTRACTS, Envelope
 
 STATUSES: tuple[str, ...] = tuple(str(status) for status in MessageStatus)

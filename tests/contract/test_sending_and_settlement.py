@@ -11,7 +11,7 @@ from application.errors import ValidationFailed
 from application.outcomes import Outcome, OutcomeKind
 from application.sending import BulkRecipient, SendBulk, SendMessage
 from domain.errors import InsufficientBalance, InvalidPhoneNumber, MessageTooLong
-from domain.message import MessageStatus
+from domain.message_status import MessageStatus
 from domain.wallet import TopUpSource
 from tests.contract.conftest import Ledger
 

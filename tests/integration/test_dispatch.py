@@ -28,7 +28,7 @@ from application.receipts import ReceiptProcessor
 from application.routing import ReceiptPolicy, Route, RouteBook
 from application.sending import SendMessage
 from domain import ids
-from domain.message import MessageStatus
+from domain.message_status import MessageStatus
 from domain.wallet import TopUpSource
 
 

@@ -16,7 +16,7 @@ from adapters.projector.status import statuses
 from adapters.workers import run_workers
 from application.outcomes import Outcome, OutcomeKind
 from application.sending import BulkRecipient, SendBulk, SendMessage
-from domain.message import MessageStatus
+from domain.message_status import MessageStatus
 from domain.wallet import TopUpSource
 from projections.registry import ALL_PROJECTIONS
 from tests.integration.bus import isolated_bus, jetstream

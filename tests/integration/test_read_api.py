@@ -20,7 +20,7 @@ from adapters.http.app import create_app
 from adapters.relay.relay import envelopes_of
 from application.outcomes import Outcome, OutcomeKind
 from application.sending import BulkRecipient, SendBulk, SendMessage
-from domain.message import MessageStatus
+from domain.message_status import MessageStatus
 from domain.wallet import TopUpSource
 from projections.registry import ALL_PROJECTIONS
 

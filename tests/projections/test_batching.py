@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from domain.campaign import Campaign
 from domain.errors import InvalidTransition
-from domain.message import MessageStatus
+from domain.message_status import MessageStatus
 from projections.registry import by_name
 from tests.projections.support import BASE_TIME, accept, apply, new_account, record
 

@@ -6,7 +6,7 @@ import random
 import time
 from uuid import uuid4
 
-from domain.message import MessageStatus
+from domain.message_status import MessageStatus
 from domain.settlement import SettlementItem
 from domain.wallet import TopUpSource, Wallet
 from projections.registry import ALL_PROJECTIONS, by_name

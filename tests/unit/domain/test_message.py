@@ -3,7 +3,8 @@ from uuid import uuid4
 import pytest
 
 from domain.errors import InvalidTransition
-from domain.message import Charge, Message, MessageStatus
+from domain.message import Message
+from domain.message_status import Charge, MessageStatus
 from domain.recipient import Recipient
 
 
