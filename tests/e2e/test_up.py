@@ -88,8 +88,14 @@ def product(tmp_path: Path, product_env: dict[str, str]) -> Iterator[Product]:
         yield running
     finally:
         if running.process is not None and running.process.poll() is None:
-            running.process.kill()
-            running.process.wait(timeout=STOP_TIMEOUT_S)
+            # A failed test still stops the product gracefully, so that it
+            # stops the embedded servers it started; kill only if it hangs.
+            running.process.terminate()
+            try:
+                running.process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                running.process.kill()
+                running.process.wait(timeout=STOP_TIMEOUT_S)
 
 
 def test_send_bulk_balance_verify_and_restart(product: Product) -> None:
