@@ -15,6 +15,7 @@ from adapters.http.controllers.messages import MessagesController
 from adapters.http.controllers.reports import ReportsController
 from adapters.http.controllers.sms import SmsController
 from adapters.http.errors import EXCEPTION_HANDLERS
+from adapters.http.idempotency import idempotency_middleware
 from adapters.http.request_id import request_id_middleware
 
 MAX_REQUEST_BODY_BYTES = 8 * 1024 * 1024  # a 10,000-recipient bulk with variables
@@ -33,7 +34,7 @@ def create_app(container: Container) -> Litestar:
             CarrierCallbacksController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware],
+        middleware=[request_id_middleware, idempotency_middleware],
         request_max_body_size=MAX_REQUEST_BODY_BYTES,
         openapi_config=OpenAPIConfig(title="smsledger", version="0.1.0", path="/openapi"),
         debug=False,

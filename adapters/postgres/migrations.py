@@ -152,6 +152,23 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         ALTER TABLE routes ADD COLUMN callback_secret_sha256 bytea;
         """,
     ),
+    (
+        6,
+        "idempotency keys with the response they produced",
+        """
+        CREATE TABLE idempotency_keys (
+            account_id text NOT NULL,
+            key text NOT NULL,
+            request_sha256 bytea NOT NULL,
+            status_code integer,
+            content_type text,
+            response_body bytea,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (account_id, key)
+        );
+        CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
+        """,
+    ),
 )
 
 

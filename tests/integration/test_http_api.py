@@ -85,18 +85,57 @@ def test_credentials_are_required(client: TestClient, account: dict[str, str]) -
     assert client.get("/v1/billing/balance", headers=account).status_code == 200
 
 
-def test_a_repeated_idempotency_key_is_not_charged_twice(
+def test_a_repeated_idempotency_key_replays_the_first_response(
     client: TestClient, account: dict[str, str], container: Container
 ) -> None:
-    headers = {**account, "Idempotency-Key": "order-42"}
+    headers = {**account, "Idempotency-Key": f"order-{uuid4()}"}
     payload = {"to": "+447700900123", "from": "Acme", "body": "hi"}
     first = client.post("/v1/sms/send", headers=headers, json=payload)
     second = client.post("/v1/sms/send", headers=headers, json=payload)
-    assert first.status_code == 200
-    assert second.status_code == 409
-    assert second.json()["error"]["code"] == "CONFLICT"
+    assert first.status_code == second.status_code == 200
+    assert second.json()["data"] == first.json()["data"]
+    assert second.headers["idempotent-replayed"] == "true"
     balance = client.get("/v1/billing/balance", headers=account).json()["data"]
     assert balance["reserved_micros"] == first.json()["data"]["cost_micros"]
+    changed = client.post("/v1/sms/send", headers=headers, json={**payload, "body": "other"})
+    assert changed.status_code == 409
+    assert changed.json()["error"]["code"] == "CONFLICT"
+
+
+def test_an_idempotency_key_still_in_flight_is_a_conflict(
+    client: TestClient, account: dict[str, str], container: Container
+) -> None:
+    import hashlib
+
+    key = f"k-{uuid4()}"
+    body = b'{"to":"+447700900123","from":"Acme","body":"hi"}'
+    principal = container.accounts.authenticate(account["X-API-Key"], account["X-API-Secret"])
+    assert principal is not None
+    digest = hashlib.sha256(b"POST /v1/sms/send\n" + body).digest()
+    with container.pool.connection() as conn:
+        conn.execute(
+            "INSERT INTO idempotency_keys (account_id, key, request_sha256) VALUES (%s, %s, %s)",
+            (principal.account_id, key, digest))
+    response = client.post("/v1/sms/send", content=body, headers={
+        **account, "Idempotency-Key": key, "Content-Type": "application/json"})
+    assert response.status_code == 409
+    assert "in progress" in response.json()["error"]["message"]
+
+
+def test_idempotency_keys_belong_to_their_account(
+    client: TestClient, account: dict[str, str], container: Container
+) -> None:
+    profile = container.accounts.create_account("Other Ltd", "GBP", "GB")
+    live, _ = container.wallets.open_wallets(profile.account_id, "GBP")
+    container.wallets.top_up(live, 1_000_000, TopUpSource.ADJUSTMENT, "opening")
+    other_key = container.accounts.issue_key(profile.account_id, sandbox=False)
+    other = {"X-API-Key": other_key.api_key, "X-API-Secret": other_key.api_secret}
+    key = {"Idempotency-Key": f"shared-{uuid4()}"}
+    payload = {"to": "+447700900123", "from": "Acme", "body": "hi"}
+    mine = client.post("/v1/sms/send", headers={**account, **key}, json=payload)
+    theirs = client.post("/v1/sms/send", headers={**other, **key}, json=payload)
+    assert mine.status_code == theirs.status_code == 200
+    assert mine.json()["data"]["id"] != theirs.json()["data"]["id"]
 
 
 def test_readiness_reports_an_unreachable_nats(container: Container) -> None:

@@ -1,0 +1,90 @@
+"""Idempotency keys: the first response to a key is kept and replayed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from psycopg_pool import ConnectionPool
+
+# Kept at least this long; older keys are removed a batch at a time.
+KEEP_HOURS = 24
+PRUNE_BATCH = 1000
+ABANDONED_AFTER_S = 60
+
+
+class Claim(StrEnum):
+    NEW = "new"  # this request runs
+    IN_FLIGHT = "in_flight"  # the first request with this key has not finished
+    MISMATCH = "mismatch"  # the key was used with a different request
+    DONE = "done"  # replay the stored response
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    status_code: int
+    content_type: str
+    body: bytes
+
+
+class PostgresIdempotencyKeys:
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+
+    def claim(
+        self, account_id: str, key: str, request_sha256: bytes
+    ) -> tuple[Claim, StoredResponse | None]:
+        with self._pool.connection() as conn:
+            # A claim whose request never finished (its process died) is taken
+            # over after a while by a retry of the same request.
+            inserted = conn.execute(
+                "INSERT INTO idempotency_keys (account_id, key, request_sha256)"
+                " VALUES (%s, %s, %s) ON CONFLICT (account_id, key) DO UPDATE"
+                " SET created_at = now()"
+                " WHERE idempotency_keys.status_code IS NULL"
+                " AND idempotency_keys.request_sha256 = EXCLUDED.request_sha256"
+                " AND idempotency_keys.created_at < now() - make_interval(secs => %s)"
+                " RETURNING key",
+                (account_id, key, request_sha256, ABANDONED_AFTER_S),
+            ).fetchone()
+            if inserted is not None:
+                return Claim.NEW, None
+            row = conn.execute(
+                "SELECT request_sha256, status_code, content_type, response_body"
+                " FROM idempotency_keys WHERE account_id = %s AND key = %s",
+                (account_id, key),
+            ).fetchone()
+        if row is None:  # removed meanwhile: the caller may simply retry
+            return Claim.IN_FLIGHT, None
+        stored_sha256, status_code, content_type, body = row
+        if bytes(stored_sha256) != request_sha256:
+            return Claim.MISMATCH, None
+        if status_code is None:
+            return Claim.IN_FLIGHT, None
+        return Claim.DONE, StoredResponse(int(status_code), str(content_type), bytes(body))
+
+    def complete(self, account_id: str, key: str, response: StoredResponse) -> None:
+        with self._pool.connection() as conn:
+            conn.execute(
+                "UPDATE idempotency_keys SET status_code = %s, content_type = %s,"
+                " response_body = %s WHERE account_id = %s AND key = %s",
+                (response.status_code, response.content_type, response.body, account_id, key),
+            )
+
+    def release(self, account_id: str, key: str) -> None:
+        """Forget a key whose request failed on our side, so it can be retried."""
+        with self._pool.connection() as conn:
+            conn.execute(
+                "DELETE FROM idempotency_keys WHERE account_id = %s AND key = %s"
+                " AND status_code IS NULL",
+                (account_id, key),
+            )
+
+    def prune(self) -> int:
+        with self._pool.connection() as conn:
+            cursor = conn.execute(
+                "DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys"
+                " WHERE created_at < now() - make_interval(hours => %s) LIMIT %s)",
+                (KEEP_HOURS, PRUNE_BATCH),
+            )
+            return cursor.rowcount
