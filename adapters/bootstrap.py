@@ -20,6 +20,7 @@ from adapters.postgres.dispatch import PostgresReceiptIndex
 from adapters.postgres.migrations import migrate
 from adapters.postgres.opt_outs import MessageLogRouter, PostgresOptOuts
 from adapters.pricing.loader import load_rate_book
+from application.estimating import Estimator
 from application.inbound import InboundService
 from application.ledger_app import LedgerApplication
 from application.outcomes import OutcomeService
@@ -48,6 +49,7 @@ class Container:
     opt_outs: PostgresOptOuts
     inbound: InboundService
     receipts: ReceiptProcessor
+    estimator: Estimator
     _closed: bool = field(default=False, repr=False)
 
     def close(self) -> None:
@@ -84,6 +86,8 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
     rates = load_rate_book(settings.rate_card_path)
     opt_outs = PostgresOptOuts(pool)
     outcomes = OutcomeService(app)
+    messaging = MessagingService(app, accounts, rates, opt_outs)
+    wallets = WalletService(app)
     return Container(
         settings=settings,
         database_url=database_url,
@@ -91,13 +95,14 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
         app=app,
         pool=pool,
         accounts=accounts,
-        messaging=MessagingService(app, accounts, rates, opt_outs),
-        wallets=WalletService(app),
+        messaging=messaging,
+        wallets=wallets,
         outcomes=outcomes,
         verifier=LedgerVerifier(app),
         opt_outs=opt_outs,
         inbound=InboundService(app, MessageLogRouter(pool), opt_outs),
         receipts=ReceiptProcessor(outcomes, PostgresReceiptIndex(pool), SystemClock()),
+        estimator=Estimator(messaging, accounts, wallets),
     )
 
 

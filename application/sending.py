@@ -126,13 +126,13 @@ class MessagingService:
             if command.idempotency_key
             else uuid4()
         )
-        recipient = _prepare(
+        recipient = prepare_recipient(
             message_id,
             command.to,
             Template.parse(command.body),
             command.variables,
             profile,
-            self._card_for(profile, sandbox=command.sandbox),
+            self.card_for(profile, sandbox=command.sandbox),
             force_unicode=command.unicode,
         )
         if recipient.destination in self._opt_outs.opted_out(command.account_id):
@@ -195,7 +195,7 @@ class MessagingService:
         batch_id = ids.keyed_batch_id(command.account_id, key) if key else uuid4()
         wallet_id = ids.wallet_id(command.account_id, sandbox=command.sandbox)
         template = Template.parse(command.body)
-        card = self._card_for(profile, sandbox=command.sandbox)
+        card = self.card_for(profile, sandbox=command.sandbox)
         prepared: list[_BulkPreparation] = []
 
         def reserve_and_save(wallet: Wallet) -> None:
@@ -231,7 +231,7 @@ class MessagingService:
             currency=profile.currency,
         )
 
-    def _card_for(self, profile: AccountProfile, *, sandbox: bool) -> RateCard | None:
+    def card_for(self, profile: AccountProfile, *, sandbox: bool) -> RateCard | None:
         """The account's card; None for the sandbox, where sending is free."""
         if sandbox:
             return None
@@ -273,7 +273,7 @@ class _BulkPreparation:
                     ids.keyed_message_id(command.account_id, key, index) if key else uuid4()
                 )
                 try:
-                    recipient = _prepare(
+                    recipient = prepare_recipient(
                         message_id, item.to, self._template, item.variables, self._profile,
                         self._card, force_unicode=command.unicode,
                     )
@@ -327,7 +327,7 @@ class _BulkPreparation:
         return [wallet, campaign]
 
 
-def _prepare(
+def prepare_recipient(
     message_id: UUID,
     to: str,
     template: Template,

@@ -49,6 +49,34 @@ class BulkSmsRequest(Request):
     scheduled_at: datetime | None = None
 
 
+class EstimateRequest(Request):
+    to: Phone | Annotated[list[Phone], msgspec.Meta(min_length=1, max_length=10_000)]
+    body: Body
+    variables: Variables | None = None
+    unicode: bool = False
+
+
+class EstimateRejection(msgspec.Struct):
+    index: int
+    to: str
+    code: str
+    reason: str
+
+
+class EstimateOut(msgspec.Struct):
+    recipients: int
+    length: int
+    parts: int
+    encoding: str
+    cost_micros: int
+    cost: float
+    currency: str
+    balance_micros: int
+    available_micros: int
+    canAfford: bool  # noqa: N815 - seed 002's field name
+    rejected: list[EstimateRejection]
+
+
 class Meta(msgspec.Struct):
     request_id: str
 
@@ -125,6 +153,11 @@ class CancelledOut(msgspec.Struct):
 
 class CancelledResponse(msgspec.Struct):
     data: CancelledOut
+    meta: Meta
+
+
+class EstimateResponse(msgspec.Struct):
+    data: EstimateOut
     meta: Meta
 
 

@@ -151,7 +151,7 @@ def _stage_run(container: Container, account: BenchAccount, body: bytes) -> dict
     started = time.perf_counter()
     preparation = _BulkPreparation(
         command, profile, Template.parse(command.body),
-        container.messaging._card_for(profile, sandbox=False),
+        container.messaging.card_for(profile, sandbox=False),
         container.opt_outs.opted_out(account.account_id),
     )
     accepted = [recipient for chunk in preparation.chunks() for recipient in chunk]

@@ -396,3 +396,33 @@ def test_the_openapi_document_lists_the_read_operations(client: TestClient) -> N
             "listTransactions", "getUsage", "getBalance"} <= operation_ids
     for path in ("/v1/sms", "/v1/reports/dlr-stats", "/v1/billing/usage"):
         assert client.get(path).json()["error"]["code"] == "UNAUTHORIZED"
+
+
+def test_messages_can_be_found_by_client_ref(container: Container) -> None:
+    from litestar.testing import TestClient
+
+    from adapters.http.app import create_app
+
+    profile = container.accounts.create_account("Ref Ltd", "GBP", "GB")
+    live, _ = container.wallets.open_wallets(profile.account_id, "GBP")
+    container.wallets.top_up(live, 1_000_000, TopUpSource.ADJUSTMENT, "opening")
+    key = container.accounts.issue_key(profile.account_id, sandbox=False)
+    headers = {"X-API-Key": key.api_key, "X-API-Secret": key.api_secret}
+    with TestClient(create_app(container)) as client:
+        for ref in ("order-1", "order-1", "order-2"):
+            assert client.post("/v1/sms/send", headers=headers, json={
+                "to": "+447700900123", "from": "Acme", "body": "hi", "client_ref": ref,
+            }).status_code == 200
+        project_everything(container)
+        found = client.get("/v1/sms/by-ref/order-1", headers=headers).json()
+        assert len(found["data"]) == 2 and found["pagination"]["total"] == 2
+        assert {row["client_ref"] for row in found["data"]} == {"order-1"}
+        estimate = client.post("/v1/sms/estimate", headers=headers, json={
+            "to": ["+447700900123", "07700900124", "nope"], "body": "x" * 161})
+        assert estimate.status_code == 200, estimate.text
+        data = estimate.json()["data"]
+        assert (data["recipients"], data["parts"], data["encoding"]) == (2, 2, "GSM-7")
+        assert data["canAfford"] is True and data["rejected"][0]["index"] == 2
+        assert data["cost_micros"] > 0
+        balance = client.get("/v1/billing/balance", headers=headers).json()["data"]
+        assert balance["available_micros"] == data["available_micros"]  # nothing charged

@@ -91,6 +91,24 @@ class MessagesController(Controller):
         )
 
 
+    @get("/by-ref/{client_ref:str}", operation_id="listMessagesByClientRef",
+         sync_to_thread=True)
+    def by_client_ref(
+        self,
+        request: Request[Any, Any, Any],
+        client_ref: FromPath[str],
+        principal: NamedDependency[Principal],
+        page_size: PageSize = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
+    ) -> MessageListResponse:
+        """The messages sent with this client_ref, newest first."""
+        return message_page(
+            request, principal, status=None, from_date=None, to_date=None,
+            destination=None, campaign_id=None, client_ref=client_ref,
+            page_size=page_size, cursor=cursor,
+        )
+
+
 def message_page(
     request: Request[Any, Any, Any],
     principal: Principal,

@@ -19,12 +19,17 @@ from adapters.http.schemas import (
     BulkSmsResponse,
     CancelledOut,
     CancelledResponse,
+    EstimateOut,
+    EstimateRejection,
+    EstimateRequest,
+    EstimateResponse,
     Meta,
     SendSmsRequest,
     SendSmsResponse,
     SentSms,
 )
 from adapters.postgres.accounts import Principal
+from application.estimating import EstimateRequest as EstimateCommand
 from application.sending import BulkRecipient, SendBulk, SendMessage
 from domain.money import micros_to_decimal, micros_to_minor_units_ceiling
 
@@ -131,5 +136,33 @@ class SmsController(Controller):
         )
         return CancelledResponse(
             data=CancelledOut(id=str(message.id), status=str(message.status)),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )
+
+    @post("/estimate", operation_id="estimateSms", status_code=200, sync_to_thread=True)
+    def estimate(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[EstimateRequest],
+        principal: NamedDependency[Principal],
+    ) -> EstimateResponse:
+        """What a send would cost and whether the wallet can pay; charges nothing."""
+        container: Container = request.app.state.container
+        tos = [data.to] if isinstance(data.to, str) else data.to
+        estimate = container.estimator.estimate(EstimateCommand(
+            principal.account_id, tos, data.body, data.variables or {}, data.unicode,
+            principal.sandbox,
+        ))
+        return EstimateResponse(
+            data=EstimateOut(
+                recipients=estimate.recipients, length=estimate.length,
+                parts=estimate.segments, encoding=estimate.encoding,
+                cost_micros=estimate.cost_micros,
+                cost=float(micros_to_decimal(estimate.cost_micros)),
+                currency=estimate.currency, balance_micros=estimate.balance_micros,
+                available_micros=estimate.available_micros, canAfford=estimate.can_afford,
+                rejected=[EstimateRejection(r.index, r.to, r.code, r.reason)
+                          for r in estimate.rejections],
+            ),
             meta=Meta(request_id=request_id_of(request.scope)),
         )
