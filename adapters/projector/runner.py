@@ -24,6 +24,7 @@ import msgspec
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import APIError
 from psycopg_pool import ConnectionPool
 
 from adapters.projector import positions
@@ -188,8 +189,10 @@ class ProjectionRunner:
             for msg in msgs:
                 await msg.nak(delay=BUSY_DELAY_S)
             return
-        for msg in msgs:
-            await msg.ack()
+        if msgs:
+            # The consumer acks cumulatively: acking the batch's last message
+            # acks the whole batch, in one round trip instead of one each.
+            await msgs[-1].ack()
 
     async def _ensure_consumer(
         self, js: JetStreamContext, stream: str, subject_prefix: str, batch_size: int
@@ -197,7 +200,7 @@ class ProjectionRunner:
         durable = f"projection_{self.projection.name}"
         config = ConsumerConfig(
             durable_name=durable,
-            ack_policy=AckPolicy.EXPLICIT,
+            ack_policy=AckPolicy.ALL,
             deliver_policy=DeliverPolicy.ALL,
             ack_wait=ACK_WAIT_S,
             # Nothing beyond the current batch is handed out while it is
@@ -207,7 +210,16 @@ class ProjectionRunner:
                 subject_of(t, subject_prefix) for t in self.projection.event_types
             ),
         )
-        await js.add_consumer(stream, config)
+        try:
+            await js.add_consumer(stream, config)
+        except APIError:
+            # A consumer made by an earlier release with settings that cannot
+            # be changed in place (its ack policy). Replacing it loses only
+            # its place in the stream: the projection's own position, kept
+            # in PostgreSQL, skips whatever is delivered again.
+            log.warning("projection %s: replacing consumer %s", self.projection.name, durable)
+            await js.delete_consumer(stream, durable)
+            await js.add_consumer(stream, config)
         return durable
 
 
