@@ -1,7 +1,12 @@
 """Performance benchmarks of smsledger, each against a raw-PostgreSQL baseline.
 
     python -m tests.benchmarks.run [--runs N] [--only bulk|single|memory] [--json PATH]
+    python -m tests.benchmarks.run [--runs N] --only relay|lag|rebuild|events [--json PATH]
 
+Without --only it runs bulk, single and memory. The event-distribution
+benchmarks (relay, lag, rebuild) run only when named; `--only events` runs
+all three. NATS comes from NATS_URL, else an embedded JetStream is started;
+every stream they create is deleted at the end.
 PostgreSQL comes from DATABASE_URL, else an embedded server is started. The
 run works in a fresh database `smsledger_bench_<run id>`, dropped at the end.
 Prints a table, then the results as one line of JSON (or writes --json PATH).
@@ -19,14 +24,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from adapters.bootstrap import build
+from adapters.bootstrap import Container, build
 from adapters.config import Settings
 from tests.benchmarks.bench_bulk import run_bulk
+from tests.benchmarks.bench_lag import lag_details, lag_row, run_lag
 from tests.benchmarks.bench_memory import run_memory
+from tests.benchmarks.bench_rebuild import rebuild_details, rebuild_rows, run_rebuild
+from tests.benchmarks.bench_relay import nats_server, relay_details, relay_row, run_relay
 from tests.benchmarks.bench_single import run_single
 from tests.benchmarks.harness import bench_database, machine_info, progress
 
-BENCHMARKS = ("bulk", "single", "memory")
+BENCHMARKS = ("bulk", "single", "memory")  # the default set
+EVENT_BENCHMARKS = ("relay", "lag", "rebuild")  # only when named, or with --only events
+ONLY_CHOICES = (*BENCHMARKS, *EVENT_BENCHMARKS, "events")
 DEFAULT_RUNS = 7
 MIN_RUNS = 1
 MAX_RUNS = 50
@@ -38,7 +48,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS,
                         help=f"alternating runs per benchmark (default {DEFAULT_RUNS}; use >= 5)")
-    parser.add_argument("--only", choices=BENCHMARKS, help="run one benchmark")
+    parser.add_argument("--only", choices=ONLY_CHOICES,
+                        help="run one benchmark; `events` runs relay, lag and rebuild")
     parser.add_argument("--json", type=Path, help="write the JSON here instead of to stdout")
     args = parser.parse_args(argv)
     if not MIN_RUNS <= args.runs <= MAX_RUNS:
@@ -59,9 +70,22 @@ def run_all(selected: Sequence[str], runs: int) -> dict[str, Any]:
                 results["single"] = run_single(db.url, container, runs)
             if "memory" in selected:
                 results["memory"] = run_memory(db, container)
+            _run_events(selected, runs, db.work_dir, container, results)
         finally:
             container.close()
     return results
+
+
+def _run_events(selected: Sequence[str], runs: int, work_dir: Path, container: Container,
+                results: dict[str, Any]) -> None:
+    if "relay" in selected or "lag" in selected:
+        with nats_server(work_dir) as nats_url:
+            if "relay" in selected:
+                results["relay"] = run_relay(container, nats_url, runs)
+            if "lag" in selected:
+                results["lag"] = run_lag(container, nats_url)
+    if "rebuild" in selected:
+        results["rebuild"] = run_rebuild(container, runs)
 
 
 # The table ------------------------------------------------------------------------
@@ -88,12 +112,24 @@ def render(results: dict[str, Any]) -> str:
         lines.append(_single_row(results["single"]))
     if "memory" in results:
         lines.extend(_memory_rows(results["memory"]))
+    if "relay" in results:
+        lines.append(relay_row(results["relay"]))
+    if "lag" in results:
+        lines.append(lag_row(results["lag"]))
+    if "rebuild" in results:
+        lines.extend(["", *rebuild_rows(results["rebuild"])])
     if "bulk" in results:
         lines.extend(_bulk_details(results["bulk"]))
     if "single" in results:
         lines.extend(_single_details(results["single"]))
     if "memory" in results:
         lines.extend(_memory_details(results["memory"]))
+    if "relay" in results:
+        lines.extend(relay_details(results["relay"]))
+    if "lag" in results:
+        lines.extend(lag_details(results["lag"]))
+    if "rebuild" in results:
+        lines.extend(rebuild_details(results["rebuild"]))
     return "\n".join(lines)
 
 
@@ -183,7 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    selected = (args.only,) if args.only else BENCHMARKS
+    if args.only == "events":
+        selected: tuple[str, ...] = EVENT_BENCHMARKS
+    else:
+        selected = (args.only,) if args.only else BENCHMARKS
     results = run_all(selected, args.runs)
     print(render(results), flush=True)
     encoded = json.dumps(results, separators=(",", ":"))

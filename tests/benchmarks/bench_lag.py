@@ -1,0 +1,354 @@
+"""Benchmark 5: projection lag, from a bulk's commit to its read models.
+
+The relay and all five projections run in a `WorkerThread` on a stream of
+their own, as `smsledger up` runs them beside the API. The main thread
+accepts 10,000-recipient bulks back to back through `send_bulk`. Each bulk's
+commit time is taken just after `send_bulk` returns. A tracker thread polls
+every 10 ms: the relay's saved position, every projection's position, and
+the message log's row count for the bulk's campaign. A bulk is visible in a
+projection once its position reaches the bulk's last event of a type that
+projection reads (for the message log, also once all 10,000 rows are there).
+A sampler thread calls `statuses(...)` every 100 ms (lag_events, lag_s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+from uuid import UUID
+
+import nats
+
+from adapters.bootstrap import Container
+from adapters.projector.status import statuses, topics_of
+from adapters.relay.relay import RELAY_NAME
+from adapters.workers import WorkerThread
+from projections.registry import ALL_PROJECTIONS
+from tests.benchmarks.bench_relay import (
+    bulk_command,
+    delete_stream_quietly,
+    head_of,
+    isolated_bus,
+    set_relay_position,
+)
+from tests.benchmarks.harness import BULK_SIZE, create_account, progress
+
+TARGET_MAX_P99_S = 1.0
+LAG_BULKS = 10
+POLL_INTERVAL_S = 0.01
+SAMPLE_INTERVAL_S = 0.1
+VISIBLE_TIMEOUT_S = 900.0
+MESSAGE_LOG_COUNT = "message_log_rows"
+STAGES = ("relay", MESSAGE_LOG_COUNT, *(p.name for p in ALL_PROJECTIONS))
+
+
+@dataclass
+class Bulk:
+    index: int
+    campaign_id: UUID
+    committed: float  # perf_counter just after send_bulk returned
+    after: int  # log head before the bulk
+    head: int  # log head after it
+    targets: dict[str, int] = field(default_factory=dict)  # stage -> position that shows it
+    seen: dict[str, float] = field(default_factory=dict)  # stage -> perf_counter seen
+
+    def done(self) -> bool:
+        """Seen everywhere it shows: a projection that reads none of the
+        bulk's event types (such as inbound) has no target and is not waited for."""
+        return bool(self.targets) and all(
+            stage in self.seen for stage in (*self.targets, MESSAGE_LOG_COUNT))
+
+
+class Tracker(threading.Thread):
+    """Polls positions and the message log until every bulk is visible everywhere."""
+
+    def __init__(self, container: Container) -> None:
+        super().__init__(name="bench-lag-tracker", daemon=True)
+        self._container = container
+        self._lock = threading.Lock()
+        self._pending: list[Bulk] = []
+        self.bulks: list[Bulk] = []
+        self.stop_event = threading.Event()
+        self.error: BaseException | None = None
+
+    def add(self, bulk: Bulk) -> None:
+        with self._lock:
+            self._pending.append(bulk)
+            self.bulks.append(bulk)
+
+    def all_seen(self) -> bool:
+        with self._lock:
+            return not self._pending
+
+    def run(self) -> None:
+        try:
+            while not self.stop_event.is_set():
+                self._poll()
+                time.sleep(POLL_INTERVAL_S)
+        except BaseException as error:  # surfaced by the main thread
+            self.error = error
+
+    def _poll(self) -> None:
+        with self._lock:
+            pending = list(self._pending)
+        if not pending:
+            return
+        with self._container.pool.connection() as conn:
+            for bulk in pending:
+                if not bulk.targets:
+                    bulk.targets = _targets(conn, self._container, bulk)
+            positions: dict[str, int] = dict(conn.execute(
+                "SELECT name, position FROM projection_positions"
+                " UNION ALL SELECT '.relay', position FROM relay_positions WHERE name = %s",
+                (RELAY_NAME,),
+            ).fetchall())
+            now = time.perf_counter()
+            for bulk in pending:
+                for stage, target in bulk.targets.items():
+                    key = ".relay" if stage == "relay" else stage
+                    if stage not in bulk.seen and positions.get(key, 0) >= target:
+                        bulk.seen[stage] = now
+                if MESSAGE_LOG_COUNT not in bulk.seen:
+                    row = conn.execute("SELECT count(*) FROM rm_message_log"
+                                       " WHERE campaign_id = %s", (bulk.campaign_id,)).fetchone()
+                    if row and row[0] >= BULK_SIZE:
+                        bulk.seen[MESSAGE_LOG_COUNT] = time.perf_counter()
+        with self._lock:
+            self._pending = [b for b in self._pending if not b.done()]
+
+
+def _targets(conn: Any, container: Container, bulk: Bulk) -> dict[str, int]:
+    table = container.app.recorder.events_table_name  # type: ignore[attr-defined]
+    targets = {"relay": bulk.head}
+    for projection in ALL_PROJECTIONS:
+        row = conn.execute(
+            f"SELECT max(notification_id) FROM {table}"  # our own table name
+            " WHERE notification_id > %s AND notification_id <= %s AND topic = ANY(%s)",
+            (bulk.after, bulk.head, topics_of(projection)),
+        ).fetchone()
+        if row and row[0] is not None:
+            targets[projection.name] = int(row[0])
+    return targets
+
+
+class Sampler(threading.Thread):
+    """`statuses(...)` every SAMPLE_INTERVAL_S until stopped."""
+
+    def __init__(self, container: Container) -> None:
+        super().__init__(name="bench-lag-sampler", daemon=True)
+        self._container = container
+        self.samples: list[tuple[float, dict[str, tuple[int, float]]]] = []
+        self.stop_event = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        app = self._container.app
+        table = app.recorder.events_table_name  # type: ignore[attr-defined]
+        try:
+            while not self.stop_event.is_set():
+                started = time.perf_counter()
+                rows = statuses(ALL_PROJECTIONS, self._container.pool, app.recorder,
+                                app.mapper, table)
+                self.samples.append(
+                    (started, {r.name: (r.lag_events, r.lag_s) for r in rows}))
+                self.stop_event.wait(max(0.0, SAMPLE_INTERVAL_S - (time.perf_counter() - started)))
+        except BaseException as error:  # surfaced by the main thread
+            self.error = error
+
+
+def set_projection_positions(container: Container, position: int) -> None:
+    with container.pool.connection() as conn:
+        for projection in ALL_PROJECTIONS:
+            conn.execute(
+                "INSERT INTO projection_positions (name, position) VALUES (%s, %s)"
+                " ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
+                (projection.name, position),
+            )
+
+
+# The benchmark ---------------------------------------------------------------------
+
+
+@dataclass
+class Burst:
+    bulks: list[Bulk]  # the measured ones, warm-up excluded
+    warm_up: Bulk
+    samples: list[tuple[float, dict[str, tuple[int, float]]]]
+    accept_s: float
+    drained_s: float
+
+
+def run_lag(container: Container, nats_url: str) -> dict[str, Any]:
+    progress(f"lag: relay + {len(ALL_PROJECTIONS)} projections in a WorkerThread;"
+             f" 1 warm-up + {LAG_BULKS} back-to-back bulks of {BULK_SIZE:,}, statuses()"
+             f" every {SAMPLE_INTERVAL_S} s")
+    command = bulk_command(create_account(container, "Bench lag").account_id)
+    sampled = _burst(container, nats_url, command, sample=True)
+    progress("lag: the same again without the statuses() sampler")
+    quiet = _burst(container, nats_url, command, sample=False)
+    return _result(sampled, quiet)
+
+
+def _burst(container: Container, nats_url: str, command: Any, *, sample: bool) -> Burst:
+    """One warm-up bulk, then LAG_BULKS back to back, on a new stream and workers."""
+    bus = isolated_bus(container, "lag")
+    workers_container = replace(container, nats_url=nats_url,
+                                settings=replace(container.settings, bus=bus))
+    # Everything so far counts as relayed and projected: the stream is new, and
+    # the run measures a caught-up system taking a burst.
+    head = head_of(container)
+    set_relay_position(container, head)
+    set_projection_positions(container, head)
+    workers = WorkerThread(workers_container, roles=("relay", "projector"))
+    tracker, sampler = Tracker(container), Sampler(container)
+    workers.start()
+    try:
+        tracker.start()
+        warm_up = _send(container, command, tracker, -1)
+        _wait_seen(tracker, sampler)
+        progress(f"lag: warm-up bulk visible everywhere after "
+                 f"{max(warm_up.seen.values()) - warm_up.committed:.2f} s")
+        if sample:
+            sampler.start()
+        started = time.perf_counter()
+        for index in range(LAG_BULKS):
+            _send(container, command, tracker, index)
+        accept_s = time.perf_counter() - started
+        progress(f"lag: {LAG_BULKS} bulks accepted in {accept_s:.2f} s; waiting for read models")
+        _wait_seen(tracker, sampler)
+        drained_s = time.perf_counter() - started
+        progress(f"lag: all visible after {drained_s:.2f} s")
+        if sample:
+            time.sleep(3 * SAMPLE_INTERVAL_S)  # a few samples of the caught-up state
+    finally:
+        for thread in (sampler, tracker):
+            thread.stop_event.set()
+            if thread.is_alive():
+                thread.join(timeout=10)
+        workers.stop()
+        asyncio.run(_delete_stream(nats_url, bus.stream_name))
+    return Burst(tracker.bulks[1:], warm_up, sampler.samples, accept_s, drained_s)
+
+
+def _send(container: Container, command: Any, tracker: Tracker, index: int) -> Bulk:
+    after = head_of(container)
+    accepted = container.messaging.send_bulk(command)
+    committed = time.perf_counter()
+    bulk = Bulk(index, accepted.batch_id, committed, after, head_of(container))
+    tracker.add(bulk)
+    return bulk
+
+
+def _wait_seen(tracker: Tracker, sampler: Sampler) -> None:
+    deadline = time.monotonic() + VISIBLE_TIMEOUT_S
+    while not tracker.all_seen():
+        for thread in (tracker, sampler):
+            if thread.error is not None:
+                raise RuntimeError(f"{thread.name} failed") from thread.error
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"bulks not visible after {VISIBLE_TIMEOUT_S:.0f} s")
+        time.sleep(0.05)
+
+
+async def _delete_stream(nats_url: str, name: str) -> None:
+    nc = await nats.connect(nats_url, name="smsledger-bench-lag-cleanup")
+    try:
+        await delete_stream_quietly(nc.jetstream(), name)
+    finally:
+        with contextlib.suppress(Exception):
+            await nc.close()
+
+
+# Figures ----------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest rank: the smallest value with at least q of the values at or
+    below it. With 10 values, p99 is the maximum."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def spread(values: list[float]) -> dict[str, Any]:
+    return {"p50": percentile(values, 0.5), "p99": percentile(values, 0.99),
+            "max": max(values), "count": len(values)}
+
+
+def _visible(burst: Burst) -> dict[str, Any]:
+    per_stage = {
+        stage: [b.seen[stage] - b.committed for b in burst.bulks if stage in b.seen]
+        for stage in STAGES
+    }
+    return {
+        "accept_s": burst.accept_s,
+        "drained_s": burst.drained_s,
+        "warm_up_visible_s": {
+            stage: seen - burst.warm_up.committed for stage, seen in burst.warm_up.seen.items()
+        },
+        "commit_to_visible_s": {stage: spread(v) for stage, v in per_stage.items() if v},
+        "per_bulk_s": [
+            {stage: round(b.seen[stage] - b.committed, 4) for stage in STAGES if stage in b.seen}
+            for b in burst.bulks
+        ],
+    }
+
+
+def _result(sampled: Burst, quiet: Burst) -> dict[str, Any]:
+    figures: dict[str, dict[str, Any]] = {}
+    for name in (p.name for p in ALL_PROJECTIONS):
+        lag_s = [sample[name][1] for _, sample in sampled.samples]
+        lag_events = [float(sample[name][0]) for _, sample in sampled.samples]
+        figures[name] = {"lag_s": spread(lag_s), "lag_events": spread(lag_events),
+                         "share_lagging": sum(1 for v in lag_s if v > 0) / len(lag_s)}
+    worst_sample_p99 = max(f["lag_s"]["p99"] for f in figures.values())
+    visible = _visible(sampled)
+    log_p99 = visible["commit_to_visible_s"][MESSAGE_LOG_COUNT]["p99"]
+    return {
+        "target": f"p99 <= {TARGET_MAX_P99_S:.0f} s",
+        "target_max_p99_s": TARGET_MAX_P99_S,
+        "bulks": len(sampled.bulks),
+        "events": sampled.bulks[-1].head - sampled.bulks[0].after,
+        **visible,
+        "samples": len(sampled.samples),
+        "sample_interval_s": SAMPLE_INTERVAL_S,
+        "sampled": figures,
+        "worst_sample_lag_s_p99": worst_sample_p99,
+        "message_log_visible_p99_s": log_p99,
+        "pass": worst_sample_p99 <= TARGET_MAX_P99_S and log_p99 <= TARGET_MAX_P99_S,
+        "without_sampler": _visible(quiet),
+    }
+
+
+def lag_row(result: dict[str, Any]) -> str:
+    verdict = "PASS" if result["pass"] else "FAIL"
+    measured = f"log p99 {result['message_log_visible_p99_s']:.2f} s"
+    context = f"lag_s p99 {result['worst_sample_lag_s_p99']:.2f} s"
+    return (f"{'projection lag':<16}{result['target']:<24}{measured:<20}{context:<20}"
+            f"{'-':<9}{result['bulks']:<6}{verdict}")
+
+
+def lag_details(result: dict[str, Any]) -> list[str]:
+    lines = ["", f"projection lag: {result['bulks']} bulks ({result['events']:,} events)"
+             " back to back, twice: with statuses() sampled (judged) and without"]
+    for title, part in (("with the sampler", result), ("without", result["without_sampler"])):
+        lines.append(f"{title}: accepted in {part['accept_s']:.2f} s, all visible after"
+                     f" {part['drained_s']:.2f} s; commit -> visible, seconds:")
+        lines.append(f"  {'stage':<22}{'p50':>8}{'p99':>8}{'max':>8}   per bulk")
+        for stage, values in part["commit_to_visible_s"].items():
+            per_bulk = " ".join(f"{b[stage]:.2f}" for b in part["per_bulk_s"] if stage in b)
+            lines.append(f"  {stage:<22}{values['p50']:>8.2f}{values['p99']:>8.2f}"
+                         f"{values['max']:>8.2f}   {per_bulk}")
+    lines.append(f"statuses() samples ({result['samples']}, every {SAMPLE_INTERVAL_S} s):")
+    lines.append(f"  {'projection':<22}{'lag_s p50':>10}{'p99':>8}{'max':>8}"
+                 f"{'events p50':>12}{'p99':>9}{'max':>9}{'lagging':>9}")
+    for name, values in result["sampled"].items():
+        lag_s, events = values["lag_s"], values["lag_events"]
+        lines.append(f"  {name:<22}{lag_s['p50']:>10.2f}{lag_s['p99']:>8.2f}{lag_s['max']:>8.2f}"
+                     f"{events['p50']:>12,.0f}{events['p99']:>9,.0f}{events['max']:>9,.0f}"
+                     f"{values['share_lagging']:>9.0%}")
+    return lines
