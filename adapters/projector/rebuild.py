@@ -18,6 +18,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from adapters.projector import positions
+from adapters.projector.status import topics_of
 from adapters.relay.relay import envelopes_of
 from projections.base import Projection
 
@@ -45,7 +46,11 @@ def rebuild(
     progress: Progress | None = None,
 ) -> RebuildResult:
     assert section_size >= 1
+    wanted_topics = set(topics_of(projection))
     with pool.connection(timeout=LOCK_WAIT_S) as conn:
+        # Bounds the wait for the live consumer to finish its batch; without
+        # it a stuck holder would keep the rebuild waiting for ever.
+        conn.execute(f"SET lock_timeout = '{int(LOCK_WAIT_S * 1000)}ms'")
         conn.execute(
             "SELECT pg_advisory_lock(hashtext(%s))",
             (positions.projection_lock_key(projection.name),),
@@ -66,9 +71,8 @@ def rebuild(
                 )
                 if not section:
                     break
-                envelopes = [
-                    e for e in envelopes_of(mapper, section) if e.type in projection.event_types
-                ]
+                # Only the events this projection reads are decoded at all.
+                envelopes = envelopes_of(mapper, [n for n in section if n.topic in wanted_topics])
                 with conn.transaction(), conn.cursor() as cursor:
                     if envelopes:
                         projection.apply(cursor, envelopes)
@@ -86,4 +90,5 @@ def rebuild(
                 "SELECT pg_advisory_unlock(hashtext(%s))",
                 (positions.projection_lock_key(projection.name),),
             )
+            conn.execute("RESET lock_timeout")
     return RebuildResult(projection.name, read, applied, max(target, reached))
