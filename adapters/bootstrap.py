@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -104,7 +103,3 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
         receipts=ReceiptProcessor(outcomes, PostgresReceiptIndex(pool), SystemClock()),
         estimator=Estimator(messaging, accounts, wallets),
     )
-
-
-def default_rate_card_path() -> Path:
-    return Path(__file__).parent / "pricing" / "default_rate_card.csv"

@@ -170,7 +170,6 @@ class LedgerApplication(Application[UUID]):
         self,
         *aggregates: Aggregate,
         batches: Sequence[AcceptedBatch] = (),
-        **recorder_kwargs: Any,
     ) -> None:
         """Save aggregates' pending events and batches of accepted messages
         in one transaction."""
@@ -183,7 +182,7 @@ class LedgerApplication(Application[UUID]):
         stored = [self.mapper.to_stored_event(e) for e in processing_event.events]
         for batch in batches:
             stored.extend(self._encode(batch))
-        self.recorder.insert_events(stored, **recorder_kwargs)
+        self.recorder.insert_events(stored)
         self._snapshot_from_memory(processing_event)
 
     def record_stream(

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from application.errors import Conflict, NotFound
@@ -130,10 +129,3 @@ class WalletService:
         if wallet is None:
             raise NotFound("The wallet did not exist at that time", as_of=as_of.isoformat())
         return balance_of(wallet)
-
-    def exists(self, wallet_id: UUID) -> bool:
-        try:
-            with self._app.locked_wallet(wallet_id):
-                return True
-        except (NotFound, AggregateNotFoundError):
-            return False

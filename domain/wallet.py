@@ -364,9 +364,3 @@ def _check_positive(name: str, value: int) -> None:
 def _check_non_negative(name: str, value: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_AMOUNT_MICROS:
         raise InvalidAmount(f"{name} must be a non-negative integer of micros", **{name: value})
-
-
-def is_money_event(event: object) -> bool:
-    return isinstance(event, Wallet.MoneyMoved)
-
-

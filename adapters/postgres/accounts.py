@@ -117,15 +117,6 @@ class PostgresAccounts:
         self._profiles.put(account_id, profile)
         return profile
 
-    def set_rate_override(self, account_id: str, country: str, price_micros: int) -> None:
-        with self._pool.connection() as conn:
-            conn.execute(
-                "INSERT INTO rate_overrides (account_id, country, price_micros)"
-                " VALUES (%s, %s, %s) ON CONFLICT (account_id, country)"
-                " DO UPDATE SET price_micros = EXCLUDED.price_micros",
-                (account_id, country, price_micros),
-            )
-
     def issue_key(self, account_id: str, *, sandbox: bool, name: str = "") -> IssuedKey:
         key_prefix, secret_prefix = (
             (TEST_KEY_PREFIX, TEST_SECRET_PREFIX) if sandbox
