@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
 from adapters.bootstrap import Container
 from adapters.postgres.accounts import Principal
@@ -28,4 +28,18 @@ def authenticate(request: Request[Any, Any, Any]) -> Principal:
     principal = container.accounts.authenticate(api_key, api_secret)
     if principal is None:
         raise NotAuthorizedException("Invalid API credentials")
+    return principal
+
+
+def require_permission(principal: Principal, permission: str) -> Principal:
+    """403 FORBIDDEN unless the principal's key (or user) holds `permission`."""
+    if permission not in principal.permissions:
+        raise PermissionDeniedException(f"This credential lacks the {permission} permission")
+    return principal
+
+
+def require_platform_admin(principal: Principal) -> Principal:
+    """403 FORBIDDEN unless a platform operator (a user, never an API key) asks."""
+    if not principal.platform_admin or principal.user_id is None:
+        raise PermissionDeniedException("Only platform operators may do this")
     return principal
