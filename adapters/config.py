@@ -58,7 +58,7 @@ class BusSettings:
                 env, "SMSLEDGER_RELAY_SECTION_SIZE", 500, 500, 10_000, problems
             ),
             projection_batch_size=_int(
-                env, "SMSLEDGER_PROJECTION_BATCH_SIZE", 500, 1, 10_000, problems
+                env, "SMSLEDGER_PROJECTION_BATCH_SIZE", 20, 1, 1000, problems
             ),
             projection_max_deliveries=_int(
                 env, "SMSLEDGER_PROJECTION_MAX_DELIVERIES", 5, 1, 100, problems

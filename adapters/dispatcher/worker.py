@@ -23,13 +23,13 @@ from application.carriers import Carrier, DeliveryReceipt, InboundMessage
 from application.dispatching import Dispatcher
 from application.inbound import InboundService
 from application.receipts import ReceiptProcessor
-from domain.published import decode_envelope, subject_of
+from domain.published import decode_envelopes, subject_of
 
 log = logging.getLogger(__name__)
 
 DURABLE = "dispatcher"
 FETCH_TIMEOUT_S = 1.0
-ACK_WAIT_S = 120.0
+ACK_WAIT_S = 300.0
 RECEIPT_FLUSH_S = 0.1
 RECEIPT_BATCH_MAX = 2000
 PARKED_RETRY_S = 1.0
@@ -104,7 +104,10 @@ class DispatcherWorker:
             deliver_policy=DeliverPolicy.ALL,
             ack_wait=ACK_WAIT_S,
             max_deliver=-1,  # scheduled messages come back until they are due
-            max_ack_pending=batch_size * 4,
+            # Counted in published messages, each a run of up to a relay
+            # section of accepted messages; the ack wait leaves room to
+            # dispatch that many at the slowest carrier rate we expect.
+            max_ack_pending=batch_size,
             filter_subject=subject_of("message.accepted", subject_prefix),
         ))
         subscription = await js.pull_subscribe_bind(durable=DURABLE, stream=stream)
@@ -129,21 +132,36 @@ class DispatcherWorker:
             msgs = await subscription.fetch(batch_size, timeout=FETCH_TIMEOUT_S)
         except TimeoutError:
             return
-        by_id: dict[UUID, list[Msg]] = {}
+        chunk: list[tuple[Msg, list[UUID]]] = []
+        chunk_ids = 0
         for msg in msgs:
             try:
-                by_id.setdefault(decode_envelope(msg.data).aggregate_id, []).append(msg)
+                ids = [envelope.aggregate_id for envelope in decode_envelopes(msg.data)]
             except msgspec.DecodeError:
                 log.error("dispatcher: dropping an undecodable envelope: %r", msg.data[:200])
                 await msg.term()
-        decisions = await self._dispatcher.dispatch(list(by_id))
-        for message_id, copies in by_id.items():
-            delay_s = decisions.get(message_id)
-            for msg in copies:  # a republished copy is settled with the original
-                if delay_s is None:
-                    await msg.ack()
-                else:
-                    await msg.nak(delay=delay_s)
+                continue
+            chunk.append((msg, ids))
+            chunk_ids += len(ids)
+            if chunk_ids >= batch_size:
+                await self._dispatch_chunk(chunk)
+                chunk, chunk_ids = [], 0
+        if chunk:
+            await self._dispatch_chunk(chunk)
+
+    async def _dispatch_chunk(self, chunk: list[tuple[Msg, list[UUID]]]) -> None:
+        """Dispatch the messages of a few published runs, then settle each run:
+        acked when every message in it is done with, else handed back after the
+        shortest wait. A redelivered run's finished messages are skipped (the
+        dispatcher sees they are no longer waiting), so only the rest go on."""
+        message_ids = list(dict.fromkeys(i for _, ids in chunk for i in ids))
+        decisions = await self._dispatcher.dispatch(message_ids)
+        for msg, ids in chunk:
+            delays_s = [d for d in (decisions.get(i) for i in ids) if d is not None]
+            if delays_s:
+                await msg.nak(delay=min(delays_s))
+            else:
+                await msg.ack()
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

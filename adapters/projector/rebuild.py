@@ -17,9 +17,9 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from adapters.eventstore.envelopes import envelopes_of
 from adapters.projector import positions
 from adapters.projector.status import topics_of
-from adapters.relay.relay import envelopes_of
 from projections.base import Projection
 
 REBUILD_SECTION_SIZE = 5000

@@ -28,7 +28,7 @@ from nats.js.errors import APIError
 from psycopg_pool import ConnectionPool
 
 from adapters.projector import positions
-from domain.published import Envelope, decode_envelope, subject_of
+from domain.published import Envelope, decode_envelopes, encode_envelope, subject_of
 from projections.base import Projection
 
 log = logging.getLogger(__name__)
@@ -46,10 +46,12 @@ class ProjectionBusy(Exception):
 
 @dataclass
 class Delivery:
+    """One message from the bus: a run of envelopes, or None if undecodable."""
+
     msg: Msg | None
-    envelope: Envelope | None
+    envelopes: list[Envelope] | None
     raw: bytes
-    envelope_id: int  # from the envelope, or its Nats-Msg-Id header if undecodable
+    envelope_id: int  # the run's last id, or from its Nats-Msg-Id header if undecodable
     error: str = ""
     deliveries: int = 1
 
@@ -89,13 +91,14 @@ class ProjectionRunner:
             log.warning("projection %s: batch failed, applying one by one",
                         self.projection.name, exc_info=True)
             for delivery in deliveries:
-                self._apply_one_with_retries(delivery)
+                for single in _singles(delivery):
+                    self._apply_one_with_retries(single)
         self.stats.batches += 1
 
     def _apply_in_one_transaction(self, deliveries: Sequence[Delivery]) -> None:
-        if any(d.envelope is None for d in deliveries):
+        if any(d.envelopes is None for d in deliveries):
             raise ValueError("undecodable envelope in batch")
-        envelopes = [d.envelope for d in deliveries if d.envelope is not None]
+        envelopes = [e for d in deliveries for e in d.envelopes or ()]
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
             if not positions.try_lock(cursor, self.projection.name):
                 raise ProjectionBusy(self.projection.name)
@@ -131,7 +134,7 @@ class ProjectionRunner:
                 attempt += 1
 
     def _park(self, delivery: Delivery) -> None:
-        envelope = delivery.envelope
+        envelope = delivery.envelopes[0] if delivery.envelopes else None
         envelope_id = delivery.envelope_id
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
             if not positions.try_lock(cursor, self.projection.name):
@@ -224,15 +227,31 @@ class ProjectionRunner:
 
 
 def _delivery(msg: Msg) -> Delivery:
-    header_id = (msg.headers or {}).get("Nats-Msg-Id", "")
     try:
-        envelope: Envelope | None = decode_envelope(msg.data)
+        envelopes: list[Envelope] | None = decode_envelopes(msg.data)
         error = ""
     except msgspec.DecodeError as decode_error:
-        envelope, error = None, f"undecodable envelope: {decode_error}"
-    # An undecodable envelope still has the id the relay put in its header.
-    envelope_id = envelope.id if envelope else int(header_id) if header_id.isdigit() else 0
+        envelopes, error = None, f"undecodable envelope: {decode_error}"
+    if envelopes:
+        envelope_id = envelopes[-1].id
+    else:
+        # An undecodable message still has the ids the relay put in its
+        # header (`id`, or `first-last` for a run): park it under the last.
+        header_id = (msg.headers or {}).get("Nats-Msg-Id", "").rpartition("-")[2]
+        envelope_id = int(header_id) if header_id.isdigit() else 0
     return Delivery(
-        msg, envelope, msg.data, envelope_id, error,
+        msg, envelopes, msg.data, envelope_id, error,
         deliveries=msg.metadata.num_delivered or 1,
     )
+
+
+def _singles(delivery: Delivery) -> list[Delivery]:
+    """A run split into one delivery per envelope, so that a poison envelope
+    is parked alone and the rest of its run is applied."""
+    if not delivery.envelopes or len(delivery.envelopes) == 1:
+        return [delivery]
+    return [
+        Delivery(delivery.msg, [envelope], encode_envelope(envelope), envelope.id,
+                 deliveries=delivery.deliveries)
+        for envelope in delivery.envelopes
+    ]

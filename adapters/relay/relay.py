@@ -1,25 +1,30 @@
 """The relay: tails the event store's notification log in order and publishes
 each event to JetStream as a versioned envelope.
 
-Its position is saved only after every PubAck of a section has arrived. After
+Consecutive envelopes of one type travel together, as one message holding a
+JSON array (`domain.published.batches_of`), so the bus carries a bulk of
+10,000 messages as a handful of messages. Its position is saved only after
+every PubAck of a section has arrived. After
 a crash it resumes from the saved position, so it may publish a section twice:
 JetStream drops the repeats inside its duplicate window (`Nats-Msg-Id` is the
-notification id), and consumers skip ids at or below their own position
+notification id, or `first-last` for a run), and consumers skip ids at or below their own position
 outside it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
+from eventsourcing.persistence import ApplicationRecorder, Mapper
 from nats.js import JetStreamContext
 
+from adapters.eventstore.envelopes import envelopes_of
 from adapters.relay.positions import RelayPositions
-from domain.published import Envelope, encode_envelope, publish, subject_of
+from domain.published import Batch, batches_of, subject_of
 
 log = logging.getLogger(__name__)
 
@@ -29,21 +34,22 @@ PUBLISH_ACK_TIMEOUT_S = 30.0
 MAX_BACKOFF_S = 10.0
 
 
+@dataclass(frozen=True, slots=True)
+class _Section:
+    """A section of the log read after `after`, ready to publish."""
+
+    after: int
+    read: int  # notifications read, published or not
+    last_id: int
+    batches: list[Batch]
+
+
 @dataclass
 class RelayStats:
     sections: int = 0
-    published: int = 0
+    published: int = 0  # envelopes
+    messages: int = 0  # JetStream messages, each a run of envelopes
     position: int = 0
-
-
-def envelopes_of(mapper: Mapper, notifications: Sequence[Notification]) -> list[Envelope]:  # type: ignore[type-arg]
-    """Published envelopes for stored notifications, skipping internal events."""
-    envelopes = []
-    for notification in notifications:
-        envelope = publish(mapper.to_domain_event(notification), notification.id)
-        if envelope is not None:
-            envelopes.append(envelope)
-    return envelopes
 
 
 class Relay:
@@ -67,6 +73,7 @@ class Relay:
         self._section_size = section_size
         self._on_published = on_published
         self.stats = RelayStats()
+        self._ahead: asyncio.Task[_Section] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         self.stats.position = await asyncio.to_thread(self._positions.load, RELAY_NAME)
@@ -84,40 +91,66 @@ class Relay:
                 continue
             if relayed == 0:
                 await _wait(stop, IDLE_POLL_S)
+        await self.close()
+
+    async def close(self) -> None:
+        """Let a read-ahead in flight finish, so that no thread outlives us."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            with contextlib.suppress(Exception):
+                await ahead
 
     async def relay_section(self) -> int:
         """Publish the next section of the log; returns notifications read."""
-        notifications = await asyncio.to_thread(
-            self._recorder.select_notifications,
-            self.stats.position + 1,
-            self._section_size,
-        )
-        if not notifications:
+        section = await self._next_section()
+        if section.read == 0:
             return 0
-        envelopes = envelopes_of(self._mapper, notifications)
-        await self._publish(envelopes)
-        last_id = notifications[-1].id
-        await asyncio.to_thread(self._positions.save, RELAY_NAME, last_id)
-        self.stats.position = last_id
+        if section.read == self._section_size:
+            # More is probably waiting: read and encode it while this
+            # section's PubAcks and position save are under way.
+            self._ahead = asyncio.create_task(asyncio.to_thread(self._read, section.last_id))
+        await self._publish(section.batches)
+        await asyncio.to_thread(self._positions.save, RELAY_NAME, section.last_id)
+        self.stats.position = section.last_id
         self.stats.sections += 1
-        self.stats.published += len(envelopes)
+        self.stats.published += sum(batch.count for batch in section.batches)
         if self._on_published is not None:
-            self._on_published(last_id)
-        return len(notifications)
+            self._on_published(section.last_id)
+        return section.read
 
-    async def _publish(self, envelopes: Sequence[Envelope]) -> None:
+    async def _next_section(self) -> _Section:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            try:
+                section = await ahead
+            except Exception:  # read again below, in the caller's error path if need be
+                log.warning("relay read-ahead failed; reading again", exc_info=True)
+            else:
+                if section.after == self.stats.position:
+                    return section
+        return await asyncio.to_thread(self._read, self.stats.position)
+
+    def _read(self, after: int) -> _Section:
+        notifications = self._recorder.select_notifications(after + 1, self._section_size)
+        if not notifications:
+            return _Section(after, 0, after, [])
+        batches = batches_of(envelopes_of(self._mapper, notifications))
+        return _Section(after, len(notifications), notifications[-1].id, batches)
+
+    async def _publish(self, batches: Sequence[Batch]) -> None:
         # publish_async writes in call order, so the stream keeps log order;
         # the acks are awaited together.
         acks = [
             await self._js.publish_async(
-                subject_of(envelope.type, self._prefix),
-                encode_envelope(envelope),
-                headers={"Nats-Msg-Id": str(envelope.id)},
+                subject_of(batch.type, self._prefix),
+                batch.payload,
+                headers={"Nats-Msg-Id": batch.msg_id},
             )
-            for envelope in envelopes
+            for batch in batches
         ]
         if acks:
             await asyncio.wait_for(asyncio.gather(*acks), timeout=PUBLISH_ACK_TIMEOUT_S)
+        self.stats.messages += len(acks)
 
 
 async def _wait(stop: asyncio.Event, timeout_s: float) -> None:

@@ -12,8 +12,8 @@ import pytest
 from litestar.testing import TestClient
 
 from adapters.bootstrap import Container
+from adapters.eventstore.envelopes import envelopes_of
 from adapters.http.app import create_app
-from adapters.relay.relay import envelopes_of
 from application.dispatch_ports import AwaitedReceipt
 from application.outcomes import Outcome, OutcomeKind
 from domain.inbound import opt_action_of

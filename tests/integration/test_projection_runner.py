@@ -14,7 +14,7 @@ from psycopg import Cursor
 from adapters.bootstrap import Container
 from adapters.projector import runner as runner_module
 from adapters.projector.runner import Delivery, ProjectionRunner
-from domain.published import Envelope, encode_envelope
+from domain.published import Envelope, batches_of, decode_envelopes, encode_envelope
 
 MAX_DELIVERIES = 3
 
@@ -52,21 +52,34 @@ class RecordingProjection:
         return [int(row[0]) for row in rows]
 
 
+def _envelope(envelope_id: int, envelope_type: str = "message.accepted") -> Envelope:
+    return Envelope(
+        id=envelope_id,
+        type=envelope_type,
+        version=1,
+        occurred_at=datetime.now(UTC),
+        account_id="acct",
+        aggregate_id=uuid4(),
+        aggregate_version=1,
+        data={},
+    )
+
+
 def _deliveries(ids: Sequence[int], types: Sequence[str] | None = None) -> list[Delivery]:
+    """One published message per envelope."""
     result = []
     for index, envelope_id in enumerate(ids):
-        envelope = Envelope(
-            id=envelope_id,
-            type=(types[index] if types else "message.accepted"),
-            version=1,
-            occurred_at=datetime.now(UTC),
-            account_id="acct",
-            aggregate_id=uuid4(),
-            aggregate_version=1,
-            data={},
-        )
-        result.append(Delivery(None, envelope, encode_envelope(envelope), envelope_id))
+        envelope = _envelope(envelope_id, types[index] if types else "message.accepted")
+        result.append(Delivery(None, [envelope], encode_envelope(envelope), envelope_id))
     return result
+
+
+def _run(ids: Sequence[int]) -> Delivery:
+    """One published message holding a run of envelopes, as the relay sends them."""
+    envelopes = [_envelope(envelope_id) for envelope_id in ids]
+    batch = batches_of(envelopes)
+    assert len(batch) == 1
+    return Delivery(None, decode_envelopes(batch[0].payload), batch[0].payload, ids[-1])
 
 
 @pytest.fixture
@@ -170,3 +183,26 @@ def test_a_batch_is_turned_away_while_a_rebuild_holds_the_lock(
         )
     runner.apply_batch(_deliveries([41]))
     assert projection.applied_ids(container) == [41]
+
+
+def test_a_poison_envelope_inside_a_run_is_parked_alone(
+    container: Container, projection_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner_module, "RETRY_BACKOFF_BASE_S", 0.001)
+    projection = projection_factory(poison_ids=frozenset({52}))
+    runner = ProjectionRunner(projection, container.pool, max_deliveries=MAX_DELIVERIES)
+    runner.apply_batch([_run([51, 52, 53]), _run([54, 55])])
+    assert projection.applied_ids(container) == [51, 53, 54, 55]
+    assert runner.stats.parked_ids == [52]
+    assert _position(container, projection.name) == 55
+
+
+def test_a_run_redelivered_after_its_commit_is_skipped(
+    container: Container, projection_factory
+) -> None:
+    projection = projection_factory()
+    runner = ProjectionRunner(projection, container.pool, max_deliveries=MAX_DELIVERIES)
+    runner.apply_batch([_run([61, 62, 63])])
+    # A relay that crashed before saving its position re-reads a longer run.
+    runner.apply_batch([_run([61, 62, 63, 64])])
+    assert projection.applied_ids(container) == [61, 62, 63, 64]

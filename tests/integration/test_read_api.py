@@ -16,8 +16,8 @@ import pytest
 from litestar.testing import TestClient
 
 from adapters.bootstrap import Container
+from adapters.eventstore.envelopes import envelopes_of
 from adapters.http.app import create_app
-from adapters.relay.relay import envelopes_of
 from application.outcomes import Outcome, OutcomeKind
 from application.sending import BulkRecipient, SendBulk, SendMessage
 from domain.message_status import MessageStatus

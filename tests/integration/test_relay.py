@@ -15,7 +15,7 @@ from adapters.bootstrap import Container
 from adapters.relay.positions import RelayPositions
 from adapters.relay.relay import RELAY_NAME, Relay
 from application.sending import BulkRecipient, SendBulk, SendMessage
-from domain.published import decode_envelope
+from domain.published import decode_envelopes
 from domain.wallet import TopUpSource
 from tests.integration.bus import isolated_bus, jetstream
 
@@ -51,10 +51,18 @@ async def _read_all(js: JetStreamContext, container: Container) -> list:
     sub = await js.pull_subscribe(
         f"{container.settings.bus.subject_prefix}.>", durable=None, stream=stream,
         config=ConsumerConfig(ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL))
-    envelopes = []
-    while len(envelopes) < info.state.messages:
+    envelopes, read = [], 0
+    while read < info.state.messages:
         for msg in await sub.fetch(500, timeout=5):
-            envelopes.append(decode_envelope(msg.data))
+            read += 1
+            run = decode_envelopes(msg.data)
+            assert len({e.type for e in run}) == 1, "a message carries one type"
+            assert msg.subject == f"{container.settings.bus.subject_prefix}.{run[0].type}"
+            first, last = run[0].id, run[-1].id
+            expected_id = str(first) if len(run) == 1 else f"{first}-{last}"
+            assert (msg.headers or {}).get("Nats-Msg-Id") == expected_id
+            envelopes.extend(run)
+    assert read < len(envelopes), "runs of one type travel in one message"
     return envelopes
 
 

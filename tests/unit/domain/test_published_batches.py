@@ -1,0 +1,63 @@
+"""Runs of envelopes on the bus: how the relay cuts them and consumers read them."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+from uuid import uuid4
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.published import (
+    Envelope,
+    batches_of,
+    decode_envelopes,
+    encode_envelope,
+)
+
+
+def _envelope(envelope_id: int, envelope_type: str, note: str = "") -> Envelope:
+    return Envelope(
+        id=envelope_id, type=envelope_type, version=1,
+        occurred_at=datetime(2026, 11, 22, tzinfo=UTC), account_id="acct",
+        aggregate_id=uuid4(), aggregate_version=1, data={"note": note},
+    )
+
+
+@given(
+    types=st.lists(st.sampled_from(["message.accepted", "wallet.funds_reserved"]),
+                   min_size=0, max_size=60),
+    max_envelopes=st.integers(1, 7),
+)
+def test_runs_keep_order_and_one_type_each(types: list[str], max_envelopes: int) -> None:
+    envelopes = [_envelope(i + 1, t) for i, t in enumerate(types)]
+    batches = batches_of(envelopes, max_envelopes=max_envelopes)
+    decoded = [decode_envelopes(b.payload) for b in batches]
+    assert [e for run in decoded for e in run] == envelopes
+    for batch, run in zip(batches, decoded, strict=True):
+        assert {e.type for e in run} == {batch.type}
+        assert 1 <= batch.count == len(run) <= max_envelopes
+        assert (batch.first_id, batch.last_id) == (run[0].id, run[-1].id)
+    # Adjacent runs are cut only by a change of type or the count bound.
+    for before, after in itertools.pairwise(batches):
+        assert before.type != after.type or before.count == max_envelopes
+
+
+def test_the_byte_bound_cuts_a_run() -> None:
+    envelopes = [_envelope(i, "message.accepted", "x" * 1000) for i in range(1, 11)]
+    one_size = len(encode_envelope(envelopes[0])) + 1
+    batches = batches_of(envelopes, max_bytes=one_size * 3)
+    assert [b.count for b in batches] == [3, 3, 3, 1]
+    assert all(len(b.payload) <= one_size * 3 + 1 for b in batches)
+
+
+def test_msg_id_is_the_id_or_the_range() -> None:
+    single, run = batches_of([_envelope(7, "a.b"), _envelope(8, "c.d"), _envelope(9, "c.d")])
+    assert single.msg_id == "7"
+    assert run.msg_id == "8-9"
+
+
+def test_a_single_envelope_from_an_earlier_release_is_a_run_of_one() -> None:
+    envelope = _envelope(3, "message.accepted")
+    assert decode_envelopes(encode_envelope(envelope)) == [envelope]
