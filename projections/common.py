@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
@@ -95,37 +96,81 @@ def dict_reader(cursor: AnyCursor) -> Cursor[dict[str, Any]]:
     return cursor.connection.cursor(row_factory=dict_row)
 
 
+# Below this many rows a batch goes as one array per column through
+# `unnest`: one statement. From it on, the rows stream into a temporary
+# staging table with COPY, which psycopg formats in C, and one INSERT ...
+# SELECT moves them: dumping Python lists as arrays costs more per row than
+# the whole COPY path once a batch is large.
+COPY_MIN_ROWS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Upsert:
+    """How to write rows into `table`: INSERT, or upsert on `conflict`."""
+
+    table: str
+    columns: tuple[tuple[str, str], ...]
+    unnest: sql.Composed
+    create_stage: sql.Composed
+    copy_stage: sql.Composed
+    from_stage: sql.Composed
+
+
 def unnest_upsert(
     table: str,
     columns: Sequence[tuple[str, str]],
     conflict: Sequence[str] | None,
     *,
     add: Iterable[str] = (),
-) -> sql.Composed:
-    """INSERT ... SELECT FROM unnest(one array per column) [ON CONFLICT ...].
+) -> Upsert:
+    """INSERT ... [ON CONFLICT ...] of rows, from arrays or a staging table.
 
     With `conflict` set, existing rows take the new values, except columns in
     `add`, which are increments added to the stored value. Names and types
     are constants of the calling module, composed as identifiers; values are
-    only ever parameters.
+    only ever parameters or COPY data.
     """
-    names = [sql.Identifier(name) for name, _ in columns]
+    names = sql.SQL(", ").join(sql.Identifier(name) for name, _ in columns)
     arrays = sql.SQL(", ").join(
         sql.SQL("%b::{}[]").format(sql.SQL(pg_type)) for _, pg_type in columns
     )
-    statement = sql.SQL("INSERT INTO {table} ({cols}) SELECT * FROM unnest({arrays})").format(
-        table=sql.Identifier(table), cols=sql.SQL(", ").join(names), arrays=arrays
+    stage = sql.Identifier(f"stage_{table}")
+    on_conflict = _on_conflict(table, columns, conflict, set(add))
+    return Upsert(
+        table=table,
+        columns=tuple(columns),
+        unnest=sql.SQL("INSERT INTO {table} ({cols}) SELECT * FROM unnest({arrays})").format(
+            table=sql.Identifier(table), cols=names, arrays=arrays
+        ) + on_conflict,
+        # ON COMMIT DELETE ROWS keeps the table per connection, empty between
+        # transactions; IF NOT EXISTS because a rolled-back transaction may
+        # have taken its creation with it.
+        create_stage=sql.SQL(
+            "CREATE TEMP TABLE IF NOT EXISTS {stage} ({defs}) ON COMMIT DELETE ROWS"
+        ).format(stage=stage, defs=sql.SQL(", ").join(
+            sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(pg_type))
+            for name, pg_type in columns
+        )),
+        copy_stage=sql.SQL("COPY {stage} ({cols}) FROM STDIN").format(stage=stage, cols=names),
+        from_stage=sql.SQL(
+            "INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage}{conflict}; TRUNCATE {stage}"
+        ).format(table=sql.Identifier(table), cols=names, stage=stage, conflict=on_conflict),
     )
+
+
+def _on_conflict(
+    table: str, columns: Sequence[tuple[str, str]], conflict: Sequence[str] | None,
+    additive: set[str],
+) -> sql.Composable:
     if conflict is None:
-        return statement
-    additive = set(add)
+        return sql.SQL("")
     updates = [
         sql.SQL("{c} = {t}.{c} + excluded.{c}" if name in additive else "{c} = excluded.{c}")
         .format(c=sql.Identifier(name), t=sql.Identifier(table))
         for name, _ in columns
         if name not in conflict
     ]
-    return statement + sql.SQL(" ON CONFLICT ({keys}) DO UPDATE SET {updates}").format(
+    return sql.SQL(" ON CONFLICT ({keys}) DO UPDATE SET {updates}").format(
         keys=sql.SQL(", ").join(sql.Identifier(key) for key in conflict),
         updates=sql.SQL(", ").join(updates),
     )
@@ -133,13 +178,22 @@ def unnest_upsert(
 
 def write_rows(
     cursor: AnyCursor,
-    statement: sql.Composed,
+    upsert: Upsert,
     columns: Sequence[tuple[str, str]],
     rows: Sequence[Mapping[str, Any]],
 ) -> None:
-    """Send `rows` (dicts keyed by column name) through an `unnest_upsert`."""
-    if rows:
-        cursor.execute(statement, [[row[name] for row in rows] for name, _ in columns])
+    """Write `rows` (dicts keyed by column name) through `upsert`."""
+    if not rows:
+        return
+    names = [name for name, _ in columns]
+    if len(rows) < COPY_MIN_ROWS:
+        cursor.execute(upsert.unnest, [[row[name] for row in rows] for name in names])
+        return
+    cursor.execute(upsert.create_stage)
+    with cursor.copy(upsert.copy_stage) as copy:
+        for row in rows:
+            copy.write_row([row[name] for name in names])
+    cursor.execute(upsert.from_stage)
 
 
 def check_page_size(page_size: int) -> None:

@@ -137,7 +137,7 @@ class DlrStats:
         changed = [(*bucket, delta) for bucket, delta in deltas.items() if delta != 0]
         if changed:
             columns = list(zip(*changed, strict=True))
-            cursor.execute(_COUNT_UPSERT, [list(values) for values in columns])
+            cursor.execute(_COUNT_UPSERT.unnest, [list(values) for values in columns])
             cursor.execute(_DROP_EMPTY, [list(values) for values in columns[:5]])
 
 

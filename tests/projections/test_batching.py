@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from datetime import timedelta
 from uuid import uuid4
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from domain.campaign import Campaign
 from domain.errors import InvalidTransition
 from domain.message_status import MessageStatus
+from projections import common
 from projections.registry import by_name
 from tests.projections.support import BASE_TIME, accept, apply, new_account, record
 
@@ -129,3 +131,28 @@ def test_one_batch_or_many_give_identical_tables(conn, history):
     assert whole["rm_message_log"]  # every message has its row
     assert _applied(conn, account, campaign_id, chunks) == whole
     assert _applied(conn, account, campaign_id, [[e] for e in envelopes]) == whole
+
+
+@contextlib.contextmanager
+def _copy_from(rows: int):
+    saved = common.COPY_MIN_ROWS
+    common.COPY_MIN_ROWS = rows
+    try:
+        yield
+    finally:
+        common.COPY_MIN_ROWS = saved
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(history=histories())
+def test_the_copy_path_writes_what_the_array_path_writes(conn, history):
+    account, campaign_id, envelopes, _ = history
+    with _copy_from(10**9):
+        through_arrays = _applied(conn, account, campaign_id, [envelopes])
+    with _copy_from(1):
+        through_copy = _applied(conn, account, campaign_id, [envelopes])
+        # Twice in one transaction: the staging table starts empty each time.
+        twice = _applied(conn, account, campaign_id, [envelopes[: len(envelopes) // 2],
+                                                     envelopes[len(envelopes) // 2:]])
+    assert through_copy == through_arrays
+    assert twice == through_arrays
