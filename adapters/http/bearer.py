@@ -1,10 +1,11 @@
 """Bearer JWT authentication for signed-in users.
 
-A token is verified with the public key held in memory (one RSA check, no
-I/O); its session's state (revoked or not, the user's role) comes from a
-per-process cache that asks the database at most once per session every
-SESSION_CACHE_TTL_S. So logout, a password change or a role change reaches
-every API process within that bound, and an expired token at once.
+A token is verified with the public key held in memory (one RSA check per
+token and process, then a dictionary lookup; no I/O); its session's state
+(revoked or not, the user's role) comes from a per-process cache that asks
+the database at most once per session every SESSION_CACHE_TTL_S. So logout,
+a password change or a role change reaches every API process within that
+bound, and an expired token is refused at once.
 
 Permissions of a user: owners and admins hold every permission an API key
 can hold. Members hold a read-mostly set: they may send messages and read

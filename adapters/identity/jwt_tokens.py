@@ -12,6 +12,7 @@ import functools
 import hashlib
 import logging
 import os
+import threading
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -35,6 +36,10 @@ RSA_KEY_BITS = 2048
 LEEWAY_S = 5
 # A JWT is three base64url parts; anything much longer is not one of ours.
 MAX_TOKEN_LENGTH = 4096
+# Tokens verified already, kept until they expire: a client sends the same
+# token on every request for 15 minutes, and the RSA check (about 0.1-0.2 ms
+# here) then runs once per token and process instead of once per request.
+VERIFIED_CACHE_MAX_ENTRIES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,14 +119,16 @@ class AccessClaims:
 class JwtTokens:
     """Issues access tokens (AccessTokenIssuer) and verifies them.
 
-    Verification is one RSA signature check with a key parsed once at start:
-    tens of microseconds, no I/O.
+    Verification is one RSA signature check with a key parsed once at start,
+    once per token: later requests with the same token find it verified.
     """
 
     def __init__(self, key: SigningKey, issuer: str, ttl_s: int) -> None:
         self._key = key
         self._issuer = issuer
         self._ttl_s = ttl_s
+        self._verified: dict[str, tuple[float, AccessClaims]] = {}
+        self._guard = threading.Lock()
 
     @property
     def public_key(self) -> rsa.RSAPublicKey:
@@ -150,16 +157,30 @@ class JwtTokens:
         """The claims of a token we signed that has not expired, else None."""
         if len(token) > MAX_TOKEN_LENGTH:
             return None
+        with self._guard:
+            cached = self._verified.get(token)
+        if cached is not None:
+            if cached[0] > time.time():
+                return cached[1]
+            with self._guard:
+                self._verified.pop(token, None)
+            return None
         try:
             claims = jwt.decode(
                 token, self._key.public_key, algorithms=[ALGORITHM], audience=AUDIENCE,
                 issuer=self._issuer, leeway=LEEWAY_S,
                 options={"require": ["exp", "iat", "sub", "sid", "acc"]},
             )
-            return AccessClaims(
+            verified = AccessClaims(
                 user_id=uuid.UUID(claims["sub"]),
                 session_id=uuid.UUID(claims["sid"]),
                 account_id=str(claims["acc"]),
             )
+            expires_at = float(claims["exp"]) + LEEWAY_S
         except (jwt.PyJWTError, ValueError, TypeError):
             return None
+        with self._guard:
+            if len(self._verified) >= VERIFIED_CACHE_MAX_ENTRIES:
+                self._verified.clear()
+            self._verified[token] = (expires_at, verified)
+        return verified
