@@ -179,3 +179,36 @@ def test_a_success_resets_the_failure_count(client: TestClient[Any]) -> None:
     for _ in range(4):
         response = client.post("/v1/auth/login", json={"email": email, "password": "wrong pw"})
         assert response.json()["error"]["code"] == "UNAUTHORIZED"
+
+
+def test_api_processes_sharing_the_key_accept_each_others_tokens(
+    database_url: str, identity_env: dict[str, str]
+) -> None:
+    """Two containers stand for two API processes; a third has another key."""
+    from adapters.bootstrap import build
+    from adapters.config import Settings
+    from adapters.http.app import create_app
+    from adapters.identity.jwt_tokens import new_private_key_pem
+
+    shared = {**identity_env, "SMSLEDGER_JWT_PRIVATE_KEY": new_private_key_pem().decode()}
+    other = {**identity_env, "SMSLEDGER_JWT_PRIVATE_KEY": new_private_key_pem().decode()}
+    containers = [build(Settings.from_env(env), database_url)
+                  for env in (shared, shared, other)]
+    try:
+        one, two, stranger = (TestClient(create_app(c)) for c in containers)
+        with one, two, stranger:
+            tokens = register(one)
+            assert two.get("/v1/auth/me", headers=bearer(tokens)).status_code == 200
+            assert stranger.get("/v1/auth/me", headers=bearer(tokens)).status_code == 401
+            rotated = two.post("/v1/auth/refresh",
+                               json={"refresh_token": tokens["refresh_token"]})
+            assert rotated.status_code == 200
+            newer = rotated.json()["data"]
+            # Logout in the second process; the first has not cached this
+            # session's state yet, so it sees the revocation at once.
+            assert two.post("/v1/auth/logout", headers=bearer(newer), json={}
+                            ).status_code == 200
+            assert one.get("/v1/auth/me", headers=bearer(newer)).status_code == 401
+    finally:
+        for container in containers:
+            container.close()
