@@ -14,6 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from adapters.clock import SystemClock
 from adapters.config import Settings, eventsourcing_env
+from adapters.identity.wiring import Identity, build_identity
 from adapters.postgres.accounts import PostgresAccounts
 from adapters.postgres.dispatch import PostgresReceiptIndex
 from adapters.postgres.migrations import migrate
@@ -49,6 +50,7 @@ class Container:
     inbound: InboundService
     receipts: ReceiptProcessor
     estimator: Estimator
+    identity: Identity
     _closed: bool = field(default=False, repr=False)
 
     def close(self) -> None:
@@ -102,4 +104,5 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
         inbound=InboundService(app, MessageLogRouter(pool), opt_outs),
         receipts=ReceiptProcessor(outcomes, PostgresReceiptIndex(pool), SystemClock()),
         estimator=Estimator(messaging, accounts, wallets),
+        identity=build_identity(settings.identity, pool, wallets, accounts),
     )

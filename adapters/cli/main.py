@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from adapters.cli import admin, workers
+from adapters.cli import admin, users, workers
 from adapters.cli.serve import serve_api
 from adapters.cli.services import running_services
 from adapters.config import ConfigError, Settings
@@ -30,6 +30,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         applied = migrate_database(services.database_url)
         if applied:
             print(f"applied migrations {applied}", flush=True)
+        settings = users.with_session_key(settings)
         container = build(settings, services.database_url, services.nats_url)
         background = WorkerThread(container, roles=("relay", "projector", "dispatcher"))
         background.start()
@@ -46,6 +47,7 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.bootstrap import build
 
     database_url = _required_database_url(settings)
+    settings = users.with_session_key(settings)
     container = build(settings, database_url, settings.nats_url)
     try:
         serve_api(container, settings.host, args.port, settings.log_level)
@@ -94,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--data-dir", type=Path)
     migrate.set_defaults(func=cmd_migrate)
     admin.add_commands(sub)
+    users.add_commands(sub)
     workers.add_commands(sub)
     return parser
 

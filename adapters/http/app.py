@@ -6,12 +6,17 @@ from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
 from adapters.bootstrap import Container
+from adapters.http.controllers.admin_accounts import AdminAccountsController
+from adapters.http.controllers.admin_rate_overrides import AdminRateOverridesController
+from adapters.http.controllers.auth import AuthController
 from adapters.http.controllers.billing import BillingController
 from adapters.http.controllers.campaigns import CampaignsController
 from adapters.http.controllers.carrier_callbacks import CarrierCallbacksController
+from adapters.http.controllers.google_auth import GoogleAuthController
 from adapters.http.controllers.health import HealthController
 from adapters.http.controllers.inbound import InboundController
 from adapters.http.controllers.messages import MessagesController
+from adapters.http.controllers.profile import ProfileController
 from adapters.http.controllers.reports import ReportsController
 from adapters.http.controllers.sms import SmsController
 from adapters.http.errors import EXCEPTION_HANDLERS
@@ -32,6 +37,11 @@ def create_app(container: Container) -> Litestar:
             BillingController,
             InboundController,
             CarrierCallbacksController,
+            AuthController,
+            GoogleAuthController,
+            ProfileController,
+            AdminAccountsController,
+            AdminRateOverridesController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_id_middleware, idempotency_middleware],

@@ -12,12 +12,16 @@ from litestar import Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
 from adapters.bootstrap import Container
+from adapters.http.bearer import bearer_token, jwt_principal
 from adapters.postgres.accounts import Principal
 
 MAX_CREDENTIAL_LENGTH = 200
 
 
 def authenticate(request: Request[Any, Any, Any]) -> Principal:
+    session_token = bearer_token(request)
+    if session_token is not None:  # a signed-in user's JWT
+        return jwt_principal(request.app.state.container, session_token)
     api_key = request.headers.get("x-api-key")
     api_secret = request.headers.get("x-api-secret")
     if not api_key or not api_secret:

@@ -36,6 +36,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "INSUFFICIENT_BALANCE": 422,
     "OPT_OUT": 422,
     "RATE_LIMITED": 429,
+    # The seed lists ACCOUNT_LOCKED under both 401 and 429; 429 is its row for
+    # "temporarily locked (5 failed logins)", and details carry retry_after_s.
+    "ACCOUNT_LOCKED": 429,
     "INTERNAL_ERROR": 500,
     "SERVICE_UNAVAILABLE": 503,
 }

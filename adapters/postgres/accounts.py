@@ -76,6 +76,10 @@ class _TtlCache:
                 self._items.clear()
             self._items[key] = (time.monotonic() + CACHE_TTL_S, value)
 
+    def forget(self, key: str) -> None:
+        with self._guard:
+            self._items.pop(key, None)
+
 
 class PostgresAccounts:
     """Implements AccountDirectory, and issues and verifies API keys."""
@@ -121,6 +125,11 @@ class PostgresAccounts:
         )
         self._profiles.put(account_id, profile)
         return profile
+
+    def forget_profile(self, account_id: str) -> None:
+        """Drop this process's cached profile after a change; other processes
+        see the change within CACHE_TTL_S."""
+        self._profiles.forget(account_id)
 
     def issue_key(self, account_id: str, *, sandbox: bool, name: str = "") -> IssuedKey:
         key_prefix, secret_prefix = (

@@ -1,0 +1,93 @@
+"""Sign-in's part of the composition root: users, sessions, passwords, mail,
+OIDC, the profile and the operators' account tools, built from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psycopg_pool import ConnectionPool
+
+from adapters.clock import SystemClock
+from adapters.identity.jwt_tokens import JwtTokens, load_signing_key
+from adapters.identity.oidc import HttpOidcProvider
+from adapters.identity.passwords import Argon2Hasher
+from adapters.identity_config import IdentitySettings
+from adapters.mail.outbox import OutboxMailer
+from adapters.mail.smtp import SmtpMailer
+from adapters.postgres.account_settings import PostgresAccountSettings
+from adapters.postgres.accounts import PostgresAccounts
+from adapters.postgres.oidc_logins import PostgresOidcLogins
+from adapters.postgres.sessions import PostgresResetTokens, PostgresSessions, SessionStates
+from adapters.postgres.users import PostgresUsers
+from application.account_admin import AccountAdminService
+from application.identity.oidc import OidcSignIn
+from application.identity.passwords import PasswordService, ResetPolicy
+from application.identity.ports import Mailer
+from application.identity.sessions import SessionPolicy, SessionService
+from application.profile import ProfileService
+from application.wallets import WalletService
+
+
+@dataclass
+class Identity:
+    settings: IdentitySettings
+    users: PostgresUsers
+    sessions: SessionService
+    passwords: PasswordService
+    tokens: JwtTokens
+    session_states: SessionStates
+    mailer: Mailer
+    oidc: OidcSignIn | None
+    profiles: ProfileService
+    account_settings: PostgresAccountSettings
+    account_admin: AccountAdminService
+
+
+def build_identity(
+    settings: IdentitySettings,
+    pool: ConnectionPool,
+    wallets: WalletService,
+    accounts: PostgresAccounts,
+) -> Identity:
+    clock = SystemClock()
+    users = PostgresUsers(pool)
+    session_states = SessionStates(pool)
+    session_store = PostgresSessions(pool, session_states)
+    hasher = Argon2Hasher(
+        time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
+    )
+    tokens = JwtTokens(load_signing_key(settings), settings.jwt_issuer,
+                       settings.access_token_ttl_s)
+    mailer: Mailer = SmtpMailer(settings.smtp) if settings.smtp else OutboxMailer(pool)
+    sessions = SessionService(
+        users, session_store, hasher, tokens, wallets, clock,
+        SessionPolicy(
+            refresh_ttl_s=settings.refresh_token_ttl_s,
+            max_failed_logins=settings.max_failed_logins,
+            lockout_s=settings.lockout_s,
+        ),
+    )
+    passwords = PasswordService(
+        users, session_store, PostgresResetTokens(pool), hasher, mailer, clock,
+        ResetPolicy(settings.password_reset_ttl_s, settings.password_reset_url), sessions,
+    )
+    oidc = None
+    if settings.oidc is not None:
+        oidc = OidcSignIn(
+            HttpOidcProvider(settings.oidc), PostgresOidcLogins(pool), users, sessions, clock,
+            settings.oidc.default_currency,
+        )
+    account_settings = PostgresAccountSettings(pool)
+    return Identity(
+        settings=settings,
+        users=users,
+        sessions=sessions,
+        passwords=passwords,
+        tokens=tokens,
+        session_states=session_states,
+        mailer=mailer,
+        oidc=oidc,
+        profiles=ProfileService(account_settings, wallets),
+        account_settings=account_settings,
+        account_admin=AccountAdminService(account_settings, wallets, accounts.forget_profile),
+    )

@@ -1,0 +1,112 @@
+"""Users of accounts, in the `users` table beside `accounts`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from application.identity.errors import EmailTaken
+from application.identity.ports import NewAccount, NewUser, User
+
+_COLUMNS = (
+    "id, account_id, email, name, role, platform_admin, password_hash,"
+    " failed_logins, locked_until, created_at"
+)
+
+
+def _user(row: dict[str, Any]) -> User:
+    return User(
+        id=row["id"],
+        account_id=row["account_id"],
+        email=row["email"],
+        name=row["name"],
+        role=row["role"],
+        platform_admin=row["platform_admin"],
+        password_hash=row["password_hash"],
+        failed_logins=row["failed_logins"],
+        locked_until=row["locked_until"],
+        created_at=row["created_at"],
+    )
+
+
+class PostgresUsers:
+    """Implements UserStore."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+
+    def create_account_with_owner(self, account: NewAccount, owner: NewUser) -> User:
+        account_id = str(uuid.uuid4())
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                conn.execute(
+                    "INSERT INTO accounts (id, name, currency, default_country, timezone)"
+                    " VALUES (%s, %s, %s, %s, %s)",
+                    (account_id, account.name, account.currency, account.default_country,
+                     account.timezone),
+                )
+                row = conn.cursor(row_factory=dict_row).execute(
+                    "INSERT INTO users (id, account_id, email, name, role, platform_admin,"
+                    " password_hash, oidc_subject) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+                    f" RETURNING {_COLUMNS}",
+                    (owner.id, account_id, owner.email, owner.name, owner.role,
+                     owner.platform_admin, owner.password_hash, owner.oidc_subject),
+                ).fetchone()
+        except psycopg.errors.UniqueViolation as error:
+            raise EmailTaken("A user with this email exists already") from error
+        assert row is not None
+        return _user(row)
+
+    def by_email(self, email: str) -> User | None:
+        return self._one(f"SELECT {_COLUMNS} FROM users WHERE email = %s", (email,))
+
+    def by_id(self, user_id: uuid.UUID) -> User | None:
+        return self._one(f"SELECT {_COLUMNS} FROM users WHERE id = %s", (user_id,))
+
+    def by_oidc_subject(self, subject: str) -> User | None:
+        return self._one(f"SELECT {_COLUMNS} FROM users WHERE oidc_subject = %s", (subject,))
+
+    def link_oidc_subject(self, user_id: uuid.UUID, subject: str) -> None:
+        with self._pool.connection() as conn:
+            conn.execute(
+                "UPDATE users SET oidc_subject = %s WHERE id = %s AND oidc_subject IS NULL",
+                (subject, user_id),
+            )
+
+    def record_failed_login(
+        self, user_id: uuid.UUID, *, max_failures: int, lock_until: datetime
+    ) -> User:
+        # One statement, so concurrent failures each count exactly once.
+        user = self._one(
+            "UPDATE users SET"
+            " failed_logins = CASE WHEN failed_logins + 1 >= %(max)s THEN 0"
+            "   ELSE failed_logins + 1 END,"
+            " locked_until = CASE WHEN failed_logins + 1 >= %(max)s THEN %(until)s"
+            "   ELSE locked_until END"
+            f" WHERE id = %(id)s RETURNING {_COLUMNS}",
+            {"max": max_failures, "until": lock_until, "id": user_id},
+        )
+        assert user is not None, "a user who just failed to log in exists"
+        return user
+
+    def clear_failed_logins(self, user_id: uuid.UUID) -> None:
+        with self._pool.connection() as conn:
+            conn.execute("UPDATE users SET failed_logins = 0 WHERE id = %s", (user_id,))
+
+    def set_password(self, user_id: uuid.UUID, password_hash: str) -> None:
+        with self._pool.connection() as conn:
+            conn.execute(
+                "UPDATE users SET password_hash = %s, failed_logins = 0, locked_until = NULL"
+                " WHERE id = %s",
+                (password_hash, user_id),
+            )
+
+    def _one(self, query: str, params: Any) -> User | None:
+        with self._pool.connection() as conn:
+            row = conn.cursor(row_factory=dict_row).execute(query.encode(), params).fetchone()
+        return None if row is None else _user(row)

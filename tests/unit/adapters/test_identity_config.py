@@ -1,0 +1,44 @@
+"""Sign-in settings from the environment: defaults and refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.config import ConfigError, Settings
+
+
+def test_defaults_match_the_documented_session_policy() -> None:
+    identity = Settings.from_env({}).identity
+    assert identity.access_token_ttl_s == 15 * 60
+    assert identity.refresh_token_ttl_s == 7 * 86_400
+    assert identity.max_failed_logins == 5
+    assert identity.smtp is None
+    assert identity.oidc is None
+
+
+def test_smtp_and_oidc_are_configured_from_the_environment() -> None:
+    identity = Settings.from_env({
+        "SMSLEDGER_SMTP_HOST": "mail.example.com", "SMSLEDGER_SMTP_FROM": "a@example.com",
+        "SMSLEDGER_SMTP_PORT": "2525",
+        **{f"SMSLEDGER_OIDC_{n}": f"https://idp.example/{n.lower()}" for n in (
+            "ISSUER", "AUTHORIZE_URL", "TOKEN_URL", "JWKS_URL", "CLIENT_ID",
+            "CLIENT_SECRET", "REDIRECT_URI")},
+    }).identity
+    assert identity.smtp is not None and identity.smtp.port == 2525
+    assert identity.oidc is not None and identity.oidc.scopes == "openid email profile"
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"SMSLEDGER_OIDC_ISSUER": "https://idp.example"}, "SMSLEDGER_OIDC_TOKEN_URL"),
+        ({"SMSLEDGER_SMTP_HOST": "mail.example.com"}, "SMSLEDGER_SMTP_FROM"),
+        ({"SMSLEDGER_JWT_PRIVATE_KEY_FILE": "/no/such/key.pem"},
+         "SMSLEDGER_JWT_PRIVATE_KEY_FILE"),
+        ({"SMSLEDGER_JWT_PRIVATE_KEY": "not a pem"}, "SMSLEDGER_JWT_PRIVATE_KEY"),
+        ({"SMSLEDGER_LOCKOUT_S": "0"}, "SMSLEDGER_LOCKOUT_S"),
+    ],
+)
+def test_bad_values_name_their_variable(env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        Settings.from_env(env)
