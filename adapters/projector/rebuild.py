@@ -4,8 +4,9 @@ The rebuild holds the projection's advisory lock on its own connection, so
 the live consumer's batches are turned away (and redelivered) while it runs.
 It empties the projection's tables, drops their secondary indexes, applies
 every event up to the log's current end in large sections, each committed
-with the position, builds the indexes again, then lets go: the live consumer resumes, skips what the rebuild covered and applies the
-rest. No gap, no double count.
+with the position, builds the indexes again, then lets go: the live
+consumer resumes, skips what the rebuild covered and applies the rest. No
+gap, no double count.
 """
 
 from __future__ import annotations
