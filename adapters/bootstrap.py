@@ -18,13 +18,21 @@ from adapters.postgres.accounts import PostgresAccounts
 from adapters.postgres.dispatch import PostgresReceiptIndex
 from adapters.postgres.migrations import migrate
 from adapters.postgres.opt_outs import MessageLogRouter, PostgresOptOuts
+from adapters.postgres.sender_ids import PostgresSenderIds
+from adapters.postgres.surface_settings import PostgresNotificationSettings, PostgresSandboxResets
+from adapters.postgres.templates import PostgresTemplates
 from adapters.pricing.loader import load_rate_book
 from application.estimating import Estimator
 from application.inbound import InboundService
 from application.ledger_app import LedgerApplication
+from application.notifications import NotificationService
 from application.outcomes import OutcomeService
 from application.receipts import ReceiptProcessor
+from application.sandbox import SandboxService
+from application.send_resolution import SendResolver
+from application.sender_ids import SenderIdService
 from application.sending import MessagingService
+from application.templates import TemplateService
 from application.verification import LedgerVerifier
 from application.wallets import WalletService
 
@@ -49,6 +57,11 @@ class Container:
     inbound: InboundService
     receipts: ReceiptProcessor
     estimator: Estimator
+    sender_ids: SenderIdService
+    templates: TemplateService
+    send_resolver: SendResolver
+    notifications: NotificationService
+    sandbox: SandboxService
     _closed: bool = field(default=False, repr=False)
 
     def close(self) -> None:
@@ -87,6 +100,8 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
     outcomes = OutcomeService(app)
     messaging = MessagingService(app, accounts, rates, opt_outs)
     wallets = WalletService(app)
+    sender_ids = SenderIdService(PostgresSenderIds(pool))
+    templates = TemplateService(PostgresTemplates(pool))
     return Container(
         settings=settings,
         database_url=database_url,
@@ -102,4 +117,12 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
         inbound=InboundService(app, MessageLogRouter(pool), opt_outs),
         receipts=ReceiptProcessor(outcomes, PostgresReceiptIndex(pool), SystemClock()),
         estimator=Estimator(messaging, accounts, wallets),
+        sender_ids=sender_ids,
+        templates=templates,
+        send_resolver=SendResolver(sender_ids, templates),
+        notifications=NotificationService(PostgresNotificationSettings(pool)),
+        sandbox=SandboxService(
+            app, accounts, wallets, PostgresSandboxResets(pool),
+            refill_micros=settings.sandbox_refill_micros,
+        ),
     )

@@ -29,7 +29,7 @@ from adapters.relay.positions import RelayPositions
 from adapters.relay.relay import Relay
 from application.carriers import Carrier
 from application.dispatching import Dispatcher
-from application.routing import SIMULATED_CARRIER, RouteBook
+from application.routing import SANDBOX_CARRIER, SIMULATED_CARRIER, RouteBook
 from projections.registry import ALL_PROJECTIONS
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 NATS_CONNECT_TIMEOUT_S = 10
 STOP_TIMEOUT_S = 15
 NATS_CLOSE_TIMEOUT_S = 5
+# Long enough for the dispatcher to index the submission before its receipt
+# comes back (an earlier receipt is parked and retried a second later), short
+# enough that a sandbox message reads `delivered` almost at once.
+SANDBOX_RECEIPT_DELAY_S = 0.1
 
 
 async def run_workers(
@@ -99,6 +103,10 @@ def build_dispatcher(container: Container) -> DispatcherWorker:
             receipt_delay_s=bus.simulator_receipt_delay_s,
             failure_share=bus.simulator_failure_share,
         )),
+        SANDBOX_CARRIER: SimulatedCarrier(
+            SimulatorSettings(receipt_delay_s=SANDBOX_RECEIPT_DELAY_S, failure_share=0.0),
+            name=SANDBOX_CARRIER,
+        ),
     }
     for smpp in parse_smpp_urls(bus.smpp_carriers):
         carriers[smpp.name] = SmppCarrier(smpp)

@@ -12,6 +12,7 @@ from litestar import Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
 from adapters.bootstrap import Container
+from adapters.http.sandbox_mode import with_sandbox_header
 from adapters.postgres.accounts import Principal
 
 MAX_CREDENTIAL_LENGTH = 200
@@ -28,7 +29,7 @@ def authenticate(request: Request[Any, Any, Any]) -> Principal:
     principal = container.accounts.authenticate(api_key, api_secret)
     if principal is None:
         raise NotAuthorizedException("Invalid API credentials")
-    return principal
+    return with_sandbox_header(request, principal)
 
 
 def require_permission(principal: Principal, permission: str) -> Principal:

@@ -99,7 +99,8 @@ def product(tmp_path: Path, product_env: dict[str, str]) -> Iterator[Product]:
 
 
 def test_send_bulk_balance_verify_and_restart(product: Product) -> None:
-    created = product.cli("accounts", "create", "--name", "Acme", "--credit", "10.00",
+    created = product.cli("accounts", "create", "--name", "Acme", "--sender-id", "Acme",
+                          "--credit", "10.00",
                           "--country", "GH", "--json")
     assert created.returncode == 0, created.stderr
     account = json.loads(created.stdout)
@@ -156,7 +157,8 @@ def _poll(fetch, done, timeout_s: float = 10.0):
 
 
 def test_read_models_follow_the_api_and_survive_a_rebuild(product: Product) -> None:
-    created = product.cli("accounts", "create", "--name", "Reader", "--credit", "100.00",
+    created = product.cli("accounts", "create", "--name", "Reader", "--sender-id", "Acme",
+                          "--credit", "100.00",
                           "--country", "GB", "--json")
     assert created.returncode == 0, created.stderr
     account = json.loads(created.stdout)
@@ -219,7 +221,8 @@ def _page_through(http: httpx.Client, campaign_id: str) -> int:
 
 
 def test_a_mixed_bulk_is_delivered_failed_and_settled_to_the_micro(product: Product) -> None:
-    created = product.cli("accounts", "create", "--name", "Mixed", "--credit", "100.00",
+    created = product.cli("accounts", "create", "--name", "Mixed", "--sender-id", "Acme",
+                          "--credit", "100.00",
                           "--country", "GB", "--json")
     account = json.loads(created.stdout)
     headers = {"X-API-Key": account["api_key"], "X-API-Secret": account["api_secret"]}

@@ -24,8 +24,10 @@ from adapters.http.schemas import (
     EstimateRequest,
     EstimateResponse,
     Meta,
+    SendManyResponse,
     SendSmsRequest,
     SendSmsResponse,
+    SentManyOut,
     SentSms,
 )
 from adapters.postgres.accounts import Principal
@@ -45,14 +47,22 @@ class SmsController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[SendSmsRequest],
         principal: NamedDependency[Principal],
-    ) -> SendSmsResponse:
+    ) -> SendSmsResponse | SendManyResponse:
+        """Send one message, or one per number when `to` is an array. Also
+        accepts a form-encoded body with the same fields."""
         container: Container = request.app.state.container
+        body = container.send_resolver.resolve(
+            principal.account_id, sender=data.sender, body=data.body,
+            template_id=data.template_id, sandbox=principal.sandbox,
+        )
+        if isinstance(data.to, list):
+            return send_to_many(request, container, data, body, principal)
         sent = container.messaging.send(
             SendMessage(
                 account_id=principal.account_id,
                 to=data.to,
                 sender=data.sender,
-                body=data.body,
+                body=body,
                 variables=data.variables or {},
                 client_ref=data.client_ref,
                 unicode=data.unicode,
@@ -74,6 +84,7 @@ class SmsController(Controller):
                 cost=float(micros_to_decimal(sent.price_micros)),
                 currency=sent.currency,
                 client_ref=data.client_ref,
+                sandbox=principal.sandbox,
             ),
             meta=Meta(request_id=request_id_of(request.scope)),
         )
@@ -86,12 +97,16 @@ class SmsController(Controller):
         principal: NamedDependency[Principal],
     ) -> BulkSmsResponse:
         container: Container = request.app.state.container
+        body = container.send_resolver.resolve(
+            principal.account_id, sender=data.sender, body=data.body,
+            template_id=data.template_id, sandbox=principal.sandbox,
+        )
         accepted = container.messaging.send_bulk(
             SendBulk(
                 account_id=principal.account_id,
                 recipients=[BulkRecipient(r.to, r.variables or {}) for r in data.recipients],
                 sender=data.sender,
-                body=data.body,
+                body=body,
                 client_ref=data.client_ref,
                 unicode=data.unicode,
                 sandbox=principal.sandbox,
@@ -114,6 +129,7 @@ class SmsController(Controller):
                 cost_estimate_micros=accepted.cost_micros,
                 currency=accepted.currency,
                 status="scheduled" if data.scheduled_at else "queued",
+                sandbox=principal.sandbox,
             ),
             meta=Meta(request_id=request_id_of(request.scope)),
         )
@@ -166,3 +182,54 @@ class SmsController(Controller):
             ),
             meta=Meta(request_id=request_id_of(request.scope)),
         )
+
+
+def send_to_many(
+    request: Request[Any, Any, Any], container: Container, data: SendSmsRequest, body: str,
+    principal: Principal,
+) -> SendManyResponse:
+    """`to` as an array: one batch, accepted (or refused) in one transaction,
+    answered with a line per message."""
+    assert isinstance(data.to, list)
+    variables = data.variables or {}
+    accepted = container.messaging.send_bulk(
+        SendBulk(
+            account_id=principal.account_id,
+            recipients=[BulkRecipient(to, variables) for to in data.to],
+            sender=data.sender,
+            body=body,
+            client_ref=data.client_ref,
+            unicode=data.unicode,
+            sandbox=principal.sandbox,
+            validity_minutes=data.validity_minutes,
+            idempotency_key=request.headers.get("idempotency-key"),
+            scheduled_at=data.scheduled_at,
+        )
+    )
+    status = "scheduled" if data.scheduled_at else "queued"
+    return SendManyResponse(
+        data=SentManyOut(
+            batch_id=str(accepted.batch_id),
+            accepted=accepted.accepted,
+            rejected=len(accepted.rejections),
+            messages=[
+                SentSms(
+                    id=str(m.message_id), messageId=str(m.message_id), status=status,
+                    to=m.destination, segments=m.segments, encoding=m.encoding,
+                    cost_micros=m.price_micros, cost=float(micros_to_decimal(m.price_micros)),
+                    currency=accepted.currency, client_ref=data.client_ref,
+                    sandbox=principal.sandbox,
+                )
+                for m in accepted.messages
+            ],
+            rejections=[
+                BulkRejection(r.index, r.to, r.code, r.reason) for r in accepted.rejections
+            ],
+            cost_micros=accepted.cost_micros,
+            cost=float(micros_to_decimal(accepted.cost_micros)),
+            currency=accepted.currency,
+            status=status,
+            sandbox=principal.sandbox,
+        ),
+        meta=Meta(request_id=request_id_of(request.scope)),
+    )
