@@ -21,6 +21,7 @@ from adapters.carriers.simulated import SimulatedCarrier, SimulatorSettings
 from adapters.carriers.smpp import SmppCarrier
 from adapters.carriers.smpp.urls import parse_smpp_urls
 from adapters.clock import SystemClock
+from adapters.config import BusSettings
 from adapters.dispatcher.worker import DispatcherWorker, ReceiptCollector
 from adapters.jetstream.streams import ensure_stream, stream_settings
 from adapters.postgres.dispatch import PostgresDispatchClaims, PostgresReceiptIndex, load_routes
@@ -96,8 +97,21 @@ async def run_workers(
 
 
 def build_dispatcher(container: Container) -> DispatcherWorker:
-    bus = container.settings.bus
     clock = SystemClock()
+    carriers = build_carriers(container.settings.bus)
+    index = PostgresReceiptIndex(container.pool)
+    dispatcher = Dispatcher(
+        container.app, container.outcomes, RouteBook(load_routes(container.pool)), carriers,
+        PostgresDispatchClaims(container.pool), index, clock,
+        owner=f"{socket.gethostname()}:{os.getpid()}",
+    )
+    collector = ReceiptCollector(container.receipts, container.inbound)
+    return DispatcherWorker(dispatcher, carriers, collector)
+
+
+def build_carriers(bus: BusSettings) -> dict[str, Carrier]:
+    """The carriers by name: the simulator, the sandbox's simulator and any
+    configured SMPP carriers."""
     carriers: dict[str, Carrier] = {
         SIMULATED_CARRIER: SimulatedCarrier(SimulatorSettings(
             receipt_delay_s=bus.simulator_receipt_delay_s,
@@ -110,14 +124,7 @@ def build_dispatcher(container: Container) -> DispatcherWorker:
     }
     for smpp in parse_smpp_urls(bus.smpp_carriers):
         carriers[smpp.name] = SmppCarrier(smpp)
-    index = PostgresReceiptIndex(container.pool)
-    dispatcher = Dispatcher(
-        container.app, container.outcomes, RouteBook(load_routes(container.pool)), carriers,
-        PostgresDispatchClaims(container.pool), index, clock,
-        owner=f"{socket.gethostname()}:{os.getpid()}",
-    )
-    collector = ReceiptCollector(container.receipts, container.inbound)
-    return DispatcherWorker(dispatcher, carriers, collector)
+    return carriers
 
 
 async def _until_stopped_or_failed(stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
