@@ -56,8 +56,8 @@ def form_body_middleware(app: ASGIApp) -> ASGIApp:
 
 def form_to_json(raw: bytes) -> dict[str, Any]:
     try:
-        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False,
-                          max_num_fields=MAX_FORM_FIELDS)
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True,
+                          max_num_fields=MAX_FORM_FIELDS, errors="strict")
     except (UnicodeDecodeError, ValueError) as error:
         raise ValidationException(f"Unreadable form body: {error}") from None
     document: dict[str, Any] = {}
