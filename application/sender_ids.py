@@ -13,6 +13,7 @@ from uuid import UUID, uuid4
 
 from application.errors import NotFound, ValidationFailed
 from domain.messaging.sender import (
+    InvalidSenderId,
     SenderIdStatus,
     check_sender_allowed,
     decide_sender_id,
@@ -124,17 +125,13 @@ class SenderIdService:
         against the database first, so an approval made a moment ago, in
         this process or another, is honoured at once.
         """
+        sender_kind(sender)  # a malformed sender needs no lookup to be refused
         if sandbox:
-            check_sender_allowed(sender, approved=(), numeric_allowed=False, sandbox=True)
             return
-        policy = self._store.policy(account_id, fresh=False)
-        if sender in policy.approved:
-            return
-        policy = self._store.policy(account_id, fresh=True)
-        check_sender_allowed(
-            sender, approved=policy.approved, numeric_allowed=policy.numeric_allowed,
-            sandbox=False,
-        )
+        try:
+            _check(sender, self._store.policy(account_id, fresh=False))
+        except InvalidSenderId:
+            _check(sender, self._store.policy(account_id, fresh=True))
 
     def _decide(
         self, record_id: UUID, *, approve: bool, reason: str | None, operator: UUID | None
@@ -151,3 +148,10 @@ class SenderIdService:
         updated = self._store.get(record_id)
         assert updated is not None
         return updated
+
+
+def _check(sender: str, policy: SendingPolicy) -> None:
+    check_sender_allowed(
+        sender, approved=policy.approved, numeric_allowed=policy.numeric_allowed,
+        sandbox=False,
+    )

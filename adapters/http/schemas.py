@@ -81,6 +81,7 @@ class EstimateOut(msgspec.Struct):
     available_micros: int
     canAfford: bool  # noqa: N815 - seed 002's field name
     rejected: list[EstimateRejection]
+    sandbox: bool = False
 
 
 class Meta(msgspec.Struct):
@@ -177,6 +178,7 @@ class BalanceResponse(msgspec.Struct):
 class CancelledOut(msgspec.Struct):
     id: str
     status: str
+    sandbox: bool = False
 
 
 class CancelledResponse(msgspec.Struct):

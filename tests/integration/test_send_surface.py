@@ -254,6 +254,9 @@ def test_x_sandbox_sends_free_against_the_sandbox_wallet(
     assert many["sandbox"] is True and many["messages"][0]["sandbox"] is True
     assert live_balance(client, account) == before
     assert client.get("/v1/billing/balance", headers=sandbox).json()["data"]["sandbox"] is True
+    estimate = client.post("/v1/sms/estimate", headers=sandbox,
+                           json={"to": "+447700900123", "body": "x"}).json()["data"]
+    assert (estimate["sandbox"], estimate["cost_micros"]) == (True, 0)
     # Still a well-formed sender only, and a header that means something.
     too_long = client.post("/v1/sms/send", headers=sandbox, json={
         "to": "+447700900123", "from": "TwelveChars1", "body": "test"})

@@ -151,7 +151,8 @@ class SmsController(Controller):
             principal.account_id, message_id, sandbox=principal.sandbox
         )
         return CancelledResponse(
-            data=CancelledOut(id=str(message.id), status=str(message.status)),
+            data=CancelledOut(id=str(message.id), status=str(message.status),
+                              sandbox=principal.sandbox),
             meta=Meta(request_id=request_id_of(request.scope)),
         )
 
@@ -179,6 +180,7 @@ class SmsController(Controller):
                 available_micros=estimate.available_micros, canAfford=estimate.can_afford,
                 rejected=[EstimateRejection(r.index, r.to, r.code, r.reason)
                           for r in estimate.rejections],
+                sandbox=principal.sandbox,
             ),
             meta=Meta(request_id=request_id_of(request.scope)),
         )
