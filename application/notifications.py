@@ -16,7 +16,7 @@ MAX_RECIPIENTS = 5
 MAX_EMAIL_LENGTH = 254
 # Deliberately loose: a mail server decides what it accepts; this only
 # catches values that cannot be an address at all.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$")
 
 
 @dataclass(frozen=True, slots=True)

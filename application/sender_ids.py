@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 from uuid import UUID, uuid4
 
-from application.errors import NotFound, ValidationFailed
+from application.errors import NotFound, ValidationFailed, check_text
 from domain.messaging.sender import (
     InvalidSenderId,
     SenderIdStatus,
@@ -89,6 +89,7 @@ class SenderIdService:
 
     def request(self, account_id: str, sender_id: str, purpose: str = "") -> SenderIdRecord:
         kind = sender_kind(sender_id)
+        check_text(purpose, "purpose")
         if len(purpose) > MAX_PURPOSE_LENGTH:
             raise ValidationFailed(f"purpose is at most {MAX_PURPOSE_LENGTH} characters")
         record = SenderIdRecord(
@@ -108,7 +109,7 @@ class SenderIdService:
         return self._decide(record_id, approve=True, reason=None, operator=operator)
 
     def reject(self, record_id: UUID, reason: str, *, operator: UUID | None) -> SenderIdRecord:
-        reason = reason.strip()
+        reason = check_text(reason, "reason").strip()
         if not 1 <= len(reason) <= MAX_REASON_LENGTH:
             raise ValidationFailed(f"A rejection needs a reason of 1 to {MAX_REASON_LENGTH} "
                                    "characters")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 from uuid import UUID, uuid4
 
-from application.errors import NotFound, ValidationFailed
+from application.errors import NotFound, ValidationFailed, check_text
 from domain.messaging.templates import Template
 
 MAX_TEMPLATES_PER_ACCOUNT = 1_000
@@ -99,13 +99,14 @@ class TemplateService:
 
 
 def _checked_name(name: str) -> str:
-    stripped = name.strip()
+    stripped = check_text(name, "name").strip()
     if not 1 <= len(stripped) <= MAX_NAME_LENGTH:
         raise ValidationFailed(f"A template name is 1 to {MAX_NAME_LENGTH} characters")
     return stripped
 
 
 def _variables(content: str) -> tuple[str, ...]:
+    check_text(content, "content")
     if not content.strip():
         raise ValidationFailed("A template's content cannot be empty")
     if len(content) > MAX_CONTENT_LENGTH:

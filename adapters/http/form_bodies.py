@@ -33,7 +33,7 @@ def form_body_middleware(app: ASGIApp) -> ASGIApp:
         if (
             scope["type"] != ScopeType.HTTP
             or scope["method"] != "POST"
-            or scope["path"] not in FORM_PATHS
+            or scope["path"].rstrip("/") not in FORM_PATHS
         ):
             await app(scope, receive, send)
             return

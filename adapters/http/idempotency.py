@@ -24,6 +24,7 @@ from litestar.exceptions import ClientException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.http.request_id import REQUEST_ID_HEADER, request_id_of
+from adapters.http.sandbox_mode import SANDBOX_HEADER, sandbox_requested, scoped_idempotency_key
 from adapters.postgres.idempotency import Claim, PostgresIdempotencyKeys, StoredResponse
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
             await _send_error(scope, send, 400, "VALIDATION_ERROR",
                               f"Idempotency-Key is at most {MAX_KEY_LENGTH} characters")
             return
+        sandbox = principal.sandbox or sandbox_requested(headers.get(SANDBOX_HEADER))
+        key = scoped_idempotency_key(key, sandbox=sandbox) or key
         body = await _read_body(receive, container.settings.max_request_body_bytes)
         if body is None:
             raise ClientException("Request body too large", status_code=413)

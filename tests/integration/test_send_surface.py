@@ -367,3 +367,20 @@ def test_openapi_lists_the_surface_operations(client: TestClient) -> None:
     send = document["paths"]["/v1/sms/send"]["post"]
     assert "template_id" in json.dumps(document["components"]["schemas"]["SendSmsRequest"])
     assert send["responses"]["200"]
+
+
+def test_an_idempotency_key_used_in_the_sandbox_does_not_replay_live(
+    client: TestClient, container: Container, account: Account
+) -> None:
+    key = {"Idempotency-Key": f"shared-{uuid4()}"}
+    payload = {"to": "+447700900123", "from": "Acme", "body": "same"}
+    sandboxed = client.post("/v1/sms/send", json=payload,
+                            headers={**account.headers, **key, "X-Sandbox": "true"})
+    live = client.post("/v1/sms/send", json=payload, headers={**account.headers, **key})
+    assert sandboxed.status_code == live.status_code == 200, live.text
+    assert "idempotent-replayed" not in live.headers
+    assert (sandboxed.json()["data"]["sandbox"], live.json()["data"]["sandbox"]) == (True, False)
+    assert stored(container, live.json()["data"]["id"]).sandbox is False
+    again = client.post("/v1/sms/send", json=payload, headers={**account.headers, **key})
+    assert again.json()["data"]["id"] == live.json()["data"]["id"]
+    assert again.headers["idempotent-replayed"] == "true"

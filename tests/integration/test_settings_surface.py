@@ -118,6 +118,8 @@ def test_another_accounts_template_is_not_found(
     {"name": "x", "content": "y", "variables": ["z"]},
     {"name": "", "content": "y"},
     {"name": "x", "content": "   "},
+    {"name": "x", "content": "nul \u0000 inside"},
+    {"name": "n\u0000", "content": "y"},
     {"name": "x"},
 ])
 def test_bad_template_bodies_are_validation_errors(
@@ -251,10 +253,11 @@ def test_sender_id_requests_need_settings_write(
 def test_a_sender_id_request_cannot_set_its_own_status(
     client: TestClient, account: Account
 ) -> None:
-    response = client.post("/v1/settings/sender-ids", headers=account.headers,
-                           json={"sender_id": "Sneaky", "status": "approved"})
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    for body in ({"sender_id": "Sneaky", "status": "approved"},
+                 {"sender_id": "Sneaky", "purpose": "nul \u0000"}):
+        response = client.post("/v1/settings/sender-ids", headers=account.headers, json=body)
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "VALIDATION_ERROR"
 
 
 # Notifications ---------------------------------------------------------------
@@ -282,7 +285,8 @@ def test_notification_settings_default_then_patch(
     assert client.get(url, headers=other.headers).json()["data"] == defaults
 
     for bad in ({"recipients": ["not-an-address"]}, {"sms_alerts": True},
-                {"recipients": [f"a{i}@x.io" for i in range(6)]}, {"account_id": "x"}):
+                {"recipients": [f"a{i}@x.io" for i in range(6)]}, {"account_id": "x"},
+                {"recipients": ["a\u0000@x.io"]}):
         response = client.patch(url, headers=account.headers, json=bad)
         assert response.status_code == 400, bad
         assert response.json()["error"]["code"] == "VALIDATION_ERROR"

@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody
 from adapters.bootstrap import Container
 from adapters.http.auth import authenticate
 from adapters.http.request_id import request_id_of
+from adapters.http.sandbox_mode import scoped_idempotency_key
 from adapters.http.schemas import (
     BulkAcceptedOut,
     BulkRejection,
@@ -68,7 +69,7 @@ class SmsController(Controller):
                 unicode=data.unicode,
                 sandbox=principal.sandbox,
                 validity_minutes=data.validity_minutes,
-                idempotency_key=request.headers.get("idempotency-key"),
+                idempotency_key=_idempotency_key(request, principal),
                 scheduled_at=data.scheduled_at,
             )
         )
@@ -111,7 +112,7 @@ class SmsController(Controller):
                 unicode=data.unicode,
                 sandbox=principal.sandbox,
                 validity_minutes=data.validity_minutes,
-                idempotency_key=request.headers.get("idempotency-key"),
+                idempotency_key=_idempotency_key(request, principal),
                 scheduled_at=data.scheduled_at,
             )
         )
@@ -186,6 +187,13 @@ class SmsController(Controller):
         )
 
 
+def _idempotency_key(request: Request[Any, Any, Any], principal: Principal) -> str | None:
+    """The key message ids derive from, scoped to the request's mode."""
+    return scoped_idempotency_key(
+        request.headers.get("idempotency-key"), sandbox=principal.sandbox
+    )
+
+
 def send_to_many(
     request: Request[Any, Any, Any], container: Container, data: SendSmsRequest, body: str,
     principal: Principal,
@@ -204,7 +212,7 @@ def send_to_many(
             unicode=data.unicode,
             sandbox=principal.sandbox,
             validity_minutes=data.validity_minutes,
-            idempotency_key=request.headers.get("idempotency-key"),
+            idempotency_key=_idempotency_key(request, principal),
             scheduled_at=data.scheduled_at,
         )
     )
