@@ -19,13 +19,21 @@ from adapters.postgres.accounts import PostgresAccounts
 from adapters.postgres.dispatch import PostgresReceiptIndex
 from adapters.postgres.migrations import migrate
 from adapters.postgres.opt_outs import MessageLogRouter, PostgresOptOuts
+from adapters.postgres.sender_ids import PostgresSenderIds
+from adapters.postgres.surface_settings import PostgresNotificationSettings, PostgresSandboxResets
+from adapters.postgres.templates import PostgresTemplates
 from adapters.pricing.loader import load_rate_book
 from application.estimating import Estimator
 from application.inbound import InboundService
 from application.ledger_app import LedgerApplication
+from application.notifications import NotificationService
 from application.outcomes import OutcomeService
 from application.receipts import ReceiptProcessor
+from application.sandbox import SandboxService
+from application.send_resolution import SendResolver
+from application.sender_ids import SenderIdService
 from application.sending import MessagingService
+from application.templates import TemplateService
 from application.verification import LedgerVerifier
 from application.wallets import WalletService
 
@@ -51,6 +59,11 @@ class Container:
     receipts: ReceiptProcessor
     estimator: Estimator
     identity: Identity
+    sender_ids: SenderIdService
+    templates: TemplateService
+    send_resolver: SendResolver
+    notifications: NotificationService
+    sandbox: SandboxService
     _closed: bool = field(default=False, repr=False)
 
     def close(self) -> None:
@@ -89,6 +102,8 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
     outcomes = OutcomeService(app)
     messaging = MessagingService(app, accounts, rates, opt_outs)
     wallets = WalletService(app)
+    sender_ids = SenderIdService(PostgresSenderIds(pool))
+    templates = TemplateService(PostgresTemplates(pool))
     return Container(
         settings=settings,
         database_url=database_url,
@@ -105,4 +120,12 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
         receipts=ReceiptProcessor(outcomes, PostgresReceiptIndex(pool), SystemClock()),
         estimator=Estimator(messaging, accounts, wallets),
         identity=build_identity(settings.identity, pool, wallets, accounts),
+        sender_ids=sender_ids,
+        templates=templates,
+        send_resolver=SendResolver(sender_ids, templates),
+        notifications=NotificationService(PostgresNotificationSettings(pool)),
+        sandbox=SandboxService(
+            app, accounts, wallets, PostgresSandboxResets(pool),
+            refill_micros=settings.sandbox_refill_micros,
+        ),
     )

@@ -89,6 +89,10 @@ class Settings:
     log_level: str
     bus: BusSettings
     identity: IdentitySettings = field(default_factory=IdentitySettings)
+    # A 10,000-recipient bulk with variables fits; larger bodies get 413.
+    max_request_body_bytes: int = 8 * 1024 * 1024
+    # What POST /v1/sandbox/reset refills the sandbox wallet to.
+    sandbox_refill_micros: int = 100_000_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -123,6 +127,12 @@ class Settings:
             log_level=log_level,
             bus=BusSettings.from_env(env, problems),
             identity=IdentitySettings.from_env(env, problems),
+            max_request_body_bytes=_int(
+                env, "SMSLEDGER_MAX_BODY_BYTES", 8 * 1024 * 1024, 1024, 64 * 1024 * 1024, problems
+            ),
+            sandbox_refill_micros=_int(
+                env, "SMSLEDGER_SANDBOX_REFILL_MICROS", 100_000_000, 0, 10**15, problems
+            ),
         )
         if problems:
             raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems))

@@ -21,6 +21,7 @@ from adapters.carriers.simulated import SimulatedCarrier, SimulatorSettings
 from adapters.carriers.smpp import SmppCarrier
 from adapters.carriers.smpp.urls import parse_smpp_urls
 from adapters.clock import SystemClock
+from adapters.config import BusSettings
 from adapters.dispatcher.worker import DispatcherWorker, ReceiptCollector
 from adapters.jetstream.streams import ensure_stream, stream_settings
 from adapters.postgres.dispatch import PostgresDispatchClaims, PostgresReceiptIndex, load_routes
@@ -29,7 +30,7 @@ from adapters.relay.positions import RelayPositions
 from adapters.relay.relay import Relay
 from application.carriers import Carrier
 from application.dispatching import Dispatcher
-from application.routing import SIMULATED_CARRIER, RouteBook
+from application.routing import SANDBOX_CARRIER, SIMULATED_CARRIER, RouteBook
 from projections.registry import ALL_PROJECTIONS
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,10 @@ log = logging.getLogger(__name__)
 NATS_CONNECT_TIMEOUT_S = 10
 STOP_TIMEOUT_S = 15
 NATS_CLOSE_TIMEOUT_S = 5
+# Long enough for the dispatcher to index the submission before its receipt
+# comes back (an earlier receipt is parked and retried a second later), short
+# enough that a sandbox message reads `delivered` almost at once.
+SANDBOX_RECEIPT_DELAY_S = 0.1
 
 
 async def run_workers(
@@ -92,16 +97,8 @@ async def run_workers(
 
 
 def build_dispatcher(container: Container) -> DispatcherWorker:
-    bus = container.settings.bus
     clock = SystemClock()
-    carriers: dict[str, Carrier] = {
-        SIMULATED_CARRIER: SimulatedCarrier(SimulatorSettings(
-            receipt_delay_s=bus.simulator_receipt_delay_s,
-            failure_share=bus.simulator_failure_share,
-        )),
-    }
-    for smpp in parse_smpp_urls(bus.smpp_carriers):
-        carriers[smpp.name] = SmppCarrier(smpp)
+    carriers = build_carriers(container.settings.bus)
     index = PostgresReceiptIndex(container.pool)
     dispatcher = Dispatcher(
         container.app, container.outcomes, RouteBook(load_routes(container.pool)), carriers,
@@ -110,6 +107,24 @@ def build_dispatcher(container: Container) -> DispatcherWorker:
     )
     collector = ReceiptCollector(container.receipts, container.inbound)
     return DispatcherWorker(dispatcher, carriers, collector)
+
+
+def build_carriers(bus: BusSettings) -> dict[str, Carrier]:
+    """The carriers by name: the simulator, the sandbox's simulator and any
+    configured SMPP carriers."""
+    carriers: dict[str, Carrier] = {
+        SIMULATED_CARRIER: SimulatedCarrier(SimulatorSettings(
+            receipt_delay_s=bus.simulator_receipt_delay_s,
+            failure_share=bus.simulator_failure_share,
+        )),
+        SANDBOX_CARRIER: SimulatedCarrier(
+            SimulatorSettings(receipt_delay_s=SANDBOX_RECEIPT_DELAY_S, failure_share=0.0),
+            name=SANDBOX_CARRIER,
+        ),
+    }
+    for smpp in parse_smpp_urls(bus.smpp_carriers):
+        carriers[smpp.name] = SmppCarrier(smpp)
+    return carriers
 
 
 async def _until_stopped_or_failed(stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:

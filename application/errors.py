@@ -21,3 +21,11 @@ class ConcurrencyExhausted(DomainError):
     """Another process kept writing the same wallet; the caller may retry."""
 
     code = "SERVICE_UNAVAILABLE"
+
+
+def check_text(value: str, field: str) -> str:
+    """Refuse a NUL character, which no PostgreSQL text column can hold, so
+    that it is the caller's VALIDATION_ERROR and not our failure to save."""
+    if "\x00" in value:
+        raise ValidationFailed(f"{field} cannot contain a NUL character", field=field)
+    return value

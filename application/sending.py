@@ -99,6 +99,8 @@ class BulkAccepted:
     rejections: tuple[Rejection, ...]
     cost_micros: int
     currency: str
+    # The accepted recipients with their message ids, for callers that list them.
+    messages: tuple[Recipient, ...] = ()
 
 
 class MessagingService:
@@ -229,6 +231,7 @@ class MessagingService:
             rejections=tuple(done.rejections),
             cost_micros=done.total_micros,
             currency=profile.currency,
+            messages=tuple(done.prepared),
         )
 
     def card_for(self, profile: AccountProfile, *, sandbox: bool) -> RateCard | None:
@@ -261,6 +264,7 @@ class _BulkPreparation:
         self.accepted = 0
         self.total_micros = 0
         self.rejections: list[Rejection] = []
+        self.prepared: list[Recipient] = []
 
     def chunks(self) -> Iterator[list[Recipient]]:
         command, key = self._command, self._command.idempotency_key
@@ -289,6 +293,7 @@ class _BulkPreparation:
                 chunk.append(recipient)
                 self.total_micros += recipient.price_micros
             self.accepted += len(chunk)
+            self.prepared.extend(chunk)
             if chunk:
                 yield chunk
 

@@ -287,10 +287,12 @@ def list_messages(
     sandbox: bool | None = None,
     page_size: int = 50,
     cursor_token: str | None = None,
+    accepted_after: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], str | None, bool, int]:
     """A page of the log, newest first: (rows, next cursor token or None,
     has_more, total matching the filters). Rows are the log's columns
-    without `events`. Dates are inclusive bounds on accepted_at."""
+    without `events`. Dates are inclusive bounds on accepted_at;
+    `accepted_after` is exclusive (a sandbox reset hides what came before)."""
     check_page_size(page_size)
     if status is not None and status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}")
@@ -312,6 +314,9 @@ def list_messages(
     if to_date is not None:
         conditions.append(sql.SQL("accepted_at <= %s"))
         params.append(to_date)
+    if accepted_after is not None:
+        conditions.append(sql.SQL("accepted_at > %s"))
+        params.append(accepted_after)
     after = None if cursor_token is None else _cursor_key(cursor_token)
     rows, has_more, total = keyset_page(
         cursor, table=TABLE, columns=_select(_PUBLIC), conditions=conditions, params=params,

@@ -1,4 +1,5 @@
-"""The simulated carrier: the default route, and always the sandbox's.
+"""The simulated carrier: the default route's, and (as a second instance
+named `sandbox`, reporting at once and without random failures) the sandbox's.
 
 It accepts at once and reports after a configurable delay. Some destinations
 have fixed outcomes, so that an integration can exercise every path:

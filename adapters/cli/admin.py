@@ -15,6 +15,7 @@ from adapters.config import Settings
 from domain import ids
 from domain.errors import DomainError
 from domain.messaging.phone import KNOWN_COUNTRIES
+from domain.messaging.sender import sender_kind
 from domain.money import ensure_currency, micros_to_decimal, parse_amount_micros
 from domain.wallet import TopUpSource
 
@@ -27,6 +28,13 @@ def add_commands(sub: Any) -> None:
     create.add_argument("--currency", default="GBP")
     create.add_argument("--credit", default="0", help="opening credit, e.g. 10.00")
     create.add_argument("--country", default=None, help="default country, e.g. GB")
+    create.add_argument(
+        "--sender-id", action="append", default=[], dest="sender_ids",
+        help="a sender ID approved for live sends at once (repeatable)",
+    )
+    create.add_argument(
+        "--numeric-senders", action="store_true", help="allow sending from phone numbers"
+    )
     output = create.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print JSON for scripts")
     output.add_argument(
@@ -55,6 +63,8 @@ def cmd_accounts_create(args: argparse.Namespace, settings: Settings) -> int:
         currency = ensure_currency(args.currency.upper())
         credit_micros = parse_amount_micros(args.credit, currency)
         country = _country(args.country)
+        for sender_id in args.sender_ids:
+            sender_kind(sender_id)
     except DomainError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 2
@@ -71,6 +81,11 @@ def cmd_accounts_create(args: argparse.Namespace, settings: Settings) -> int:
                     live_wallet, credit_micros, TopUpSource.ADJUSTMENT,
                     f"opening-credit/{profile.account_id}",
                 )
+            for sender_id in args.sender_ids:
+                request = container.sender_ids.request(profile.account_id, sender_id)
+                container.sender_ids.approve(request.id, operator=None)
+            if args.numeric_senders:
+                container.sender_ids.allow_numeric_senders(profile.account_id, True)
             key = container.accounts.issue_key(profile.account_id, sandbox=False, name="default")
         finally:
             container.close()

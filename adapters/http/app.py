@@ -8,6 +8,7 @@ from litestar.openapi import OpenAPIConfig
 from adapters.bootstrap import Container
 from adapters.http.controllers.admin_accounts import AdminAccountsController
 from adapters.http.controllers.admin_rate_overrides import AdminRateOverridesController
+from adapters.http.controllers.admin_sender_ids import AdminSenderIdsController
 from adapters.http.controllers.auth import AuthController
 from adapters.http.controllers.billing import BillingController
 from adapters.http.controllers.campaigns import CampaignsController
@@ -16,14 +17,17 @@ from adapters.http.controllers.google_auth import GoogleAuthController
 from adapters.http.controllers.health import HealthController
 from adapters.http.controllers.inbound import InboundController
 from adapters.http.controllers.messages import MessagesController
+from adapters.http.controllers.notifications import NotificationsController
 from adapters.http.controllers.profile import ProfileController
 from adapters.http.controllers.reports import ReportsController
+from adapters.http.controllers.sandbox import SandboxController
+from adapters.http.controllers.sender_ids import SenderIdsController
 from adapters.http.controllers.sms import SmsController
+from adapters.http.controllers.templates import TemplatesController
 from adapters.http.errors import EXCEPTION_HANDLERS
+from adapters.http.form_bodies import form_body_middleware
 from adapters.http.idempotency import idempotency_middleware
 from adapters.http.request_id import request_id_middleware
-
-MAX_REQUEST_BODY_BYTES = 8 * 1024 * 1024  # a 10,000-recipient bulk with variables
 
 
 def create_app(container: Container) -> Litestar:
@@ -42,10 +46,15 @@ def create_app(container: Container) -> Litestar:
             ProfileController,
             AdminAccountsController,
             AdminRateOverridesController,
+            TemplatesController,
+            SenderIdsController,
+            AdminSenderIdsController,
+            NotificationsController,
+            SandboxController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware, idempotency_middleware],
-        request_max_body_size=MAX_REQUEST_BODY_BYTES,
+        middleware=[request_id_middleware, form_body_middleware, idempotency_middleware],
+        request_max_body_size=container.settings.max_request_body_bytes,
         openapi_config=OpenAPIConfig(title="smsledger", version="0.1.0", path="/openapi"),
         debug=False,
     )

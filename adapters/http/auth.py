@@ -13,6 +13,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 
 from adapters.bootstrap import Container
 from adapters.http.bearer import bearer_token, jwt_principal
+from adapters.http.sandbox_mode import with_sandbox_header
 from adapters.postgres.accounts import Principal
 
 MAX_CREDENTIAL_LENGTH = 200
@@ -21,7 +22,9 @@ MAX_CREDENTIAL_LENGTH = 200
 def authenticate(request: Request[Any, Any, Any]) -> Principal:
     session_token = bearer_token(request)
     if session_token is not None:  # a signed-in user's JWT
-        return jwt_principal(request.app.state.container, session_token)
+        return with_sandbox_header(
+            request, jwt_principal(request.app.state.container, session_token)
+        )
     api_key = request.headers.get("x-api-key")
     api_secret = request.headers.get("x-api-secret")
     if not api_key or not api_secret:
@@ -32,7 +35,7 @@ def authenticate(request: Request[Any, Any, Any]) -> Principal:
     principal = container.accounts.authenticate(api_key, api_secret)
     if principal is None:
         raise NotAuthorizedException("Invalid API credentials")
-    return principal
+    return with_sandbox_header(request, principal)
 
 
 def require_permission(principal: Principal, permission: str) -> Principal:

@@ -33,6 +33,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "FORBIDDEN": 403,
     "NOT_FOUND": 404,
     "CONFLICT": 409,
+    "PAYLOAD_TOO_LARGE": 413,
     "INSUFFICIENT_BALANCE": 422,
     "OPT_OUT": 422,
     "RATE_LIMITED": 429,
@@ -80,6 +81,8 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
              "meta": {"request_id": request_id_of(request.scope)}},
             status_code=405,
         )
+    elif exc.status_code == 413:
+        code = "PAYLOAD_TOO_LARGE"
     elif exc.status_code >= 500:
         code = "SERVICE_UNAVAILABLE" if exc.status_code == 503 else "INTERNAL_ERROR"
     else:

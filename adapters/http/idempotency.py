@@ -20,15 +20,16 @@ from typing import Any
 
 from litestar.datastructures import Headers
 from litestar.enums import ScopeType
+from litestar.exceptions import ClientException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.http.request_id import REQUEST_ID_HEADER, request_id_of
+from adapters.http.sandbox_mode import SANDBOX_HEADER, sandbox_requested, scoped_idempotency_key
 from adapters.postgres.idempotency import Claim, PostgresIdempotencyKeys, StoredResponse
 
 log = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 255
-MAX_BODY_BYTES = 8 * 1024 * 1024
 PRUNE_EVERY_REQUESTS = 1000
 
 
@@ -55,7 +56,11 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
             await _send_error(scope, send, 400, "VALIDATION_ERROR",
                               f"Idempotency-Key is at most {MAX_KEY_LENGTH} characters")
             return
-        body = await _read_body(receive)
+        sandbox = principal.sandbox or sandbox_requested(headers.get(SANDBOX_HEADER))
+        key = scoped_idempotency_key(key, sandbox=sandbox) or key
+        body = await _read_body(receive, container.settings.max_request_body_bytes)
+        if body is None:
+            raise ClientException("Request body too large", status_code=413)
         store = PostgresIdempotencyKeys(container.pool)
         if next(counter) % PRUNE_EVERY_REQUESTS == 0:
             await asyncio.to_thread(store.prune)
@@ -104,16 +109,15 @@ async def _run_and_keep(
             await asyncio.to_thread(store.complete, account_id, key, response)
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    """The whole body, or None once it outgrows what any request may send
-    (the app then answers 413 itself)."""
+async def _read_body(receive: Receive, limit_bytes: int) -> bytes | None:
+    """The whole body, or None once it outgrows what any request may send."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message: Any = await receive()
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if size > limit_bytes:
             return None
         chunks.append(chunk)
         if not message.get("more_body", False):

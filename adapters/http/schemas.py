@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from uuid import UUID
 
 import msgspec
 
@@ -17,6 +18,9 @@ SenderId = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
 Body = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
 ClientRef = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 ValidityMinutes = Annotated[int, msgspec.Meta(ge=1, le=4320)]
+# `to` as an array (seed 003) is for a handful of numbers with one response
+# line each; larger lists belong on /v1/sms/bulk.
+MAX_SEND_RECIPIENTS = 1_000
 
 
 class Request(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -24,14 +28,15 @@ class Request(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class SendSmsRequest(Request):
-    to: Phone
+    to: Phone | Annotated[list[Phone], msgspec.Meta(min_length=1, max_length=MAX_SEND_RECIPIENTS)]
     sender: SenderId = msgspec.field(name="from")
-    body: Body
+    body: Body | None = None  # or template_id
     variables: Variables | None = None
     client_ref: ClientRef | None = None
     unicode: bool = False
     validity_minutes: ValidityMinutes = 2880
     scheduled_at: datetime | None = None
+    template_id: UUID | None = None
 
 
 class BulkRecipientIn(Request):
@@ -42,11 +47,12 @@ class BulkRecipientIn(Request):
 class BulkSmsRequest(Request):
     recipients: Annotated[list[BulkRecipientIn], msgspec.Meta(min_length=1, max_length=10_000)]
     sender: SenderId = msgspec.field(name="from")
-    body: Body
+    body: Body | None = None  # or template_id
     client_ref: ClientRef | None = None
     unicode: bool = False
     validity_minutes: ValidityMinutes = 2880
     scheduled_at: datetime | None = None
+    template_id: UUID | None = None
 
 
 class EstimateRequest(Request):
@@ -75,6 +81,7 @@ class EstimateOut(msgspec.Struct):
     available_micros: int
     canAfford: bool  # noqa: N815 - seed 002's field name
     rejected: list[EstimateRejection]
+    sandbox: bool = False
 
 
 class Meta(msgspec.Struct):
@@ -95,6 +102,7 @@ class SentSms(msgspec.Struct):
     cost: float
     currency: str
     client_ref: str | None
+    sandbox: bool = False
 
 
 class BulkRejection(msgspec.Struct):
@@ -113,6 +121,22 @@ class BulkAcceptedOut(msgspec.Struct):
     cost_estimate_micros: int
     currency: str
     status: str
+    sandbox: bool = False
+
+
+class SentManyOut(msgspec.Struct):
+    """A send to an array of numbers: one message per accepted recipient."""
+
+    batch_id: str
+    accepted: int
+    rejected: int
+    messages: list[SentSms]
+    rejections: list[BulkRejection]
+    cost_micros: int
+    cost: float
+    currency: str
+    status: str
+    sandbox: bool
 
 
 class BalanceOut(msgspec.Struct):
@@ -136,6 +160,11 @@ class SendSmsResponse(msgspec.Struct):
     meta: Meta
 
 
+class SendManyResponse(msgspec.Struct):
+    data: SentManyOut
+    meta: Meta
+
+
 class BulkSmsResponse(msgspec.Struct):
     data: BulkAcceptedOut
     meta: Meta
@@ -149,6 +178,7 @@ class BalanceResponse(msgspec.Struct):
 class CancelledOut(msgspec.Struct):
     id: str
     status: str
+    sandbox: bool = False
 
 
 class CancelledResponse(msgspec.Struct):

@@ -1,14 +1,33 @@
-"""Sender IDs: an alphanumeric name of up to 11 characters, or a number."""
+"""Sender IDs: an alphanumeric name of up to 11 characters, or a number.
+
+Which sender an account may use on live traffic is decided here from facts
+the caller looks up (the account's approved sender IDs and whether it may
+send from numbers); the sandbox never reaches a handset, so it accepts any
+well-formed sender.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
+from enum import StrEnum
 
-from domain.errors import DomainError
+from domain.errors import DomainError, InvalidTransition
 
 
 class InvalidSenderId(DomainError):
     code = "INVALID_SENDER_ID"
+
+
+class SenderKind(StrEnum):
+    ALPHANUMERIC = "alphanumeric"
+    NUMERIC = "numeric"
+
+
+class SenderIdStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
 
 
 MAX_ALPHANUMERIC_LENGTH = 11
@@ -26,3 +45,43 @@ def validate_sender_id(sender: str) -> str:
         sender=sender,
         max_length=MAX_ALPHANUMERIC_LENGTH,
     )
+
+
+def sender_kind(sender: str) -> SenderKind:
+    """The kind of a well-formed sender; raises InvalidSenderId otherwise."""
+    validate_sender_id(sender)
+    return SenderKind.NUMERIC if _NUMERIC.match(sender) else SenderKind.ALPHANUMERIC
+
+
+def check_sender_allowed(
+    sender: str, *, approved: Collection[str], numeric_allowed: bool, sandbox: bool
+) -> None:
+    """Raise InvalidSenderId unless this sender may be used.
+
+    Live traffic needs an approved sender ID, or a number when the account is
+    configured to send from numbers. The sandbox takes any well-formed one.
+    """
+    kind = sender_kind(sender)
+    if sandbox or sender in approved:
+        return
+    if kind == SenderKind.NUMERIC and numeric_allowed:
+        return
+    if kind == SenderKind.NUMERIC:
+        raise InvalidSenderId(
+            "This account may not send from a number unless that number is an approved "
+            "sender ID",
+            sender=sender,
+        )
+    raise InvalidSenderId(
+        "Sender ID is not approved for this account; request it at /v1/settings/sender-ids",
+        sender=sender,
+    )
+
+
+def decide_sender_id(current: SenderIdStatus, *, approve: bool) -> SenderIdStatus:
+    """A request moves once, from pending to approved or rejected."""
+    if current != SenderIdStatus.PENDING:
+        raise InvalidTransition(
+            f"This sender ID is already {current}", status=str(current)
+        )
+    return SenderIdStatus.APPROVED if approve else SenderIdStatus.REJECTED

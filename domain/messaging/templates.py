@@ -68,6 +68,11 @@ class Template:
             ) from None
         return "".join(parts)
 
+    @property
+    def variable_names(self) -> list[str]:
+        """The placeholders' names, each once, in order of first appearance."""
+        return list(dict.fromkeys(name for _, name in self._slots))
+
     def __repr__(self) -> str:
         return f"Template.parse({self.body!r})"
 

@@ -144,6 +144,9 @@ def create_account(container: Container, name: str) -> BenchAccount:
         TopUpSource.ADJUSTMENT,
         f"opening-credit/{profile.account_id}",
     )
+    # As `accounts create --sender-id Acme`: live sends need an approved sender.
+    request = container.sender_ids.request(profile.account_id, SENDER)
+    container.sender_ids.approve(request.id, operator=None)
     key = container.accounts.issue_key(profile.account_id, sandbox=False, name="bench")
     return BenchAccount(profile.account_id, key.api_key, key.api_secret)
 

@@ -99,7 +99,8 @@ def product(tmp_path: Path, product_env: dict[str, str]) -> Iterator[Product]:
 
 
 def test_send_bulk_balance_verify_and_restart(product: Product) -> None:
-    created = product.cli("accounts", "create", "--name", "Acme", "--credit", "10.00",
+    created = product.cli("accounts", "create", "--name", "Acme", "--sender-id", "Acme",
+                          "--credit", "10.00",
                           "--country", "GH", "--json")
     assert created.returncode == 0, created.stderr
     account = json.loads(created.stdout)
@@ -156,7 +157,8 @@ def _poll(fetch, done, timeout_s: float = 10.0):
 
 
 def test_read_models_follow_the_api_and_survive_a_rebuild(product: Product) -> None:
-    created = product.cli("accounts", "create", "--name", "Reader", "--credit", "100.00",
+    created = product.cli("accounts", "create", "--name", "Reader", "--sender-id", "Acme",
+                          "--credit", "100.00",
                           "--country", "GB", "--json")
     assert created.returncode == 0, created.stderr
     account = json.loads(created.stdout)
@@ -219,7 +221,8 @@ def _page_through(http: httpx.Client, campaign_id: str) -> int:
 
 
 def test_a_mixed_bulk_is_delivered_failed_and_settled_to_the_micro(product: Product) -> None:
-    created = product.cli("accounts", "create", "--name", "Mixed", "--credit", "100.00",
+    created = product.cli("accounts", "create", "--name", "Mixed", "--sender-id", "Acme",
+                          "--credit", "100.00",
                           "--country", "GB", "--json")
     account = json.loads(created.stdout)
     headers = {"X-API-Key": account["api_key"], "X-API-Secret": account["api_secret"]}
@@ -277,3 +280,62 @@ def _all_messages(http: httpx.Client, campaign_id: str) -> list[dict]:
         if not page["pagination"]["has_more"]:
             break
     return rows
+
+
+def test_the_seed_example_and_the_sandbox(product: Product) -> None:
+    """The seed's Python example against the product (base URL and key
+    changed; its sender approved when the account is made), then the same
+    key in the sandbox: delivered at once, free, and cleared by a reset."""
+    created = product.cli("accounts", "create", "--name", "Seed", "--sender-id", "MyApp",
+                          "--credit", "10.00", "--country", "GB", "--json")
+    assert created.returncode == 0, created.stderr
+    account = json.loads(created.stdout)
+    base = f"{product.base_url}/v1"
+    headers = {"X-API-Key": account["api_key"], "X-API-Secret": account["api_secret"]}
+
+    def send_sms(to: str, body: str, sender: str = "MyApp") -> dict:
+        return httpx.post(f"{base}/sms/send", headers=headers,
+                          json={"to": to, "from": sender, "body": body}).json()
+
+    def send_bulk(recipients: list[dict], body: str, sender: str = "MyApp") -> dict:
+        return httpx.post(f"{base}/sms/bulk", headers=headers,
+                          json={"recipients": recipients, "from": sender, "body": body}).json()
+
+    def get_balance() -> dict:
+        return httpx.get(f"{base}/billing/balance", headers=headers).json()
+
+    def list_messages(status: str | None = None, page_size: int = 50) -> dict:
+        params: dict[str, object] = {"page_size": page_size}
+        if status:
+            params["status"] = status
+        return httpx.get(f"{base}/reports/messages", headers=headers, params=params).json()
+
+    assert send_sms("+447700900123", "Hello!")["data"]["status"] == "queued"
+    assert send_bulk([{"to": "+447700900001"}], "Hi")["data"]["accepted"] == 1
+    assert isinstance(get_balance()["data"]["balance"], int)
+    assert isinstance(list_messages(status="delivered")["data"], list)
+    # Once the live sends are settled, the live wallet should not move again.
+    live_before = _poll(get_balance, lambda b: b["data"]["reserved_micros"] == 0)["data"]
+    assert live_before["reserved_micros"] == 0
+
+    sandbox = {**headers, "X-Sandbox": "true"}
+    with httpx.Client(base_url=product.base_url, headers=sandbox, timeout=30) as http:
+        sent = http.post("/v1/sms/send", json={"to": "+447700900123", "from": "Test",
+                                               "body": "Test - not sent!"})
+        assert sent.status_code == 200, sent.text
+        assert sent.json()["data"]["sandbox"] is True
+        message_id = sent.json()["data"]["id"]
+        started = time.monotonic()
+        delivered = _poll(lambda: http.get(f"/v1/sms/{message_id}"),
+                          lambda r: r.status_code == 200
+                          and r.json()["data"]["status"] == "delivered", timeout_s=10)
+        assert delivered.json()["data"]["status"] == "delivered", delivered.text
+        assert delivered.json()["data"]["sandbox"] is True
+        assert time.monotonic() - started < 5.0
+        reset = http.post("/v1/sandbox/reset")
+        assert reset.status_code == 200, reset.text
+        assert http.get(f"/v1/sms/{message_id}").status_code == 404
+        assert http.get("/v1/sms").json()["data"] == []
+    # The sandbox charged nothing to the live wallet.
+    assert get_balance()["data"] == live_before
+    product.stop()

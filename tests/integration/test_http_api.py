@@ -12,6 +12,7 @@ from litestar.testing import TestClient
 from adapters.bootstrap import Container, migrate_database
 from adapters.http.app import create_app
 from domain.wallet import TopUpSource
+from tests.support.senders import approve_sender
 
 
 @pytest.fixture
@@ -19,6 +20,7 @@ def account(container: Container) -> dict[str, str]:
     profile = container.accounts.create_account("Http Ltd", "GBP", "GB")
     live, _ = container.wallets.open_wallets(profile.account_id, "GBP")
     container.wallets.top_up(live, 1_000_000, TopUpSource.ADJUSTMENT, "opening")
+    approve_sender(container, profile.account_id)
     key = container.accounts.issue_key(profile.account_id, sandbox=False)
     return {"X-API-Key": key.api_key, "X-API-Secret": key.api_secret}
 
@@ -128,6 +130,7 @@ def test_idempotency_keys_belong_to_their_account(
     profile = container.accounts.create_account("Other Ltd", "GBP", "GB")
     live, _ = container.wallets.open_wallets(profile.account_id, "GBP")
     container.wallets.top_up(live, 1_000_000, TopUpSource.ADJUSTMENT, "opening")
+    approve_sender(container, profile.account_id)
     other_key = container.accounts.issue_key(profile.account_id, sandbox=False)
     other = {"X-API-Key": other_key.api_key, "X-API-Secret": other_key.api_secret}
     key = {"Idempotency-Key": f"shared-{uuid4()}"}

@@ -20,6 +20,7 @@ from domain.inbound import opt_action_of
 from domain.wallet import TopUpSource
 from projections.message_log import MessageLog
 from projections.registry import by_name
+from tests.support.senders import approve_sender
 
 PHONE = "+447700900555"
 
@@ -47,6 +48,7 @@ def account(container: Container) -> dict[str, str]:
     profile = container.accounts.create_account("Replies Ltd", "GBP", "GB")
     live, _ = container.wallets.open_wallets(profile.account_id, "GBP")
     container.wallets.top_up(live, 5_000_000, TopUpSource.ADJUSTMENT, "opening")
+    approve_sender(container, profile.account_id)
     key = container.accounts.issue_key(profile.account_id, sandbox=False)
     return {"X-API-Key": key.api_key, "X-API-Secret": key.api_secret,
             "account_id": profile.account_id}

@@ -23,6 +23,7 @@ from application.sending import BulkRecipient, SendBulk, SendMessage
 from domain.message_status import MessageStatus
 from domain.wallet import TopUpSource
 from projections.registry import ALL_PROJECTIONS
+from tests.support.senders import approve_sender
 
 GB_PRICE_MICROS = 34_800  # the default GBP card's price of one GB segment
 NOTIFICATION_PAGE = 10_000
@@ -54,6 +55,7 @@ def new_account(container: Container, top_up_micros: int = 100_000_000) -> Accou
     profile = container.accounts.create_account(f"Reader {uuid4().hex[:8]}", "GBP", "GB")
     live, _ = container.wallets.open_wallets(profile.account_id, "GBP")  # and the sandbox's
     container.wallets.top_up(live, top_up_micros, TopUpSource.STRIPE, f"pi_{uuid4().hex}")
+    approve_sender(container, profile.account_id)
     key = container.accounts.issue_key(profile.account_id, sandbox=False)
     headers = {"X-API-Key": key.api_key, "X-API-Secret": key.api_secret}
     return Account(profile.account_id, headers)
@@ -406,6 +408,7 @@ def test_messages_can_be_found_by_client_ref(container: Container) -> None:
     profile = container.accounts.create_account("Ref Ltd", "GBP", "GB")
     live, _ = container.wallets.open_wallets(profile.account_id, "GBP")
     container.wallets.top_up(live, 1_000_000, TopUpSource.ADJUSTMENT, "opening")
+    approve_sender(container, profile.account_id)
     key = container.accounts.issue_key(profile.account_id, sandbox=False)
     headers = {"X-API-Key": key.api_key, "X-API-Secret": key.api_secret}
     with TestClient(create_app(container)) as client:

@@ -11,6 +11,7 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from adapters.bootstrap import Container
 from adapters.http.auth import authenticate
 from adapters.http.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -64,7 +65,9 @@ class MessagesController(Controller):
         principal: NamedDependency[Principal],
     ) -> MessageResponse:
         row = run_query(request, get_message, principal.account_id, message_id)
-        if row is None or row["sandbox"] != principal.sandbox:
+        if row is None or row["sandbox"] != principal.sandbox or _reset_away(
+            request, principal, row
+        ):
             raise NotFound("No such message", message_id=message_id)
         return MessageResponse(
             data=message_detail(row), meta=Meta(request_id=request_id_of(request.scope))
@@ -129,12 +132,26 @@ def message_page(
         destination=destination_filter(destination), campaign_id=campaign_id,
         client_ref=client_ref, sandbox=principal.sandbox,
         page_size=page_size, cursor_token=cursor,
+        accepted_after=_sandbox_cutoff(request, principal),
     )
     return MessageListResponse(
         data=[message_out(row) for row in result[0]],
         pagination=pagination(page_size, result),
         meta=Meta(request_id=request_id_of(request.scope)),
     )
+
+
+def _sandbox_cutoff(request: Request[Any, Any, Any], principal: Principal) -> datetime | None:
+    """A sandbox's messages accepted before its latest reset are hidden."""
+    if not principal.sandbox:
+        return None
+    container: Container = request.app.state.container
+    return container.sandbox.last_reset(principal.account_id)
+
+
+def _reset_away(request: Request[Any, Any, Any], principal: Principal, row: Row) -> bool:
+    cutoff = _sandbox_cutoff(request, principal)
+    return cutoff is not None and row["accepted_at"] <= cutoff
 
 
 def _text(value: str | None) -> str | None:

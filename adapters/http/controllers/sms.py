@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody
 from adapters.bootstrap import Container
 from adapters.http.auth import authenticate
 from adapters.http.request_id import request_id_of
+from adapters.http.sandbox_mode import scoped_idempotency_key
 from adapters.http.schemas import (
     BulkAcceptedOut,
     BulkRejection,
@@ -24,8 +25,10 @@ from adapters.http.schemas import (
     EstimateRequest,
     EstimateResponse,
     Meta,
+    SendManyResponse,
     SendSmsRequest,
     SendSmsResponse,
+    SentManyOut,
     SentSms,
 )
 from adapters.postgres.accounts import Principal
@@ -45,20 +48,28 @@ class SmsController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[SendSmsRequest],
         principal: NamedDependency[Principal],
-    ) -> SendSmsResponse:
+    ) -> SendSmsResponse | SendManyResponse:
+        """Send one message, or one per number when `to` is an array. Also
+        accepts a form-encoded body with the same fields."""
         container: Container = request.app.state.container
+        body = container.send_resolver.resolve(
+            principal.account_id, sender=data.sender, body=data.body,
+            template_id=data.template_id, sandbox=principal.sandbox,
+        )
+        if isinstance(data.to, list):
+            return send_to_many(request, container, data, body, principal)
         sent = container.messaging.send(
             SendMessage(
                 account_id=principal.account_id,
                 to=data.to,
                 sender=data.sender,
-                body=data.body,
+                body=body,
                 variables=data.variables or {},
                 client_ref=data.client_ref,
                 unicode=data.unicode,
                 sandbox=principal.sandbox,
                 validity_minutes=data.validity_minutes,
-                idempotency_key=request.headers.get("idempotency-key"),
+                idempotency_key=_idempotency_key(request, principal),
                 scheduled_at=data.scheduled_at,
             )
         )
@@ -74,6 +85,7 @@ class SmsController(Controller):
                 cost=float(micros_to_decimal(sent.price_micros)),
                 currency=sent.currency,
                 client_ref=data.client_ref,
+                sandbox=principal.sandbox,
             ),
             meta=Meta(request_id=request_id_of(request.scope)),
         )
@@ -86,17 +98,21 @@ class SmsController(Controller):
         principal: NamedDependency[Principal],
     ) -> BulkSmsResponse:
         container: Container = request.app.state.container
+        body = container.send_resolver.resolve(
+            principal.account_id, sender=data.sender, body=data.body,
+            template_id=data.template_id, sandbox=principal.sandbox,
+        )
         accepted = container.messaging.send_bulk(
             SendBulk(
                 account_id=principal.account_id,
                 recipients=[BulkRecipient(r.to, r.variables or {}) for r in data.recipients],
                 sender=data.sender,
-                body=data.body,
+                body=body,
                 client_ref=data.client_ref,
                 unicode=data.unicode,
                 sandbox=principal.sandbox,
                 validity_minutes=data.validity_minutes,
-                idempotency_key=request.headers.get("idempotency-key"),
+                idempotency_key=_idempotency_key(request, principal),
                 scheduled_at=data.scheduled_at,
             )
         )
@@ -114,6 +130,7 @@ class SmsController(Controller):
                 cost_estimate_micros=accepted.cost_micros,
                 currency=accepted.currency,
                 status="scheduled" if data.scheduled_at else "queued",
+                sandbox=principal.sandbox,
             ),
             meta=Meta(request_id=request_id_of(request.scope)),
         )
@@ -135,7 +152,8 @@ class SmsController(Controller):
             principal.account_id, message_id, sandbox=principal.sandbox
         )
         return CancelledResponse(
-            data=CancelledOut(id=str(message.id), status=str(message.status)),
+            data=CancelledOut(id=str(message.id), status=str(message.status),
+                              sandbox=principal.sandbox),
             meta=Meta(request_id=request_id_of(request.scope)),
         )
 
@@ -163,6 +181,65 @@ class SmsController(Controller):
                 available_micros=estimate.available_micros, canAfford=estimate.can_afford,
                 rejected=[EstimateRejection(r.index, r.to, r.code, r.reason)
                           for r in estimate.rejections],
+                sandbox=principal.sandbox,
             ),
             meta=Meta(request_id=request_id_of(request.scope)),
         )
+
+
+def _idempotency_key(request: Request[Any, Any, Any], principal: Principal) -> str | None:
+    """The key message ids derive from, scoped to the request's mode."""
+    return scoped_idempotency_key(
+        request.headers.get("idempotency-key"), sandbox=principal.sandbox
+    )
+
+
+def send_to_many(
+    request: Request[Any, Any, Any], container: Container, data: SendSmsRequest, body: str,
+    principal: Principal,
+) -> SendManyResponse:
+    """`to` as an array: one batch, accepted (or refused) in one transaction,
+    answered with a line per message."""
+    assert isinstance(data.to, list)
+    variables = data.variables or {}
+    accepted = container.messaging.send_bulk(
+        SendBulk(
+            account_id=principal.account_id,
+            recipients=[BulkRecipient(to, variables) for to in data.to],
+            sender=data.sender,
+            body=body,
+            client_ref=data.client_ref,
+            unicode=data.unicode,
+            sandbox=principal.sandbox,
+            validity_minutes=data.validity_minutes,
+            idempotency_key=_idempotency_key(request, principal),
+            scheduled_at=data.scheduled_at,
+        )
+    )
+    status = "scheduled" if data.scheduled_at else "queued"
+    return SendManyResponse(
+        data=SentManyOut(
+            batch_id=str(accepted.batch_id),
+            accepted=accepted.accepted,
+            rejected=len(accepted.rejections),
+            messages=[
+                SentSms(
+                    id=str(m.message_id), messageId=str(m.message_id), status=status,
+                    to=m.destination, segments=m.segments, encoding=m.encoding,
+                    cost_micros=m.price_micros, cost=float(micros_to_decimal(m.price_micros)),
+                    currency=accepted.currency, client_ref=data.client_ref,
+                    sandbox=principal.sandbox,
+                )
+                for m in accepted.messages
+            ],
+            rejections=[
+                BulkRejection(r.index, r.to, r.code, r.reason) for r in accepted.rejections
+            ],
+            cost_micros=accepted.cost_micros,
+            cost=float(micros_to_decimal(accepted.cost_micros)),
+            currency=accepted.currency,
+            status=status,
+            sandbox=principal.sandbox,
+        ),
+        meta=Meta(request_id=request_id_of(request.scope)),
+    )

@@ -13,6 +13,7 @@ from adapters.bootstrap import Container
 from adapters.cli.users import cmd_create_admin, create_platform_admin
 from adapters.config import Settings
 from domain import ids
+from domain.wallet import TopUpSource
 from tests.integration.identity.conftest import PASSWORD, bearer, new_email, register
 
 ADMIN_ROUTES = [
@@ -132,6 +133,45 @@ def test_operator_adjusts_a_balance_with_a_reason(
     assert no_reason.json()["error"]["code"] == "VALIDATION_ERROR"
 
 
+def approve_sender_over_http(
+    client: TestClient[Any], owner: dict[str, Any], operator: dict[str, str], sender: str
+) -> None:
+    requested = client.post("/v1/settings/sender-ids", headers=bearer(owner),
+                            json={"sender_id": sender, "purpose": "receipts"})
+    assert requested.status_code == 201, requested.text
+    assert requested.json()["data"]["status"] == "pending"
+    request_id = requested.json()["data"]["id"]
+    approved = client.post(f"/v1/admin/sender-ids/{request_id}/approve", headers=operator)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["data"]["status"] == "approved"
+
+
+def test_an_operator_approves_and_rejects_sender_ids_over_http(
+    client: TestClient[Any], container: Container, operator: dict[str, str]
+) -> None:
+    owner = register(client)
+    customer = owner["user"]["account_id"]
+    container.wallets.top_up(ids.wallet_id(customer, sandbox=False), 10_000_000,
+                             TopUpSource.ADJUSTMENT, f"sender-{customer}")
+    send = {"to": "+447700900123", "from": "Shop", "body": "hi"}
+    refused = client.post("/v1/sms/send", headers=bearer(owner), json=send)
+    assert refused.json()["error"]["code"] == "INVALID_SENDER_ID"
+    # The owner may not approve their own request: only an operator may.
+    own = client.post("/v1/settings/sender-ids", headers=bearer(owner),
+                      json={"sender_id": "Other"}).json()["data"]["id"]
+    assert client.post(f"/v1/admin/sender-ids/{own}/approve",
+                       headers=bearer(owner)).status_code == 403
+    rejected = client.post(f"/v1/admin/sender-ids/{own}/reject", headers=operator,
+                           json={"reason": "brand not shown"})
+    assert rejected.json()["data"]["status"] == "rejected"
+    assert rejected.json()["data"]["rejection_reason"] == "brand not shown"
+    again = client.post(f"/v1/admin/sender-ids/{own}/approve", headers=operator)
+    assert again.status_code == 409
+    approve_sender_over_http(client, owner, operator, "Shop")
+    sent = client.post("/v1/sms/send", headers=bearer(owner), json=send)
+    assert sent.status_code == 200, sent.text
+
+
 def test_rate_overrides_price_the_next_send(
     client: TestClient[Any], container: Container, operator: dict[str, str]
 ) -> None:
@@ -139,6 +179,7 @@ def test_rate_overrides_price_the_next_send(
     customer = owner["user"]["account_id"]
     client.post(f"/v1/admin/accounts/{customer}/adjustments", headers=operator,
                 json={"amount_micros": 10_000_000, "reason": "test credit"})
+    approve_sender_over_http(client, owner, operator, "Acme")
     send = {"to": "+447700900123", "from": "Acme", "body": "hi"}
     card_price = client.post("/v1/sms/send", headers=bearer(owner), json=send)
     assert card_price.status_code == 200, card_price.text

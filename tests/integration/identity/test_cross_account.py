@@ -12,6 +12,7 @@ from domain import ids
 from domain.wallet import TopUpSource
 from tests.integration.identity.conftest import bearer, register
 from tests.integration.test_read_api import project_everything
+from tests.support.senders import approve_sender
 
 
 def test_another_accounts_message_is_not_found(
@@ -21,6 +22,7 @@ def test_another_accounts_message_is_not_found(
     bob = register(client, country="GB")
     live = ids.wallet_id(alice["user"]["account_id"], sandbox=False)
     container.wallets.top_up(live, 10_000_000, TopUpSource.ADJUSTMENT, f"t-{live}")
+    approve_sender(container, alice["user"]["account_id"])
     sent = client.post("/v1/sms/send", headers=bearer(alice),
                        json={"to": "+447700900123", "from": "Acme", "body": "hi"})
     assert sent.status_code == 200, sent.text

@@ -1,0 +1,58 @@
+"""/v1/admin/sender-ids/{id}/approve and /reject: platform operators decide
+sender ID requests. Never reachable with an API key."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+
+from adapters.bootstrap import Container
+from adapters.http.auth import authenticate, require_platform_admin
+from adapters.http.controllers.sender_ids import sender_id_out
+from adapters.http.request_id import request_id_of
+from adapters.http.schemas import Meta
+from adapters.http.surface_schemas import RejectSenderIdRequest, SenderIdResponse
+from adapters.postgres.accounts import Principal
+
+
+class AdminSenderIdsController(Controller):
+    path = "/v1/admin/sender-ids"
+    tags = ["Admin"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @post("/{sender_id_request:uuid}/approve", operation_id="approveSenderId", status_code=200,
+          sync_to_thread=True)
+    def approve(
+        self,
+        request: Request[Any, Any, Any],
+        sender_id_request: FromPath[UUID],
+        principal: NamedDependency[Principal],
+    ) -> SenderIdResponse:
+        operator = require_platform_admin(principal)
+        container: Container = request.app.state.container
+        record = container.sender_ids.approve(sender_id_request, operator=operator.user_id)
+        return SenderIdResponse(
+            data=sender_id_out(record), meta=Meta(request_id=request_id_of(request.scope))
+        )
+
+    @post("/{sender_id_request:uuid}/reject", operation_id="rejectSenderId", status_code=200,
+          sync_to_thread=True)
+    def reject(
+        self,
+        request: Request[Any, Any, Any],
+        sender_id_request: FromPath[UUID],
+        data: JSONBody[RejectSenderIdRequest],
+        principal: NamedDependency[Principal],
+    ) -> SenderIdResponse:
+        operator = require_platform_admin(principal)
+        container: Container = request.app.state.container
+        record = container.sender_ids.reject(
+            sender_id_request, data.reason, operator=operator.user_id
+        )
+        return SenderIdResponse(
+            data=sender_id_out(record), meta=Meta(request_id=request_id_of(request.scope))
+        )
