@@ -19,6 +19,7 @@ from adapters.postgres.dispatch import PostgresReceiptIndex
 from adapters.postgres.migrations import migrate
 from adapters.postgres.opt_outs import MessageLogRouter, PostgresOptOuts
 from adapters.pricing.loader import load_rate_book
+from application.api_keys import ApiKeyService
 from application.estimating import Estimator
 from application.inbound import InboundService
 from application.ledger_app import LedgerApplication
@@ -50,6 +51,10 @@ class Container:
     receipts: ReceiptProcessor
     estimator: Estimator
     _closed: bool = field(default=False, repr=False)
+
+    @property
+    def api_key_service(self) -> ApiKeyService:
+        return ApiKeyService(self.accounts.keys)
 
     def close(self) -> None:
         if self._closed:

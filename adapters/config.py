@@ -86,6 +86,10 @@ class Settings:
     rate_card_path: Path | None
     log_level: str
     bus: BusSettings
+    # Requests per second per API key unless the account sets its own.
+    rate_limit_per_s: int = 100
+    # uvicorn worker processes serving the API (`api` and `up`).
+    api_workers: int = 1
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -119,6 +123,8 @@ class Settings:
             rate_card_path=Path(rate_card) if rate_card else None,
             log_level=log_level,
             bus=BusSettings.from_env(env, problems),
+            rate_limit_per_s=_int(env, "SMSLEDGER_RATE_LIMIT_PER_S", 100, 1, 1_000_000, problems),
+            api_workers=_int(env, "SMSLEDGER_API_WORKERS", 1, 1, 64, problems),
         )
         if problems:
             raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems))

@@ -6,16 +6,20 @@ from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
 from adapters.bootstrap import Container
+from adapters.http.controllers.api_keys import ApiKeysController
 from adapters.http.controllers.billing import BillingController
 from adapters.http.controllers.campaigns import CampaignsController
 from adapters.http.controllers.carrier_callbacks import CarrierCallbacksController
 from adapters.http.controllers.health import HealthController
 from adapters.http.controllers.inbound import InboundController
 from adapters.http.controllers.messages import MessagesController
+from adapters.http.controllers.oauth import OAuthController
 from adapters.http.controllers.reports import ReportsController
 from adapters.http.controllers.sms import SmsController
 from adapters.http.errors import EXCEPTION_HANDLERS
 from adapters.http.idempotency import idempotency_middleware
+from adapters.http.key_middleware import key_middleware
+from adapters.http.rate_limit import RateLimiter
 from adapters.http.request_id import request_id_middleware
 
 MAX_REQUEST_BODY_BYTES = 8 * 1024 * 1024  # a 10,000-recipient bulk with variables
@@ -32,12 +36,17 @@ def create_app(container: Container) -> Litestar:
             BillingController,
             InboundController,
             CarrierCallbacksController,
+            ApiKeysController,
+            OAuthController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware, idempotency_middleware],
+        middleware=[request_id_middleware, key_middleware, idempotency_middleware],
         request_max_body_size=MAX_REQUEST_BODY_BYTES,
         openapi_config=OpenAPIConfig(title="smsledger", version="0.1.0", path="/openapi"),
         debug=False,
     )
     app.state.container = container
+    app.state.rate_limiter = RateLimiter(
+        container.accounts.rate_buckets, container.settings.rate_limit_per_s
+    )
     return app

@@ -1,7 +1,11 @@
-"""API-key authentication: X-API-Key plus X-API-Secret on every request.
+"""Authentication for the routes: `authenticate` is every resource route's
+dependency, `require_permission` and `require_platform_admin` its guards.
 
-The key lookup is cached in the accounts adapter, so a warm request verifies
-with one SHA-256 and a constant-time compare, and never waits on the database.
+API credentials (adapters/http/credentials.py) are normally verified once by
+the key middleware, which leaves the principal in the scope; a warm check is a
+cache read, one SHA-256 and a constant-time compare, never a slow hash and
+never a query. A Bearer token with exactly two dots is a JWT: a user's
+session, not an API credential.
 """
 
 from __future__ import annotations
@@ -12,23 +16,48 @@ from litestar import Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
 from adapters.bootstrap import Container
+from adapters.http.credentials import (
+    Malformed,
+    bearer_token,
+    is_jwt,
+    parse_credentials,
+    verify_grant,
+)
+from adapters.http.key_middleware import principal_of
 from adapters.postgres.accounts import Principal
 
-MAX_CREDENTIAL_LENGTH = 200
+MISSING_CREDENTIALS = (
+    "Send X-API-Key and X-API-Secret, a combined <api_key>:<api_secret> token in"
+    " X-API-Key or Authorization: Bearer, or an OAuth access token as Bearer"
+)
 
 
 def authenticate(request: Request[Any, Any, Any]) -> Principal:
-    api_key = request.headers.get("x-api-key")
-    api_secret = request.headers.get("x-api-secret")
-    if not api_key or not api_secret:
-        raise NotAuthorizedException("Send X-API-Key and X-API-Secret headers")
-    if len(api_key) > MAX_CREDENTIAL_LENGTH or len(api_secret) > MAX_CREDENTIAL_LENGTH:
-        raise NotAuthorizedException("Invalid API credentials")
+    principal = principal_of(request.scope)
+    if principal is not None:
+        return principal
+    token = bearer_token(request.headers.get("authorization"))
+    if token is not None and is_jwt(token) and not request.headers.get("x-api-key"):
+        raise NotAuthorizedException("Invalid or expired session token")
+    return _api_key_principal(request)
+
+
+def _api_key_principal(request: Request[Any, Any, Any]) -> Principal:
+    """Verifies an API credential when the key middleware has not (it did
+    not run, or the credential is wrong or malformed)."""
+    headers = request.headers
+    credentials = parse_credentials(
+        headers.get("x-api-key"), headers.get("x-api-secret"), headers.get("authorization")
+    )
+    if credentials is None:
+        raise NotAuthorizedException(MISSING_CREDENTIALS)
+    if isinstance(credentials, Malformed):
+        raise NotAuthorizedException(credentials.reason)
     container: Container = request.app.state.container
-    principal = container.accounts.authenticate(api_key, api_secret)
-    if principal is None:
+    grant = verify_grant(container.accounts, credentials)
+    if grant is None:
         raise NotAuthorizedException("Invalid API credentials")
-    return principal
+    return grant.principal
 
 
 def require_permission(principal: Principal, permission: str) -> Principal:

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
 from adapters.bootstrap import Container
-from adapters.http.auth import authenticate
+from adapters.http.auth import authenticate, require_permission
 from adapters.http.request_id import request_id_of
 from adapters.http.schemas import (
     BulkAcceptedOut,
@@ -46,6 +46,7 @@ class SmsController(Controller):
         data: JSONBody[SendSmsRequest],
         principal: NamedDependency[Principal],
     ) -> SendSmsResponse:
+        require_permission(principal, "sms.send")
         container: Container = request.app.state.container
         sent = container.messaging.send(
             SendMessage(
@@ -85,6 +86,7 @@ class SmsController(Controller):
         data: JSONBody[BulkSmsRequest],
         principal: NamedDependency[Principal],
     ) -> BulkSmsResponse:
+        require_permission(principal, "sms.send")
         container: Container = request.app.state.container
         accepted = container.messaging.send_bulk(
             SendBulk(
@@ -130,6 +132,7 @@ class SmsController(Controller):
         message_id: FromPath[UUID],
         principal: NamedDependency[Principal],
     ) -> CancelledResponse:
+        require_permission(principal, "sms.send")
         container: Container = request.app.state.container
         message = container.outcomes.cancel(
             principal.account_id, message_id, sandbox=principal.sandbox
@@ -147,6 +150,7 @@ class SmsController(Controller):
         principal: NamedDependency[Principal],
     ) -> EstimateResponse:
         """What a send would cost and whether the wallet can pay; charges nothing."""
+        require_permission(principal, "sms.send")
         container: Container = request.app.state.container
         tos = [data.to] if isinstance(data.to, str) else data.to
         estimate = container.estimator.estimate(EstimateCommand(
