@@ -23,6 +23,7 @@ from adapters.postgres.sender_ids import PostgresSenderIds
 from adapters.postgres.surface_settings import PostgresNotificationSettings, PostgresSandboxResets
 from adapters.postgres.templates import PostgresTemplates
 from adapters.pricing.loader import load_rate_book
+from application.api_keys import ApiKeyService
 from application.estimating import Estimator
 from application.inbound import InboundService
 from application.ledger_app import LedgerApplication
@@ -65,6 +66,10 @@ class Container:
     notifications: NotificationService
     sandbox: SandboxService
     _closed: bool = field(default=False, repr=False)
+
+    @property
+    def api_key_service(self) -> ApiKeyService:
+        return ApiKeyService(self.accounts.keys)
 
     def close(self) -> None:
         if self._closed:

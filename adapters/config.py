@@ -93,6 +93,10 @@ class Settings:
     max_request_body_bytes: int = 8 * 1024 * 1024
     # What POST /v1/sandbox/reset refills the sandbox wallet to.
     sandbox_refill_micros: int = 100_000_000
+    # Requests per second per API key unless the account sets its own.
+    rate_limit_per_s: int = 100
+    # uvicorn worker processes serving the API (`api` and `up`).
+    api_workers: int = 1
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -133,6 +137,8 @@ class Settings:
             sandbox_refill_micros=_int(
                 env, "SMSLEDGER_SANDBOX_REFILL_MICROS", 100_000_000, 0, 10**15, problems
             ),
+            rate_limit_per_s=_int(env, "SMSLEDGER_RATE_LIMIT_PER_S", 100, 1, 1_000_000, problems),
+            api_workers=_int(env, "SMSLEDGER_API_WORKERS", 1, 1, 64, problems),
         )
         if problems:
             raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems))

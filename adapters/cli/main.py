@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from adapters.cli import admin, users, workers
-from adapters.cli.serve import serve_api
+from adapters.cli.serve import serve_api, serve_api_workers
 from adapters.cli.services import running_services
 from adapters.config import ConfigError, Settings
 
@@ -20,6 +20,7 @@ Command = Callable[[argparse.Namespace, Settings], int]
 # Roles that later releases fill in. Until then they start, say so, and wait
 # for a signal, so that a deployment can already run one container per role.
 WAITING_ROLES = ("webhooks",)
+MAX_API_WORKERS = 64
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
@@ -35,7 +36,11 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         background = WorkerThread(container, roles=("relay", "projector", "dispatcher"))
         background.start()
         try:
-            serve_api(container, settings.host, args.port, settings.log_level)
+            if args.workers > 1:
+                serve_api_workers(settings, services.database_url, services.nats_url,
+                                  args.port, args.workers)
+            else:
+                serve_api(container, settings.host, args.port, settings.log_level)
         finally:
             background.stop()
             container.close()
@@ -48,6 +53,9 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
 
     database_url = _required_database_url(settings)
     settings = users.with_session_key(settings)
+    if args.workers > 1:
+        serve_api_workers(settings, database_url, settings.nats_url, args.port, args.workers)
+        return 0
     container = build(settings, database_url, settings.nats_url)
     try:
         serve_api(container, settings.host, args.port, settings.log_level)
@@ -86,9 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="run everything, on embedded servers if no URLs are set")
     up.add_argument("--data-dir", type=Path, help="default ./.smsledger")
     up.add_argument("--port", type=int, help="API port (default 8000)")
+    up.add_argument("--workers", type=int, help="API worker processes (default 1)")
     up.set_defaults(func=cmd_up)
     api = sub.add_parser("api", help="serve the HTTP API")
     api.add_argument("--port", type=int)
+    api.add_argument("--workers", type=int, help="API worker processes (default 1)")
     api.set_defaults(func=cmd_api)
     for role in WAITING_ROLES:
         sub.add_parser(role, help=f"run the {role} worker").set_defaults(func=cmd_waiting_role)
@@ -131,6 +141,10 @@ def _with_cli_overrides(settings: Settings, args: argparse.Namespace) -> Setting
         settings = replace(settings, data_dir=data_dir)
     if getattr(args, "port", None) is None and hasattr(args, "port"):
         args.port = settings.port
+    if getattr(args, "workers", None) is None and hasattr(args, "workers"):
+        args.workers = settings.api_workers
+    if hasattr(args, "workers") and not 1 <= args.workers <= MAX_API_WORKERS:
+        raise SystemExit(f"--workers is 1 to {MAX_API_WORKERS}")
     return settings
 
 

@@ -5,15 +5,19 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from adapters.bootstrap import Container
+from adapters.config import Settings
 from adapters.http.app import create_app
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -54,6 +58,10 @@ class _AnnouncingServer(uvicorn.Server):
 # collections per request, about a sixth of its time. Long-lived objects
 # built at start are frozen out of the collector's reach altogether.
 GC_GEN0_THRESHOLD = 50_000
+# uvicorn restarts a worker that does not answer its supervisor within this.
+# A worker imports the whole product and builds its container first, which
+# on a small, busy machine takes longer than uvicorn's 5 s default.
+WORKER_HEALTHCHECK_TIMEOUT_S = 60
 
 
 def tune_gc() -> None:
@@ -74,9 +82,58 @@ def serve_api(container: Container, host: str, port: int, log_level: str) -> Non
         access_log=log_level == "DEBUG",
         lifespan="on",
         timeout_graceful_shutdown=10,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S,
     )
     server = _AnnouncingServer(config)
     server.run()
     if not server.started:
         logging.getLogger(__name__).error("the API could not start on %s:%s", host, port)
         sys.exit(1)
+
+
+def serve_api_workers(
+    settings: Settings, database_url: str, nats_url: str | None, port: int, workers: int
+) -> None:
+    """Serve with `workers` processes on one socket until SIGINT or SIGTERM.
+    Each worker builds its own container from the environment (see
+    adapters/http/worker_app.py), so the URLs found here are passed on."""
+    assert workers > 1
+    os.environ["DATABASE_URL"] = database_url
+    if nats_url:
+        os.environ["NATS_URL"] = nats_url
+    # Every worker must sign and verify sessions with the same key, so the
+    # one found or created for this data directory is handed on too.
+    key_file = settings.identity.jwt_private_key_file
+    if key_file is not None and settings.identity.jwt_private_key_pem is None:
+        os.environ["SMSLEDGER_JWT_PRIVATE_KEY_FILE"] = str(key_file)
+    config = uvicorn.Config(
+        "adapters.http.worker_app:create_worker_app",
+        factory=True,
+        host=settings.host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        access_log=settings.log_level == "DEBUG",
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S,
+    )
+    sock = _bind_tcp(settings.host, port)
+    host, bound_port = sock.getsockname()[:2]
+    print(f"smsledger API listening on http://{host}:{bound_port} ({workers} workers)",
+          flush=True)
+    Multiprocess(config, sockets=[sock]).run()
+
+
+def _bind_tcp(host: str, port: int) -> socket.socket:
+    """The listening socket the workers share. Made here rather than by
+    uvicorn's Config.bind_socket, which leaves the protocol number at 0: the
+    accepted connections then inherit proto 0, asyncio does not set
+    TCP_NODELAY on them, and each keep-alive response waits about 40 ms for
+    the client's delayed ACK (uvicorn issue 3149)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock

@@ -9,6 +9,7 @@ from adapters.bootstrap import Container
 from adapters.http.controllers.admin_accounts import AdminAccountsController
 from adapters.http.controllers.admin_rate_overrides import AdminRateOverridesController
 from adapters.http.controllers.admin_sender_ids import AdminSenderIdsController
+from adapters.http.controllers.api_keys import ApiKeysController
 from adapters.http.controllers.auth import AuthController
 from adapters.http.controllers.billing import BillingController
 from adapters.http.controllers.campaigns import CampaignsController
@@ -18,6 +19,7 @@ from adapters.http.controllers.health import HealthController
 from adapters.http.controllers.inbound import InboundController
 from adapters.http.controllers.messages import MessagesController
 from adapters.http.controllers.notifications import NotificationsController
+from adapters.http.controllers.oauth import OAuthController
 from adapters.http.controllers.profile import ProfileController
 from adapters.http.controllers.reports import ReportsController
 from adapters.http.controllers.sandbox import SandboxController
@@ -27,6 +29,8 @@ from adapters.http.controllers.templates import TemplatesController
 from adapters.http.errors import EXCEPTION_HANDLERS
 from adapters.http.form_bodies import form_body_middleware
 from adapters.http.idempotency import idempotency_middleware
+from adapters.http.key_middleware import key_middleware
+from adapters.http.rate_limit import RateLimiter
 from adapters.http.request_id import request_id_middleware
 
 
@@ -51,12 +55,19 @@ def create_app(container: Container) -> Litestar:
             AdminSenderIdsController,
             NotificationsController,
             SandboxController,
+            ApiKeysController,
+            OAuthController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware, form_body_middleware, idempotency_middleware],
+        middleware=[
+            request_id_middleware, form_body_middleware, key_middleware, idempotency_middleware,
+        ],
         request_max_body_size=container.settings.max_request_body_bytes,
         openapi_config=OpenAPIConfig(title="smsledger", version="0.1.0", path="/openapi"),
         debug=False,
     )
     app.state.container = container
+    app.state.rate_limiter = RateLimiter(
+        container.accounts.rate_buckets, container.settings.rate_limit_per_s
+    )
     return app

@@ -1,7 +1,12 @@
-"""API-key authentication: X-API-Key plus X-API-Secret on every request.
+"""Authentication for the routes: `authenticate` is every resource route's
+dependency, `require_permission` and `require_platform_admin` its guards.
 
-The key lookup is cached in the accounts adapter, so a warm request verifies
-with one SHA-256 and a constant-time compare, and never waits on the database.
+API credentials (adapters/http/credentials.py) are normally verified once by
+the key middleware, which leaves the principal in the scope; a warm check is a
+cache read, one SHA-256 and a constant-time compare, never a slow hash and
+never a query. A Bearer token with exactly two dots is a JWT: a user's
+session (adapters/http/bearer.py), not an API credential; the key middleware
+verifies it too, so that Idempotency-Key applies to signed-in users.
 """
 
 from __future__ import annotations
@@ -12,30 +17,53 @@ from litestar import Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
 from adapters.bootstrap import Container
-from adapters.http.bearer import bearer_token, jwt_principal
+from adapters.http.bearer import jwt_principal
+from adapters.http.credentials import (
+    Malformed,
+    bearer_token,
+    is_jwt,
+    parse_credentials,
+    verify_grant,
+)
+from adapters.http.key_middleware import principal_of
 from adapters.http.sandbox_mode import with_sandbox_header
 from adapters.postgres.accounts import Principal
 
-MAX_CREDENTIAL_LENGTH = 200
+MISSING_CREDENTIALS = (
+    "Send X-API-Key and X-API-Secret, a combined <api_key>:<api_secret> token in"
+    " X-API-Key or Authorization: Bearer, or an OAuth access token as Bearer"
+)
 
 
 def authenticate(request: Request[Any, Any, Any]) -> Principal:
-    session_token = bearer_token(request)
-    if session_token is not None:  # a signed-in user's JWT
-        return with_sandbox_header(
-            request, jwt_principal(request.app.state.container, session_token)
-        )
-    api_key = request.headers.get("x-api-key")
-    api_secret = request.headers.get("x-api-secret")
-    if not api_key or not api_secret:
-        raise NotAuthorizedException("Send X-API-Key and X-API-Secret headers")
-    if len(api_key) > MAX_CREDENTIAL_LENGTH or len(api_secret) > MAX_CREDENTIAL_LENGTH:
-        raise NotAuthorizedException("Invalid API credentials")
-    container: Container = request.app.state.container
-    principal = container.accounts.authenticate(api_key, api_secret)
+    """Who the request acts for, in the sandbox if its key is a test key or it
+    says `X-Sandbox: true`. The key middleware has usually verified it."""
+    principal = principal_of(request.scope)
     if principal is None:
-        raise NotAuthorizedException("Invalid API credentials")
+        token = bearer_token(request.headers.get("authorization"))
+        if token is not None and is_jwt(token) and not request.headers.get("x-api-key"):
+            principal = jwt_principal(request.app.state.container, token)  # 401 if not valid
+        else:
+            principal = _api_key_principal(request)
     return with_sandbox_header(request, principal)
+
+
+def _api_key_principal(request: Request[Any, Any, Any]) -> Principal:
+    """Verifies an API credential when the key middleware has not (it did
+    not run, or the credential is wrong or malformed)."""
+    headers = request.headers
+    credentials = parse_credentials(
+        headers.get("x-api-key"), headers.get("x-api-secret"), headers.get("authorization")
+    )
+    if credentials is None:
+        raise NotAuthorizedException(MISSING_CREDENTIALS)
+    if isinstance(credentials, Malformed):
+        raise NotAuthorizedException(credentials.reason)
+    container: Container = request.app.state.container
+    grant = verify_grant(container.accounts, credentials)
+    if grant is None:
+        raise NotAuthorizedException("Invalid API credentials")
+    return grant.principal
 
 
 def require_permission(principal: Principal, permission: str) -> Principal:

@@ -21,6 +21,7 @@ from litestar import Request
 from litestar.exceptions import NotAuthorizedException
 
 from adapters.bootstrap import Container
+from adapters.http.credentials import bearer_token, is_jwt
 from adapters.identity.jwt_tokens import AccessClaims
 from adapters.postgres.accounts import DEFAULT_PERMISSIONS, Principal
 from adapters.postgres.sessions import SessionState
@@ -35,21 +36,12 @@ PERMISSIONS_BY_ROLE = {
     "admin": ALL_PERMISSIONS,
     "member": MEMBER_PERMISSIONS,
 }
-_BEARER = "bearer "
 
 
-def is_jwt(token: str) -> bool:
-    """Three dot-separated parts: a JWT, not an API key token."""
-    return token.count(".") == 2
-
-
-def bearer_token(request: Request[Any, Any, Any]) -> str | None:
+def session_token(request: Request[Any, Any, Any]) -> str | None:
     """The JWT of an `Authorization: Bearer` header, if it holds one."""
-    header = request.headers.get("authorization", "")
-    if header[: len(_BEARER)].lower() != _BEARER:
-        return None
-    token = header[len(_BEARER):].strip()
-    return token if is_jwt(token) else None
+    token = bearer_token(request.headers.get("authorization"))
+    return token if token is not None and is_jwt(token) else None
 
 
 def access_claims(container: Container, token: str) -> AccessClaims:

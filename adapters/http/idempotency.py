@@ -23,6 +23,7 @@ from litestar.enums import ScopeType
 from litestar.exceptions import ClientException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.http.key_middleware import principal_of
 from adapters.http.request_id import REQUEST_ID_HEADER, request_id_of
 from adapters.http.sandbox_mode import SANDBOX_HEADER, sandbox_requested, scoped_idempotency_key
 from adapters.postgres.idempotency import Claim, PostgresIdempotencyKeys, StoredResponse
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 255
 PRUNE_EVERY_REQUESTS = 1000
+CREDENTIAL_STATUSES = frozenset({401, 403, 429})
 
 
 def idempotency_middleware(app: ASGIApp) -> ASGIApp:
@@ -45,10 +47,8 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
         container = scope["app"].state.container
         principal = None
         if key:
-            principal = await asyncio.to_thread(
-                container.accounts.authenticate,
-                headers.get("x-api-key", ""), headers.get("x-api-secret", ""),
-            )
+            # Verified by the key middleware already, in any accepted form.
+            principal = principal_of(scope)
         if not key or principal is None:  # no key, or the handler answers 401
             await app(scope, receive, send)
             return
@@ -102,7 +102,9 @@ async def _run_and_keep(
         await app(scope, _replaying(body), capture)
     finally:
         status = int(captured["status"])
-        if status >= 500:
+        # Not kept either: answers about the credential rather than the
+        # request, which the client fixes and then retries with the same key.
+        if status >= 500 or status in CREDENTIAL_STATUSES:
             await asyncio.to_thread(store.release, account_id, key)
         else:
             response = StoredResponse(status, captured["content_type"], b"".join(captured["body"]))

@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-import threading
-import time
 import uuid
 from dataclasses import dataclass
 
 from psycopg_pool import ConnectionPool
 
+from adapters.postgres.ttl_cache import TtlCache
 from application.ports import AccountNotFound, AccountProfile
+from domain.api_keys import PERMISSIONS
 
-LIVE_KEY_PREFIX = "bsms_live_"
-TEST_KEY_PREFIX = "bsms_test_"
-LIVE_SECRET_PREFIX = "sk_live_"  # noqa: S105 - a prefix, not a secret
-TEST_SECRET_PREFIX = "sk_test_"  # noqa: S105 - a prefix, not a secret
-DEFAULT_PERMISSIONS = (
-    "sms.send", "sms.read", "billing.read", "reports.read", "contacts.read",
-    "contacts.write", "templates.read", "templates.write", "webhooks.write",
-    "settings.write",
-)
-# Profiles and keys change rarely and are read on every request: keep them for
-# a short while, so that a revoked key stops working within this bound.
+# Every permission a credential can hold (users of an account hold them all).
+DEFAULT_PERMISSIONS = PERMISSIONS
+# Profiles change rarely and are read on every send: keep them for a short
+# while, so that an edit takes effect within this bound.
 CACHE_TTL_S = 10.0
 CACHE_MAX_ENTRIES = 100_000
+MAX_RATE_LIMIT_PER_S = 1_000_000  # as the column's CHECK
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,43 +42,21 @@ class Principal:
     platform_admin: bool = False
 
 
-def _hash_secret(secret: str) -> bytes:
-    # Secrets are 256 random bits, so a fast hash is safe against guessing:
-    # there is no dictionary to try. That keeps verification off the
-    # request's critical path, unlike a password hash.
-    return hashlib.sha256(secret.encode()).digest()
-
-
-class _TtlCache:
-    def __init__(self) -> None:
-        self._items: dict[str, tuple[float, object]] = {}
-        self._guard = threading.Lock()
-
-    def get(self, key: str) -> object | None:
-        with self._guard:
-            item = self._items.get(key)
-        if item is None or item[0] < time.monotonic():
-            return None
-        return item[1]
-
-    def put(self, key: str, value: object) -> None:
-        with self._guard:
-            if len(self._items) >= CACHE_MAX_ENTRIES:
-                self._items.clear()
-            self._items[key] = (time.monotonic() + CACHE_TTL_S, value)
-
-    def forget(self, key: str) -> None:
-        with self._guard:
-            self._items.pop(key, None)
-
-
 class PostgresAccounts:
     """Implements AccountDirectory, and issues and verifies API keys."""
 
     def __init__(self, pool: ConnectionPool) -> None:
+        # Imported here: those modules build on Principal, defined above.
+        from adapters.postgres.access_tokens import PostgresAccessTokens
+        from adapters.postgres.api_keys import PostgresApiKeys
+        from adapters.postgres.rate_buckets import PostgresRateBuckets
+
         self._pool = pool
-        self._profiles = _TtlCache()
-        self._keys = _TtlCache()
+        self._profiles: TtlCache[str, AccountProfile] = TtlCache(CACHE_TTL_S, CACHE_MAX_ENTRIES)
+        self.keys = PostgresApiKeys(pool)
+        self.tokens = PostgresAccessTokens(pool)
+        self.rate_buckets = PostgresRateBuckets(pool)
+        self.keys.on_revoke(self.tokens.forget_key)
 
     def create_account(
         self, name: str, currency: str, default_country: str | None
@@ -103,7 +72,7 @@ class PostgresAccounts:
 
     def profile(self, account_id: str) -> AccountProfile:
         cached = self._profiles.get(account_id)
-        if isinstance(cached, AccountProfile):
+        if cached is not None:
             return cached
         with self._pool.connection() as conn:
             row = conn.execute(
@@ -129,47 +98,29 @@ class PostgresAccounts:
     def forget_profile(self, account_id: str) -> None:
         """Drop this process's cached profile after a change; other processes
         see the change within CACHE_TTL_S."""
-        self._profiles.forget(account_id)
+        self._profiles.discard(account_id)
 
     def issue_key(self, account_id: str, *, sandbox: bool, name: str = "") -> IssuedKey:
-        key_prefix, secret_prefix = (
-            (TEST_KEY_PREFIX, TEST_SECRET_PREFIX) if sandbox
-            else (LIVE_KEY_PREFIX, LIVE_SECRET_PREFIX)
-        )
-        api_key = key_prefix + secrets.token_urlsafe(18)
-        api_secret = secret_prefix + secrets.token_urlsafe(32)
-        with self._pool.connection() as conn:
-            conn.execute(
-                "INSERT INTO api_keys"
-                " (id, account_id, key, secret_sha256, sandbox, name, permissions)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                (uuid.uuid4(), account_id, api_key, _hash_secret(api_secret), sandbox,
-                 name, list(DEFAULT_PERMISSIONS)),
-            )
-        return IssuedKey(api_key, api_secret, sandbox)
+        """A key with every permission, for operators' tools and tests."""
+        return self.keys.issue(account_id, sandbox=sandbox, name=name)
 
     def authenticate(self, api_key: str, api_secret: str) -> Principal | None:
-        """The key's principal if the secret matches and the key is live."""
-        entry = self._keys.get(api_key)
-        if entry is None:
-            entry = self._load_key(api_key)
-            self._keys.put(api_key, entry)
-        if not isinstance(entry, tuple):
-            return None
-        secret_sha256, principal = entry
-        if not hmac.compare_digest(secret_sha256, _hash_secret(api_secret)):
-            return None
-        assert isinstance(principal, Principal)
-        return principal
+        """The key's principal if the secret matches and the key is active."""
+        grant = self.keys.verify(api_key, api_secret)
+        return None if grant is None else grant.principal
 
-    def _load_key(self, api_key: str) -> tuple[bytes, Principal] | bool:
+    def set_rate_limit(self, account_id: str, requests_per_s: int | None) -> None:
+        """The account's requests per second for each of its keys; None
+        restores the configured default. Takes effect at once in this
+        process and within the key cache's life (10 s) in the others."""
+        if requests_per_s is not None and not 1 <= requests_per_s <= MAX_RATE_LIMIT_PER_S:
+            raise ValueError(f"a rate limit is 1 to {MAX_RATE_LIMIT_PER_S} requests per second")
         with self._pool.connection() as conn:
-            row = conn.execute(
-                "SELECT id, account_id, secret_sha256, sandbox, permissions"
-                " FROM api_keys WHERE key = %s AND revoked_at IS NULL",
-                (api_key,),
-            ).fetchone()
-        if row is None:
-            return False  # cached too, so a flood of bad keys costs no queries
-        principal = Principal(row[1], row[0], row[3], frozenset(row[4]))
-        return bytes(row[2]), principal
+            updated = conn.execute(
+                "UPDATE accounts SET rate_limit_per_s = %s WHERE id = %s",
+                (requests_per_s, account_id),
+            ).rowcount
+        if updated != 1:
+            raise AccountNotFound(account_id)
+        self.keys.forget_account(account_id)
+        self.tokens.forget_account(account_id)

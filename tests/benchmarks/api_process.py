@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -34,23 +35,28 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _api_command(port: int) -> list[str]:
+def _api_command(port: int, args: Sequence[str] = ()) -> list[str]:
     script = Path(sys.executable).parent / "smsledger"
     if script.is_file():
-        return [str(script), "api", "--port", str(port)]
+        return [str(script), "api", "--port", str(port), *args]
     found = shutil.which("smsledger")
     if found:
-        return [found, "api", "--port", str(port)]
-    return [sys.executable, "-m", "adapters.cli.main", "api", "--port", str(port)]
+        return [found, "api", "--port", str(port), *args]
+    return [sys.executable, "-m", "adapters.cli.main", "api", "--port", str(port), *args]
 
 
 class ApiProcess:
     """`with ApiProcess(url, log) as api:` serves until the block ends; the
     process is terminated, waited for, and killed if it will not stop."""
 
-    def __init__(self, database_url: str, log_path: Path) -> None:
+    def __init__(
+        self, database_url: str, log_path: Path, args: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self._database_url = database_url
         self._log_path = log_path
+        self._args = tuple(args)  # extra `smsledger api` arguments, e.g. --workers 2
+        self._env = dict(env or {})
         self._proc: subprocess.Popen[bytes] | None = None
         self.port = 0
 
@@ -85,9 +91,10 @@ class ApiProcess:
             SMSLEDGER_DATA_DIR=str(self._log_path.parent / "api-data"),
         )
         env.pop("NATS_URL", None)
+        env.update(self._env)
         with open(self._log_path, "wb") as log_file:
             self._proc = subprocess.Popen(
-                _api_command(self.port),
+                _api_command(self.port, self._args),
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,

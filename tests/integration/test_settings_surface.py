@@ -32,11 +32,13 @@ def new_account(container: Container, name: str = "Surface") -> Account:
 
 
 def restrict(container: Container, account: Account, permissions: list[str]) -> None:
-    """Narrow the account's key to `permissions` (keys are issued with all)."""
-    with container.pool.connection() as conn:
-        conn.execute("UPDATE api_keys SET permissions = %s WHERE key = %s",
-                     (permissions, account.headers["X-API-Key"]))
-    container.accounts._keys = type(container.accounts._keys)()  # drop the cached key
+    """Use a key holding only `permissions` from now on."""
+    created = container.accounts.keys.create_key(
+        account.account_id, sandbox=False, name="narrow", permissions=tuple(permissions),
+        check_count=lambda active: None,
+    )
+    account.headers.update(
+        {"X-API-Key": created.info.api_key, "X-API-Secret": created.api_secret})
 
 
 @pytest.fixture

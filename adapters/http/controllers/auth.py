@@ -15,7 +15,7 @@ from litestar.params import JSONBody
 
 from adapters.bootstrap import Container
 from adapters.http.auth import authenticate
-from adapters.http.bearer import access_claims, bearer_token
+from adapters.http.bearer import access_claims, session_token
 from adapters.http.identity_schemas import (
     AccountSummaryOut,
     ChangePasswordRequest,
@@ -137,7 +137,7 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[LogoutRequest]
     ) -> DoneResponse:
         container = _container(request)
-        token = bearer_token(request)
+        token = session_token(request)
         session_id = access_claims(container, token).session_id if token else None
         if session_id is None and not data.refresh_token:
             raise NotAuthorizedException("Send the refresh token, or the access token")
@@ -176,7 +176,7 @@ class AuthController(Controller):
         if principal.user_id is None:
             raise PermissionDeniedException("An API key has no password; sign in as a user")
         container = _container(request)
-        token = bearer_token(request)
+        token = session_token(request)
         session_id = access_claims(container, token).session_id if token else None
         container.identity.passwords.change(
             principal.user_id, session_id, data.current_password, data.new_password

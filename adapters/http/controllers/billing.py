@@ -11,7 +11,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
 from adapters.bootstrap import Container
-from adapters.http.auth import authenticate
+from adapters.http.auth import authenticate, require_permission
 from adapters.http.pagination import (
     DEFAULT_PAGE_SIZE,
     PageCursor,
@@ -58,6 +58,7 @@ class BillingController(Controller):
     def balance(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
     ) -> BalanceResponse:
+        require_permission(principal, "billing.read")
         container: Container = request.app.state.container
         wallet_id = ids.wallet_id(principal.account_id, sandbox=principal.sandbox)
         b = container.wallets.balance(wallet_id)
@@ -95,6 +96,7 @@ class BillingController(Controller):
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
     ) -> TransactionListResponse:
+        require_permission(principal, "billing.read")
         dates = date_range(from_date, to_date)
         result = run_query(
             request, list_transactions, principal.account_id,
@@ -115,6 +117,7 @@ class BillingController(Controller):
         principal: NamedDependency[Principal],
         month: Month = None,
     ) -> UsageResponse:
+        require_permission(principal, "billing.read")
         summary = run_query(request, usage, principal.account_id, month)
         if principal.sandbox:
             # Usage counts live messages only: sandbox sends are free and are

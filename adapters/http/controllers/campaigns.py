@@ -10,7 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 
 from adapters.bootstrap import Container
-from adapters.http.auth import authenticate
+from adapters.http.auth import authenticate, require_permission
 from adapters.http.pagination import run_query
 from adapters.http.read_schemas import CampaignOut, CampaignResponse, StatusCounts
 from adapters.http.request_id import request_id_of
@@ -33,6 +33,7 @@ class CampaignsController(Controller):
         campaign_id: FromPath[str],
         principal: NamedDependency[Principal],
     ) -> CampaignResponse:
+        require_permission(principal, "sms.read")
         row = run_query(request, get_campaign, principal.account_id, campaign_id)
         # Until campaign.created is projected the mode is unknown (null), and
         # the campaign is shown to neither mode rather than possibly the wrong one.

@@ -10,7 +10,7 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery
 
-from adapters.http.auth import authenticate
+from adapters.http.auth import authenticate, require_permission
 from adapters.http.pagination import pagination, run_query
 from adapters.http.read_schemas import Pagination
 from adapters.http.request_id import request_id_of
@@ -48,6 +48,7 @@ class InboundController(Controller):
         page_size: FromQuery[int] = 50,
         cursor: FromQuery[str | None] = None,
     ) -> InboundListResponse:
+        require_permission(principal, "sms.read")
         result = run_query(
             request, list_inbound, principal.account_id, page_size=page_size, cursor_token=cursor
         )

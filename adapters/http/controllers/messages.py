@@ -12,7 +12,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from adapters.bootstrap import Container
-from adapters.http.auth import authenticate
+from adapters.http.auth import authenticate, require_permission
 from adapters.http.pagination import (
     DEFAULT_PAGE_SIZE,
     PageCursor,
@@ -64,6 +64,7 @@ class MessagesController(Controller):
         message_id: FromPath[str],
         principal: NamedDependency[Principal],
     ) -> MessageResponse:
+        require_permission(principal, "sms.read")
         row = run_query(request, get_message, principal.account_id, message_id)
         if row is None or row["sandbox"] != principal.sandbox or _reset_away(
             request, principal, row
@@ -87,6 +88,7 @@ class MessagesController(Controller):
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
     ) -> MessageListResponse:
+        require_permission(principal, "sms.read")
         return message_page(
             request, principal, status=status, from_date=from_date, to_date=to_date,
             destination=destination, campaign_id=campaign_id, client_ref=client_ref,
@@ -105,6 +107,7 @@ class MessagesController(Controller):
         cursor: PageCursor = None,
     ) -> MessageListResponse:
         """The messages sent with this client_ref, newest first."""
+        require_permission(principal, "sms.read")
         return message_page(
             request, principal, status=None, from_date=None, to_date=None,
             destination=None, campaign_id=None, client_ref=client_ref,

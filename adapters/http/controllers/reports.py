@@ -9,7 +9,7 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
 
-from adapters.http.auth import authenticate
+from adapters.http.auth import authenticate, require_permission
 from adapters.http.controllers.messages import (
     CampaignFilter,
     DestinationFilter,
@@ -63,6 +63,7 @@ class ReportsController(Controller):
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
     ) -> MessageListResponse:
+        require_permission(principal, "reports.read")
         return message_page(
             request, principal, status=status, from_date=from_date, to_date=to_date,
             destination=destination, campaign_id=campaign_id, client_ref=client_ref,
@@ -79,6 +80,7 @@ class ReportsController(Controller):
         country: CountryFilter = None,
         campaign_id: CampaignFilter = None,
     ) -> DlrStatsResponse:
+        require_permission(principal, "reports.read")
         dates = date_range(from_date, to_date)
         stats = run_query(
             request, dlr_stats, principal.account_id,

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
 from adapters.bootstrap import Container
-from adapters.http.auth import authenticate
+from adapters.http.auth import authenticate, require_permission
 from adapters.http.request_id import request_id_of
 from adapters.http.sandbox_mode import scoped_idempotency_key
 from adapters.http.schemas import (
@@ -51,6 +51,7 @@ class SmsController(Controller):
     ) -> SendSmsResponse | SendManyResponse:
         """Send one message, or one per number when `to` is an array. Also
         accepts a form-encoded body with the same fields."""
+        require_permission(principal, "sms.send")
         container: Container = request.app.state.container
         body = container.send_resolver.resolve(
             principal.account_id, sender=data.sender, body=data.body,
@@ -97,6 +98,7 @@ class SmsController(Controller):
         data: JSONBody[BulkSmsRequest],
         principal: NamedDependency[Principal],
     ) -> BulkSmsResponse:
+        require_permission(principal, "sms.send")
         container: Container = request.app.state.container
         body = container.send_resolver.resolve(
             principal.account_id, sender=data.sender, body=data.body,
@@ -147,6 +149,7 @@ class SmsController(Controller):
         message_id: FromPath[UUID],
         principal: NamedDependency[Principal],
     ) -> CancelledResponse:
+        require_permission(principal, "sms.send")
         container: Container = request.app.state.container
         message = container.outcomes.cancel(
             principal.account_id, message_id, sandbox=principal.sandbox
@@ -165,6 +168,7 @@ class SmsController(Controller):
         principal: NamedDependency[Principal],
     ) -> EstimateResponse:
         """What a send would cost and whether the wallet can pay; charges nothing."""
+        require_permission(principal, "sms.send")
         container: Container = request.app.state.container
         tos = [data.to] if isinstance(data.to, str) else data.to
         estimate = container.estimator.estimate(EstimateCommand(

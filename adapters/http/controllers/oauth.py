@@ -1,0 +1,78 @@
+"""POST /v1/oauth/access_token: OAuth 2.0 client credentials (seed 004).
+
+`client_id` is an API key and `client_secret` its secret, sent form-encoded
+or as JSON. The answer is seed 004's shape, not the envelope:
+`{"access_token", "token_type": "Bearer", "expires_in": 3600}`. The token is
+then sent as `Authorization: Bearer <token>` and carries the key's
+permissions, mode and rate limit; it dies with its key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl
+
+import msgspec
+from litestar import Controller, Request, Response, post
+from litestar.exceptions import NotAuthorizedException, ValidationException
+
+from adapters.bootstrap import Container
+from adapters.http.credentials import MAX_CREDENTIAL_LENGTH
+from adapters.postgres.access_tokens import IssuedToken
+
+MAX_TOKEN_REQUEST_BYTES = 4096
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+Credential = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CREDENTIAL_LENGTH)]
+
+
+class AccessTokenRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    client_id: Credential
+    client_secret: Credential
+    grant_type: Literal["client_credentials"] = "client_credentials"
+
+
+class AccessTokenResponse(msgspec.Struct):
+    access_token: str
+    token_type: str
+    expires_in: int
+
+
+def _decode(content_type: str, body: bytes) -> AccessTokenRequest:
+    if len(body) > MAX_TOKEN_REQUEST_BYTES:
+        raise ValidationException(f"The body is at most {MAX_TOKEN_REQUEST_BYTES} bytes")
+    try:
+        if content_type.split(";")[0].strip().lower() == FORM_CONTENT_TYPE:
+            fields = dict(parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=False,
+                                    max_num_fields=10))
+            return msgspec.convert(fields, AccessTokenRequest)
+        return msgspec.json.decode(body, type=AccessTokenRequest)
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError,
+            ValueError) as error:
+        raise ValidationException(
+            f"Send client_id and client_secret, form-encoded or as JSON: {error}"
+        ) from error
+
+
+class OAuthController(Controller):
+    path = "/v1/oauth"
+    tags = ["Authentication"]
+
+    @post("/access_token", operation_id="createAccessToken", status_code=200)
+    async def access_token(self, request: Request[Any, Any, Any]) -> Response[AccessTokenResponse]:
+        """Exchange an API key and secret for a 1-hour Bearer token."""
+        data = _decode(request.headers.get("content-type", ""), await request.body())
+        container: Container = request.app.state.container
+        issued = await asyncio.to_thread(_issue, container, data)
+        return Response(
+            AccessTokenResponse(issued.access_token, "Bearer", issued.expires_in_s),
+            headers={"cache-control": "no-store", "pragma": "no-cache"},
+        )
+
+
+def _issue(container: Container, data: AccessTokenRequest) -> IssuedToken:
+    grant = container.accounts.keys.verify(data.client_id, data.client_secret)
+    if grant is None:
+        raise NotAuthorizedException("Invalid client_id or client_secret")
+    return container.accounts.tokens.issue(grant)

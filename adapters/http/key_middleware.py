@@ -1,0 +1,125 @@
+"""Authenticates API credentials once per request and applies the key's rate
+limit, before the route runs.
+
+The principal is left in the scope's state for `authenticate` (and the
+idempotency middleware) to pick up, so no request verifies twice. Every
+response to a request with a valid API credential carries the X-RateLimit-*
+headers; over the limit the answer is 429 RATE_LIMITED with Retry-After,
+given here so that the route (and the idempotency store) never sees it.
+A signed-in user's JWT is verified here too and its principal kept; requests
+without a valid credential pass through untouched, and the route's
+`authenticate` dependency answers them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from litestar.enums import ScopeType
+from litestar.exceptions import NotAuthorizedException
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from adapters.http.bearer import jwt_principal
+from adapters.http.credentials import (
+    Malformed,
+    bearer_token,
+    cached_grant,
+    credentials_from_raw,
+    is_jwt,
+    verify_grant,
+)
+from adapters.http.errors import STATUS_BY_CODE
+from adapters.http.rate_limit import Decision, RateLimiter
+from adapters.http.request_id import REQUEST_ID_HEADER, request_id_of
+from adapters.postgres.accounts import Principal
+
+PRINCIPAL_STATE_KEY = "smsledger.principal"
+
+
+def principal_of(scope: Scope) -> Principal | None:
+    """The principal this request's API credential was verified as, if any."""
+    principal = scope.get("state", {}).get(PRINCIPAL_STATE_KEY)
+    return principal if isinstance(principal, Principal) else None
+
+
+def key_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        credentials = credentials_from_raw(scope["headers"])
+        if credentials is None:
+            # Perhaps a signed-in user: their principal is kept too, so that
+            # Idempotency-Key applies to them (no rate limit: it is per key).
+            session = await _session_principal(scope)
+            if session is not None:
+                scope.setdefault("state", {})[PRINCIPAL_STATE_KEY] = session
+            await app(scope, receive, send)
+            return
+        if isinstance(credentials, Malformed):
+            await app(scope, receive, send)
+            return
+        state = scope["app"].state
+        accounts = state.container.accounts
+        grant = cached_grant(accounts, credentials)
+        if grant is False:
+            grant = await asyncio.to_thread(verify_grant, accounts, credentials)
+        if grant is None or isinstance(grant, bool):
+            await app(scope, receive, send)  # `authenticate` answers 401
+            return
+        scope.setdefault("state", {})[PRINCIPAL_STATE_KEY] = grant.principal
+        limiter: RateLimiter = state.rate_limiter
+        decision = await limiter.take(grant.key_id, grant.rate_limit_per_s)
+        if not decision.allowed:
+            await _send_rate_limited(scope, send, decision)
+            return
+        extra = decision.headers()
+
+        async def send_with_limits(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        await app(scope, receive, send_with_limits)
+
+    return middleware
+
+
+async def _session_principal(scope: Scope) -> Principal | None:
+    """The principal of a valid session JWT in `Authorization: Bearer`; None
+    otherwise (`authenticate` then answers 401 with the reason)."""
+    header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+    token = bearer_token(header or None)
+    if token is None or not is_jwt(token):
+        return None
+    try:
+        return await asyncio.to_thread(jwt_principal, scope["app"].state.container, token)
+    except NotAuthorizedException:
+        return None
+
+
+async def _send_rate_limited(scope: Scope, send: Send, decision: Decision) -> None:
+    body = json.dumps({
+        "error": {
+            "code": "RATE_LIMITED",
+            "message": f"Over {decision.limit} requests per second for this key;"
+                       " retry after the Retry-After seconds",
+            "details": {"limit": decision.limit, "retry_after": decision.retry_after_s},
+        },
+        "meta": {"request_id": request_id_of(scope)},
+    }).encode()
+    start: Any = {
+        "type": "http.response.start",
+        "status": STATUS_BY_CODE["RATE_LIMITED"],
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (REQUEST_ID_HEADER.encode(), request_id_of(scope).encode()),
+            *decision.headers(),
+        ],
+    }
+    body_event: Any = {"type": "http.response.body", "body": body}
+    await send(start)
+    await send(body_event)
