@@ -17,6 +17,8 @@ SenderId = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
 Body = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
 ClientRef = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 ValidityMinutes = Annotated[int, msgspec.Meta(ge=1, le=4320)]
+# Checked for its scheme here; its host and addresses when each webhook is sent.
+CallbackUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+$", max_length=2048)]
 
 
 class Request(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -32,6 +34,7 @@ class SendSmsRequest(Request):
     unicode: bool = False
     validity_minutes: ValidityMinutes = 2880
     scheduled_at: datetime | None = None
+    callback_url: CallbackUrl | None = None
 
 
 class BulkRecipientIn(Request):
@@ -47,6 +50,7 @@ class BulkSmsRequest(Request):
     unicode: bool = False
     validity_minutes: ValidityMinutes = 2880
     scheduled_at: datetime | None = None
+    callback_url: CallbackUrl | None = None
 
 
 class EstimateRequest(Request):

@@ -60,6 +60,7 @@ class SmsController(Controller):
                 validity_minutes=data.validity_minutes,
                 idempotency_key=request.headers.get("idempotency-key"),
                 scheduled_at=data.scheduled_at,
+                callback_url=data.callback_url,
             )
         )
         return SendSmsResponse(
@@ -98,6 +99,7 @@ class SmsController(Controller):
                 validity_minutes=data.validity_minutes,
                 idempotency_key=request.headers.get("idempotency-key"),
                 scheduled_at=data.scheduled_at,
+                callback_url=data.callback_url,
             )
         )
         return BulkSmsResponse(
