@@ -19,6 +19,7 @@ from adapters.postgres.dispatch import PostgresReceiptIndex
 from adapters.postgres.migrations import migrate
 from adapters.postgres.opt_outs import MessageLogRouter, PostgresOptOuts
 from adapters.pricing.loader import load_rate_book
+from adapters.webhooks.ssrf import SystemResolver, UrlGuard
 from application.estimating import Estimator
 from application.inbound import InboundService
 from application.ledger_app import LedgerApplication
@@ -49,6 +50,7 @@ class Container:
     inbound: InboundService
     receipts: ReceiptProcessor
     estimator: Estimator
+    webhook_guard: UrlGuard = field(default_factory=lambda: UrlGuard(SystemResolver()))
     _closed: bool = field(default=False, repr=False)
 
     def close(self) -> None:
@@ -102,4 +104,5 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
         inbound=InboundService(app, MessageLogRouter(pool), opt_outs),
         receipts=ReceiptProcessor(outcomes, PostgresReceiptIndex(pool), SystemClock()),
         estimator=Estimator(messaging, accounts, wallets),
+        webhook_guard=UrlGuard(SystemResolver(), settings.webhooks.allow_hosts),
     )

@@ -14,6 +14,7 @@ from adapters.http.controllers.inbound import InboundController
 from adapters.http.controllers.messages import MessagesController
 from adapters.http.controllers.reports import ReportsController
 from adapters.http.controllers.sms import SmsController
+from adapters.http.controllers.webhooks import WebhooksController
 from adapters.http.errors import EXCEPTION_HANDLERS
 from adapters.http.idempotency import idempotency_middleware
 from adapters.http.request_id import request_id_middleware
@@ -32,6 +33,7 @@ def create_app(container: Container) -> Litestar:
             BillingController,
             InboundController,
             CarrierCallbacksController,
+            WebhooksController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_id_middleware, idempotency_middleware],
