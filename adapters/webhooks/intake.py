@@ -85,7 +85,8 @@ class WebhookIntake:
     event_types = CONSUMED_TYPES
     tables: tuple[str, ...] = ()
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = NAME) -> None:
+        self.name = name  # the consumer's position and durable name
         self.stats = IntakeStats()
 
     def ddl(self) -> str:

@@ -38,6 +38,7 @@ LEASE_MARGIN_S = 30.0
 LISTEN_TIMEOUT_S = 1.0
 BACKOFF_CAP_S = 5.0
 STOP_DRAIN_S = 12.0
+MAX_CLOSING_RECORD_TRIES = 3
 
 _STATUS_OF = {
     Verdict.SUCCEEDED: "succeeded",
@@ -59,6 +60,8 @@ class WebhookSender:
         uniform: Callable[[], float] = random.random,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        # httpx logs every request at INFO: hundreds of lines a second here.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         self._pool = pool
         self._database_url = database_url
         self._guard = guard
@@ -76,6 +79,7 @@ class WebhookSender:
         self._outcomes: list[queue.Outcome] = []
         self._wake = asyncio.Event()
         self._recorded = asyncio.Event()
+        self._closing = False
         self.sent = 0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -100,11 +104,13 @@ class WebhookSender:
                     await self._wait_for_work(stop)
         finally:
             await self._drain()
-            for helper in helpers:
-                helper.cancel()
+            helpers[0].cancel()
+            # The recorder is never cancelled mid-write (the write would go
+            # on in its thread and be made again): it stops once it has
+            # recorded every result.
+            self._closing = True
+            self._recorded.set()
             await asyncio.gather(*helpers, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await self._flush()
             await self._clients.aclose()
 
     async def _claim(self) -> list[queue.Claimed]:
@@ -178,7 +184,7 @@ class WebhookSender:
 
     async def _record_loop(self, stop: asyncio.Event) -> None:
         failures = 0
-        while True:
+        while not (self._closing and not self._outcomes):
             await self._recorded.wait()
             self._recorded.clear()
             await asyncio.sleep(RECORD_GATHER_S)  # let a burst of results gather
@@ -188,6 +194,8 @@ class WebhookSender:
             except Exception:  # kept; the next round records them
                 failures += 1
                 log.exception("webhooks: recording attempts failed")
+                if self._closing and failures >= MAX_CLOSING_RECORD_TRIES:
+                    return  # the leases run out and other senders retry them
                 self._recorded.set()
                 await asyncio.sleep(min(BACKOFF_CAP_S, 0.1 * 2**failures))
             self._wake.set()
@@ -199,7 +207,7 @@ class WebhookSender:
             await asyncio.to_thread(
                 recording.record, self._pool, batch, self._settings.disable_after_s
             )
-        except BaseException:
+        except Exception:
             self._outcomes[:0] = batch
             raise
         self.sent += sum(1 for o in batch if o.status == "succeeded")

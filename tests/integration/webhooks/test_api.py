@@ -121,7 +121,7 @@ def test_a_ping_is_signed_in_both_schemes_and_listed_with_its_attempt(
     assert verify_seed_signature(made["secret"], got.headers, got.body)
     assert verify_standard_signature(made["secret"], got.headers, got.body)
     attempts = client.get(f"{BASE}/{made['id']}/deliveries", headers=account.headers).json()
-    assert attempts["pagination"]["total"] == 1
+    assert attempts["pagination"]["total"] == 1, attempts["data"]
     attempt = attempts["data"][0]
     assert attempt["status_code"] == 200 and attempt["delivery_status"] == "succeeded"
     assert attempt["event"] == "ping" and attempt["latency_ms"] >= 0
