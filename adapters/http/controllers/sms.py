@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody
 
 from adapters.bootstrap import Container
 from adapters.http.auth import authenticate
+from adapters.http.controllers.webhooks import checked_callback_url
 from adapters.http.request_id import request_id_of
 from adapters.http.schemas import (
     BulkAcceptedOut,
@@ -60,7 +61,7 @@ class SmsController(Controller):
                 validity_minutes=data.validity_minutes,
                 idempotency_key=request.headers.get("idempotency-key"),
                 scheduled_at=data.scheduled_at,
-                callback_url=data.callback_url,
+                callback_url=checked_callback_url(container, data.callback_url),
             )
         )
         return SendSmsResponse(
@@ -99,7 +100,7 @@ class SmsController(Controller):
                 validity_minutes=data.validity_minutes,
                 idempotency_key=request.headers.get("idempotency-key"),
                 scheduled_at=data.scheduled_at,
-                callback_url=data.callback_url,
+                callback_url=checked_callback_url(container, data.callback_url),
             )
         )
         return BulkSmsResponse(

@@ -155,3 +155,27 @@ def test_rotation_signs_with_both_secrets_for_the_overlap(
         assert verify_standard_signature(rotated["secret"], late.headers, late.body)
         assert not verify_standard_signature(made["secret"], late.headers, late.body)
         assert not verify_seed_signature(made["secret"], late.headers, late.body)
+
+
+def test_a_callback_url_must_be_https_unless_its_host_is_allowed(
+    client: TestClient, make_account: Callable[..., Account], hooks_container: Container
+) -> None:
+    account = make_account()
+    from domain import ids
+    from domain.wallet import TopUpSource
+
+    hooks_container.wallets.top_up(ids.wallet_id(account.account_id, sandbox=False),
+                                   1_000_000, TopUpSource.ADJUSTMENT, "opening")
+    base = {"to": "+447700900123", "from": "Acme", "body": "hi"}
+    refused = client.post("/v1/sms/send", headers=account.headers,
+                          json={**base, "callback_url": "http://hooks.example.com/x"})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "VALIDATION_ERROR"
+    bulk = client.post("/v1/sms/bulk", headers=account.headers, json={
+        "recipients": [{"to": "+447700900123"}], "from": "Acme", "body": "hi",
+        "callback_url": "https://user:pw@hooks.example.com/x"})
+    assert bulk.status_code == 400
+    for url in ("https://hooks.example.com/x", "http://127.0.0.1:9/x"):
+        sent = client.post("/v1/sms/send", headers=account.headers,
+                           json={**base, "callback_url": url})
+        assert sent.status_code == 200, sent.text
