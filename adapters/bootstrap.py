@@ -23,6 +23,7 @@ from adapters.postgres.sender_ids import PostgresSenderIds
 from adapters.postgres.surface_settings import PostgresNotificationSettings, PostgresSandboxResets
 from adapters.postgres.templates import PostgresTemplates
 from adapters.pricing.loader import load_rate_book
+from adapters.webhooks.ssrf import SystemResolver, UrlGuard
 from application.api_keys import ApiKeyService
 from application.estimating import Estimator
 from application.inbound import InboundService
@@ -65,6 +66,7 @@ class Container:
     send_resolver: SendResolver
     notifications: NotificationService
     sandbox: SandboxService
+    webhook_guard: UrlGuard = field(default_factory=lambda: UrlGuard(SystemResolver()))
     _closed: bool = field(default=False, repr=False)
 
     @property
@@ -133,4 +135,5 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
             app, accounts, wallets, PostgresSandboxResets(pool),
             refill_micros=settings.sandbox_refill_micros,
         ),
+        webhook_guard=UrlGuard(SystemResolver(), settings.webhooks.allow_hosts),
     )

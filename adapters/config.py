@@ -14,6 +14,7 @@ from pathlib import Path
 from psycopg.conninfo import conninfo_to_dict
 
 from adapters.identity_config import IdentitySettings
+from adapters.webhooks.config import WebhookSettings
 
 
 class ConfigError(ValueError):
@@ -97,6 +98,7 @@ class Settings:
     rate_limit_per_s: int = 100
     # uvicorn worker processes serving the API (`api` and `up`).
     api_workers: int = 1
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -139,6 +141,7 @@ class Settings:
             ),
             rate_limit_per_s=_int(env, "SMSLEDGER_RATE_LIMIT_PER_S", 100, 1, 1_000_000, problems),
             api_workers=_int(env, "SMSLEDGER_API_WORKERS", 1, 1, 64, problems),
+            webhooks=WebhookSettings.from_env(env, problems),
         )
         if problems:
             raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems))

@@ -1,4 +1,5 @@
-"""The background roles: the relay and the projection builders.
+"""The background roles: the relay, the projection builders, the dispatcher
+and the webhook senders.
 
 `run_workers` connects to NATS, declares the stream and runs the chosen roles
 until `stop` is set. `WorkerThread` runs them beside the API in `up`.
@@ -15,6 +16,7 @@ import threading
 from collections.abc import Sequence
 
 import nats
+from nats.js import JetStreamContext
 
 from adapters.bootstrap import Container
 from adapters.carriers.simulated import SimulatedCarrier, SimulatorSettings
@@ -28,6 +30,8 @@ from adapters.postgres.dispatch import PostgresDispatchClaims, PostgresReceiptIn
 from adapters.projector.runner import ProjectionRunner
 from adapters.relay.positions import RelayPositions
 from adapters.relay.relay import Relay
+from adapters.webhooks.intake import WebhookIntake
+from adapters.webhooks.sender import WebhookSender
 from application.carriers import Carrier
 from application.dispatching import Dispatcher
 from application.routing import SANDBOX_CARRIER, SIMULATED_CARRIER, RouteBook
@@ -88,12 +92,35 @@ async def run_workers(
                            batch_size=bus.dispatch_batch_size),
                 name="dispatcher",
             ))
+        if "webhooks" in roles:
+            tasks += start_webhooks(container, js, stop, settings.name)
         await _until_stopped_or_failed(stop, tasks)
     finally:
         # Close, not drain: every batch is acked only after its commit, so
         # whatever is in flight now is simply redelivered to the next run.
         with contextlib.suppress(Exception):
             await asyncio.wait_for(nc.close(), NATS_CLOSE_TIMEOUT_S)
+
+
+def start_webhooks(
+    container: Container, js: JetStreamContext, stop: asyncio.Event, stream: str
+) -> list[asyncio.Task[None]]:
+    """The webhook consumer (envelopes to queued deliveries) and the sender."""
+    bus, hooks = container.settings.bus, container.settings.webhooks
+    intake = ProjectionRunner(
+        WebhookIntake(), container.pool, max_deliveries=bus.projection_max_deliveries
+    )
+    sender = WebhookSender(
+        container.pool, container.database_url, container.webhook_guard, hooks
+    )
+    return [
+        asyncio.create_task(
+            intake.run(js, stop, stream=stream, subject_prefix=bus.subject_prefix,
+                       batch_size=hooks.batch_size),
+            name="webhooks:intake",
+        ),
+        asyncio.create_task(sender.run(stop), name="webhooks:sender"),
+    ]
 
 
 def build_dispatcher(container: Container) -> DispatcherWorker:

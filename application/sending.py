@@ -51,6 +51,7 @@ class SendMessage:
     validity_minutes: int = DEFAULT_VALIDITY_MINUTES
     idempotency_key: str | None = None
     scheduled_at: datetime | None = None
+    callback_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,7 @@ class SendBulk:
     validity_minutes: int = DEFAULT_VALIDITY_MINUTES
     idempotency_key: str | None = None
     scheduled_at: datetime | None = None
+    callback_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +161,7 @@ class MessagingService:
                 sandbox=command.sandbox,
                 validity_minutes=command.validity_minutes,
                 scheduled_at=command.scheduled_at,
+                callback_url=command.callback_url,
             )
             self._app.record(message, wallet)
 
@@ -315,6 +318,7 @@ class _BulkPreparation:
                 timestamp=timestamp,
                 recipients=chunk,
                 scheduled_at=command.scheduled_at,
+                callback_url=command.callback_url,
             )
 
     def close(self, wallet: Wallet, campaign: Campaign, batch_id: UUID) -> list[Aggregate]:

@@ -32,6 +32,7 @@ class AcceptedBatch:
     timestamp: datetime
     recipients: Sequence[Recipient]
     scheduled_at: datetime | None = None
+    callback_url: str | None = None
 
     def events(self) -> list[Message.Accepted]:
         return [
@@ -48,6 +49,7 @@ class AcceptedBatch:
                 validity_minutes=self.validity_minutes,
                 timestamp=self.timestamp,
                 scheduled_at=self.scheduled_at,
+                callback_url=self.callback_url,
             )
             for recipient in self.recipients
         ]

@@ -46,13 +46,19 @@ class Message(Aggregate):
         sandbox: bool
         validity_minutes: int
         scheduled_at: datetime | None
+        callback_url: str | None
 
         # Version 2 added scheduled_at; a version 1 message was sent at once.
-        class_version = 2
+        # Version 3 added callback_url; earlier messages had none.
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["scheduled_at"] = None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["callback_url"] = None
 
     class Event(Aggregate.Event):
         account_id: str  # so that the published log says whose message moved
@@ -126,6 +132,7 @@ class Message(Aggregate):
         sandbox: bool,
         validity_minutes: int,
         scheduled_at: datetime | None,
+        callback_url: str | None = None,
     ) -> None:
         self.account_id = account_id
         self.wallet_id = wallet_id
@@ -143,6 +150,7 @@ class Message(Aggregate):
         self.sandbox = sandbox
         self.validity_minutes = validity_minutes
         self.scheduled_at = scheduled_at
+        self.callback_url = callback_url
         self.status = MessageStatus.SCHEDULED if scheduled_at else MessageStatus.QUEUED
         self.charge = Charge.HELD if price_micros > 0 else Charge.NONE
         self.carrier = ""
@@ -166,6 +174,7 @@ class Message(Aggregate):
         validity_minutes: int = DEFAULT_VALIDITY_MINUTES,
         scheduled_at: datetime | None = None,
         timestamp: datetime | None = None,
+        callback_url: str | None = None,
     ) -> Message:
         assert recipient.segments >= 1 and recipient.price_micros >= 0
         return cls._create(
@@ -188,6 +197,7 @@ class Message(Aggregate):
             sandbox=sandbox,
             validity_minutes=validity_minutes,
             scheduled_at=scheduled_at,
+            callback_url=callback_url,
         )
 
     @classmethod
@@ -206,6 +216,7 @@ class Message(Aggregate):
         validity_minutes: int,
         timestamp: datetime,
         scheduled_at: datetime | None = None,
+        callback_url: str | None = None,
     ) -> Message.Accepted:
         """The creation event alone, without building the aggregate.
 
@@ -242,6 +253,7 @@ class Message(Aggregate):
                 "sandbox": sandbox,
                 "validity_minutes": validity_minutes,
                 "scheduled_at": scheduled_at,
+                "callback_url": callback_url,
             },
         )
         return event

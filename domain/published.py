@@ -93,7 +93,7 @@ CONTRACTS: Mapping[type, Contract] = {
         "message.accepted", 1,
         ("wallet_id", "campaign_id", "reservation_id", "destination", "country", "sender",
          "encoding", "segments", "price_micros", "currency", "client_ref", "sandbox",
-         "validity_minutes", "scheduled_at"),
+         "validity_minutes", "scheduled_at", "callback_url"),
     ),
     Message.SubmittedToCarrier: Contract(
         "message.submitted_to_carrier", 1, ("carrier", "carrier_message_id", "settlement")

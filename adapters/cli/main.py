@@ -19,7 +19,7 @@ Command = Callable[[argparse.Namespace, Settings], int]
 
 # Roles that later releases fill in. Until then they start, say so, and wait
 # for a signal, so that a deployment can already run one container per role.
-WAITING_ROLES = ("webhooks",)
+WAITING_ROLES: tuple[str, ...] = ()
 MAX_API_WORKERS = 64
 
 
@@ -33,7 +33,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
             print(f"applied migrations {applied}", flush=True)
         settings = users.with_session_key(settings)
         container = build(settings, services.database_url, services.nats_url)
-        background = WorkerThread(container, roles=("relay", "projector", "dispatcher"))
+        background = WorkerThread(container, roles=("relay", "projector", "dispatcher", "webhooks"))
         background.start()
         try:
             if args.workers > 1:

@@ -81,6 +81,7 @@ class MsgspecMapper(Mapper[Any]):
             "sandbox": batch.sandbox,
             "validity_minutes": batch.validity_minutes,
             "scheduled_at": batch.scheduled_at,
+            "callback_url": batch.callback_url,
             "class_version": Message.Accepted.class_version,
         })
         prefix = shared[:-1] + b","

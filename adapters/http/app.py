@@ -26,6 +26,7 @@ from adapters.http.controllers.sandbox import SandboxController
 from adapters.http.controllers.sender_ids import SenderIdsController
 from adapters.http.controllers.sms import SmsController
 from adapters.http.controllers.templates import TemplatesController
+from adapters.http.controllers.webhooks import WebhooksController
 from adapters.http.errors import EXCEPTION_HANDLERS
 from adapters.http.form_bodies import form_body_middleware
 from adapters.http.idempotency import idempotency_middleware
@@ -57,6 +58,7 @@ def create_app(container: Container) -> Litestar:
             SandboxController,
             ApiKeysController,
             OAuthController,
+            WebhooksController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[

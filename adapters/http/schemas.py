@@ -21,6 +21,8 @@ ValidityMinutes = Annotated[int, msgspec.Meta(ge=1, le=4320)]
 # `to` as an array (seed 003) is for a handful of numbers with one response
 # line each; larger lists belong on /v1/sms/bulk.
 MAX_SEND_RECIPIENTS = 1_000
+# Checked for its scheme here; its host and addresses when each webhook is sent.
+CallbackUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+$", max_length=2048)]
 
 
 class Request(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -37,6 +39,7 @@ class SendSmsRequest(Request):
     validity_minutes: ValidityMinutes = 2880
     scheduled_at: datetime | None = None
     template_id: UUID | None = None
+    callback_url: CallbackUrl | None = None
 
 
 class BulkRecipientIn(Request):
@@ -53,6 +56,7 @@ class BulkSmsRequest(Request):
     validity_minutes: ValidityMinutes = 2880
     scheduled_at: datetime | None = None
     template_id: UUID | None = None
+    callback_url: CallbackUrl | None = None
 
 
 class EstimateRequest(Request):

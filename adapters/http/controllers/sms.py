@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody
 
 from adapters.bootstrap import Container
 from adapters.http.auth import authenticate, require_permission
+from adapters.http.controllers.webhooks import checked_callback_url
 from adapters.http.request_id import request_id_of
 from adapters.http.sandbox_mode import scoped_idempotency_key
 from adapters.http.schemas import (
@@ -72,6 +73,7 @@ class SmsController(Controller):
                 validity_minutes=data.validity_minutes,
                 idempotency_key=_idempotency_key(request, principal),
                 scheduled_at=data.scheduled_at,
+                callback_url=checked_callback_url(container, data.callback_url),
             )
         )
         return SendSmsResponse(
@@ -116,6 +118,7 @@ class SmsController(Controller):
                 validity_minutes=data.validity_minutes,
                 idempotency_key=_idempotency_key(request, principal),
                 scheduled_at=data.scheduled_at,
+                callback_url=checked_callback_url(container, data.callback_url),
             )
         )
         return BulkSmsResponse(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import uuid4
 
+import pytest
 from eventsourcing.domain import Aggregate, Snapshot
 
 from adapters.eventstore.mapper import MsgspecMapper
@@ -68,7 +69,8 @@ def test_wallet_snapshots_restore_the_same_wallet() -> None:
     assert vars(restored) == vars(wallet)
 
 
-def test_batch_encoding_stores_the_same_events_as_one_by_one() -> None:
+@pytest.mark.parametrize("callback_url", [None, "https://hooks.example.com/dlr?a=1&b=\"2\""])
+def test_batch_encoding_stores_the_same_events_as_one_by_one(callback_url: str | None) -> None:
     from domain.accepted_batch import AcceptedBatch
 
     mapper = MsgspecMapper(transcoder=None)  # type: ignore[arg-type]
@@ -82,6 +84,7 @@ def test_batch_encoding_stores_the_same_events_as_one_by_one() -> None:
             ),
             Recipient(uuid4(), "+233201234567", "GH", "plain", "GSM-7", 1, 25_300),
         ],
+        callback_url=callback_url,
     )
     fast = mapper.encode_accepted_batch(batch)
     slow = [mapper.to_stored_event(e) for e in batch.events()]
@@ -89,3 +92,4 @@ def test_batch_encoding_stores_the_same_events_as_one_by_one() -> None:
         (s.originator_id, s.originator_version, s.topic) for s in slow]
     for fast_row, slow_row in zip(fast, slow, strict=True):
         assert vars(mapper.to_domain_event(fast_row)) == vars(mapper.to_domain_event(slow_row))
+        assert mapper.to_domain_event(fast_row).callback_url == callback_url  # type: ignore

@@ -118,11 +118,37 @@ def test_version_1_accepted_events_are_upcast_with_no_schedule() -> None:
 
     mapper = MsgspecMapper(transcoder=None)  # type: ignore[arg-type]
     stored = mapper.to_stored_event(accepted().collect_events()[0])
-    assert b'"class_version":2' in stored.state
+    assert b'"class_version":3' in stored.state
     version_1 = stored.state.replace(b',"scheduled_at":null', b"").replace(
-        b',"class_version":2', b"")
-    assert b"scheduled_at" not in version_1
+        b',"callback_url":null', b"").replace(b',"class_version":3', b"")
+    assert b"scheduled_at" not in version_1 and b"callback_url" not in version_1
     event = mapper.to_domain_event(type(stored)(
         stored.originator_id, stored.originator_version, stored.topic, version_1))
     assert event.scheduled_at is None  # type: ignore[attr-defined]
+    assert event.callback_url is None  # type: ignore[attr-defined]
     assert event.mutate(None).status == MessageStatus.QUEUED  # type: ignore[attr-defined]
+
+
+def test_version_2_accepted_events_are_upcast_with_no_callback_url() -> None:
+    from adapters.eventstore.mapper import MsgspecMapper
+
+    mapper = MsgspecMapper(transcoder=None)  # type: ignore[arg-type]
+    stored = mapper.to_stored_event(accepted().collect_events()[0])
+    version_2 = stored.state.replace(b',"callback_url":null', b"").replace(
+        b'"class_version":3', b'"class_version":2')
+    event = mapper.to_domain_event(type(stored)(
+        stored.originator_id, stored.originator_version, stored.topic, version_2))
+    assert event.callback_url is None  # type: ignore[attr-defined]
+    assert event.mutate(None).callback_url is None  # type: ignore[attr-defined]
+
+
+def test_the_callback_url_is_kept_on_the_message() -> None:
+    recipient = Recipient(uuid4(), "+447700900123", "GB", "hello", "GSM-7", 1, 10)
+    message = Message.accept(
+        recipient, account_id="a", wallet_id=uuid4(), campaign_id=None,
+        reservation_id="r", sender="Acme", currency="GBP", client_ref=None, sandbox=False,
+        callback_url="https://hooks.example.com/sms",
+    )
+    assert message.callback_url == "https://hooks.example.com/sms"
+    event = message.collect_events()[0]
+    assert event.callback_url == "https://hooks.example.com/sms"  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+"""Outbound webhooks: endpoints, the consumer that queues deliveries, and the senders."""

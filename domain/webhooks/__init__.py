@@ -1,0 +1,1 @@
+"""Webhooks: the event catalogue, signing and the retry policy."""
