@@ -2,7 +2,8 @@
 and the webhook senders.
 
 `run_workers` connects to NATS, declares the stream and runs the chosen roles
-until `stop` is set. `WorkerThread` runs them beside the API in `up`.
+until `stop` is set. `WorkerProcess` runs them in a child process beside the
+API in `up`; `WorkerThread` in a thread of the caller's (for tests).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import os
+import signal
 import socket
 import threading
 from collections.abc import Sequence
@@ -18,12 +21,12 @@ from collections.abc import Sequence
 import nats
 from nats.js import JetStreamContext
 
-from adapters.bootstrap import Container
+from adapters.bootstrap import Container, build
 from adapters.carriers.simulated import SimulatedCarrier, SimulatorSettings
 from adapters.carriers.smpp import SmppCarrier
 from adapters.carriers.smpp.urls import parse_smpp_urls
 from adapters.clock import SystemClock
-from adapters.config import BusSettings
+from adapters.config import BusSettings, Settings
 from adapters.dispatcher.worker import DispatcherWorker, ReceiptCollector
 from adapters.jetstream.streams import ensure_stream, stream_settings
 from adapters.postgres.dispatch import PostgresDispatchClaims, PostgresReceiptIndex, load_routes
@@ -195,3 +198,74 @@ class WorkerThread:
             asyncio.run(main())
         except Exception:
             log.exception("the workers stopped on an error")
+
+
+# How often the child looks at the parent's stop flag.
+STOP_POLL_S = 0.2
+
+
+class WorkerProcess:
+    """Runs the workers in a child process of their own.
+
+    The relay, the projections and the dispatcher are CPU-bound Python: in
+    the API's process they would share one interpreter lock with every
+    request. A child process gets a core of its own; it builds its own
+    container (pools, caches) from the same settings, as a separate
+    deployment of the roles would.
+    """
+
+    def __init__(
+        self, settings: Settings, database_url: str, nats_url: str, roles: Sequence[str]
+    ) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._stop_flag = context.Event()
+        self._process = context.Process(
+            target=_worker_process_main,
+            args=(settings, database_url, nats_url, tuple(roles), self._stop_flag),
+            name="smsledger-workers",
+        )
+
+    def start(self) -> None:
+        self._process.start()
+
+    def is_alive(self) -> bool:
+        return self._process.is_alive()
+
+    def stop(self) -> None:
+        self._stop_flag.set()
+        self._process.join(timeout=STOP_TIMEOUT_S + 10)
+        if self._process.is_alive():
+            log.error("the worker process did not stop in time; terminating it")
+            self._process.terminate()
+            self._process.join(timeout=5)
+
+
+def _worker_process_main(
+    settings: Settings, database_url: str, nats_url: str, roles: tuple[str, ...],
+    stop_flag: object,
+) -> None:
+    # Ctrl-C reaches the whole process group; the parent decides when we stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    container = build(settings, database_url, nats_url)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+
+        async def watch_parent() -> None:
+            while not stop_flag.is_set():  # type: ignore[attr-defined]
+                await asyncio.sleep(STOP_POLL_S)
+            stop.set()
+
+        watcher = asyncio.create_task(watch_parent())
+        try:
+            await run_workers(container, stop, roles)
+        finally:
+            watcher.cancel()
+
+    try:
+        asyncio.run(main())
+    finally:
+        container.close()

@@ -25,7 +25,7 @@ MAX_API_WORKERS = 64
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.bootstrap import build, migrate_database
-    from adapters.workers import WorkerThread
+    from adapters.workers import WorkerProcess
 
     with running_services(settings, need_nats=True) as services:
         applied = migrate_database(services.database_url)
@@ -33,7 +33,9 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
             print(f"applied migrations {applied}", flush=True)
         settings = users.with_session_key(settings)
         container = build(settings, services.database_url, services.nats_url)
-        background = WorkerThread(container, roles=("relay", "projector", "dispatcher", "webhooks"))
+        assert services.nats_url is not None  # need_nats=True starts one if none is set
+        background = WorkerProcess(settings, services.database_url, services.nats_url,
+                                   roles=("relay", "projector", "dispatcher", "webhooks"))
         background.start()
         try:
             if args.workers > 1:

@@ -77,3 +77,23 @@ def test_fifty_concurrent_sends_from_two_processes_sharing_the_wallet(
         _assert_ledger_agrees(container, account_id, credit_micros)
     finally:
         other.close()
+
+
+def test_a_balance_read_sees_what_another_process_recorded(
+    container: Container, database_url: str
+) -> None:
+    """The API reads balances from its cached wallet; the dispatcher, in
+    another process, settles. The read must not show the cache's old state."""
+    other = build(Settings.from_env({}), database_url)
+    try:
+        account_id = _open_account(container, 1_000_000)
+        wallet_id = ids.wallet_id(account_id, sandbox=False)
+        before = container.wallets.balance(wallet_id)  # now cached here
+        other.wallets.top_up(wallet_id, 250_000, TopUpSource.BONUS, f"elsewhere-{account_id}")
+        after = container.wallets.balance(wallet_id)
+        assert after.balance_micros == before.balance_micros + 250_000
+        # And the caught-up wallet still saves: no conflict, no lost event.
+        container.wallets.top_up(wallet_id, 1, TopUpSource.BONUS, f"here-{account_id}")
+        assert other.wallets.balance(wallet_id).balance_micros == after.balance_micros + 1
+    finally:
+        other.close()
