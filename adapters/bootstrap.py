@@ -15,14 +15,19 @@ from psycopg_pool import ConnectionPool
 from adapters.clock import SystemClock
 from adapters.config import Settings, eventsourcing_env
 from adapters.postgres.accounts import PostgresAccounts
+from adapters.postgres.billing import PostgresBillingStore, PostgresPolicyPositions
 from adapters.postgres.dispatch import PostgresReceiptIndex
 from adapters.postgres.migrations import migrate
 from adapters.postgres.opt_outs import MessageLogRouter, PostgresOptOuts
 from adapters.pricing.loader import load_rate_book
+from application.auto_topup import AutoTopUp
+from application.billing import BillingService, CheckoutLimits
+from application.billing_ports import PaymentGateway
 from application.estimating import Estimator
 from application.inbound import InboundService
 from application.ledger_app import LedgerApplication
 from application.outcomes import OutcomeService
+from application.payment_notifications import PaymentNotifications
 from application.receipts import ReceiptProcessor
 from application.sending import MessagingService
 from application.verification import LedgerVerifier
@@ -49,6 +54,9 @@ class Container:
     inbound: InboundService
     receipts: ReceiptProcessor
     estimator: Estimator
+    billing: BillingService
+    payment_notifications: PaymentNotifications
+    auto_topup: AutoTopUp
     _closed: bool = field(default=False, repr=False)
 
     def close(self) -> None:
@@ -87,6 +95,12 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
     outcomes = OutcomeService(app)
     messaging = MessagingService(app, accounts, rates, opt_outs)
     wallets = WalletService(app)
+    billing_store = PostgresBillingStore(pool)
+    gateway = build_payment_gateway(settings)
+    billing = BillingService(
+        app, wallets, accounts, billing_store, gateway,
+        CheckoutLimits(settings.billing.topup_min_minor, settings.billing.topup_max_minor),
+    )
     return Container(
         settings=settings,
         database_url=database_url,
@@ -102,4 +116,22 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
         inbound=InboundService(app, MessageLogRouter(pool), opt_outs),
         receipts=ReceiptProcessor(outcomes, PostgresReceiptIndex(pool), SystemClock()),
         estimator=Estimator(messaging, accounts, wallets),
+        billing=billing,
+        payment_notifications=PaymentNotifications(billing, billing_store),
+        auto_topup=AutoTopUp(
+            app, billing, billing_store, gateway, PostgresPolicyPositions(pool)
+        ),
+    )
+
+
+def build_payment_gateway(settings: Settings) -> PaymentGateway | None:
+    """Stripe when STRIPE_API_KEY is set; without it live checkout is 503."""
+    billing = settings.billing
+    if billing.stripe_api_key is None:
+        return None
+    from adapters.stripe.gateway import StripeGateway
+
+    return StripeGateway(
+        billing.stripe_api_key, api_base=billing.stripe_api_base,
+        success_url=billing.checkout_success_url, cancel_url=billing.checkout_cancel_url,
     )

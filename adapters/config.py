@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict
+
+from adapters.billing_settings import BillingSettings
 
 
 class ConfigError(ValueError):
@@ -86,6 +88,7 @@ class Settings:
     rate_card_path: Path | None
     log_level: str
     bus: BusSettings
+    billing: BillingSettings = field(default_factory=BillingSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -119,6 +122,7 @@ class Settings:
             rate_card_path=Path(rate_card) if rate_card else None,
             log_level=log_level,
             bus=BusSettings.from_env(env, problems),
+            billing=BillingSettings.from_env(env, problems),
         )
         if problems:
             raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems))

@@ -9,11 +9,13 @@ from adapters.bootstrap import Container
 from adapters.http.controllers.billing import BillingController
 from adapters.http.controllers.campaigns import CampaignsController
 from adapters.http.controllers.carrier_callbacks import CarrierCallbacksController
+from adapters.http.controllers.checkout import CheckoutController
 from adapters.http.controllers.health import HealthController
 from adapters.http.controllers.inbound import InboundController
 from adapters.http.controllers.messages import MessagesController
 from adapters.http.controllers.reports import ReportsController
 from adapters.http.controllers.sms import SmsController
+from adapters.http.controllers.stripe_webhook import StripeWebhookController
 from adapters.http.errors import EXCEPTION_HANDLERS
 from adapters.http.idempotency import idempotency_middleware
 from adapters.http.request_id import request_id_middleware
@@ -32,6 +34,8 @@ def create_app(container: Container) -> Litestar:
             BillingController,
             InboundController,
             CarrierCallbacksController,
+            CheckoutController,
+            StripeWebhookController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_id_middleware, idempotency_middleware],

@@ -169,6 +169,40 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
         """,
     ),
+    (
+        40,
+        "billing: processor customers, payments, notifications, policy positions",
+        """
+        CREATE TABLE billing_customers (
+            account_id text PRIMARY KEY,
+            customer_ref text NOT NULL UNIQUE,
+            payment_method_ref text,
+            updated_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE TABLE billing_payments (
+            payment_ref text PRIMARY KEY,
+            account_id text NOT NULL,
+            session_ref text NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE TABLE billing_notifications (
+            event_ref text PRIMARY KEY,
+            type text NOT NULL,
+            object_ref text NOT NULL,
+            outcome text NOT NULL,
+            deliveries integer NOT NULL DEFAULT 1,
+            last_outcome text,
+            received_at timestamptz NOT NULL DEFAULT now(),
+            last_received_at timestamptz
+        );
+        CREATE INDEX billing_notifications_object_idx ON billing_notifications (object_ref);
+        CREATE TABLE policy_positions (
+            name text PRIMARY KEY,
+            position bigint NOT NULL,
+            updated_at timestamptz NOT NULL DEFAULT now()
+        );
+        """,
+    ),
 )
 
 
