@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import nats
 
+from adapters.billing_worker import run_auto_topup
 from adapters.bootstrap import Container
 from adapters.carriers.simulated import SimulatedCarrier, SimulatorSettings
 from adapters.carriers.smpp import SmppCarrier
@@ -83,6 +84,9 @@ async def run_workers(
                            batch_size=bus.dispatch_batch_size),
                 name="dispatcher",
             ))
+        if "billing" in roles:
+            tasks.append(asyncio.create_task(
+                run_auto_topup(container.auto_topup, stop), name="billing"))
         await _until_stopped_or_failed(stop, tasks)
     finally:
         # Close, not drain: every batch is acked only after its commit, so
