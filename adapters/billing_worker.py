@@ -1,4 +1,4 @@
-"""The billing role: runs the auto top-up policy over the event log."""
+"""The auto-topup role: runs the auto top-up policy over the event log."""
 
 from __future__ import annotations
 

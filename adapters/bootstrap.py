@@ -17,6 +17,7 @@ from adapters.config import Settings, eventsourcing_env
 from adapters.postgres.accounts import PostgresAccounts
 from adapters.postgres.billing import PostgresBillingStore, PostgresPolicyPositions
 from adapters.postgres.dispatch import PostgresReceiptIndex
+from adapters.postgres.invoices import PostgresInvoices
 from adapters.postgres.migrations import migrate
 from adapters.postgres.opt_outs import MessageLogRouter, PostgresOptOuts
 from adapters.pricing.loader import load_rate_book
@@ -25,6 +26,7 @@ from application.billing import BillingService, CheckoutLimits
 from application.billing_ports import PaymentGateway
 from application.estimating import Estimator
 from application.inbound import InboundService
+from application.invoices import InvoiceService
 from application.ledger_app import LedgerApplication
 from application.outcomes import OutcomeService
 from application.payment_notifications import PaymentNotifications
@@ -57,6 +59,7 @@ class Container:
     billing: BillingService
     payment_notifications: PaymentNotifications
     auto_topup: AutoTopUp
+    invoices: InvoiceService
     _closed: bool = field(default=False, repr=False)
 
     def close(self) -> None:
@@ -121,6 +124,7 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
         auto_topup=AutoTopUp(
             app, billing, billing_store, gateway, PostgresPolicyPositions(pool)
         ),
+        invoices=InvoiceService(app, PostgresInvoices(pool)),
     )
 
 

@@ -84,9 +84,9 @@ async def run_workers(
                            batch_size=bus.dispatch_batch_size),
                 name="dispatcher",
             ))
-        if "billing" in roles:
+        if "auto-topup" in roles:
             tasks.append(asyncio.create_task(
-                run_auto_topup(container.auto_topup, stop), name="billing"))
+                run_auto_topup(container.auto_topup, stop), name="auto-topup"))
         await _until_stopped_or_failed(stop, tasks)
     finally:
         # Close, not drain: every batch is acked only after its commit, so

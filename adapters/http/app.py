@@ -12,6 +12,7 @@ from adapters.http.controllers.carrier_callbacks import CarrierCallbacksControll
 from adapters.http.controllers.checkout import CheckoutController
 from adapters.http.controllers.health import HealthController
 from adapters.http.controllers.inbound import InboundController
+from adapters.http.controllers.invoices import InvoicesController
 from adapters.http.controllers.messages import MessagesController
 from adapters.http.controllers.reports import ReportsController
 from adapters.http.controllers.sms import SmsController
@@ -36,6 +37,7 @@ def create_app(container: Container) -> Litestar:
             CarrierCallbacksController,
             CheckoutController,
             StripeWebhookController,
+            InvoicesController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_id_middleware, idempotency_middleware],

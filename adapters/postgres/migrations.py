@@ -203,6 +203,31 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         """,
     ),
+    (
+        41,
+        "monthly invoices closed from the ledger",
+        """
+        CREATE TABLE invoices (
+            id uuid PRIMARY KEY,
+            account_id text NOT NULL,
+            month text NOT NULL CHECK (month ~ '^[0-9]{4}-[0-9]{2}$'),
+            currency char(3) NOT NULL,
+            period_start timestamptz NOT NULL,
+            period_end timestamptz NOT NULL,
+            opening_micros bigint NOT NULL,
+            purchases_micros bigint NOT NULL,
+            refunds_micros bigint NOT NULL,
+            adjustments_micros bigint NOT NULL,
+            usage_micros bigint NOT NULL,
+            closing_micros bigint NOT NULL,
+            entry_hash text NOT NULL,
+            closed_at timestamptz NOT NULL,
+            lines jsonb NOT NULL,
+            usage_by_country jsonb NOT NULL,
+            UNIQUE (account_id, month)
+        );
+        """,
+    ),
 )
 
 
