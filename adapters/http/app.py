@@ -17,6 +17,7 @@ from adapters.http.controllers.messages import MessagesController
 from adapters.http.controllers.reports import ReportsController
 from adapters.http.controllers.sms import SmsController
 from adapters.http.controllers.stripe_webhook import StripeWebhookController
+from adapters.http.controllers.usage_export import UsageExportController
 from adapters.http.errors import EXCEPTION_HANDLERS
 from adapters.http.idempotency import idempotency_middleware
 from adapters.http.request_id import request_id_middleware
@@ -38,6 +39,7 @@ def create_app(container: Container) -> Litestar:
             CheckoutController,
             StripeWebhookController,
             InvoicesController,
+            UsageExportController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_id_middleware, idempotency_middleware],
