@@ -176,3 +176,39 @@ def test_verify_and_export_over_a_mixed_workload(
     target["body"] = target["body"].replace('"amount_micros":12000000', '"amount_micros":1')
     with pytest.raises(AssertionError, match="hash does not recompute"):
         _check_chain(tampered)
+
+
+def test_verify_reports_a_payment_credited_twice(billing_container: Container) -> None:
+    from application.verification import VerificationReport
+    from domain.wallet import TopUpSource
+
+    account = open_account(billing_container)
+
+    def credit_without_receipt(wallet: Wallet) -> None:
+        wallet.top_up(1_000_000, TopUpSource.STRIPE, "cs_twice")
+        billing_container.app.record(wallet)
+
+    for _ in range(2):
+        billing_container.app.run_on_wallet(account.wallet_id, credit_without_receipt)
+    report = VerificationReport()
+    billing_container.verifier.verify_wallet(account.wallet_id, report)
+    assert report.problems == [
+        f"wallet {account.wallet_id} v3: stripe cs_twice credited twice"]
+
+
+def test_balance_as_of_a_past_instant_over_http(
+    billing_container: Container, client: TestClient, stripe_api: StripeStandIn
+) -> None:
+    account = open_account(billing_container, credit_micros=2_000_000)
+    between = datetime.now(UTC)
+    billing_container.wallets.adjust(account.wallet_id, 500_000, "goodwill", "T-1")
+    then = client.get("/v1/billing/balance", headers=account.live,
+                      params={"as_of": between.isoformat()}).json()["data"]
+    now = client.get("/v1/billing/balance", headers=account.live).json()["data"]
+    assert (then["balance_micros"], now["balance_micros"]) == (2_000_000, 2_500_000)
+    assert then["as_of"] is not None and now["as_of"] is None
+    before = client.get("/v1/billing/balance", headers=account.live,
+                        params={"as_of": "2001-01-01"})
+    assert before.status_code == 404
+    assert client.get("/v1/billing/balance", headers=account.live,
+                      params={"as_of": "yesterday"}).status_code == 400
