@@ -340,10 +340,12 @@ class Wallet(WalletBilling, Aggregate):
         self.watch_balance(available_before)
 
     def _apply_postings(self, postings: Postings) -> None:
+        own_wallet = ledger.wallet_account(self.account_id)
+        own_holds = ledger.holds_account(self.account_id)
         for account, amount_micros in postings:
-            if account == self.wallet_ledger_account:
+            if account == own_wallet:
                 self.free_micros += amount_micros
-            elif account == self.holds_ledger_account:
+            elif account == own_holds:
                 self.reserved_micros += amount_micros
 
 

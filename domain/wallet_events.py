@@ -8,6 +8,7 @@ without importing the aggregate that nests them.
 from __future__ import annotations
 
 from dataclasses import fields
+from functools import cache
 from typing import Any
 
 from eventsourcing.domain import Aggregate
@@ -30,15 +31,21 @@ class MoneyMoved(WalletEvent):
     entry_hash: str
 
     def hashed_body(self) -> bytes:
-        body: dict[str, Any] = {
-            f.name: getattr(self, f.name) for f in fields(self) if f.name != "entry_hash"
-        }
+        state = self.__dict__
+        body: dict[str, Any] = {name: state[name] for name in _hashed_fields(type(self))}
         body["type"] = type(self).__qualname__
         return ledger.canonical_body(body)
 
     def apply(self, aggregate: Any) -> None:
         aggregate._apply_postings(self.postings)
         aggregate.last_entry_hash = self.entry_hash
+
+
+@cache
+def _hashed_fields(event_class: type[MoneyMoved]) -> tuple[str, ...]:
+    """The fields an entry's hash covers: all but the hash itself. Looked up
+    once per class, since a ledger replay asks for every entry."""
+    return tuple(f.name for f in fields(event_class) if f.name != "entry_hash")
 
 
 def hashed_body_for(event_class: type[MoneyMoved], **values: Any) -> bytes:
