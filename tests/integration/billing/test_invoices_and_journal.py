@@ -178,24 +178,6 @@ def test_verify_and_export_over_a_mixed_workload(
         _check_chain(tampered)
 
 
-def test_verify_reports_a_payment_credited_twice(billing_container: Container) -> None:
-    from application.verification import VerificationReport
-    from domain.wallet import TopUpSource
-
-    account = open_account(billing_container)
-
-    def credit_without_receipt(wallet: Wallet) -> None:
-        wallet.top_up(1_000_000, TopUpSource.STRIPE, "cs_twice")
-        billing_container.app.record(wallet)
-
-    for _ in range(2):
-        billing_container.app.run_on_wallet(account.wallet_id, credit_without_receipt)
-    report = VerificationReport()
-    billing_container.verifier.verify_wallet(account.wallet_id, report)
-    assert report.problems == [
-        f"wallet {account.wallet_id} v3: stripe cs_twice credited twice"]
-
-
 def test_balance_as_of_a_past_instant_over_http(
     billing_container: Container, client: TestClient, stripe_api: StripeStandIn
 ) -> None:

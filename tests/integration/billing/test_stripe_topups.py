@@ -211,3 +211,13 @@ def test_reconcile_credits_paid_sessions_no_webhook_delivered(
     again = billing_container.billing.reconcile(datetime.fromtimestamp(since, UTC))
     assert again.credited == []
     assert billing_container.verifier.verify().ok
+
+
+def test_the_billing_operations_are_in_the_openapi_document(client: TestClient) -> None:
+    document = client.get("/openapi/openapi.json").json()
+    operation_ids = {
+        operation["operationId"]
+        for path in document["paths"].values() for operation in path.values()
+    }
+    assert {"createCheckout", "configureAutoTopUp", "receiveStripeWebhook", "listInvoices",
+            "getInvoice", "getInvoicePdf", "exportUsage", "getBalance"} <= operation_ids
