@@ -16,7 +16,9 @@ from adapters.clock import SystemClock
 from adapters.config import Settings, eventsourcing_env
 from adapters.identity.wiring import Identity, build_identity
 from adapters.postgres.accounts import PostgresAccounts
+from adapters.postgres.billing import PostgresBillingStore, PostgresPolicyPositions
 from adapters.postgres.dispatch import PostgresReceiptIndex
+from adapters.postgres.invoices import PostgresInvoices
 from adapters.postgres.migrations import migrate
 from adapters.postgres.opt_outs import MessageLogRouter, PostgresOptOuts
 from adapters.postgres.sender_ids import PostgresSenderIds
@@ -25,11 +27,16 @@ from adapters.postgres.templates import PostgresTemplates
 from adapters.pricing.loader import load_rate_book
 from adapters.webhooks.ssrf import SystemResolver, UrlGuard
 from application.api_keys import ApiKeyService
+from application.auto_topup import AutoTopUp
+from application.billing import BillingService, CheckoutLimits
+from application.billing_ports import PaymentGateway
 from application.estimating import Estimator
 from application.inbound import InboundService
+from application.invoices import InvoiceService
 from application.ledger_app import LedgerApplication
 from application.notifications import NotificationService
 from application.outcomes import OutcomeService
+from application.payment_notifications import PaymentNotifications
 from application.receipts import ReceiptProcessor
 from application.sandbox import SandboxService
 from application.send_resolution import SendResolver
@@ -66,6 +73,10 @@ class Container:
     send_resolver: SendResolver
     notifications: NotificationService
     sandbox: SandboxService
+    billing: BillingService
+    payment_notifications: PaymentNotifications
+    auto_topup: AutoTopUp
+    invoices: InvoiceService
     webhook_guard: UrlGuard = field(default_factory=lambda: UrlGuard(SystemResolver()))
     _closed: bool = field(default=False, repr=False)
 
@@ -111,6 +122,12 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
     wallets = WalletService(app)
     sender_ids = SenderIdService(PostgresSenderIds(pool))
     templates = TemplateService(PostgresTemplates(pool))
+    billing_store = PostgresBillingStore(pool)
+    gateway = build_payment_gateway(settings)
+    billing = BillingService(
+        app, wallets, accounts, billing_store, gateway,
+        CheckoutLimits(settings.billing.topup_min_minor, settings.billing.topup_max_minor),
+    )
     return Container(
         settings=settings,
         database_url=database_url,
@@ -136,4 +153,23 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
             refill_micros=settings.sandbox_refill_micros,
         ),
         webhook_guard=UrlGuard(SystemResolver(), settings.webhooks.allow_hosts),
+        billing=billing,
+        payment_notifications=PaymentNotifications(billing, billing_store),
+        auto_topup=AutoTopUp(
+            app, billing, billing_store, gateway, PostgresPolicyPositions(pool)
+        ),
+        invoices=InvoiceService(app, PostgresInvoices(pool)),
+    )
+
+
+def build_payment_gateway(settings: Settings) -> PaymentGateway | None:
+    """Stripe when STRIPE_API_KEY is set; without it live checkout is 503."""
+    billing = settings.billing
+    if billing.stripe_api_key is None:
+        return None
+    from adapters.stripe.gateway import StripeGateway
+
+    return StripeGateway(
+        billing.stripe_api_key, api_base=billing.stripe_api_base,
+        success_url=billing.checkout_success_url, cancel_url=billing.checkout_cancel_url,
     )

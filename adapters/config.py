@@ -13,6 +13,7 @@ from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict
 
+from adapters.billing_settings import BillingSettings
 from adapters.identity_config import IdentitySettings
 from adapters.webhooks.config import WebhookSettings
 
@@ -99,6 +100,7 @@ class Settings:
     # uvicorn worker processes serving the API (`api` and `up`).
     api_workers: int = 1
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    billing: BillingSettings = field(default_factory=BillingSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -142,6 +144,7 @@ class Settings:
             rate_limit_per_s=_int(env, "SMSLEDGER_RATE_LIMIT_PER_S", 100, 1, 1_000_000, problems),
             api_workers=_int(env, "SMSLEDGER_API_WORKERS", 1, 1, 64, problems),
             webhooks=WebhookSettings.from_env(env, problems),
+            billing=BillingSettings.from_env(env, problems),
         )
         if problems:
             raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems))

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import nats
 from nats.js import JetStreamContext
 
+from adapters.billing_worker import run_auto_topup
 from adapters.bootstrap import Container, build
 from adapters.carriers.simulated import SimulatedCarrier, SimulatorSettings
 from adapters.carriers.smpp import SmppCarrier
@@ -97,6 +98,9 @@ async def run_workers(
             ))
         if "webhooks" in roles:
             tasks += start_webhooks(container, js, stop, settings.name)
+        if "auto-topup" in roles:
+            tasks.append(asyncio.create_task(
+                run_auto_topup(container.auto_topup, stop), name="auto-topup"))
         await _until_stopped_or_failed(stop, tasks)
     finally:
         # Close, not drain: every batch is acked only after its commit, so

@@ -29,3 +29,15 @@ def check_text(value: str, field: str) -> str:
     if "\x00" in value:
         raise ValidationFailed(f"{field} cannot contain a NUL character", field=field)
     return value
+
+
+class PaymentsUnavailable(DomainError):
+    """Card payments are not configured here, or the processor cannot be reached."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+
+class InvalidSignature(DomainError):
+    """A payment notification whose signature, age or secret does not check out."""
+
+    code = "INVALID_SIGNATURE"

@@ -147,6 +147,7 @@ class MessagingService:
         wallet_id = ids.wallet_id(command.account_id, sandbox=command.sandbox)
 
         def reserve_and_save(wallet: Wallet) -> None:
+            wallet.ensure_can_send()
             if recipient.price_micros:
                 wallet.reserve(str(message_id), recipient.price_micros, f"message:{message_id}")
             message = Message.accept(
@@ -204,6 +205,7 @@ class MessagingService:
         prepared: list[_BulkPreparation] = []
 
         def reserve_and_save(wallet: Wallet) -> None:
+            wallet.ensure_can_send()
             preparation = _BulkPreparation(
                 command, profile, template, card, self._opt_outs.opted_out(command.account_id)
             )

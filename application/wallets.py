@@ -25,6 +25,9 @@ class Balance:
     available_micros: int
     low_balance_threshold_micros: int
     version: int
+    auto_topup_enabled: bool = False
+    frozen: bool = False  # an open payment dispute stops sending
+    flagged: bool = False  # a refund took it beyond its credit limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,9 @@ def balance_of(wallet: Wallet) -> Balance:
         available_micros=wallet.available_micros,
         low_balance_threshold_micros=wallet.low_balance_threshold_micros,
         version=wallet.version,
+        auto_topup_enabled=wallet.auto_topup_enabled,
+        frozen=wallet.frozen,
+        flagged=wallet.flagged,
     )
 
 

@@ -60,3 +60,9 @@ class DuplicateReservation(DomainError):
 
 class RecipientOptedOut(DomainError):
     code = "OPT_OUT"
+
+
+class AccountFrozen(DomainError):
+    """Sending is frozen, e.g. while a card payment is disputed."""
+
+    code = "ACCOUNT_FROZEN"

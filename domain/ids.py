@@ -26,3 +26,7 @@ def keyed_batch_id(account_id: str, idempotency_key: str) -> UUID:
 
 def top_up_receipt_id(wallet: UUID, source: str, external_ref: str) -> UUID:
     return uuid5(NAMESPACE, f"top-up/{wallet}/{source}/{external_ref}")
+
+
+def invoice_id(account_id: str, month: str) -> UUID:
+    return uuid5(NAMESPACE, f"invoice/{account_id}/{month}")

@@ -100,3 +100,9 @@ class Money:
                 left=self.currency,
                 right=other.currency,
             )
+
+
+def minor_units_to_micros(amount_minor: int, currency: str) -> int:
+    """Exact micros of a whole number of minor units (pence, cents)."""
+    factor = MICROS_PER_UNIT // 10 ** MINOR_UNIT_EXPONENTS[ensure_currency(currency)]
+    return int(amount_minor * factor)

@@ -89,6 +89,35 @@ CONTRACTS: Mapping[type, Contract] = {
     Wallet.LowBalanceThresholdChanged: Contract(
         "wallet.low_balance_threshold_changed", 1, ("threshold_micros",)
     ),
+    Wallet.Refunded: Contract(
+        "wallet.refunded", 1,
+        ("amount_micros", "charge_id", "refunded_total_micros", *_MONEY),
+    ),
+    Wallet.Flagged: Contract("wallet.flagged", 1, ("reason", "reference")),
+    Wallet.Unflagged: Contract("wallet.unflagged", 1, ("reason",)),
+    Wallet.DisputeOpened: Contract(
+        "wallet.dispute_opened", 1, ("dispute_id", "charge_id", "amount_micros", "reason")
+    ),
+    Wallet.DisputeResolved: Contract(
+        "wallet.dispute_resolved", 1, ("dispute_id", "outcome", "note")
+    ),
+    # Delivered to customers' endpoints as `balance.low`.
+    Wallet.LowBalanceCrossed: Contract(
+        "wallet.low_balance_crossed", 1, ("account_id", "available_micros", "threshold_micros")
+    ),
+    Wallet.AutoTopUpConfigured: Contract(
+        "wallet.auto_topup_configured", 1, ("enabled", "threshold_micros", "amount_micros")
+    ),
+    Wallet.AutoTopUpRequested: Contract(
+        "wallet.auto_topup_requested", 1,
+        ("amount_micros", "available_micros", "threshold_micros"),
+    ),
+    Wallet.AutoTopUpSucceeded: Contract(
+        "wallet.auto_topup_succeeded", 1, ("request_version", "payment_ref")
+    ),
+    Wallet.AutoTopUpFailed: Contract(
+        "wallet.auto_topup_failed", 1, ("request_version", "reason", "failures", "disabled")
+    ),
     Message.Accepted: Contract(
         "message.accepted", 1,
         ("wallet_id", "campaign_id", "reservation_id", "destination", "country", "sender",

@@ -7,14 +7,14 @@ that carry balanced postings and extend the wallet's hash chain.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeAlias
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain import ledger
+from domain import wallet_billing as billing
 from domain.errors import (
     DuplicateReservation,
     InsufficientBalance,
@@ -23,8 +23,17 @@ from domain.errors import (
 )
 from domain.money import ensure_currency
 from domain.settlement import SettlementItem
+from domain.wallet_billing import WalletBilling
+from domain.wallet_events import (
+    MoneyMoved,
+    Postings,
+    WalletEvent,
+    hashed_body_for,
+)
+from domain.wallet_events import (
+    verify_entry as verify_entry,
+)
 
-Postings = tuple[tuple[str, int], ...]
 SettlementRow = tuple[str, str, int, int]
 
 
@@ -45,7 +54,7 @@ MAX_AMOUNT_MICROS = 10**15
 MAX_SETTLEMENT_ITEMS = 10_000
 
 
-class Wallet(Aggregate):
+class Wallet(WalletBilling, Aggregate):
     class Opened(Aggregate.Created):
         account_id: str
         currency: str
@@ -53,30 +62,8 @@ class Wallet(Aggregate):
         credit_limit_micros: int
         low_balance_threshold_micros: int
 
-    class Event(Aggregate.Event):
-        # Every event names its account, so that consumers of the published
-        # log never have to look an aggregate up to know whose it is.
-        account_id: str
-
-    class MoneyMoved(Event):
-        """Base of every event that moves money; never triggered itself."""
-
-        postings: Postings
-        entry_hash: str
-
-        def hashed_body(self) -> bytes:
-            body: dict[str, Any] = {
-                f.name: getattr(self, f.name)
-                for f in fields(self)
-                if f.name != "entry_hash"
-            }
-            body["type"] = type(self).__qualname__
-            return ledger.canonical_body(body)
-
-        def apply(self, aggregate: Any) -> None:
-            wallet: Wallet = aggregate
-            wallet._apply_postings(self.postings)
-            wallet.last_entry_hash = self.entry_hash
+    Event: TypeAlias = WalletEvent
+    MoneyMoved: TypeAlias = MoneyMoved
 
     class ToppedUp(MoneyMoved):
         amount_micros: int
@@ -123,6 +110,18 @@ class Wallet(Aggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.low_balance_threshold_micros = self.threshold_micros
+
+    # Billing events, declared with their rules in domain/wallet_billing.py.
+    Refunded = billing.Refunded
+    Flagged = billing.Flagged
+    Unflagged = billing.Unflagged
+    DisputeOpened = billing.DisputeOpened
+    DisputeResolved = billing.DisputeResolved
+    LowBalanceCrossed = billing.LowBalanceCrossed
+    AutoTopUpConfigured = billing.AutoTopUpConfigured
+    AutoTopUpRequested = billing.AutoTopUpRequested
+    AutoTopUpSucceeded = billing.AutoTopUpSucceeded
+    AutoTopUpFailed = billing.AutoTopUpFailed
 
     def __init__(
         self,
@@ -205,6 +204,7 @@ class Wallet(Aggregate):
 
     def reserve(self, reservation_id: str, amount_micros: int, reference: str) -> None:
         _check_positive("amount_micros", amount_micros)
+        self.ensure_can_send()
         if reservation_id in self.holds:
             # A retried request with a derived id reaches here before the
             # store's unique constraint would; refuse it the same way.
@@ -319,8 +319,9 @@ class Wallet(Aggregate):
         self, event_class: type[MoneyMoved], postings: Postings, **event_fields: Any
     ) -> None:
         assert ledger.postings_balance(postings) == 0, "postings must balance"
+        available_before = self.available_micros
         timestamp = self.Event.create_timestamp()
-        body = _hashed_body_for(
+        body = hashed_body_for(
             event_class,
             account_id=self.account_id,
             originator_id=self.id,
@@ -336,24 +337,16 @@ class Wallet(Aggregate):
             entry_hash=ledger.chain_hash(self.last_entry_hash, body),
             **event_fields,
         )
+        self.watch_balance(available_before)
 
     def _apply_postings(self, postings: Postings) -> None:
+        own_wallet = ledger.wallet_account(self.account_id)
+        own_holds = ledger.holds_account(self.account_id)
         for account, amount_micros in postings:
-            if account == self.wallet_ledger_account:
+            if account == own_wallet:
                 self.free_micros += amount_micros
-            elif account == self.holds_ledger_account:
+            elif account == own_holds:
                 self.reserved_micros += amount_micros
-
-
-def _hashed_body_for(event_class: type[Wallet.MoneyMoved], **values: Any) -> bytes:
-    body = dict(values)
-    body["type"] = event_class.__qualname__
-    return ledger.canonical_body(body)
-
-
-def verify_entry(previous_hash: str, event: Wallet.MoneyMoved) -> bool:
-    """True when the event's hash follows from the previous one and its body."""
-    return ledger.chain_hash(previous_hash, event.hashed_body()) == event.entry_hash
 
 
 def _check_positive(name: str, value: int) -> None:

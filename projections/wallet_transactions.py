@@ -14,7 +14,9 @@ Amounts, by type (what the customer reads, signed from their side):
 - USAGE: minus the captured price; the balance moves by it.
 - REFUND: plus the released part of a reservation, returned to spendable
   funds; like the reservation it moves nothing between balance and revenue,
-  so `balance_change_micros` is 0.
+  so `balance_change_micros` is 0. A card payment refunded through the
+  processor is a REFUND too, of minus the refunded amount: the balance
+  moves by it (reference: the charge id).
 So `balance_micros` is always the sum of `balance_change_micros`, and equals
 the sum of the wallet's postings. One settlement event gives a USAGE line
 (line 0) and a REFUND line (line 1) when both parts are non-zero; every
@@ -51,6 +53,7 @@ TOPPED_UP = CONTRACTS[Wallet.ToppedUp].type
 RESERVED = CONTRACTS[Wallet.FundsReserved].type
 SETTLED = CONTRACTS[Wallet.ReservationsSettled].type
 ADJUSTED = CONTRACTS[Wallet.Adjusted].type
+REFUNDED = CONTRACTS[Wallet.Refunded].type
 
 TYPES = ("PURCHASE", "BONUS", "ADJUSTMENT", "RESERVATION", "USAGE", "REFUND")
 _TOP_UP_TYPES = {"stripe": "PURCHASE", "bonus": "BONUS", "adjustment": "ADJUSTMENT"}
@@ -134,7 +137,7 @@ Row = dict[str, Any]
 class WalletTransactions:
     name = "wallet_transactions"
     tables: tuple[str, ...] = (TRANSACTIONS, WALLETS)
-    event_types = frozenset({OPENED, TOPPED_UP, RESERVED, SETTLED, ADJUSTED})
+    event_types = frozenset({OPENED, TOPPED_UP, RESERVED, SETTLED, ADJUSTED, REFUNDED})
 
     def ddl(self) -> str:
         return _DDL
@@ -204,6 +207,9 @@ def _lines(wallet: Row, envelope: Envelope) -> list[Row]:
         amount, reference, description = balance_change, data["external_ref"], (
             f"{_TOP_UP_DESCRIPTIONS[kind]} ({data['source']})"
         )
+    elif envelope.type == REFUNDED:
+        kind, amount = "REFUND", balance_change
+        reference, description = data["charge_id"], "Card payment refunded"
     elif envelope.type == RESERVED:
         kind, amount = "RESERVATION", -int(data["amount_micros"])
         reference, description = data["reservation_id"], f"Reserved for {data['reference']}"

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from adapters.cli import finance
 from adapters.cli.services import running_services
 from adapters.config import Settings
 from domain import ids
@@ -54,6 +55,8 @@ def add_commands(sub: Any) -> None:
     balance.add_argument("--sandbox", action="store_true")
     balance.add_argument("--data-dir", type=Path)
     balance.set_defaults(func=cmd_ledger_balance)
+    finance.add_ledger_commands(ledger_sub)
+    finance.add_billing_commands(sub)
 
 
 def cmd_accounts_create(args: argparse.Namespace, settings: Settings) -> int:

@@ -34,8 +34,10 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         settings = users.with_session_key(settings)
         container = build(settings, services.database_url, services.nats_url)
         assert services.nats_url is not None  # need_nats=True starts one if none is set
-        background = WorkerProcess(settings, services.database_url, services.nats_url,
-                                   roles=("relay", "projector", "dispatcher", "webhooks"))
+        background = WorkerProcess(
+            settings, services.database_url, services.nats_url,
+            roles=("relay", "projector", "dispatcher", "webhooks", "auto-topup"),
+        )
         background.start()
         try:
             if args.workers > 1:

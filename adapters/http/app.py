@@ -14,9 +14,11 @@ from adapters.http.controllers.auth import AuthController
 from adapters.http.controllers.billing import BillingController
 from adapters.http.controllers.campaigns import CampaignsController
 from adapters.http.controllers.carrier_callbacks import CarrierCallbacksController
+from adapters.http.controllers.checkout import CheckoutController
 from adapters.http.controllers.google_auth import GoogleAuthController
 from adapters.http.controllers.health import HealthController
 from adapters.http.controllers.inbound import InboundController
+from adapters.http.controllers.invoices import InvoicesController
 from adapters.http.controllers.messages import MessagesController
 from adapters.http.controllers.notifications import NotificationsController
 from adapters.http.controllers.oauth import OAuthController
@@ -25,7 +27,9 @@ from adapters.http.controllers.reports import ReportsController
 from adapters.http.controllers.sandbox import SandboxController
 from adapters.http.controllers.sender_ids import SenderIdsController
 from adapters.http.controllers.sms import SmsController
+from adapters.http.controllers.stripe_webhook import StripeWebhookController
 from adapters.http.controllers.templates import TemplatesController
+from adapters.http.controllers.usage_export import UsageExportController
 from adapters.http.controllers.webhooks import WebhooksController
 from adapters.http.errors import EXCEPTION_HANDLERS
 from adapters.http.form_bodies import form_body_middleware
@@ -59,6 +63,10 @@ def create_app(container: Container) -> Litestar:
             ApiKeysController,
             OAuthController,
             WebhooksController,
+            CheckoutController,
+            StripeWebhookController,
+            InvoicesController,
+            UsageExportController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 STATUS_BY_CODE: dict[str, int] = {
     "VALIDATION_ERROR": 400,
+    "INVALID_SIGNATURE": 400,
     "INVALID_PHONE_NUMBER": 400,
     "INVALID_SENDER_ID": 400,
     "MESSAGE_TOO_LONG": 400,
@@ -31,6 +32,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "UNSUPPORTED_DESTINATION": 400,
     "UNAUTHORIZED": 401,
     "FORBIDDEN": 403,
+    "ACCOUNT_FROZEN": 403,
     "NOT_FOUND": 404,
     "CONFLICT": 409,
     "PAYLOAD_TOO_LARGE": 413,

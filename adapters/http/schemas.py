@@ -157,6 +157,9 @@ class BalanceOut(msgspec.Struct):
     currency: str
     sandbox: bool
     auto_topup_enabled: bool
+    frozen: bool = False
+    flagged: bool = False
+    as_of: datetime | None = None
 
 
 class SendSmsResponse(msgspec.Struct):

@@ -116,3 +116,20 @@ def test_filters_sandbox_and_order(conn):
     with conn.cursor() as cursor, pytest.raises(ValueError):
         list_transactions(cursor, account, type="GIFT")
     assert _all_lines(conn, new_account()) == []
+
+
+def test_card_refund_is_a_refund_line_that_moves_the_balance(conn):
+    account = new_account()
+    wallet = Wallet.open(uuid4(), account, "GBP")
+    wallet.top_up(5_000_000, TopUpSource.STRIPE, "cs_9")
+    wallet.refund("ch_9", 2_000_000)
+    wallet.refund("ch_9", 2_000_000)  # a repeated notice moves nothing
+    wallet.open_dispute("dp_9", "ch_9", 3_000_000, "fraudulent")  # not a money line
+    apply(conn, TRANSACTIONS, record(wallet))
+    lines = list(reversed(_all_lines(conn, account)))
+    assert [(line["type"], line["amount_micros"], line["balance_change_micros"],
+             line["balance_micros"], line["reference"]) for line in lines] == [
+        ("PURCHASE", 5_000_000, 5_000_000, 5_000_000, "cs_9"),
+        ("REFUND", -2_000_000, -2_000_000, 3_000_000, "ch_9"),
+    ]
+    assert _all_lines(conn, account, type="REFUND")[0]["description"] == "Card payment refunded"

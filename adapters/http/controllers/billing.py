@@ -44,6 +44,13 @@ TypeFilter = Annotated[
         description="PURCHASE, USAGE, REFUND, BONUS, ADJUSTMENT or RESERVATION",
     ),
 ]
+AsOf = Annotated[
+    str | None,
+    QueryParameter(
+        description="An ISO 8601 instant (UTC when it has no offset): the balance as it "
+        "stood then, replayed from the ledger"
+    ),
+]
 Month = Annotated[
     str | None, QueryParameter(description="YYYY-MM (UTC); the current month when omitted")
 ]
@@ -56,12 +63,17 @@ class BillingController(Controller):
 
     @get("/balance", operation_id="getBalance", sync_to_thread=True)
     def balance(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        as_of: AsOf = None,
     ) -> BalanceResponse:
         require_permission(principal, "billing.read")
         container: Container = request.app.state.container
         wallet_id = ids.wallet_id(principal.account_id, sandbox=principal.sandbox)
-        b = container.wallets.balance(wallet_id)
+        instant = None if as_of is None else date_range(as_of, None).start
+        b = (
+            container.wallets.balance(wallet_id) if instant is None
+            else container.wallets.balance_as_of(wallet_id, instant)
+        )
 
         def minor(amount_micros: int) -> int:
             return micros_to_minor_units(amount_micros, b.currency)
@@ -80,7 +92,10 @@ class BillingController(Controller):
                 low_balance_threshold_micros=b.low_balance_threshold_micros,
                 currency=b.currency,
                 sandbox=principal.sandbox,
-                auto_topup_enabled=False,
+                auto_topup_enabled=b.auto_topup_enabled,
+                frozen=b.frozen,
+                flagged=b.flagged,
+                as_of=instant,
             ),
             meta=Meta(request_id=request_id_of(request.scope)),
         )
