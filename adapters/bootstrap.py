@@ -14,6 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from adapters.clock import SystemClock
 from adapters.config import Settings, eventsourcing_env
+from adapters.crm import Crm, build_crm
 from adapters.postgres.accounts import PostgresAccounts
 from adapters.postgres.dispatch import PostgresReceiptIndex
 from adapters.postgres.migrations import migrate
@@ -49,6 +50,7 @@ class Container:
     inbound: InboundService
     receipts: ReceiptProcessor
     estimator: Estimator
+    crm: Crm
     _closed: bool = field(default=False, repr=False)
 
     def close(self) -> None:
@@ -102,4 +104,5 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
         inbound=InboundService(app, MessageLogRouter(pool), opt_outs),
         receipts=ReceiptProcessor(outcomes, PostgresReceiptIndex(pool), SystemClock()),
         estimator=Estimator(messaging, accounts, wallets),
+        crm=build_crm(app, pool, accounts, opt_outs, messaging, outcomes),
     )

@@ -26,3 +26,9 @@ def keyed_batch_id(account_id: str, idempotency_key: str) -> UUID:
 
 def top_up_receipt_id(wallet: UUID, source: str, external_ref: str) -> UUID:
     return uuid5(NAMESPACE, f"top-up/{wallet}/{source}/{external_ref}")
+
+
+def campaign_message_id(campaign_id: UUID, seq: int) -> UUID:
+    """The message for a campaign's recipient number `seq`: a chunk sent
+    twice would collide on it in the store instead of sending twice."""
+    return uuid5(NAMESPACE, f"campaign/{campaign_id}/{seq}")

@@ -1,0 +1,150 @@
+"""Import jobs and their chunks: each chunk's contacts, group memberships and
+the job's running counts are written in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID, uuid4
+
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from application.contact_ports import ChunkCounts, ImportRow, ImportTally
+
+_EXISTING = (
+    "SELECT phone, first_name, last_name, email, reference, custom_fields, last_import_id"
+    " FROM contacts WHERE account_id = %s AND phone = ANY(%s) AND deleted_at IS NULL"
+    " FOR UPDATE"
+)
+# Empty fields of a row leave the contact's value; custom fields merge.
+_UPSERT = (
+    "INSERT INTO contacts AS c (id, account_id, phone, first_name, last_name, email, reference,"
+    " custom_fields, last_import_id)"
+    " SELECT gen_random_uuid(), %s, t.phone, t.first_name, t.last_name, t.email, t.reference,"
+    " t.custom_fields, %s"
+    " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::jsonb[])"
+    " AS t(phone, first_name, last_name, email, reference, custom_fields)"
+    " ON CONFLICT (account_id, phone) WHERE deleted_at IS NULL DO UPDATE SET"
+    " first_name = coalesce(excluded.first_name, c.first_name),"
+    " last_name = coalesce(excluded.last_name, c.last_name),"
+    " email = coalesce(excluded.email, c.email),"
+    " reference = coalesce(excluded.reference, c.reference),"
+    " custom_fields = c.custom_fields || excluded.custom_fields,"
+    " last_import_id = excluded.last_import_id,"
+    " updated_at = CASE WHEN (c.first_name, c.last_name, c.email, c.reference, c.custom_fields)"
+    "   IS DISTINCT FROM (coalesce(excluded.first_name, c.first_name),"
+    "   coalesce(excluded.last_name, c.last_name), coalesce(excluded.email, c.email),"
+    "   coalesce(excluded.reference, c.reference), c.custom_fields || excluded.custom_fields)"
+    "   THEN now() ELSE c.updated_at END"
+    " RETURNING c.id"
+)
+_JOIN_GROUP = (
+    "INSERT INTO contact_group_members (group_id, contact_id)"
+    " SELECT %s, unnest(%s::uuid[]) ON CONFLICT DO NOTHING"
+)
+_PROGRESS = (
+    "UPDATE contact_imports SET total = %s, imported = %s, created = %s, updated = %s,"
+    " skipped = %s, invalid = %s, errors = %s, updated_at = now() WHERE id = %s"
+)
+
+
+class PostgresContactImports:
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+
+    def begin(self, account_id: str, group_id: UUID | None, fmt: str) -> UUID:
+        import_id = uuid4()
+        with self._pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO contact_imports (id, account_id, group_id, format, status)"
+                " VALUES (%s, %s, %s, %s, 'running')",
+                (import_id, account_id, group_id, fmt),
+            )
+        return import_id
+
+    def write_chunk(self, import_id: UUID, account_id: str, group_id: UUID | None,
+                    rows: Sequence[ImportRow], tally: ImportTally) -> ChunkCounts:
+        first: dict[str, ImportRow] = {}
+        for row in rows:
+            first.setdefault(row.fields.phone, row)
+        skipped = len(rows) - len(first)  # repeated within this chunk
+        created = updated = 0
+        with self._pool.connection() as conn, conn.transaction():
+            existing = {
+                r[0]: r for r in conn.execute(_EXISTING, (account_id, list(first))).fetchall()
+            }
+            to_write: list[ImportRow] = []
+            for phone, row in first.items():
+                found = existing.get(phone)
+                if found is None:
+                    created += 1
+                elif found[6] == import_id:  # met in an earlier chunk of this import
+                    skipped += 1
+                    continue
+                elif _changes(found, row):
+                    updated += 1
+                else:
+                    skipped += 1
+                to_write.append(row)
+            ids = self._upsert(conn, account_id, import_id, to_write)
+            if group_id is not None and ids:
+                conn.execute(_JOIN_GROUP, (group_id, ids))
+            counts = ChunkCounts(created, updated, skipped)
+            conn.execute(_PROGRESS, (*_figures(tally, counts), import_id))
+        return counts
+
+    @staticmethod
+    def _upsert(conn: Any, account_id: str, import_id: UUID,
+                rows: Sequence[ImportRow]) -> list[UUID]:
+        if not rows:
+            return []
+        columns: list[list[Any]] = [[], [], [], [], [], []]
+        for row in rows:
+            f = row.fields
+            for column, value in zip(
+                columns,
+                (f.phone, f.first_name, f.last_name, f.email, f.reference,
+                 Jsonb(dict(f.custom_fields))),
+                strict=True,
+            ):
+                column.append(value)
+        return [r[0] for r in conn.execute(_UPSERT, (account_id, import_id, *columns))]
+
+    def finish(self, import_id: UUID, tally: ImportTally, failure: str | None) -> None:
+        with self._pool.connection() as conn:
+            conn.execute(_PROGRESS, (*_figures(tally, ChunkCounts(0, 0, 0)), import_id))
+            conn.execute(
+                "UPDATE contact_imports SET status = %s, failure = %s, finished_at = now()"
+                " WHERE id = %s",
+                ("failed" if failure else "completed", failure and failure[:500], import_id),
+            )
+
+    def get(self, account_id: str, import_id: UUID) -> dict[str, Any] | None:
+        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            return cur.execute(
+                "SELECT id::text AS id, group_id::text AS group_id, format, status, total,"
+                " imported, created, updated, skipped, invalid, errors, failure, started_at,"
+                " updated_at, finished_at FROM contact_imports WHERE account_id = %s AND id = %s",
+                (account_id, import_id),
+            ).fetchone()
+
+
+def _changes(found: tuple[Any, ...], row: ImportRow) -> bool:
+    f = row.fields
+    merged = (
+        f.first_name or found[1], f.last_name or found[2], f.email or found[3],
+        f.reference or found[4], {**found[5], **f.custom_fields},
+    )
+    return merged != (found[1], found[2], found[3], found[4], found[5])
+
+
+def _figures(tally: ImportTally, chunk: ChunkCounts) -> tuple[Any, ...]:
+    created, updated = tally.created + chunk.created, tally.updated + chunk.updated
+    skipped = tally.skipped + chunk.skipped
+    problems = [
+        {"line": p.line, "phone": p.phone, "reason": p.reason} for p in tally.problems
+    ]
+    return (tally.total, created + updated + skipped, created, updated, skipped, tally.invalid,
+            Jsonb(problems))
