@@ -174,3 +174,26 @@ def import_json(
     except BaseException as error:
         session.fail(str(error) or type(error).__name__)
         raise
+
+
+def take_csv_records(
+    session: ImportSession, header: CsvHeader | None,
+    records: Sequence[tuple[int, list[str]]],
+) -> CsvHeader | None:
+    """Feed parsed CSV records to the session: the first non-blank one is the
+    header; a row that does not fit it is refused with its line."""
+    for line, values in records:
+        if not any(value.strip() for value in values):
+            continue  # a blank line is not a row
+        if header is None:
+            header = CsvHeader(values)
+            continue
+        try:
+            row = header.record(values)
+        except ValidationFailed as error:
+            phone = values[header.keys.index("phone")] if len(values) > header.keys.index(
+                "phone") else ""
+            session.refuse(line, phone, error.message)
+            continue
+        session.add(line, row)
+    return header

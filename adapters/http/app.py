@@ -9,9 +9,12 @@ from adapters.bootstrap import Container
 from adapters.http.controllers.billing import BillingController
 from adapters.http.controllers.campaigns import CampaignsController
 from adapters.http.controllers.carrier_callbacks import CarrierCallbacksController
+from adapters.http.controllers.contact_groups import ContactGroupsController, ContactTagsController
+from adapters.http.controllers.contacts import ContactsController
 from adapters.http.controllers.health import HealthController
 from adapters.http.controllers.inbound import InboundController
 from adapters.http.controllers.messages import MessagesController
+from adapters.http.controllers.opt_outs import OptOutsController
 from adapters.http.controllers.reports import ReportsController
 from adapters.http.controllers.sms import SmsController
 from adapters.http.errors import EXCEPTION_HANDLERS
@@ -32,6 +35,10 @@ def create_app(container: Container) -> Litestar:
             BillingController,
             InboundController,
             CarrierCallbacksController,
+            ContactsController,
+            ContactGroupsController,
+            ContactTagsController,
+            OptOutsController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_id_middleware, idempotency_middleware],
