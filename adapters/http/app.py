@@ -7,6 +7,10 @@ from litestar.openapi import OpenAPIConfig
 
 from adapters.bootstrap import Container
 from adapters.http.controllers.billing import BillingController
+from adapters.http.controllers.campaign_commands import (
+    AdminCampaignsController,
+    CampaignCommandsController,
+)
 from adapters.http.controllers.campaigns import CampaignsController
 from adapters.http.controllers.carrier_callbacks import CarrierCallbacksController
 from adapters.http.controllers.contact_groups import ContactGroupsController, ContactTagsController
@@ -39,6 +43,8 @@ def create_app(container: Container) -> Litestar:
             ContactGroupsController,
             ContactTagsController,
             OptOutsController,
+            CampaignCommandsController,
+            AdminCampaignsController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_id_middleware, idempotency_middleware],
