@@ -104,7 +104,7 @@ def eta_seconds(row: dict[str, Any], now: datetime) -> int | None:
     since = row["sending_since"]
     if row["status"] != "sending" or since is None or processed <= 0 or remaining <= 0:
         return None
-    elapsed_s = float(row["sending_seconds"]) + max(0.0, (now - since).total_seconds())
+    elapsed_s: float = float(row["sending_seconds"]) + max(0.0, (now - since).total_seconds())
     return math.ceil(remaining * elapsed_s / processed)
 
 
