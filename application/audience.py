@@ -4,7 +4,8 @@ beside explicit numbers, as one list without repeats.
 Explicit numbers come first, in their order, then contacts in the order they
 were created. A number is kept the first time it appears (compared in E.164,
 so 07700 900123 and +447700900123 are one); later ones are counted as
-duplicates. A contact's fields become its template variables. Opt-outs are
+duplicates. A contact's fields become its template variables, also for an
+explicit number that is a contact (the request's own variables win). Opt-outs are
 not decided here: the send refuses opted-out numbers, and says so.
 """
 
@@ -37,7 +38,7 @@ class AudienceResolver:
         *, limit: int = MAX_BULK_RECIPIENTS,
     ) -> Recipients:
         country = self._accounts.profile(account_id).default_country
-        seen: set[str] = set()
+        seen: dict[str, int] = {}  # number -> its place in `chosen`
         chosen: list[BulkRecipient] = []
         duplicates = 0
         for recipient in explicit:
@@ -45,14 +46,21 @@ class AudienceResolver:
             if key in seen:
                 duplicates += 1
                 continue
-            seen.add(key)
+            seen[key] = len(chosen)
             chosen.append(recipient)
         if not audience.empty:
             for member in self._source.members(account_id, audience, limit):
-                if member.phone in seen:
+                place = seen.get(member.phone)
+                if place is not None:
+                    # An explicit number that is also a contact: the contact's
+                    # fields fill the variables the request did not give.
                     duplicates += 1
+                    earlier = chosen[place]
+                    chosen[place] = BulkRecipient(
+                        earlier.to, {**member.variables, **earlier.variables}
+                    )
                     continue
-                seen.add(member.phone)
+                seen[member.phone] = len(chosen)
                 chosen.append(BulkRecipient(member.phone, dict(member.variables)))
         if len(chosen) > limit:
             raise ValidationFailed(

@@ -17,6 +17,7 @@ SenderId = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
 Body = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
 ClientRef = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 ValidityMinutes = Annotated[int, msgspec.Meta(ge=1, le=4320)]
+IdList = Annotated[list[str], msgspec.Meta(max_length=10_000)]
 
 
 class Request(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -24,14 +25,19 @@ class Request(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class SendSmsRequest(Request):
-    to: Phone
     sender: SenderId = msgspec.field(name="from")
     body: Body
+    # Optional when the audience fields below name contacts (seed 002).
+    to: Phone | None = None
     variables: Variables | None = None
     client_ref: ClientRef | None = None
     unicode: bool = False
     validity_minutes: ValidityMinutes = 2880
     scheduled_at: datetime | None = None
+    groupId: str | None = None  # noqa: N815 - seed 002's spelling
+    groupIds: IdList | None = None  # noqa: N815
+    contactIds: IdList | None = None  # noqa: N815
+    sendToAllContacts: bool = False  # noqa: N815
 
 
 class BulkRecipientIn(Request):
@@ -40,13 +46,18 @@ class BulkRecipientIn(Request):
 
 
 class BulkSmsRequest(Request):
-    recipients: Annotated[list[BulkRecipientIn], msgspec.Meta(min_length=1, max_length=10_000)]
     sender: SenderId = msgspec.field(name="from")
     body: Body
+    # May be empty when the audience fields below name contacts (seed 002).
+    recipients: Annotated[list[BulkRecipientIn], msgspec.Meta(max_length=10_000)] = []
     client_ref: ClientRef | None = None
     unicode: bool = False
     validity_minutes: ValidityMinutes = 2880
     scheduled_at: datetime | None = None
+    groupId: str | None = None  # noqa: N815 - seed 002's spelling
+    groupIds: IdList | None = None  # noqa: N815
+    contactIds: IdList | None = None  # noqa: N815
+    sendToAllContacts: bool = False  # noqa: N815
 
 
 class EstimateRequest(Request):

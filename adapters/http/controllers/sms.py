@@ -11,6 +11,11 @@ from litestar.params import FromPath, JSONBody
 
 from adapters.bootstrap import Container
 from adapters.http.auth import authenticate
+from adapters.http.controllers.sms_audience import (
+    AudienceSendResponse,
+    send_to_audience,
+    wants_audience,
+)
 from adapters.http.request_id import request_id_of
 from adapters.http.schemas import (
     BulkAcceptedOut,
@@ -29,6 +34,7 @@ from adapters.http.schemas import (
     SentSms,
 )
 from adapters.postgres.accounts import Principal
+from application.errors import ValidationFailed
 from application.estimating import EstimateRequest as EstimateCommand
 from application.sending import BulkRecipient, SendBulk, SendMessage
 from domain.money import micros_to_decimal, micros_to_minor_units_ceiling
@@ -45,7 +51,16 @@ class SmsController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[SendSmsRequest],
         principal: NamedDependency[Principal],
-    ) -> SendSmsResponse:
+    ) -> SendSmsResponse | AudienceSendResponse:
+        if wants_audience(data):
+            explicit = [BulkRecipient(data.to, data.variables or {})] if data.to else []
+            return send_to_audience(
+                request, principal, data, explicit, sender=data.sender, body=data.body,
+                client_ref=data.client_ref, unicode=data.unicode,
+                validity_minutes=data.validity_minutes, scheduled_at=data.scheduled_at)
+        if data.to is None:
+            raise ValidationFailed(
+                "to is required (or groupId, groupIds, contactIds or sendToAllContacts)")
         container: Container = request.app.state.container
         sent = container.messaging.send(
             SendMessage(
@@ -84,7 +99,14 @@ class SmsController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[BulkSmsRequest],
         principal: NamedDependency[Principal],
-    ) -> BulkSmsResponse:
+    ) -> BulkSmsResponse | AudienceSendResponse:
+        if wants_audience(data):
+            return send_to_audience(
+                request, principal, data,
+                [BulkRecipient(r.to, r.variables or {}) for r in data.recipients],
+                sender=data.sender, body=data.body, client_ref=data.client_ref,
+                unicode=data.unicode, validity_minutes=data.validity_minutes,
+                scheduled_at=data.scheduled_at)
         container: Container = request.app.state.container
         accepted = container.messaging.send_bulk(
             SendBulk(
