@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import nats
 
 from adapters.bootstrap import Container
+from adapters.campaign_worker import run_campaign_executor
 from adapters.carriers.simulated import SimulatedCarrier, SimulatorSettings
 from adapters.carriers.smpp import SmppCarrier
 from adapters.carriers.smpp.urls import parse_smpp_urls
@@ -82,6 +83,10 @@ async def run_workers(
                 worker.run(js, stop, stream=settings.name, subject_prefix=bus.subject_prefix,
                            batch_size=bus.dispatch_batch_size),
                 name="dispatcher",
+            ))
+        if "campaigns" in roles:
+            tasks.append(asyncio.create_task(
+                run_campaign_executor(container.crm.executor, stop), name="campaigns"
             ))
         await _until_stopped_or_failed(stop, tasks)
     finally:

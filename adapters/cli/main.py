@@ -31,7 +31,9 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         if applied:
             print(f"applied migrations {applied}", flush=True)
         container = build(settings, services.database_url, services.nats_url)
-        background = WorkerThread(container, roles=("relay", "projector", "dispatcher"))
+        background = WorkerThread(
+            container, roles=("relay", "projector", "dispatcher", "campaigns")
+        )
         background.start()
         try:
             serve_api(container, settings.host, args.port, settings.log_level)
