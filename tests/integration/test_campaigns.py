@@ -160,3 +160,20 @@ def test_trusted_accounts_skip_review_and_groups_respect_opt_outs(container: Con
     bodies = {e.destination: e.body for e in accepted_messages(container, campaign.id)}
     assert bodies[members[1]] == "Hi X, 30% off"
     assert bodies[members[2]] == "Hi Ann2, 30% off"
+
+
+def test_an_approved_campaign_starts_at_its_schedule(container: Container) -> None:
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    account = new_account(container)
+    campaign = draft(container, account,
+                     scheduled_at=datetime.now(UTC) + timedelta(seconds=2))
+    fill(container, account, campaign, numbers(5, start=60_000))
+    container.crm.campaigns.submit(account.account_id, False, campaign.id, "me")
+    container.crm.campaigns.approve(campaign.id, OPERATOR)
+    assert container.crm.executor.run_once() == 0
+    assert status(container, account, campaign.id).status == "approved"
+    time.sleep(2.5)
+    assert run_executor(container) == 1
+    assert status(container, account, campaign.id).status == "completed"
