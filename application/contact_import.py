@@ -80,6 +80,11 @@ class CsvHeader:
             text = "_" + text
         return _HEADER_ALIASES.get(text, text)
 
+    def phone_of(self, values: Sequence[str]) -> str:
+        """The phone field of a row, as written (for a refused row's report)."""
+        column = self.keys.index("phone")
+        return values[column] if column < len(values) else ""
+
     def record(self, values: Sequence[str]) -> dict[str, Any]:
         """A row as contact fields; custom columns under custom_fields."""
         if len(values) != len(self.keys):
@@ -191,9 +196,7 @@ def take_csv_records(
         try:
             row = header.record(values)
         except ValidationFailed as error:
-            phone = values[header.keys.index("phone")] if len(values) > header.keys.index(
-                "phone") else ""
-            session.refuse(line, phone, error.message)
+            session.refuse(line, header.phone_of(values), error.message)
             continue
         session.add(line, row)
     return header
