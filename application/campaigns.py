@@ -21,7 +21,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from application.campaign_ports import CampaignRuns, RecipientList, TrustedAccounts
+from application.campaign_ports import Appended, CampaignRuns, RecipientList, TrustedAccounts
 from application.contact_ports import Audience
 from application.errors import ConcurrencyExhausted, NotFound, ValidationFailed
 from application.ledger_app import LedgerApplication
@@ -135,7 +135,7 @@ class CampaignService:
             added = editor.append(valid)
             if not audience.empty:
                 more = editor.append_audience(account_id, audience)
-                added = type(added)(added.added + more.added, added.duplicates + more.duplicates)
+                added = Appended(added.added + more.added, added.duplicates + more.duplicates)
             campaign.list_recipients(added.added, added.duplicates, len(invalid))
             self._app.record(campaign)
         return RecipientsAdded(
