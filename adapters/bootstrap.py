@@ -14,6 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from adapters.clock import SystemClock
 from adapters.config import Settings, eventsourcing_env
+from adapters.crm import Crm, build_crm
 from adapters.identity.wiring import Identity, build_identity
 from adapters.postgres.accounts import PostgresAccounts
 from adapters.postgres.billing import PostgresBillingStore, PostgresPolicyPositions
@@ -77,6 +78,7 @@ class Container:
     payment_notifications: PaymentNotifications
     auto_topup: AutoTopUp
     invoices: InvoiceService
+    crm: Crm
     webhook_guard: UrlGuard = field(default_factory=lambda: UrlGuard(SystemResolver()))
     _closed: bool = field(default=False, repr=False)
 
@@ -159,6 +161,7 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
             app, billing, billing_store, gateway, PostgresPolicyPositions(pool)
         ),
         invoices=InvoiceService(app, PostgresInvoices(pool)),
+        crm=build_crm(app, pool, accounts, opt_outs, messaging, outcomes),
     )
 
 

@@ -23,6 +23,7 @@ from nats.js import JetStreamContext
 
 from adapters.billing_worker import run_auto_topup
 from adapters.bootstrap import Container, build
+from adapters.campaign_worker import run_campaign_executor
 from adapters.carriers.simulated import SimulatedCarrier, SimulatorSettings
 from adapters.carriers.smpp import SmppCarrier
 from adapters.carriers.smpp.urls import parse_smpp_urls
@@ -101,6 +102,10 @@ async def run_workers(
         if "auto-topup" in roles:
             tasks.append(asyncio.create_task(
                 run_auto_topup(container.auto_topup, stop), name="auto-topup"))
+        if "campaigns" in roles:
+            tasks.append(asyncio.create_task(
+                run_campaign_executor(container.crm.executor, stop), name="campaigns"
+            ))
         await _until_stopped_or_failed(stop, tasks)
     finally:
         # Close, not drain: every batch is acked only after its commit, so

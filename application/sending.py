@@ -58,6 +58,8 @@ class SendMessage:
 class BulkRecipient:
     to: str
     variables: Mapping[str, object] = field(default_factory=dict)
+    # Set by callers that derive ids themselves (a campaign's recipients).
+    message_id: UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,7 +280,7 @@ class _BulkPreparation:
             chunk: list[Recipient] = []
             for index in range(start, min(start + BULK_CHUNK_SIZE, len(recipients))):
                 item = recipients[index]
-                message_id = (
+                message_id = item.message_id or (
                     ids.keyed_message_id(command.account_id, key, index) if key else uuid4()
                 )
                 try:

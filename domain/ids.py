@@ -30,3 +30,9 @@ def top_up_receipt_id(wallet: UUID, source: str, external_ref: str) -> UUID:
 
 def invoice_id(account_id: str, month: str) -> UUID:
     return uuid5(NAMESPACE, f"invoice/{account_id}/{month}")
+
+
+def campaign_message_id(campaign_id: UUID, seq: int) -> UUID:
+    """The message for a campaign's recipient number `seq`: a chunk sent
+    twice would collide on it in the store instead of sending twice."""
+    return uuid5(NAMESPACE, f"campaign/{campaign_id}/{seq}")

@@ -136,8 +136,9 @@ CONTRACTS: Mapping[type, Contract] = {
     ),
     Message.Expired: Contract("message.expired", 1, ("settlement",)),
     Message.Cancelled: Contract("message.cancelled", 1, ("settlement",)),
+    # Version 2 adds scheduled_at (null for bulk batches and for "at once").
     Campaign.Created: Contract(
-        "campaign.created", 1, ("name", "kind", "sender", "client_ref", "sandbox")
+        "campaign.created", 2, ("name", "kind", "sender", "client_ref", "sandbox", "scheduled_at")
     ),
     Campaign.RecipientsAdded: Contract(
         "campaign.recipients_added", 1, ("accepted", "rejected", "total_price_micros")
@@ -145,6 +146,22 @@ CONTRACTS: Mapping[type, Contract] = {
     Campaign.Started: Contract("campaign.started", 1, ()),
     Campaign.Completed: Contract("campaign.completed", 1, ()),
     Campaign.Failed: Contract("campaign.failed", 1, ("reason",)),
+    Campaign.RecipientsListed: Contract(
+        "campaign.recipients_listed", 1, ("added", "duplicates", "invalid")
+    ),
+    Campaign.SubmittedForApproval: Contract(
+        "campaign.submitted_for_approval", 1, ("recipients", "last_seq")
+    ),
+    Campaign.Approved: Contract("campaign.approved", 1, ("by",)),
+    Campaign.Rejected: Contract("campaign.rejected", 1, ("by", "reason")),
+    Campaign.ChunkSent: Contract(
+        "campaign.chunk_sent", 1,
+        ("from_seq", "to_seq", "accepted", "rejected", "opted_out", "total_price_micros",
+         "reservation_id"),
+    ),
+    Campaign.Paused: Contract("campaign.paused", 1, ("reason", "by")),
+    Campaign.Resumed: Contract("campaign.resumed", 1, ("by",)),
+    Campaign.Cancelled: Contract("campaign.cancelled", 1, ("by", "reason")),
     InboundMessage.Received: Contract(
         "inbound.received", 1, ("carrier", "source", "destination", "body")
     ),

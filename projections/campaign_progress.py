@@ -13,6 +13,7 @@ memory and writes each touched row once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -26,7 +27,11 @@ from projections.common import (
     MESSAGE_TYPES,
     STATUSES,
     AnyCursor,
+    check_page_size,
+    decode_cursor,
     dict_reader,
+    encode_cursor,
+    keyset_page,
     reader,
     status_after,
     unnest_upsert,
@@ -42,9 +47,39 @@ RECIPIENTS_ADDED = CONTRACTS[Campaign.RecipientsAdded].type
 STARTED = CONTRACTS[Campaign.Started].type
 COMPLETED = CONTRACTS[Campaign.Completed].type
 FAILED = CONTRACTS[Campaign.Failed].type
-CAMPAIGN_TYPES = frozenset({CREATED, RECIPIENTS_ADDED, STARTED, COMPLETED, FAILED})
+LISTED = CONTRACTS[Campaign.RecipientsListed].type
+SUBMITTED = CONTRACTS[Campaign.SubmittedForApproval].type
+APPROVED = CONTRACTS[Campaign.Approved].type
+REJECTED = CONTRACTS[Campaign.Rejected].type
+CHUNK_SENT = CONTRACTS[Campaign.ChunkSent].type
+PAUSED = CONTRACTS[Campaign.Paused].type
+RESUMED = CONTRACTS[Campaign.Resumed].type
+CANCELLED = CONTRACTS[Campaign.Cancelled].type
+CAMPAIGN_TYPES = frozenset({
+    CREATED, RECIPIENTS_ADDED, STARTED, COMPLETED, FAILED, LISTED, SUBMITTED, APPROVED,
+    REJECTED, CHUNK_SENT, PAUSED, RESUMED, CANCELLED,
+})
 
 _COUNT_COLUMNS = tuple(f"messages_{status}" for status in STATUSES)
+# Added with the review workflow (full campaigns); a bulk batch leaves them
+# at their defaults.
+_REVIEW_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("scheduled_at", "timestamptz"),
+    ("listed", "bigint"),
+    ("recipients", "bigint"),
+    ("opted_out", "bigint"),
+    ("reason", "text"),
+    ("submitted_at", "timestamptz"),
+    ("approved_at", "timestamptz"),
+    ("rejected_at", "timestamptz"),
+    ("paused_at", "timestamptz"),
+    ("cancelled_at", "timestamptz"),
+    # Time spent sending before the current stretch, and when that stretch
+    # began (null while not sending): the rate behind the ETA.
+    ("sending_seconds", "double precision"),
+    ("sending_since", "timestamptz"),
+)
+_REVIEW_DEFAULTS = {"listed": 0, "recipients": 0, "opted_out": 0, "sending_seconds": 0.0}
 CAMPAIGN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("campaign_id", "uuid"),
     ("account_id", "text"),
@@ -65,6 +100,7 @@ CAMPAIGN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("updated_at", "timestamptz"),
     ("last_event_id", "bigint"),
     *((column, "bigint") for column in _COUNT_COLUMNS),
+    *_REVIEW_COLUMNS,
 )
 _CAMPAIGN_NAMES = [name for name, _ in CAMPAIGN_COLUMNS]
 MESSAGE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -119,6 +155,12 @@ CREATE TABLE IF NOT EXISTS rm_campaign_progress_messages (
     status text NOT NULL
 );
 """
+    + "".join(
+        f"ALTER TABLE rm_campaign_progress ADD COLUMN IF NOT EXISTS {column} {kind}"
+        + (f" NOT NULL DEFAULT {_REVIEW_DEFAULTS[column]}" if column in _REVIEW_DEFAULTS else "")
+        + ";\n"
+        for column, kind in _REVIEW_COLUMNS
+    )
 )
 
 Row = dict[str, Any]
@@ -207,6 +249,7 @@ def _campaign(campaigns: dict[UUID, Row], campaign_id: UUID, envelope: Envelope)
         row = campaigns[campaign_id] = dict.fromkeys(_CAMPAIGN_NAMES)
         row.update(dict.fromkeys(("accepted", "rejected", "total_price_micros"), 0))
         row.update(dict.fromkeys(_COUNT_COLUMNS, 0))
+        row.update(_REVIEW_DEFAULTS)
         row.update(campaign_id=campaign_id, account_id=envelope.account_id, status="draft")
     row["updated_at"] = envelope.occurred_at
     row["last_event_id"] = envelope.id
@@ -214,20 +257,53 @@ def _campaign(campaigns: dict[UUID, Row], campaign_id: UUID, envelope: Envelope)
 
 
 def _apply_campaign_event(row: Row, envelope: Envelope) -> None:
-    data, at = envelope.data, envelope.occurred_at
-    if envelope.type == CREATED:
+    data, at, kind = envelope.data, envelope.occurred_at, envelope.type
+    if kind == CREATED:
         for field in ("name", "kind", "sender", "client_ref", "sandbox"):
             row[field] = data[field]
+        scheduled = data.get("scheduled_at")  # version 1 had none
+        row["scheduled_at"] = datetime.fromisoformat(scheduled) if scheduled else None
         row["created_at"] = at
-    elif envelope.type == RECIPIENTS_ADDED:
+    elif kind in (RECIPIENTS_ADDED, CHUNK_SENT):
         for field in ("accepted", "rejected", "total_price_micros"):
             row[field] += int(data[field])
-    elif envelope.type == STARTED:
-        row.update(status="running", started_at=at)
-    elif envelope.type == COMPLETED:
-        row.update(status="completed", completed_at=at)
-    elif envelope.type == FAILED:
-        row.update(status="failed", failed_at=at, failure_reason=data["reason"])
+        row["opted_out"] += int(data.get("opted_out", 0))
+    elif kind == STARTED:
+        status = "running" if row["kind"] == "batch" else "sending"
+        row.update(status=status, started_at=at, sending_since=at)
+    elif kind in (COMPLETED, FAILED, PAUSED, CANCELLED):
+        _stop_sending(row, at)
+        status = {COMPLETED: "completed", FAILED: "failed", PAUSED: "paused",
+                  CANCELLED: "cancelled"}[kind]
+        row.update(status=status, **{f"{status}_at": at})
+        if kind != COMPLETED:
+            row["reason"] = data["reason"]
+        if kind == FAILED:
+            row["failure_reason"] = data["reason"]
+    else:
+        _apply_review_event(row, envelope)
+
+
+def _apply_review_event(row: Row, envelope: Envelope) -> None:
+    data, at, kind = envelope.data, envelope.occurred_at, envelope.type
+    if kind == LISTED:
+        row["listed"] += int(data["added"])
+    elif kind == SUBMITTED:
+        row.update(status="pending_approval", submitted_at=at,
+                   recipients=int(data["recipients"]))
+    elif kind == APPROVED:
+        row.update(status="approved", approved_at=at)
+    elif kind == REJECTED:
+        row.update(status="rejected", rejected_at=at, reason=data["reason"])
+    elif kind == RESUMED:
+        row.update(status="sending", reason=None, sending_since=at)
+
+
+def _stop_sending(row: Row, at: datetime) -> None:
+    since = row["sending_since"]
+    if since is not None:
+        row["sending_seconds"] += max(0.0, (at - since).total_seconds())
+        row["sending_since"] = None
 
 
 # Query for the HTTP layer --------------------------------------------------
@@ -257,6 +333,57 @@ def get_campaign(
         row = read.execute(_SELECT_ONE, (wanted, account_id)).fetchone()
     if row is None:
         return None
+    return _counts(row)
+
+
+_LIST_COLUMNS = sql.SQL(", ").join(
+    sql.SQL("campaign_id::text AS campaign_id") if name == "campaign_id"
+    else sql.Identifier(name)
+    for name in _CAMPAIGN_NAMES
+)
+
+
+def list_campaigns(
+    cursor: AnyCursor,
+    account_id: str,
+    *,
+    sandbox: bool,
+    kind: str | None,
+    status: str | None,
+    page_size: int,
+    cursor_token: str | None,
+) -> tuple[list[dict[str, Any]], str | None, bool, int]:
+    """The account's campaigns in one mode, newest first: (rows, next
+    cursor, has_more, total). A campaign appears once its creation is seen."""
+    check_page_size(page_size)
+    conditions = [sql.SQL("account_id = %s AND sandbox = %s AND created_at IS NOT NULL")]
+    params: list[Any] = [account_id, sandbox]
+    if kind is not None:
+        if kind not in ("batch", "campaign"):
+            raise ValueError("kind is batch or campaign")
+        conditions.append(sql.SQL("kind = %s"))
+        params.append(kind)
+    if status is not None:
+        conditions.append(sql.SQL("status = %s"))
+        params.append(status)
+    after = None
+    if cursor_token is not None:
+        key = decode_cursor(cursor_token, ("c", "i"))
+        after = [datetime.fromisoformat(key["c"]), UUID(key["i"])]
+    rows, has_more, total = keyset_page(
+        cursor, table=CAMPAIGNS, columns=_LIST_COLUMNS, conditions=conditions, params=params,
+        key=("created_at", "campaign_id"), after=after, page_size=page_size,
+    )
+    for row in rows:
+        _counts(row)
+    token = (
+        encode_cursor({"c": rows[-1]["created_at"].isoformat(), "i": rows[-1]["campaign_id"]})
+        if has_more else None
+    )
+    return rows, token, has_more, total
+
+
+def _counts(row: dict[str, Any]) -> dict[str, Any]:
     counts = {status: int(row.pop(f"messages_{status}")) for status in STATUSES}
     row["messages"] = counts
     row["messages_total"] = sum(counts.values())

@@ -36,7 +36,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         assert services.nats_url is not None  # need_nats=True starts one if none is set
         background = WorkerProcess(
             settings, services.database_url, services.nats_url,
-            roles=("relay", "projector", "dispatcher", "webhooks", "auto-topup"),
+            roles=("relay", "projector", "dispatcher", "webhooks", "auto-topup", "campaigns"),
         )
         background.start()
         try:

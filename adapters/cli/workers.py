@@ -14,7 +14,7 @@ from adapters.config import ConfigError, Settings
 
 
 def add_commands(sub: Any) -> None:
-    for role in ("relay", "projector", "dispatcher", "webhooks", "auto-topup"):
+    for role in ("relay", "projector", "dispatcher", "webhooks", "auto-topup", "campaigns"):
         sub.add_parser(role, help=f"run the {role}").set_defaults(func=cmd_worker_role)
     projections = sub.add_parser("projections", help="read-model maintenance")
     projections_sub = projections.add_subparsers(dest="projections_command", required=True)

@@ -12,9 +12,15 @@ from adapters.http.controllers.admin_sender_ids import AdminSenderIdsController
 from adapters.http.controllers.api_keys import ApiKeysController
 from adapters.http.controllers.auth import AuthController
 from adapters.http.controllers.billing import BillingController
+from adapters.http.controllers.campaign_commands import (
+    AdminCampaignsController,
+    CampaignCommandsController,
+)
 from adapters.http.controllers.campaigns import CampaignsController
 from adapters.http.controllers.carrier_callbacks import CarrierCallbacksController
 from adapters.http.controllers.checkout import CheckoutController
+from adapters.http.controllers.contact_groups import ContactGroupsController, ContactTagsController
+from adapters.http.controllers.contacts import ContactsController
 from adapters.http.controllers.google_auth import GoogleAuthController
 from adapters.http.controllers.health import HealthController
 from adapters.http.controllers.inbound import InboundController
@@ -22,6 +28,7 @@ from adapters.http.controllers.invoices import InvoicesController
 from adapters.http.controllers.messages import MessagesController
 from adapters.http.controllers.notifications import NotificationsController
 from adapters.http.controllers.oauth import OAuthController
+from adapters.http.controllers.opt_outs import OptOutsController
 from adapters.http.controllers.profile import ProfileController
 from adapters.http.controllers.reports import ReportsController
 from adapters.http.controllers.sandbox import SandboxController
@@ -67,6 +74,12 @@ def create_app(container: Container) -> Litestar:
             StripeWebhookController,
             InvoicesController,
             UsageExportController,
+            ContactsController,
+            ContactGroupsController,
+            ContactTagsController,
+            OptOutsController,
+            CampaignCommandsController,
+            AdminCampaignsController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[

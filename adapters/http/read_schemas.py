@@ -139,10 +139,32 @@ class CampaignOut(msgspec.Struct, kw_only=True):
     completed_at: datetime | None
     failed_at: datetime | None
     updated_at: datetime
+    # The review workflow of full campaigns (a bulk batch leaves these at
+    # their zero values).
+    schedule_at: datetime | None = None
+    reason: str | None = None  # why it was paused, rejected, cancelled or failed
+    listed: int = 0
+    recipients: int = 0  # frozen at submission
+    processed: int = 0  # accepted + rejected so far
+    opted_out: int = 0
+    cost_so_far_micros: int = 0
+    cost_so_far: int = 0
+    eta_seconds: int | None = None  # while sending, from the rate so far
+    submitted_at: datetime | None = None
+    approved_at: datetime | None = None
+    rejected_at: datetime | None = None
+    paused_at: datetime | None = None
+    cancelled_at: datetime | None = None
 
 
 class CampaignResponse(msgspec.Struct):
     data: CampaignOut
+    meta: Meta
+
+
+class CampaignListResponse(msgspec.Struct):
+    data: list[CampaignOut]
+    pagination: Pagination
     meta: Meta
 
 

@@ -23,6 +23,7 @@ ValidityMinutes = Annotated[int, msgspec.Meta(ge=1, le=4320)]
 MAX_SEND_RECIPIENTS = 1_000
 # Checked for its scheme here; its host and addresses when each webhook is sent.
 CallbackUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+$", max_length=2048)]
+IdList = Annotated[list[str], msgspec.Meta(max_length=10_000)]
 
 
 class Request(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -30,9 +31,13 @@ class Request(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class SendSmsRequest(Request):
-    to: Phone | Annotated[list[Phone], msgspec.Meta(min_length=1, max_length=MAX_SEND_RECIPIENTS)]
     sender: SenderId = msgspec.field(name="from")
     body: Body | None = None  # or template_id
+    # Optional when the audience fields below name contacts (seed 002).
+    to: (
+        Phone | Annotated[list[Phone], msgspec.Meta(min_length=1, max_length=MAX_SEND_RECIPIENTS)]
+        | None
+    ) = None
     variables: Variables | None = None
     client_ref: ClientRef | None = None
     unicode: bool = False
@@ -40,6 +45,10 @@ class SendSmsRequest(Request):
     scheduled_at: datetime | None = None
     template_id: UUID | None = None
     callback_url: CallbackUrl | None = None
+    groupId: str | None = None  # noqa: N815 - seed 002's spelling
+    groupIds: IdList | None = None  # noqa: N815
+    contactIds: IdList | None = None  # noqa: N815
+    sendToAllContacts: bool = False  # noqa: N815
 
 
 class BulkRecipientIn(Request):
@@ -48,15 +57,20 @@ class BulkRecipientIn(Request):
 
 
 class BulkSmsRequest(Request):
-    recipients: Annotated[list[BulkRecipientIn], msgspec.Meta(min_length=1, max_length=10_000)]
     sender: SenderId = msgspec.field(name="from")
     body: Body | None = None  # or template_id
+    # May be empty when the audience fields below name contacts (seed 002).
+    recipients: Annotated[list[BulkRecipientIn], msgspec.Meta(max_length=10_000)] = []
     client_ref: ClientRef | None = None
     unicode: bool = False
     validity_minutes: ValidityMinutes = 2880
     scheduled_at: datetime | None = None
     template_id: UUID | None = None
     callback_url: CallbackUrl | None = None
+    groupId: str | None = None  # noqa: N815 - seed 002's spelling
+    groupIds: IdList | None = None  # noqa: N815
+    contactIds: IdList | None = None  # noqa: N815
+    sendToAllContacts: bool = False  # noqa: N815
 
 
 class EstimateRequest(Request):

@@ -40,6 +40,9 @@ ROUTES: list[tuple[str, str, Any, str]] = [
     ("DELETE", f"/v1/settings/api-keys/{uuid4()}", None, "settings.write"),
 ]
 NEEDED = sorted({route[3] for route in ROUTES})
+# Campaign progress may be read with sms.read or reports.read: a key "without
+# sms.read" lacks both, so that the refusal is about the permission.
+STANDS_IN_FOR = {"sms.read": {"sms.read", "reports.read"}}
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +58,8 @@ def matrix(database_url: str) -> Iterator[tuple[TestClient, dict[str, dict[str, 
             keys: dict[str, dict[str, dict[str, str]]] = {}
             for permission in NEEDED:
                 owner = new_account(container, f"Matrix {permission}")
-                others = [p for p in PERMISSIONS if p != permission]
+                lacking = STANDS_IN_FOR.get(permission, {permission})
+                others = [p for p in PERMISSIONS if p not in lacking]
                 keys[permission] = {
                     "without": pair(create_key(client, owner, others)),
                     "only": pair(create_key(client, owner, [permission])),

@@ -15,6 +15,7 @@ from adapters.http.app import create_app
 from application.errors import ValidationFailed
 from domain.errors import InvalidTransition
 from domain.wallet import TopUpSource
+from tests.support.keys import narrow_key
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,7 @@ def new_account(container: Container, name: str = "Surface") -> Account:
 
 def restrict(container: Container, account: Account, permissions: list[str]) -> None:
     """Use a key holding only `permissions` from now on."""
-    created = container.accounts.keys.create_key(
-        account.account_id, sandbox=False, name="narrow", permissions=tuple(permissions),
-        check_count=lambda active: None,
-    )
-    account.headers.update(
-        {"X-API-Key": created.info.api_key, "X-API-Secret": created.api_secret})
+    account.headers.update(narrow_key(container, account.account_id, permissions))
 
 
 @pytest.fixture

@@ -19,8 +19,10 @@ from domain.wallet import Wallet
 from projections.base import Projection
 
 # One counter for the whole run: envelope ids are notification ids, unique
-# and increasing, and some tables key on them.
-_NOTIFICATION_IDS = itertools.count(1_000)
+# and increasing, and some tables key on them. It starts far above any id the
+# real event store of this run's database hands out (integration tests share
+# the database and its read models), so the two never collide.
+_NOTIFICATION_IDS = itertools.count(10**12)
 
 BASE_TIME = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ import yaml
 from adapters.cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
-ROLES = {"api", "relay", "dispatcher", "projector", "webhooks"}
+ROLES = {"api", "relay", "dispatcher", "projector", "webhooks", "campaigns"}
 
 
 def _compose() -> dict:

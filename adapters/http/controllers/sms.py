@@ -11,6 +11,12 @@ from litestar.params import FromPath, JSONBody
 
 from adapters.bootstrap import Container
 from adapters.http.auth import authenticate, require_permission
+from adapters.http.controllers.sms_audience import (
+    AudienceSend,
+    AudienceSendResponse,
+    send_to_audience,
+    wants_audience,
+)
 from adapters.http.controllers.webhooks import checked_callback_url
 from adapters.http.request_id import request_id_of
 from adapters.http.sandbox_mode import scoped_idempotency_key
@@ -33,6 +39,7 @@ from adapters.http.schemas import (
     SentSms,
 )
 from adapters.postgres.accounts import Principal
+from application.errors import ValidationFailed
 from application.estimating import EstimateRequest as EstimateCommand
 from application.sending import BulkRecipient, SendBulk, SendMessage
 from domain.money import micros_to_decimal, micros_to_minor_units_ceiling
@@ -49,7 +56,7 @@ class SmsController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[SendSmsRequest],
         principal: NamedDependency[Principal],
-    ) -> SendSmsResponse | SendManyResponse:
+    ) -> SendSmsResponse | SendManyResponse | AudienceSendResponse:
         """Send one message, or one per number when `to` is an array. Also
         accepts a form-encoded body with the same fields."""
         require_permission(principal, "sms.send")
@@ -58,6 +65,22 @@ class SmsController(Controller):
             principal.account_id, sender=data.sender, body=data.body,
             template_id=data.template_id, sandbox=principal.sandbox,
         )
+        callback_url = checked_callback_url(container, data.callback_url)
+        if wants_audience(data):
+            numbers = data.to if isinstance(data.to, list) else [data.to] if data.to else []
+            return send_to_audience(
+                request, principal, data, [BulkRecipient(n, data.variables or {}) for n in numbers],
+                AudienceSend(
+                    sender=data.sender, body=body, client_ref=data.client_ref,
+                    unicode=data.unicode, validity_minutes=data.validity_minutes,
+                    scheduled_at=data.scheduled_at, callback_url=callback_url,
+                    idempotency_key=_idempotency_key(request, principal),
+                ),
+            )
+        if data.to is None:
+            raise ValidationFailed(
+                "to is required (or groupId, groupIds, contactIds or sendToAllContacts)",
+                field="to")
         if isinstance(data.to, list):
             return send_to_many(request, container, data, body, principal)
         sent = container.messaging.send(
@@ -73,7 +96,7 @@ class SmsController(Controller):
                 validity_minutes=data.validity_minutes,
                 idempotency_key=_idempotency_key(request, principal),
                 scheduled_at=data.scheduled_at,
-                callback_url=checked_callback_url(container, data.callback_url),
+                callback_url=callback_url,
             )
         )
         return SendSmsResponse(
@@ -99,17 +122,30 @@ class SmsController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[BulkSmsRequest],
         principal: NamedDependency[Principal],
-    ) -> BulkSmsResponse:
+    ) -> BulkSmsResponse | AudienceSendResponse:
         require_permission(principal, "sms.send")
         container: Container = request.app.state.container
         body = container.send_resolver.resolve(
             principal.account_id, sender=data.sender, body=data.body,
             template_id=data.template_id, sandbox=principal.sandbox,
         )
+        callback_url = checked_callback_url(container, data.callback_url)
+        explicit = [BulkRecipient(r.to, r.variables or {}) for r in data.recipients]
+        if wants_audience(data):
+            return send_to_audience(request, principal, data, explicit, AudienceSend(
+                sender=data.sender, body=body, client_ref=data.client_ref,
+                unicode=data.unicode, validity_minutes=data.validity_minutes,
+                scheduled_at=data.scheduled_at, callback_url=callback_url,
+                idempotency_key=_idempotency_key(request, principal),
+            ))
+        if not explicit:
+            raise ValidationFailed(
+                "recipients is required (1 to 10,000), or groupId, groupIds, contactIds or"
+                " sendToAllContacts", field="recipients")
         accepted = container.messaging.send_bulk(
             SendBulk(
                 account_id=principal.account_id,
-                recipients=[BulkRecipient(r.to, r.variables or {}) for r in data.recipients],
+                recipients=explicit,
                 sender=data.sender,
                 body=body,
                 client_ref=data.client_ref,
@@ -118,7 +154,7 @@ class SmsController(Controller):
                 validity_minutes=data.validity_minutes,
                 idempotency_key=_idempotency_key(request, principal),
                 scheduled_at=data.scheduled_at,
-                callback_url=checked_callback_url(container, data.callback_url),
+                callback_url=callback_url,
             )
         )
         return BulkSmsResponse(
