@@ -142,7 +142,7 @@ class MessagingService:
             )
         wallet_id = ids.wallet_id(command.account_id, sandbox=command.sandbox)
 
-        def reserve_and_save(wallet: Wallet) -> None:
+        def reserve_and_save(wallet: Wallet) -> list[Aggregate]:
             if recipient.price_micros:
                 wallet.reserve(str(message_id), recipient.price_micros, f"message:{message_id}")
             message = Message.accept(
@@ -158,9 +158,10 @@ class MessagingService:
                 validity_minutes=command.validity_minutes,
                 scheduled_at=command.scheduled_at,
             )
-            self._app.record(message, wallet)
+            return [message]  # saved with the wallet by the group it joins
 
-        self._app.run_on_wallet(wallet_id, reserve_and_save)
+        # Concurrent sends on one wallet are committed together, in one transaction.
+        self._app.run_grouped(wallet_id, reserve_and_save)
         return SentMessage(
             message_id=message_id,
             status=str(MessageStatus.SCHEDULED if command.scheduled_at else MessageStatus.QUEUED),
