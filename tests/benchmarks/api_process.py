@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -48,9 +49,15 @@ class ApiProcess:
     """`with ApiProcess(url, log) as api:` serves until the block ends; the
     process is terminated, waited for, and killed if it will not stop."""
 
-    def __init__(self, database_url: str, log_path: Path) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        log_path: Path,
+        command: Callable[[int], list[str]] = _api_command,
+    ) -> None:
         self._database_url = database_url
         self._log_path = log_path
+        self._command = command
         self._proc: subprocess.Popen[bytes] | None = None
         self.port = 0
 
@@ -87,7 +94,7 @@ class ApiProcess:
         env.pop("NATS_URL", None)
         with open(self._log_path, "wb") as log_file:
             self._proc = subprocess.Popen(
-                _api_command(self.port),
+                self._command(self.port),
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
@@ -130,6 +137,12 @@ class ApiProcess:
             return self._log_path.read_text(errors="replace")[-LOG_TAIL_CHARS:]
         except OSError:
             return "(no log)"
+
+    def cpu_s(self) -> float:
+        """User plus system CPU seconds the process has used so far."""
+        with open(f"/proc/{self.pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def status_kib(self, field: str) -> int:
         """A `/proc/<pid>/status` figure such as VmRSS or VmHWM, in KiB."""
