@@ -86,6 +86,8 @@ class Settings:
     rate_card_path: Path | None
     log_level: str
     bus: BusSettings
+    # Concurrent sends on one wallet committed in one transaction, at most.
+    group_commit_max: int = 64
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -119,6 +121,7 @@ class Settings:
             rate_card_path=Path(rate_card) if rate_card else None,
             log_level=log_level,
             bus=BusSettings.from_env(env, problems),
+            group_commit_max=_int(env, "SMSLEDGER_GROUP_COMMIT_MAX", 64, 1, 64, problems),
         )
         if problems:
             raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems))

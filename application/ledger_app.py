@@ -22,7 +22,12 @@ from eventsourcing.domain import Aggregate, Snapshot
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from application.errors import ConcurrencyExhausted, Conflict, NotFound
-from application.group_commit import GroupCommitter, GroupStats, WalletCommand
+from application.group_commit import (
+    MAX_GROUP_COMMANDS,
+    GroupCommitter,
+    GroupStats,
+    WalletCommand,
+)
 from application.ports import AcceptedBatchEncoder, EventStreamRecorder, ManyAggregatesReader
 from domain.accepted_batch import AcceptedBatch
 from domain.wallet import Wallet
@@ -78,11 +83,12 @@ class LedgerApplication(Application[UUID]):
         env: dict[str, str] | None = None,
         *,
         wallet_cache_size: int = DEFAULT_WALLET_CACHE_SIZE,
+        group_commit_max: int = MAX_GROUP_COMMANDS,
     ) -> None:
         super().__init__(env)
         self._wallets = WalletCache(wallet_cache_size)
         self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
-        self._groups = GroupCommitter(self)
+        self._groups = GroupCommitter(self, group_commit_max)
 
     # Wallet access ------------------------------------------------------------
 

@@ -54,10 +54,12 @@ class ApiProcess:
         database_url: str,
         log_path: Path,
         command: Callable[[int], list[str]] = _api_command,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self._database_url = database_url
         self._log_path = log_path
         self._command = command
+        self._extra_env = extra_env or {}
         self._proc: subprocess.Popen[bytes] | None = None
         self.port = 0
 
@@ -92,6 +94,7 @@ class ApiProcess:
             SMSLEDGER_DATA_DIR=str(self._log_path.parent / "api-data"),
         )
         env.pop("NATS_URL", None)
+        env.update(self._extra_env)
         with open(self._log_path, "wb") as log_file:
             self._proc = subprocess.Popen(
                 self._command(self.port),

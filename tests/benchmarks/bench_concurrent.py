@@ -14,7 +14,10 @@ GC tuning of `smsledger api`) and loaded the same way, in the same run:
   as the product's send handler is (`sync_to_thread=True`);
 - `bare-async`: the same handler as a coroutine on the event loop.
 
-Runs alternate bare-thread, bare-async, measured. Figures are requests per
+For context, not for the target: `ungrouped`, the real API with grouping
+turned off (SMSLEDGER_GROUP_COMMIT_MAX=1), so one transaction per send.
+
+Runs alternate bare-thread, bare-async, measured, ungrouped. Figures are requests per
 second over a fixed number of requests, and latency percentiles. Every
 measured response must be a 200 with status `queued`; at the end the
 wallet's stored reservations must number exactly the sends acknowledged.
@@ -57,6 +60,7 @@ DISTINCT_BODIES = 64
 TARGET_MIN_RATIO = 0.3
 REQUEST_TIMEOUT_S = 60.0
 BASELINES = ("bare-thread", "bare-async")
+SIDES = (*BASELINES, "measured", "ungrouped")
 
 
 def _bare_command(handler: str) -> Callable[[int], list[str]]:
@@ -150,24 +154,33 @@ def _one_run(server: ApiProcess, bodies: list[bytes], headers: dict[str, str]) -
 def run_concurrent(db: BenchDatabase, container: Container, runs: int) -> dict[str, Any]:
     progress(f"concurrent: {runs} alternating runs of {REQUESTS_PER_RUN} sends"
              f" from {CLIENTS} clients, one account")
-    account = create_account(container, "Bench concurrent sends")
+    # One account per product server, so that each wallet's store check
+    # and transaction count belong to one side.
+    accounts = {"measured": create_account(container, "Bench concurrent sends"),
+                "ungrouped": create_account(container, "Bench ungrouped sends")}
     bodies = send_bodies()
-    per_side: dict[str, list[dict[str, Any]]] = {name: [] for name in (*BASELINES, "measured")}
+    per_side: dict[str, list[dict[str, Any]]] = {name: [] for name in SIDES}
+    work_dir = db.work_dir
     with (
-        ApiProcess(db.url, db.work_dir / "api-concurrent.log") as api,
-        ApiProcess(db.url, db.work_dir / "bare-thread.log", _bare_command("thread")) as thread,
-        ApiProcess(db.url, db.work_dir / "bare-async.log", _bare_command("async")) as loop,
+        ApiProcess(db.url, work_dir / "api-concurrent.log") as api,
+        ApiProcess(db.url, work_dir / "api-ungrouped.log",
+                   extra_env={"SMSLEDGER_GROUP_COMMIT_MAX": "1"}) as ungrouped,
+        ApiProcess(db.url, work_dir / "bare-thread.log", _bare_command("thread")) as thread,
+        ApiProcess(db.url, work_dir / "bare-async.log", _bare_command("async")) as loop,
     ):
-        servers = {"bare-thread": thread, "bare-async": loop, "measured": api}
-        headers = account.headers()
+        servers = {"bare-thread": thread, "bare-async": loop, "measured": api,
+                   "ungrouped": ungrouped}
         for index in range(runs):
             for name, server in servers.items():
+                headers = accounts.get(name, accounts["measured"]).headers()
                 per_side[name].append(_one_run(server, bodies, headers))
             progress(f"  run {index + 1}/{runs}: " + "  ".join(
                 f"{name} {per_side[name][-1]['per_s']:.0f}/s"
                 f" p99 {per_side[name][-1]['p99_ms']:.1f} ms" for name in servers))
     acknowledged = runs * (REQUESTS_PER_RUN + WARM_UP_REQUESTS)
-    return _results(per_side, _check_store(db.url, account, acknowledged), runs)
+    stores = {name: _check_store(db.url, account, acknowledged)
+              for name, account in accounts.items()}
+    return _results(per_side, stores, runs)
 
 
 def _check_store(database_url: str, account: BenchAccount, acknowledged: int) -> dict[str, Any]:
@@ -192,7 +205,7 @@ def _check_store(database_url: str, account: BenchAccount, acknowledged: int) ->
     }
 
 
-def _results(per_side: dict[str, list[dict[str, Any]]], store: dict[str, Any],
+def _results(per_side: dict[str, list[dict[str, Any]]], stores: dict[str, Any],
              runs: int) -> dict[str, Any]:
     medians = {
         name: {key: statistics.median(run[key] for run in side)
@@ -202,6 +215,8 @@ def _results(per_side: dict[str, list[dict[str, Any]]], store: dict[str, Any],
     }
     measured = medians["measured"]["per_s"]
     ratios = {name: measured / medians[name]["per_s"] for name in BASELINES}
+    ungrouped_ratios = {
+        name: medians["ungrouped"]["per_s"] / medians[name]["per_s"] for name in BASELINES}
     return {
         "target": f"rate >= {TARGET_MIN_RATIO}x a bare handler's",
         "target_min_ratio": TARGET_MIN_RATIO,
@@ -213,9 +228,10 @@ def _results(per_side: dict[str, list[dict[str, Any]]], store: dict[str, Any],
         "per_s": {name: summary([run["per_s"] for run in side])
                   for name, side in per_side.items()},
         "ratio": ratios,
+        "ungrouped_ratio": ungrouped_ratios,
         "pass": {name: ratio >= TARGET_MIN_RATIO for name, ratio in ratios.items()},
         "runs": per_side,
-        "store": store,
+        "store": stores,
     }
 
 
@@ -239,9 +255,11 @@ def concurrent_details(result: dict[str, Any]) -> list[str]:
                 f" {run['p99_ms']:6.1f} ms  server {run['server_cpu_us_per_request']:6.0f} us"
                 f"  client {run['client_cpu_us_per_request']:5.0f} us")
     for name, ratio in result["ratio"].items():
-        lines.append(f"  ratio to {name}: {ratio:.3f}")
-    store = result["store"]
-    lines.append(f"  store: {store['reservations_stored']} reservations for"
-                 f" {store['acknowledged']} acknowledged sends, in {store['transactions']}"
-                 f" transactions ({store['sends_per_transaction']:.1f} sends each)")
+        lines.append(f"  ratio to {name}: {ratio:.3f}  (ungrouped:"
+                     f" {result['ungrouped_ratio'][name]:.3f})")
+    for name, store in result["store"].items():
+        lines.append(f"  store, {name}: {store['reservations_stored']} reservations for"
+                     f" {store['acknowledged']} acknowledged sends, in"
+                     f" {store['transactions']} transactions"
+                     f" ({store['sends_per_transaction']:.1f} sends each)")
     return lines
