@@ -8,6 +8,7 @@ and that rare case is retried a bounded number of times from a fresh load.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -33,6 +34,8 @@ from domain.accepted_batch import AcceptedBatch
 from domain.wallet import Wallet
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 LOCK_STRIPES = 1024
 DEFAULT_WALLET_CACHE_SIZE = 10_000
@@ -345,4 +348,12 @@ class LedgerApplication(Application[UUID]):
                 1 for e in processing_event.events if e.originator_id == aggregate.id
             )
             if aggregate.version // interval > (aggregate.version - saved_now) // interval:
-                self.snapshots.put([Snapshot.take(aggregate)])
+                try:
+                    self.snapshots.put([Snapshot.take(aggregate)])
+                except Exception:
+                    # The events are committed by now; a snapshot only
+                    # shortens later loads. Failing the command here would
+                    # report as failed what is saved, for up to a whole
+                    # group of sends that their callers might then repeat.
+                    log.warning("could not snapshot %s at version %s", aggregate.id,
+                                aggregate.version, exc_info=True)

@@ -13,6 +13,7 @@ from eventsourcing.persistence import OperationalError
 
 from application.errors import Conflict
 from application.group_commit import CommitFailed, WalletCommand
+from application.ledger_app import SNAPSHOT_INTERVAL_EVENTS
 from domain.errors import DuplicateReservation, InsufficientBalance
 from domain.message import Message
 from domain.recipient import Recipient
@@ -225,3 +226,24 @@ def test_saves_of_every_size_store_the_events_exactly(ledger: Ledger, count: int
         (stored,) = ledger.app.recorder.select_events(event.originator_id)
         assert (stored.originator_version, stored.topic, bytes(stored.state)) == (
             event.originator_version, event.topic, event.state)
+
+
+def test_a_failed_snapshot_does_not_fail_the_committed_sends(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Snapshots are written after the events commit; a failure there must
+    not report the committed group as failed."""
+    account_id, wallet_id = open_wallet(ledger, 10_000_000)
+    assert ledger.app.snapshots is not None
+
+    def snapshot_store_down(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError("snapshot store unavailable")
+
+    monkeypatch.setattr(ledger.app.snapshots, "put", snapshot_store_down)
+    # Opening and top-up took 2 versions; 100 more cross the interval.
+    commands = [accept(account_id) for _ in range(SNAPSHOT_INTERVAL_EVENTS)]
+    errors = ledger.app.run_group_on_wallet(wallet_id, commands)
+    assert errors == [None] * len(commands)
+    assert len(reservations_saved(ledger, wallet_id)) == len(commands)
+    monkeypatch.undo()
+    assert_ledger_verifies(ledger, wallet_id)
