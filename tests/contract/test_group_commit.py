@@ -208,26 +208,6 @@ def test_a_failed_transaction_acknowledges_nothing(
     assert_ledger_verifies(ledger, wallet_id)
 
 
-@pytest.mark.parametrize("count", [1, 8, 9, 64, 199])
-def test_saves_of_every_size_store_the_events_exactly(ledger: Ledger, count: int) -> None:
-    """Each size of save takes its own path in the PostgreSQL recorder
-    (scalars up to 8 rows, array literals up to 199); every byte of state
-    and every character of topic must come back as it went in."""
-    from eventsourcing.persistence import StoredEvent
-
-    every_byte = bytes(range(256))
-    events = [
-        StoredEvent(uuid4(), index + 1, f'topic:{index} "quoted" \\ {{braces}}, comma',
-                    every_byte[index % 256:] + every_byte[: index % 256])
-        for index in range(count)
-    ]
-    ledger.app.recorder.insert_events(events)
-    for event in events:
-        (stored,) = ledger.app.recorder.select_events(event.originator_id)
-        assert (stored.originator_version, stored.topic, bytes(stored.state)) == (
-            event.originator_version, event.topic, event.state)
-
-
 def test_a_failed_snapshot_does_not_fail_the_committed_sends(
     ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:

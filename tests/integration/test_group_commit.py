@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
+from eventsourcing.persistence import StoredEvent
 
 from adapters.bootstrap import Container
+from adapters.eventstore.recorder import _array_literals
 from application.sending import SendMessage
 from domain import ids
 from domain.errors import InsufficientBalance
@@ -92,3 +94,26 @@ def test_concurrent_sends_on_one_wallet_are_grouped_and_each_saved_once(
     assert wallet_id == ids.wallet_id(profile.account_id, sandbox=False)
     report = container.verifier.verify()
     assert report.ok, report.problems
+
+
+def test_array_literals_reach_postgresql_exactly(database_url: str) -> None:
+    """A group's events are passed as array literals built by the recorder;
+    every byte of state and every character of topic must come back as it
+    went in. Read back through a SELECT, not the events table, so that no
+    event with a made-up topic reaches the relay of later tests."""
+    every_byte = bytes(range(256))
+    events = [
+        StoredEvent(uuid4(), index + 1, f'topic:{index} "quoted" \\ {{braces}}, comma NULL',
+                    every_byte[index:] + every_byte[:index])
+        for index in range(40)
+    ]
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT %s::uuid[], %s::bigint[], %s::text[], %s::bytea[]",
+            _array_literals(events),
+        ).fetchone()
+    assert row is not None
+    assert row[0] == [e.originator_id for e in events]
+    assert row[1] == [e.originator_version for e in events]
+    assert row[2] == [e.topic for e in events]
+    assert [bytes(state) for state in row[3]] == [e.state for e in events]
