@@ -76,7 +76,9 @@ class _Waiter:
 
     def __init__(self, command: WalletCommand) -> None:
         self.command = command
-        self.wake = threading.Event()
+        # Only a caller that queues behind a group sleeps; one that leads
+        # at once never needs an event (a send alone on its wallet).
+        self.wake: threading.Event | None = None
         self.done = False
         self.error: BaseException | None = None
 
@@ -114,8 +116,9 @@ class GroupCommitter:
             if lane is None:
                 self._lanes[wallet_id] = deque()
             else:
+                waiter.wake = threading.Event()
                 lane.append(waiter)
-        if lane is not None:
+        if waiter.wake is not None:
             # Woken either with the outcome, or to lead the next group.
             waiter.wake.wait()
         if not waiter.done:
@@ -144,6 +147,7 @@ class GroupCommitter:
                 if successor is None:
                     del self._lanes[wallet_id]
             if successor is not None:
+                assert successor.wake is not None, "a queued caller has an event"
                 successor.wake.set()
 
     def _commit(self, wallet_id: UUID, group: list[_Waiter]) -> None:
@@ -166,7 +170,8 @@ class GroupCommitter:
 def _finish(waiter: _Waiter, error: BaseException | None) -> None:
     waiter.error = error
     waiter.done = True
-    waiter.wake.set()
+    if waiter.wake is not None:
+        waiter.wake.set()
 
 
 def _for_one_caller(error: BaseException) -> BaseException:
