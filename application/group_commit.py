@@ -91,8 +91,10 @@ class GroupCommitter:
         self._runner = runner
         self._max_group = max_group
         # A wallet has an entry exactly while a leader works on it; the entry
-        # holds the commands waiting for the next group. One guard for all
-        # lanes: it is held only to push or pop a few references.
+        # holds the commands waiting for the next group. Each waiting command
+        # holds its caller's thread, so a lane is no deeper than the server's
+        # worker threads (40 by default). One guard for all lanes: it is
+        # held only to push or pop a few references.
         self._lanes: dict[UUID, deque[_Waiter]] = {}
         self._guard = threading.Lock()
         self._groups = 0

@@ -4,6 +4,7 @@ Hot wallets stay in memory. Commands on one wallet are serialised in-process
 by a striped lock, so two sends from one account never race each other to
 the same wallet version; a conflict can then only come from another process,
 and that rare case is retried a bounded number of times from a fresh load.
+Concurrent sends on one wallet share a transaction (see group_commit.py).
 """
 
 from __future__ import annotations
@@ -175,9 +176,10 @@ class LedgerApplication(Application[UUID]):
                 time.sleep(random.uniform(0, backoff_s))  # noqa: S311 - jitter, not secrecy
             with self._locks[hash(wallet_id) % LOCK_STRIPES]:
                 wallet = self._wallets.get(wallet_id) or self._load_wallet(wallet_id)
-                wallet, errors, produced = self._apply_group(wallet, commands)
-                version_before = wallet.version - len(wallet.pending_events)
+                version_before = wallet.version
                 try:
+                    wallet, errors, produced = self._apply_group(wallet, commands)
+                    version_before = wallet.version - len(wallet.pending_events)
                     self.record(*produced, wallet)
                 except IntegrityError:
                     self._wallets.evict(wallet_id)
