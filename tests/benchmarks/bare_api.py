@@ -6,7 +6,7 @@ validation beyond the Struct's, pricing or database.
     python -m tests.benchmarks.bare_api --port PORT [--handler thread|async]
 
 It is served as `smsledger api` serves the product: one uvicorn process with
-the same options and the same garbage-collector tuning. `--handler thread`
+the same options, worker threads and garbage-collector tuning. `--handler thread`
 runs the handler in the worker thread pool as the product's send handler
 does (`sync_to_thread=True`); `--handler async` runs it on the event loop.
 """
@@ -22,7 +22,7 @@ import uvicorn
 from litestar import Litestar, get, post
 from litestar.params import JSONBody
 
-from adapters.cli.serve import tune_gc
+from adapters.cli.serve import tune_gc, use_worker_threads
 from adapters.http.schemas import Meta, SendSmsRequest, SendSmsResponse, SentSms
 
 
@@ -64,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--handler", choices=("thread", "async"), default="thread")
     args = parser.parse_args(argv)
     tune_gc()
+    use_worker_threads()
     # The options of adapters.cli.serve.serve_api at log level WARNING.
     config = uvicorn.Config(
         create_bare_app(args.handler),
