@@ -107,6 +107,7 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
     app = LedgerApplication(
         eventsourcing_env(database_url, pool_size=settings.db_pool_size),
         wallet_cache_size=settings.wallet_cache_size,
+        group_commit_max=settings.group_commit_max,
     )
     pool = ConnectionPool(
         database_url,

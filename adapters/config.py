@@ -101,6 +101,8 @@ class Settings:
     api_workers: int = 1
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     billing: BillingSettings = field(default_factory=BillingSettings)
+    # Concurrent sends on one wallet committed in one transaction, at most.
+    group_commit_max: int = 64
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -145,6 +147,7 @@ class Settings:
             api_workers=_int(env, "SMSLEDGER_API_WORKERS", 1, 1, 64, problems),
             webhooks=WebhookSettings.from_env(env, problems),
             billing=BillingSettings.from_env(env, problems),
+            group_commit_max=_int(env, "SMSLEDGER_GROUP_COMMIT_MAX", 64, 1, 64, problems),
         )
         if problems:
             raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems))

@@ -148,7 +148,7 @@ class MessagingService:
             )
         wallet_id = ids.wallet_id(command.account_id, sandbox=command.sandbox)
 
-        def reserve_and_save(wallet: Wallet) -> None:
+        def reserve_and_save(wallet: Wallet) -> list[Aggregate]:
             wallet.ensure_can_send()
             if recipient.price_micros:
                 wallet.reserve(str(message_id), recipient.price_micros, f"message:{message_id}")
@@ -166,9 +166,10 @@ class MessagingService:
                 scheduled_at=command.scheduled_at,
                 callback_url=command.callback_url,
             )
-            self._app.record(message, wallet)
+            return [message]  # saved with the wallet by the group it joins
 
-        self._app.run_on_wallet(wallet_id, reserve_and_save)
+        # Concurrent sends on one wallet are committed together, in one transaction.
+        self._app.run_grouped(wallet_id, reserve_and_save)
         return SentMessage(
             message_id=message_id,
             status=str(MessageStatus.SCHEDULED if command.scheduled_at else MessageStatus.QUEUED),

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -50,12 +50,20 @@ class ApiProcess:
     process is terminated, waited for, and killed if it will not stop."""
 
     def __init__(
-        self, database_url: str, log_path: Path, args: Sequence[str] = (),
+        self,
+        database_url: str,
+        log_path: Path,
+        command: Callable[[int], list[str]] | None = None,
+        *,
+        args: Sequence[str] = (),
         env: dict[str, str] | None = None,
     ) -> None:
+        """`command` makes the server's command line from its port (by default
+        `smsledger api`, with `args` added); `env` is added to its environment."""
         self._database_url = database_url
         self._log_path = log_path
-        self._args = tuple(args)  # extra `smsledger api` arguments, e.g. --workers 2
+        extra_args = tuple(args)  # e.g. --workers 2
+        self._command = command or (lambda port: _api_command(port, extra_args))
         self._env = dict(env or {})
         self._proc: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -94,7 +102,7 @@ class ApiProcess:
         env.update(self._env)
         with open(self._log_path, "wb") as log_file:
             self._proc = subprocess.Popen(
-                _api_command(self.port, self._args),
+                self._command(self.port),
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
@@ -137,6 +145,12 @@ class ApiProcess:
             return self._log_path.read_text(errors="replace")[-LOG_TAIL_CHARS:]
         except OSError:
             return "(no log)"
+
+    def cpu_s(self) -> float:
+        """User plus system CPU seconds the process has used so far."""
+        with open(f"/proc/{self.pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def status_kib(self, field: str) -> int:
         """A `/proc/<pid>/status` figure such as VmRSS or VmHWM, in KiB."""

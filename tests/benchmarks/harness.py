@@ -133,6 +133,9 @@ class BenchAccount:
         }
 
 
+BENCH_RATE_LIMIT_PER_S = 1_000_000
+
+
 def create_account(container: Container, name: str) -> BenchAccount:
     """As `smsledger accounts create --credit 1000000.00`: account, wallets,
     opening credit and a live key."""
@@ -147,6 +150,8 @@ def create_account(container: Container, name: str) -> BenchAccount:
     # As `accounts create --sender-id Acme`: live sends need an approved sender.
     request = container.sender_ids.request(profile.account_id, SENDER)
     container.sender_ids.approve(request.id, operator=None)
+    # The benchmarks measure throughput, not the per-key rate limit.
+    container.accounts.set_rate_limit(profile.account_id, BENCH_RATE_LIMIT_PER_S)
     key = container.accounts.issue_key(profile.account_id, sandbox=False, name="bench")
     return BenchAccount(profile.account_id, key.api_key, key.api_secret)
 

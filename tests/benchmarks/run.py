@@ -1,9 +1,10 @@
 """Performance benchmarks of smsledger, each against a raw-PostgreSQL baseline.
 
-    python -m tests.benchmarks.run [--runs N] [--only bulk|single|memory] [--json PATH]
+    python -m tests.benchmarks.run [--runs N] [--only bulk|single|memory|concurrent] [--json PATH]
     python -m tests.benchmarks.run [--runs N] --only relay|lag|rebuild|events [--json PATH]
 
-Without --only it runs bulk, single and memory. The event-distribution
+Without --only it runs bulk, single and memory. The concurrent-send
+benchmark (about 5 minutes for 7 runs) runs only when named. The event-distribution
 benchmarks (relay, lag, rebuild) run only when named; `--only events` runs
 all three. NATS comes from NATS_URL, else an embedded JetStream is started;
 every stream they create is deleted at the end.
@@ -27,6 +28,7 @@ from typing import Any
 from adapters.bootstrap import Container, build
 from adapters.config import Settings
 from tests.benchmarks.bench_bulk import run_bulk
+from tests.benchmarks.bench_concurrent import concurrent_details, concurrent_row, run_concurrent
 from tests.benchmarks.bench_lag import lag_details, lag_row, run_lag
 from tests.benchmarks.bench_memory import run_memory
 from tests.benchmarks.bench_rebuild import rebuild_details, rebuild_rows, run_rebuild
@@ -36,7 +38,7 @@ from tests.benchmarks.harness import bench_database, machine_info, progress
 
 BENCHMARKS = ("bulk", "single", "memory")  # the default set
 EVENT_BENCHMARKS = ("relay", "lag", "rebuild")  # only when named, or with --only events
-ONLY_CHOICES = (*BENCHMARKS, *EVENT_BENCHMARKS, "events")
+ONLY_CHOICES = (*BENCHMARKS, "concurrent", *EVENT_BENCHMARKS, "events")
 DEFAULT_RUNS = 7
 MIN_RUNS = 1
 MAX_RUNS = 50
@@ -70,6 +72,8 @@ def run_all(selected: Sequence[str], runs: int) -> dict[str, Any]:
                 results["single"] = run_single(db.url, container, runs)
             if "memory" in selected:
                 results["memory"] = run_memory(db, container)
+            if "concurrent" in selected:
+                results["concurrent"] = run_concurrent(db, container, runs)
             _run_events(selected, runs, db.work_dir, container, results)
         finally:
             container.close()
@@ -112,6 +116,8 @@ def render(results: dict[str, Any]) -> str:
         lines.append(_single_row(results["single"]))
     if "memory" in results:
         lines.extend(_memory_rows(results["memory"]))
+    if "concurrent" in results:
+        lines.append(concurrent_row(results["concurrent"]))
     if "relay" in results:
         lines.append(relay_row(results["relay"]))
     if "lag" in results:
@@ -124,6 +130,8 @@ def render(results: dict[str, Any]) -> str:
         lines.extend(_single_details(results["single"]))
     if "memory" in results:
         lines.extend(_memory_details(results["memory"]))
+    if "concurrent" in results:
+        lines.extend(concurrent_details(results["concurrent"]))
     if "relay" in results:
         lines.extend(relay_details(results["relay"]))
     if "lag" in results:
