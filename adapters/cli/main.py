@@ -82,6 +82,12 @@ def cmd_waiting_role(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_openapi(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.http.openapi_dump import main as print_document
+
+    return print_document()
+
+
 def _required_database_url(settings: Settings) -> str:
     if settings.database_url is None:
         raise ConfigError("DATABASE_URL is required for this role (use `up` for embedded servers)")
@@ -105,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="create or update the schema; idempotent")
     migrate.add_argument("--data-dir", type=Path)
     migrate.set_defaults(func=cmd_migrate)
+    sub.add_parser("openapi", help="print the OpenAPI document (what /openapi.json serves)")\
+        .set_defaults(func=cmd_openapi)
     admin.add_commands(sub)
     users.add_commands(sub)
     workers.add_commands(sub)

@@ -100,7 +100,7 @@ class ApiKeysController(Controller):
     tags = ["Settings"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @get("/", operation_id="listApiKeys", sync_to_thread=True)
+    @get("/", operation_id="listApiKeys", summary="List API keys", sync_to_thread=True)
     def list_keys(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
     ) -> ApiKeyListResponse:
@@ -112,7 +112,8 @@ class ApiKeysController(Controller):
             meta=Meta(request_id=request_id_of(request.scope)),
         )
 
-    @post("/", operation_id="createApiKey", status_code=201, sync_to_thread=True)
+    @post("/", operation_id="createApiKey",
+          summary="Create an API key (secret shown once)", status_code=201, sync_to_thread=True)
     def create_key(
         self, request: Request[Any, Any, Any], data: JSONBody[CreateApiKeyRequest],
         principal: NamedDependency[Principal],
@@ -133,7 +134,8 @@ class ApiKeysController(Controller):
             meta=Meta(request_id=request_id_of(request.scope)),
         )
 
-    @delete("/{key_id:uuid}", operation_id="revokeApiKey", status_code=200,
+    @delete("/{key_id:uuid}", operation_id="revokeApiKey",
+            summary="Revoke an API key", status_code=200,
             sync_to_thread=True)
     def revoke_key(
         self, request: Request[Any, Any, Any], key_id: FromPath[UUID],

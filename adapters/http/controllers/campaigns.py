@@ -26,7 +26,8 @@ class CampaignsController(Controller):
     tags = ["Campaigns"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @get("/{campaign_id:str}", operation_id="getCampaign", sync_to_thread=True)
+    @get("/{campaign_id:str}", operation_id="getCampaign",
+         summary="Get a campaign", sync_to_thread=True)
     def campaign(
         self,
         request: Request[Any, Any, Any],

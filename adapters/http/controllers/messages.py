@@ -57,7 +57,8 @@ class MessagesController(Controller):
     tags = ["SMS"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @get("/{message_id:str}", operation_id="getMessage", sync_to_thread=True)
+    @get("/{message_id:str}", operation_id="getMessage",
+         summary="Get a message with its events", sync_to_thread=True)
     def message(
         self,
         request: Request[Any, Any, Any],
@@ -74,7 +75,7 @@ class MessagesController(Controller):
             data=message_detail(row), meta=Meta(request_id=request_id_of(request.scope))
         )
 
-    @get("/", operation_id="listMessages", sync_to_thread=True)
+    @get("/", operation_id="listMessages", summary="List messages", sync_to_thread=True)
     def messages(
         self,
         request: Request[Any, Any, Any],
@@ -97,6 +98,7 @@ class MessagesController(Controller):
 
 
     @get("/by-ref/{client_ref:str}", operation_id="listMessagesByClientRef",
+         summary="Find messages by client_ref",
          sync_to_thread=True)
     def by_client_ref(
         self,

@@ -59,7 +59,8 @@ class OAuthController(Controller):
     path = "/v1/oauth"
     tags = ["Authentication"]
 
-    @post("/access_token", operation_id="createAccessToken", status_code=200)
+    @post("/access_token", operation_id="createAccessToken",
+          summary="OAuth client credentials: get a bearer token", status_code=200)
     async def access_token(self, request: Request[Any, Any, Any]) -> Response[AccessTokenResponse]:
         """Exchange an API key and secret for a 1-hour Bearer token."""
         data = _decode(request.headers.get("content-type", ""), await request.body())
