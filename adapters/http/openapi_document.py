@@ -95,10 +95,12 @@ def _finish_operation(operation: dict[str, Any], path: str, handler: HTTPRouteHa
     if body is not None and path in FORM_PATHS:
         json_schema = body["content"]["application/json"]["schema"]
         body["content"][FORM_TYPE] = {"schema": json_schema}
-    _error_responses(operation)
+    _error_responses(operation, {str(status) for status in handler.responses or {}})
 
 
-def _error_responses(operation: dict[str, Any]) -> None:
+def _error_responses(operation: dict[str, Any], declared: set[str]) -> None:
+    """Every error answer is the envelope, except those a route declares
+    itself (such as /readyz's 503, which reports its checks)."""
     responses: dict[str, Any] = operation.setdefault("responses", {})
     codes = {code for code in responses if not code.startswith(("2", "3"))}
     codes.add("default")
@@ -110,7 +112,7 @@ def _error_responses(operation: dict[str, Any]) -> None:
         codes.add("404")
     if operation.get("security"):
         codes.update(("401", "403", "429"))
-    for code in codes:
+    for code in codes - declared:
         responses[code] = {
             "description": ERROR_DESCRIPTIONS.get(code, "An error, in the envelope"),
             "content": {"application/json": {"schema": ERROR_REF}},
