@@ -9,11 +9,8 @@ from uuid import UUID
 import msgspec
 
 from adapters.http.read_schemas import Pagination
-from adapters.http.schemas import Meta, Request
+from adapters.http.schemas import NO_NUL, Meta, Request
 
-# No PostgreSQL text column can hold a NUL character: refused as
-# VALIDATION_ERROR here rather than failing the insert.
-NO_NUL = r"^[^\x00]*$"
 Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2048, pattern=NO_NUL)]
 EventNames = Annotated[
     list[Annotated[str, msgspec.Meta(max_length=64, pattern=NO_NUL)]],

@@ -20,7 +20,7 @@ from adapters.bootstrap import Container
 from adapters.http.auth import authenticate, require_permission
 from adapters.http.read_schemas import Pagination
 from adapters.http.request_id import request_id_of
-from adapters.http.schemas import Meta
+from adapters.http.schemas import NO_NUL, Meta
 from adapters.postgres.accounts import Principal
 from application.api_keys import ApiKeyService, CreateKey, KeyInfo
 from domain.api_keys import MAX_ACTIVE_KEYS_PER_ACCOUNT, MAX_KEY_NAME_LENGTH, PERMISSIONS
@@ -31,7 +31,8 @@ Permission = Annotated[str, msgspec.Meta(max_length=40)]
 
 
 class CreateApiKeyRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_KEY_NAME_LENGTH)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_KEY_NAME_LENGTH,
+                                      pattern=NO_NUL)]
     permissions: Annotated[
         list[Permission],
         msgspec.Meta(min_length=1, max_length=len(PERMISSIONS),

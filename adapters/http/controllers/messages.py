@@ -34,7 +34,7 @@ from adapters.http.read_schemas import (
 from adapters.http.request_id import request_id_of
 from adapters.http.schemas import Meta
 from adapters.postgres.accounts import Principal
-from application.errors import NotFound
+from application.errors import NotFound, check_text
 from domain.money import micros_to_decimal
 from projections.message_log import get_message, list_messages
 
@@ -130,6 +130,9 @@ def message_page(
     page_size: int,
     cursor: str | None,
 ) -> MessageListResponse:
+    for name, text in (("client_ref", client_ref), ("campaign_id", campaign_id)):
+        if text is not None:
+            check_text(text, name)  # a NUL would fail the query: VALIDATION_ERROR instead
     dates = date_range(from_date, to_date)
     result = run_query(
         request, list_messages, principal.account_id,
