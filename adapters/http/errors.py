@@ -3,6 +3,7 @@ public error table ({"error": {code, message, details}, "meta": {request_id}})."
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -15,6 +16,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import Scope, Send
 
 from adapters.http.request_id import REQUEST_ID_HEADER, request_id_of
 from application.ports import AccountNotFound
@@ -74,6 +76,32 @@ def error_response(
         status_code=STATUS_BY_CODE.get(code, 400),
         headers={**(headers or {}), REQUEST_ID_HEADER: request_id},
     )
+
+
+async def send_error(
+    scope: Scope, send: Send, code: str, message: str, details: dict[str, Any] | None = None,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """The same envelope for middleware that answers before any route runs
+    (rate limits, idempotency conflicts), straight on the ASGI channel."""
+    request_id = request_id_of(scope)
+    body = json.dumps({
+        "error": {"code": code, "message": message, "details": details or {}},
+        "meta": {"request_id": request_id},
+    }).encode()
+    start: Any = {
+        "type": "http.response.start",
+        "status": STATUS_BY_CODE[code],
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (REQUEST_ID_HEADER.encode(), request_id.encode()),
+            *(headers or []),
+        ],
+    }
+    body_event: Any = {"type": "http.response.body", "body": body}
+    await send(start)
+    await send(body_event)
 
 
 def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
