@@ -123,11 +123,10 @@ def test_an_unknown_path_is_404(
 
 
 def test_a_random_id_is_404_in_the_envelope(
-    app: Litestar, client: TestClient[Any], container: Container
+    app: Litestar, client: TestClient[Any], owner: dict[str, str]
 ) -> None:
-    """Every GET of a resource by id, with the owner's credential: a random id
-    is NOT_FOUND. Admin routes take a platform operator, not a key (403)."""
-    owner = _owner_with_every_permission(client, container)
+    """Every GET of a resource by id, with an owner key (every permission): a
+    random id is NOT_FOUND. Admin routes take a platform operator, not a key (403)."""
     for route in http_routes(app):
         if "GET" not in route.methods or "{" not in route.path or route.path in SEARCHES:
             continue
@@ -136,14 +135,6 @@ def test_a_random_id_is_404_in_the_envelope(
             assert_envelope(response, 403, "FORBIDDEN")
         else:
             assert_envelope(response, 404, "NOT_FOUND")
-
-
-def _owner_with_every_permission(
-    client: TestClient[Any], container: Container
-) -> dict[str, str]:
-    from tests.integration.keys_support import new_account
-
-    return new_account(container, "Every Permission Ltd")
 
 
 def test_logout_without_a_credential_is_401(client: TestClient[Any]) -> None:
