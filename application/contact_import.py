@@ -141,7 +141,10 @@ class ImportSession:
             self.tally.total += 1
         self.tally.invalid += 1
         if len(self.tally.problems) < MAX_LISTED_PROBLEMS:
-            self.tally.problems.append(ImportProblem(line, phone, reason))
+            # Kept in PostgreSQL with the job: a NUL cannot be, so it is shown
+            # as the replacement character.
+            shown = phone.replace("\x00", "\ufffd")
+            self.tally.problems.append(ImportProblem(line, shown, reason))
 
     def flush(self) -> None:
         if not self._chunk:

@@ -62,6 +62,8 @@ def clean_text(value: str | None, name: str, max_length: int) -> str | None:
     text = value.strip()
     if not text:
         return None
+    if "\x00" in text:  # no PostgreSQL text can hold it
+        raise InvalidContact(f"{name} cannot contain a NUL character", field=name)
     if len(text) > max_length:
         raise InvalidContact(f"{name} is at most {max_length} characters", field=name)
     return text
@@ -89,6 +91,8 @@ def clean_custom_fields(values: Mapping[str, object]) -> dict[str, CustomValue]:
             )
         if not isinstance(value, str | int | float | bool):
             raise InvalidContact("A custom field is a string, number or boolean", field=key)
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidContact("A custom field cannot contain a NUL character", field=key)
         if isinstance(value, str) and len(value) > MAX_CUSTOM_VALUE_LENGTH:
             raise InvalidContact(
                 f"A custom field is at most {MAX_CUSTOM_VALUE_LENGTH} characters", field=key

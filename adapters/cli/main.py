@@ -21,6 +21,13 @@ Command = Callable[[argparse.Namespace, Settings], int]
 # for a signal, so that a deployment can already run one container per role.
 WAITING_ROLES: tuple[str, ...] = ()
 MAX_API_WORKERS = 64
+# `up` runs the background roles in child processes, beside the API. The relay
+# has one to itself: everything downstream waits for it, and sharing an
+# interpreter lock with the projections held it to a fraction of its rate.
+UP_WORKER_PROCESSES: tuple[tuple[str, ...], ...] = (
+    ("relay",),
+    ("projector", "dispatcher", "webhooks", "auto-topup", "campaigns"),
+)
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
@@ -34,11 +41,12 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         settings = users.with_session_key(settings)
         container = build(settings, services.database_url, services.nats_url)
         assert services.nats_url is not None  # need_nats=True starts one if none is set
-        background = WorkerProcess(
-            settings, services.database_url, services.nats_url,
-            roles=("relay", "projector", "dispatcher", "webhooks", "auto-topup", "campaigns"),
-        )
-        background.start()
+        background = [
+            WorkerProcess(settings, services.database_url, services.nats_url, roles=group)
+            for group in UP_WORKER_PROCESSES
+        ]
+        for process in background:
+            process.start()
         try:
             if args.workers > 1:
                 serve_api_workers(settings, services.database_url, services.nats_url,
@@ -46,7 +54,8 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
             else:
                 serve_api(container, settings.host, args.port, settings.log_level)
         finally:
-            background.stop()
+            for process in background:
+                process.stop()
             container.close()
     print("smsledger stopped", flush=True)
     return 0
@@ -86,6 +95,12 @@ def cmd_waiting_role(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_openapi(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.http.openapi_dump import main as print_document
+
+    return print_document()
+
+
 def _required_database_url(settings: Settings) -> str:
     if settings.database_url is None:
         raise ConfigError("DATABASE_URL is required for this role (use `up` for embedded servers)")
@@ -109,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="create or update the schema; idempotent")
     migrate.add_argument("--data-dir", type=Path)
     migrate.set_defaults(func=cmd_migrate)
+    sub.add_parser("openapi", help="print the OpenAPI document (what /openapi.json serves)")\
+        .set_defaults(func=cmd_openapi)
     admin.add_commands(sub)
     users.add_commands(sub)
     workers.add_commands(sub)

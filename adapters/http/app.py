@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from litestar import Litestar
-from litestar.openapi import OpenAPIConfig
 
 from adapters.bootstrap import Container
 from adapters.http.controllers.admin_accounts import AdminAccountsController
@@ -42,13 +41,26 @@ from adapters.http.errors import EXCEPTION_HANDLERS
 from adapters.http.form_bodies import form_body_middleware
 from adapters.http.idempotency import idempotency_middleware
 from adapters.http.key_middleware import key_middleware
+from adapters.http.openapi import openapi_config, openapi_json
 from adapters.http.rate_limit import RateLimiter
 from adapters.http.request_id import request_id_middleware
 
 
 def create_app(container: Container) -> Litestar:
-    app = Litestar(
+    app = build_routes(container.settings.max_request_body_bytes)
+    app.state.container = container
+    app.state.rate_limiter = RateLimiter(
+        container.accounts.rate_buckets, container.settings.rate_limit_per_s
+    )
+    return app
+
+
+def build_routes(max_request_body_bytes: int) -> Litestar:
+    """The app's routes, middleware and error handlers without a container:
+    enough to render the OpenAPI document, which needs no database."""
+    return Litestar(
         route_handlers=[
+            openapi_json,
             HealthController,
             SmsController,
             MessagesController,
@@ -85,12 +97,7 @@ def create_app(container: Container) -> Litestar:
         middleware=[
             request_id_middleware, form_body_middleware, key_middleware, idempotency_middleware,
         ],
-        request_max_body_size=container.settings.max_request_body_bytes,
-        openapi_config=OpenAPIConfig(title="smsledger", version="0.1.0", path="/openapi"),
+        request_max_body_size=max_request_body_bytes,
+        openapi_config=openapi_config(),
         debug=False,
     )
-    app.state.container = container
-    app.state.rate_limiter = RateLimiter(
-        container.accounts.rate_buckets, container.settings.rate_limit_per_s
-    )
-    return app

@@ -13,6 +13,7 @@ from uuid import UUID
 import msgspec
 
 from adapters.http.schemas import (
+    NO_NUL,
     Body,
     BulkRecipientIn,
     ClientRef,
@@ -22,11 +23,11 @@ from adapters.http.schemas import (
 )
 
 IdList = Annotated[list[str], msgspec.Meta(max_length=10_000)]
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=NO_NUL)]
 
 
 class CampaignCreateIn(Request):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)]
     sender: SenderId = msgspec.field(name="from")
     body: Body | None = None  # or template_id
     template_id: UUID | None = None

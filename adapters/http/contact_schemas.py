@@ -12,11 +12,14 @@ from typing import Annotated, Any
 import msgspec
 
 from adapters.http.read_schemas import Pagination
-from adapters.http.schemas import Meta, Request
+from adapters.http.schemas import NO_NUL, Meta, Request
 
-Text = Annotated[str, msgspec.Meta(max_length=500)]
-Phone = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
-CustomFields = dict[str, str | int | float | bool]
+Text = Annotated[str, msgspec.Meta(max_length=500, pattern=NO_NUL)]
+Phone = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=NO_NUL)]
+CustomFields = dict[
+    Annotated[str, msgspec.Meta(pattern=NO_NUL)],
+    Annotated[str, msgspec.Meta(pattern=NO_NUL)] | int | float | bool,
+]
 
 
 class ContactIn(Request):
@@ -78,7 +81,7 @@ class DeletedResponse(msgspec.Struct):
 
 
 class LabelIn(Request):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)]
 
 
 class TagLinkIn(Request):
@@ -104,7 +107,7 @@ class LabelListResponse(msgspec.Struct):
 
 
 class ImportContactIn(Request):
-    phone: Annotated[str, msgspec.Meta(max_length=64)]
+    phone: Annotated[str, msgspec.Meta(max_length=64, pattern=NO_NUL)]
     first_name: Text | None = None
     firstName: Text | None = None  # noqa: N815 - seed 002's spelling
     last_name: Text | None = None
@@ -149,7 +152,7 @@ class ImportResponse(msgspec.Struct):
 
 class OptOutIn(Request):
     phone: Phone
-    source: Annotated[str, msgspec.Meta(min_length=1, max_length=50)] = "api"
+    source: Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NO_NUL)] = "api"
 
 
 class OptOutOut(msgspec.Struct):

@@ -3,6 +3,7 @@ public error table ({"error": {code, message, details}, "meta": {request_id}})."
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -15,8 +16,9 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import Scope, Send
 
-from adapters.http.request_id import request_id_of
+from adapters.http.request_id import REQUEST_ID_HEADER, request_id_of
 from application.ports import AccountNotFound
 from domain.errors import DomainError
 
@@ -42,21 +44,66 @@ STATUS_BY_CODE: dict[str, int] = {
     # The seed lists ACCOUNT_LOCKED under both 401 and 429; 429 is its row for
     # "temporarily locked (5 failed logins)", and details carry retry_after_s.
     "ACCOUNT_LOCKED": 429,
+    # Not in the seed's table: the HTTP layer's own answers, which the seed
+    # leaves unnamed. 405 comes with an Allow header.
+    "METHOD_NOT_ALLOWED": 405,
+    "UNSUPPORTED_MEDIA_TYPE": 415,
     "INTERNAL_ERROR": 500,
     "SERVICE_UNAVAILABLE": 503,
 }
 
 
+# Litestar's own exceptions carry only a status; these name it.
+CODE_BY_STATUS: dict[int, str] = {
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMITED",
+}
+
+
 def error_response(
-    request: Request[Any, Any, Any], code: str, message: str, details: dict[str, Any] | None = None
+    request: Request[Any, Any, Any], code: str, message: str, details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
+    # The request-id header is set here as well as by its middleware, because
+    # Litestar answers unknown paths and methods before any middleware runs.
+    request_id = request_id_of(request.scope)
     return Response(
         {
             "error": {"code": code, "message": message, "details": details or {}},
-            "meta": {"request_id": request_id_of(request.scope)},
+            "meta": {"request_id": request_id},
         },
         status_code=STATUS_BY_CODE.get(code, 400),
+        headers={**(headers or {}), REQUEST_ID_HEADER: request_id},
     )
+
+
+async def send_error(
+    scope: Scope, send: Send, code: str, message: str, details: dict[str, Any] | None = None,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """The same envelope for middleware that answers before any route runs
+    (rate limits, idempotency conflicts), straight on the ASGI channel."""
+    request_id = request_id_of(scope)
+    body = json.dumps({
+        "error": {"code": code, "message": message, "details": details or {}},
+        "meta": {"request_id": request_id},
+    }).encode()
+    start: Any = {
+        "type": "http.response.start",
+        "status": STATUS_BY_CODE[code],
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (REQUEST_ID_HEADER.encode(), request_id.encode()),
+            *(headers or []),
+        ],
+    }
+    body_event: Any = {"type": "http.response.body", "body": body}
+    await send(start)
+    await send(body_event)
 
 
 def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
@@ -77,19 +124,12 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
         code = "FORBIDDEN"
     elif isinstance(exc, NotFoundException):
         code = "NOT_FOUND"
-    elif exc.status_code == 405:
-        return Response(
-            {"error": {"code": "METHOD_NOT_ALLOWED", "message": str(exc.detail), "details": {}},
-             "meta": {"request_id": request_id_of(request.scope)}},
-            status_code=405,
-        )
-    elif exc.status_code == 413:
-        code = "PAYLOAD_TOO_LARGE"
     elif exc.status_code >= 500:
         code = "SERVICE_UNAVAILABLE" if exc.status_code == 503 else "INTERNAL_ERROR"
     else:
-        code = "VALIDATION_ERROR"
-    return error_response(request, code, str(exc.detail))
+        code = CODE_BY_STATUS.get(exc.status_code, "VALIDATION_ERROR")
+    # Headers the exception carries, such as Allow on a 405, are kept.
+    return error_response(request, code, str(exc.detail), headers=dict(exc.headers or {}))
 
 
 def account_missing(

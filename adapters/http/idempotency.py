@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +22,7 @@ from litestar.enums import ScopeType
 from litestar.exceptions import ClientException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.http.errors import send_error
 from adapters.http.key_middleware import principal_of
 from adapters.http.request_id import REQUEST_ID_HEADER, request_id_of
 from adapters.http.sandbox_mode import SANDBOX_HEADER, sandbox_requested, scoped_idempotency_key
@@ -53,8 +53,8 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         if len(key) > MAX_KEY_LENGTH:
-            await _send_error(scope, send, 400, "VALIDATION_ERROR",
-                              f"Idempotency-Key is at most {MAX_KEY_LENGTH} characters")
+            await send_error(scope, send, "VALIDATION_ERROR",
+                             f"Idempotency-Key is at most {MAX_KEY_LENGTH} characters")
             return
         sandbox = principal.sandbox or sandbox_requested(headers.get(SANDBOX_HEADER))
         key = scoped_idempotency_key(key, sandbox=sandbox) or key
@@ -71,11 +71,11 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
         if claim == Claim.DONE and stored is not None:
             await _replay(scope, send, stored)
         elif claim == Claim.MISMATCH:
-            await _send_error(scope, send, 409, "CONFLICT",
-                              "This Idempotency-Key was used with a different request")
+            await send_error(scope, send, "CONFLICT",
+                             "This Idempotency-Key was used with a different request")
         elif claim == Claim.IN_FLIGHT:
-            await _send_error(scope, send, 409, "CONFLICT",
-                              "A request with this Idempotency-Key is still in progress")
+            await send_error(scope, send, "CONFLICT",
+                             "A request with this Idempotency-Key is still in progress")
         else:
             await _run_and_keep(app, scope, send, body, store, principal.account_id, key)
 
@@ -154,19 +154,3 @@ async def _replay(scope: Scope, send: Send, stored: StoredResponse) -> None:
     await send(start)
     await send(body_event)
 
-
-async def _send_error(scope: Scope, send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({
-        "error": {"code": code, "message": message, "details": {}},
-        "meta": {"request_id": request_id_of(scope)},
-    }).encode()
-    start: Any = {
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (REQUEST_ID_HEADER.encode(), request_id_of(scope).encode())],
-    }
-    body_event: Any = {"type": "http.response.body", "body": body}
-    await send(start)
-    await send(body_event)

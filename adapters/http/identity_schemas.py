@@ -10,17 +10,17 @@ from typing import Annotated
 import msgspec
 
 from adapters.http.read_schemas import Pagination
-from adapters.http.schemas import Meta
+from adapters.http.schemas import NO_NUL, Meta
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=NO_NUL)]
 # Bounded here too so that no request hashes a megabyte of password.
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 NewPassword = Annotated[str, msgspec.Meta(min_length=8, max_length=128)]
-Token = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Token = Annotated[str, msgspec.Meta(min_length=1, max_length=4096, pattern=NO_NUL)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)]
 Currency = Annotated[str, msgspec.Meta(min_length=3, max_length=3, pattern="^[A-Za-z]{3}$")]
 Country = Annotated[str, msgspec.Meta(min_length=2, max_length=2, pattern="^[A-Za-z]{2}$")]
-Timezone = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Timezone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=NO_NUL)]
 Micros = Annotated[int, msgspec.Meta(ge=0, le=10**15)]
 
 
@@ -66,8 +66,8 @@ class ChangePasswordRequest(In):
 
 
 class GoogleSignInRequest(In):
-    code: Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
-    state: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=2048, pattern=NO_NUL)]
+    state: Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=NO_NUL)]
 
 
 class UserOut(msgspec.Struct):
@@ -218,8 +218,8 @@ class AdminAccountPatch(In):
 class AdjustmentRequest(In):
     # Signed: a positive amount credits the wallet, a negative one debits it.
     amount_micros: Annotated[int, msgspec.Meta(ge=-(10**15), le=10**15)]
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
-    reference: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=NO_NUL)]
+    reference: Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)] = ""
     sandbox: bool = False
 
 

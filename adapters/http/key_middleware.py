@@ -14,8 +14,6 @@ without a valid credential pass through untouched, and the route's
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Any
 
 from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException
@@ -30,9 +28,8 @@ from adapters.http.credentials import (
     is_jwt,
     verify_grant,
 )
-from adapters.http.errors import STATUS_BY_CODE
+from adapters.http.errors import send_error
 from adapters.http.rate_limit import Decision, RateLimiter
-from adapters.http.request_id import REQUEST_ID_HEADER, request_id_of
 from adapters.postgres.accounts import Principal
 
 PRINCIPAL_STATE_KEY = "smsledger.principal"
@@ -101,25 +98,10 @@ async def _session_principal(scope: Scope) -> Principal | None:
 
 
 async def _send_rate_limited(scope: Scope, send: Send, decision: Decision) -> None:
-    body = json.dumps({
-        "error": {
-            "code": "RATE_LIMITED",
-            "message": f"Over {decision.limit} requests per second for this key;"
-                       " retry after the Retry-After seconds",
-            "details": {"limit": decision.limit, "retry_after": decision.retry_after_s},
-        },
-        "meta": {"request_id": request_id_of(scope)},
-    }).encode()
-    start: Any = {
-        "type": "http.response.start",
-        "status": STATUS_BY_CODE["RATE_LIMITED"],
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (REQUEST_ID_HEADER.encode(), request_id_of(scope).encode()),
-            *decision.headers(),
-        ],
-    }
-    body_event: Any = {"type": "http.response.body", "body": body}
-    await send(start)
-    await send(body_event)
+    await send_error(
+        scope, send, "RATE_LIMITED",
+        f"Over {decision.limit} requests per second for this key;"
+        " retry after the Retry-After seconds",
+        {"limit": decision.limit, "retry_after": decision.retry_after_s},
+        headers=list(decision.headers()),
+    )

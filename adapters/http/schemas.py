@@ -12,17 +12,23 @@ from uuid import UUID
 
 import msgspec
 
-Variables = dict[str, str | int | float | bool]
+# No PostgreSQL text column can hold a NUL character: text that is stored or
+# looked up refuses it as VALIDATION_ERROR rather than failing the query.
+NO_NUL = r"^[^\x00]*$"
+Variables = dict[
+    Annotated[str, msgspec.Meta(pattern=NO_NUL)],
+    Annotated[str, msgspec.Meta(pattern=NO_NUL)] | int | float | bool,
+]
 Phone = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
 SenderId = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
-Body = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
-ClientRef = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Body = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000, pattern=NO_NUL)]
+ClientRef = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=NO_NUL)]
 ValidityMinutes = Annotated[int, msgspec.Meta(ge=1, le=4320)]
 # `to` as an array (seed 003) is for a handful of numbers with one response
 # line each; larger lists belong on /v1/sms/bulk.
 MAX_SEND_RECIPIENTS = 1_000
 # Checked for its scheme here; its host and addresses when each webhook is sent.
-CallbackUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+$", max_length=2048)]
+CallbackUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s\x00]+$", max_length=2048)]
 IdList = Annotated[list[str], msgspec.Meta(max_length=10_000)]
 
 

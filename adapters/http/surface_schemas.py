@@ -9,14 +9,16 @@ from typing import Annotated
 import msgspec
 
 from adapters.http.read_schemas import Pagination
-from adapters.http.schemas import Meta, Request
+from adapters.http.schemas import NO_NUL, Meta, Request
 
-TemplateName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-TemplateContent = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
-SenderIdText = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
-Purpose = Annotated[str, msgspec.Meta(max_length=500)]
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
+TemplateName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)]
+TemplateContent = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=10_000, pattern=NO_NUL)
+]
+SenderIdText = Annotated[str, msgspec.Meta(min_length=1, max_length=16, pattern=NO_NUL)]
+Purpose = Annotated[str, msgspec.Meta(max_length=500, pattern=NO_NUL)]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=NO_NUL)]
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=NO_NUL)]
 
 
 # Templates -------------------------------------------------------------------

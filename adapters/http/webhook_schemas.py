@@ -9,13 +9,14 @@ from uuid import UUID
 import msgspec
 
 from adapters.http.read_schemas import Pagination
-from adapters.http.schemas import Meta, Request
+from adapters.http.schemas import NO_NUL, Meta, Request
 
-Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
+Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2048, pattern=NO_NUL)]
 EventNames = Annotated[
-    list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(min_length=1, max_length=32)
+    list[Annotated[str, msgspec.Meta(max_length=64, pattern=NO_NUL)]],
+    msgspec.Meta(min_length=1, max_length=32),
 ]
-Description = Annotated[str, msgspec.Meta(max_length=500)]
+Description = Annotated[str, msgspec.Meta(max_length=500, pattern=NO_NUL)]
 
 
 class CreateWebhookRequest(Request):

@@ -1,7 +1,7 @@
 """Benchmark 5: projection lag, from a bulk's commit to its read models.
 
-The relay and all five projections run in a `WorkerThread` on a stream of
-their own, as `smsledger up` runs them beside the API. The main thread
+The relay runs in one `WorkerProcess` and every projection in another, on a
+stream of their own, as `smsledger up` runs them beside the API. The main thread
 accepts 10,000-recipient bulks back to back through `send_bulk`. Each bulk's
 commit time is taken just after `send_bulk` returns. A tracker thread polls
 every 10 ms: the relay's saved position, every projection's position, and
@@ -27,7 +27,7 @@ import nats
 from adapters.bootstrap import Container
 from adapters.projector.status import statuses, topics_of
 from adapters.relay.relay import RELAY_NAME
-from adapters.workers import WorkerThread
+from adapters.workers import WorkerProcess
 from projections.registry import ALL_PROJECTIONS
 from tests.benchmarks.bench_relay import (
     bulk_command,
@@ -184,7 +184,7 @@ class Burst:
 
 
 def run_lag(container: Container, nats_url: str) -> dict[str, Any]:
-    progress(f"lag: relay + {len(ALL_PROJECTIONS)} projections in a WorkerThread;"
+    progress(f"lag: relay + {len(ALL_PROJECTIONS)} projections in a worker process;"
              f" 1 warm-up + {LAG_BULKS} back-to-back bulks of {BULK_SIZE:,}, statuses()"
              f" every {SAMPLE_INTERVAL_S} s")
     command = bulk_command(create_account(container, "Bench lag").account_id)
@@ -204,7 +204,13 @@ def _burst(container: Container, nats_url: str, command: Any, *, sample: bool) -
     head = head_of(container)
     set_relay_position(container, head)
     set_projection_positions(container, head)
-    workers = WorkerThread(workers_container, roles=("relay", "projector"))
+    # The relay and the projections each in a process of their own, as
+    # `smsledger up` runs them beside the API.
+    workers = WorkerProcess(workers_container.settings, workers_container.database_url,
+                            nats_url, roles=("projector",))
+    relay_process = WorkerProcess(workers_container.settings, workers_container.database_url,
+                                  nats_url, roles=("relay",))
+    relay_process.start()
     tracker, sampler = Tracker(container), Sampler(container)
     workers.start()
     try:
@@ -231,6 +237,7 @@ def _burst(container: Container, nats_url: str, command: Any, *, sample: bool) -
             if thread.is_alive():
                 thread.join(timeout=10)
         workers.stop()
+        relay_process.stop()
         asyncio.run(_delete_stream(nats_url, bus.stream_name))
     return Burst(tracker.bulks[1:], warm_up, sampler.samples, accept_s, drained_s)
 

@@ -65,7 +65,7 @@ class AdminAccountsController(Controller):
     tags = ["Admin"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @get("/", operation_id="adminListAccounts", sync_to_thread=True)
+    @get("/", operation_id="adminListAccounts", summary="Admin: list accounts", sync_to_thread=True)
     def list_accounts(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
         page_size: PageSize = DEFAULT_PAGE_SIZE, cursor: PageCursor = None,
@@ -84,7 +84,8 @@ class AdminAccountsController(Controller):
             meta=_meta(request),
         )
 
-    @get("/{account_id:str}", operation_id="adminGetAccount", sync_to_thread=True)
+    @get("/{account_id:str}", operation_id="adminGetAccount",
+         summary="Admin: get an account", sync_to_thread=True)
     def get_account(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
         account_id: AccountId,
@@ -92,7 +93,8 @@ class AdminAccountsController(Controller):
         require_platform_admin(principal)
         return AdminAccountResponse(data=_detail(request, account_id), meta=_meta(request))
 
-    @patch("/{account_id:str}", operation_id="adminUpdateAccount", sync_to_thread=True)
+    @patch("/{account_id:str}", operation_id="adminUpdateAccount",
+           summary="Admin: update an account", sync_to_thread=True)
     def update_account(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
         account_id: AccountId, data: JSONBody[AdminAccountPatch],
@@ -102,7 +104,8 @@ class AdminAccountsController(Controller):
         return AdminAccountResponse(data=_detail(request, account_id), meta=_meta(request))
 
     @post(
-        "/{account_id:str}/adjustments", operation_id="adminAdjustBalance", status_code=201,
+        "/{account_id:str}/adjustments", operation_id="adminAdjustBalance",
+        summary="Admin: adjust an account's balance", status_code=201,
         sync_to_thread=True,
     )
     def adjust_balance(

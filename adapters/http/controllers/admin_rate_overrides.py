@@ -42,7 +42,8 @@ class AdminRateOverridesController(Controller):
     tags = ["Admin"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @get("/", operation_id="adminListRateOverrides", sync_to_thread=True)
+    @get("/", operation_id="adminListRateOverrides",
+         summary="Admin: list an account's rate overrides", sync_to_thread=True)
     def list_overrides(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
         account_id: AccountId,
@@ -54,7 +55,8 @@ class AdminRateOverridesController(Controller):
             meta=Meta(request_id=request_id_of(request.scope)),
         )
 
-    @put("/{country:str}", operation_id="adminSetRateOverride", sync_to_thread=True)
+    @put("/{country:str}", operation_id="adminSetRateOverride",
+         summary="Admin: set a country rate override", sync_to_thread=True)
     def set_override(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
         account_id: AccountId, country: Country, data: JSONBody[RateOverrideRequest],
@@ -69,7 +71,8 @@ class AdminRateOverridesController(Controller):
         )
 
     @delete(
-        "/{country:str}", operation_id="adminDeleteRateOverride", status_code=200,
+        "/{country:str}", operation_id="adminDeleteRateOverride",
+        summary="Admin: remove a country rate override", status_code=200,
         sync_to_thread=True,
     )
     def delete_override(

@@ -24,7 +24,8 @@ class AdminSenderIdsController(Controller):
     tags = ["Admin"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @post("/{sender_id_request:uuid}/approve", operation_id="approveSenderId", status_code=200,
+    @post("/{sender_id_request:uuid}/approve", operation_id="approveSenderId",
+          summary="Admin: approve a sender ID", status_code=200,
           sync_to_thread=True)
     def approve(
         self,
@@ -39,7 +40,8 @@ class AdminSenderIdsController(Controller):
             data=sender_id_out(record), meta=Meta(request_id=request_id_of(request.scope))
         )
 
-    @post("/{sender_id_request:uuid}/reject", operation_id="rejectSenderId", status_code=200,
+    @post("/{sender_id_request:uuid}/reject", operation_id="rejectSenderId",
+          summary="Admin: reject a sender ID", status_code=200,
           sync_to_thread=True)
     def reject(
         self,

@@ -20,7 +20,7 @@ from adapters.bootstrap import Container
 from adapters.http.auth import authenticate, require_permission
 from adapters.http.read_schemas import Pagination
 from adapters.http.request_id import request_id_of
-from adapters.http.schemas import Meta
+from adapters.http.schemas import NO_NUL, Meta
 from adapters.postgres.accounts import Principal
 from application.api_keys import ApiKeyService, CreateKey, KeyInfo
 from domain.api_keys import MAX_ACTIVE_KEYS_PER_ACCOUNT, MAX_KEY_NAME_LENGTH, PERMISSIONS
@@ -31,7 +31,8 @@ Permission = Annotated[str, msgspec.Meta(max_length=40)]
 
 
 class CreateApiKeyRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_KEY_NAME_LENGTH)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_KEY_NAME_LENGTH,
+                                      pattern=NO_NUL)]
     permissions: Annotated[
         list[Permission],
         msgspec.Meta(min_length=1, max_length=len(PERMISSIONS),
@@ -100,7 +101,7 @@ class ApiKeysController(Controller):
     tags = ["Settings"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @get("/", operation_id="listApiKeys", sync_to_thread=True)
+    @get("/", operation_id="listApiKeys", summary="List API keys", sync_to_thread=True)
     def list_keys(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
     ) -> ApiKeyListResponse:
@@ -112,7 +113,8 @@ class ApiKeysController(Controller):
             meta=Meta(request_id=request_id_of(request.scope)),
         )
 
-    @post("/", operation_id="createApiKey", status_code=201, sync_to_thread=True)
+    @post("/", operation_id="createApiKey",
+          summary="Create an API key (secret shown once)", status_code=201, sync_to_thread=True)
     def create_key(
         self, request: Request[Any, Any, Any], data: JSONBody[CreateApiKeyRequest],
         principal: NamedDependency[Principal],
@@ -133,7 +135,8 @@ class ApiKeysController(Controller):
             meta=Meta(request_id=request_id_of(request.scope)),
         )
 
-    @delete("/{key_id:uuid}", operation_id="revokeApiKey", status_code=200,
+    @delete("/{key_id:uuid}", operation_id="revokeApiKey",
+            summary="Revoke an API key", status_code=200,
             sync_to_thread=True)
     def revoke_key(
         self, request: Request[Any, Any, Any], key_id: FromPath[UUID],

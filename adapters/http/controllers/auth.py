@@ -81,7 +81,8 @@ class AuthController(Controller):
     path = "/v1/auth"
     tags = ["Auth"]
 
-    @post("/register", operation_id="register", status_code=201, sync_to_thread=True)
+    @post("/register", operation_id="register",
+          summary="Create an account and its owner", status_code=201, sync_to_thread=True)
     def register(
         self, request: Request[Any, Any, Any], data: JSONBody[RegisterRequest]
     ) -> TokensResponse:
@@ -93,14 +94,16 @@ class AuthController(Controller):
         ))
         return tokens_response(request, tokens)
 
-    @post("/login", operation_id="login", status_code=200, sync_to_thread=True)
+    @post("/login", operation_id="login",
+          summary="Sign in with email and password", status_code=200, sync_to_thread=True)
     def login(
         self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]
     ) -> TokensResponse:
         tokens = _container(request).identity.sessions.login(data.email, data.password)
         return tokens_response(request, tokens)
 
-    @post("/refresh", operation_id="refreshSession", status_code=200, sync_to_thread=True)
+    @post("/refresh", operation_id="refreshSession",
+          summary="Rotate a refresh token for new tokens", status_code=200, sync_to_thread=True)
     def refresh(
         self, request: Request[Any, Any, Any], data: JSONBody[RefreshRequest]
     ) -> TokensResponse:
@@ -108,7 +111,7 @@ class AuthController(Controller):
         return tokens_response(request, tokens)
 
     @get(
-        "/me", operation_id="getMe", sync_to_thread=True,
+        "/me", operation_id="getMe", summary="The signed-in user and account", sync_to_thread=True,
         dependencies={"principal": Provide(authenticate, sync_to_thread=False)},
     )
     def me(
@@ -132,7 +135,8 @@ class AuthController(Controller):
             meta=_meta(request),
         )
 
-    @post("/logout", operation_id="logout", status_code=200, sync_to_thread=True)
+    @post("/logout", operation_id="logout",
+          summary="Sign out (revoke the session)", status_code=200, sync_to_thread=True)
     def logout(
         self, request: Request[Any, Any, Any], data: JSONBody[LogoutRequest]
     ) -> DoneResponse:
@@ -144,7 +148,8 @@ class AuthController(Controller):
         container.identity.sessions.logout(data.refresh_token, session_id)
         return _done(request, "Signed out")
 
-    @post("/forgot-password", operation_id="forgotPassword", status_code=200)
+    @post("/forgot-password", operation_id="forgotPassword",
+          summary="Send a password-reset mail", status_code=200)
     async def forgot_password(
         self, request: Request[Any, Any, Any], data: JSONBody[ForgotPasswordRequest]
     ) -> Response[DoneResponse]:
@@ -156,7 +161,8 @@ class AuthController(Controller):
             background=BackgroundTask(_in_thread, passwords.send_reset_mail, data.email),
         )
 
-    @post("/reset-password", operation_id="resetPassword", status_code=200,
+    @post("/reset-password", operation_id="resetPassword",
+          summary="Set a new password with a reset token", status_code=200,
           sync_to_thread=True)
     def reset_password(
         self, request: Request[Any, Any, Any], data: JSONBody[ResetPasswordRequest]
@@ -165,7 +171,8 @@ class AuthController(Controller):
         return _done(request, "Password changed; sign in with the new one")
 
     @post(
-        "/change-password", operation_id="changePassword", status_code=200,
+        "/change-password", operation_id="changePassword",
+        summary="Change the signed-in user's password", status_code=200,
         sync_to_thread=True,
         dependencies={"principal": Provide(authenticate, sync_to_thread=False)},
     )

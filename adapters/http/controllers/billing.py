@@ -61,7 +61,8 @@ class BillingController(Controller):
     tags = ["Billing"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @get("/balance", operation_id="getBalance", sync_to_thread=True)
+    @get("/balance", operation_id="getBalance",
+         summary="Get the wallet balance", sync_to_thread=True)
     def balance(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
         as_of: AsOf = None,
@@ -100,7 +101,8 @@ class BillingController(Controller):
             meta=Meta(request_id=request_id_of(request.scope)),
         )
 
-    @get("/transactions", operation_id="listTransactions", sync_to_thread=True)
+    @get("/transactions", operation_id="listTransactions",
+         summary="List wallet transactions", sync_to_thread=True)
     def transactions(
         self,
         request: Request[Any, Any, Any],
@@ -125,7 +127,7 @@ class BillingController(Controller):
             meta=Meta(request_id=request_id_of(request.scope)),
         )
 
-    @get("/usage", operation_id="getUsage", sync_to_thread=True)
+    @get("/usage", operation_id="getUsage", summary="Monthly usage by country", sync_to_thread=True)
     def monthly_usage(
         self,
         request: Request[Any, Any, Any],

@@ -88,6 +88,7 @@ class CampaignCommandsController(Controller):
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @post("/{campaign_id:uuid}/recipients", operation_id="addCampaignRecipients",
+          summary="Add recipients to a draft campaign",
           status_code=200, sync_to_thread=True)
     def recipients(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
                    data: JSONBody[CampaignRecipientsIn],
@@ -114,7 +115,8 @@ class CampaignCommandsController(Controller):
             Meta(request_id=request_id_of(request.scope)),
         )
 
-    @post("/{campaign_id:uuid}/submit", operation_id="submitCampaign", status_code=200,
+    @post("/{campaign_id:uuid}/submit", operation_id="submitCampaign",
+          summary="Submit a campaign for approval", status_code=200,
           sync_to_thread=True)
     def submit(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
                principal: NamedDependency[Principal]) -> CampaignStateResponse:
@@ -123,7 +125,8 @@ class CampaignCommandsController(Controller):
         return _respond(request, _service(request).submit(
             principal.account_id, principal.sandbox, campaign_id, _actor(principal)))
 
-    @post("/{campaign_id:uuid}/pause", operation_id="pauseCampaign", status_code=200,
+    @post("/{campaign_id:uuid}/pause", operation_id="pauseCampaign",
+          summary="Pause a sending campaign", status_code=200,
           sync_to_thread=True)
     def pause(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
               principal: NamedDependency[Principal]) -> CampaignStateResponse:
@@ -132,7 +135,8 @@ class CampaignCommandsController(Controller):
         return _respond(request, _service(request).pause(
             principal.account_id, principal.sandbox, campaign_id, _actor(principal)))
 
-    @post("/{campaign_id:uuid}/resume", operation_id="resumeCampaign", status_code=200,
+    @post("/{campaign_id:uuid}/resume", operation_id="resumeCampaign",
+          summary="Resume a paused campaign", status_code=200,
           sync_to_thread=True)
     def resume(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
                principal: NamedDependency[Principal]) -> CampaignStateResponse:
@@ -141,7 +145,8 @@ class CampaignCommandsController(Controller):
         return _respond(request, _service(request).resume(
             principal.account_id, principal.sandbox, campaign_id, _actor(principal)))
 
-    @post("/{campaign_id:uuid}/cancel", operation_id="cancelCampaign", status_code=200,
+    @post("/{campaign_id:uuid}/cancel", operation_id="cancelCampaign",
+          summary="Cancel a campaign", status_code=200,
           sync_to_thread=True)
     def cancel(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
                principal: NamedDependency[Principal]) -> CampaignStateResponse:
@@ -157,7 +162,8 @@ class AdminCampaignsController(Controller):
     tags = ["Admin"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @post("/{campaign_id:uuid}/approve", operation_id="approveCampaign", status_code=200,
+    @post("/{campaign_id:uuid}/approve", operation_id="approveCampaign",
+          summary="Approve a campaign (operators)", status_code=200,
           sync_to_thread=True)
     def approve(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
                 principal: NamedDependency[Principal],
@@ -165,7 +171,8 @@ class AdminCampaignsController(Controller):
         require_platform_admin(principal)
         return _respond(request, _service(request).approve(campaign_id, _actor(principal)))
 
-    @post("/{campaign_id:uuid}/reject", operation_id="rejectCampaign", status_code=200,
+    @post("/{campaign_id:uuid}/reject", operation_id="rejectCampaign",
+          summary="Reject a campaign (operators)", status_code=200,
           sync_to_thread=True)
     def reject(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
                data: JSONBody[ReviewIn], principal: NamedDependency[Principal]

@@ -47,7 +47,7 @@ class CampaignsController(Controller):
     tags = ["Campaigns"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @get("/", operation_id="listCampaigns", sync_to_thread=True)
+    @get("/", operation_id="listCampaigns", summary="List campaigns", sync_to_thread=True)
     def campaigns(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
         kind: KindFilter = None, status: StatusFilter = None,
@@ -65,14 +65,16 @@ class CampaignsController(Controller):
             meta=Meta(request_id=request_id_of(request.scope)),
         )
 
-    @post("/", operation_id="createCampaign", status_code=201, sync_to_thread=True)
+    @post("/", operation_id="createCampaign", summary="Create a draft campaign",
+          status_code=201, sync_to_thread=True)
     def create(self, request: Request[Any, Any, Any], data: JSONBody[CampaignCreateIn],
                principal: NamedDependency[Principal]) -> CampaignStateResponse:
         """A draft: name, from, body (with {{variables}}), and schedule_at or at
         once (sms.send). Recipients, submission and control are below."""
         return create_campaign(request, data, principal)
 
-    @get("/{campaign_id:str}", operation_id="getCampaign", sync_to_thread=True)
+    @get("/{campaign_id:str}", operation_id="getCampaign",
+         summary="Get a campaign", sync_to_thread=True)
     def campaign(
         self,
         request: Request[Any, Any, Any],

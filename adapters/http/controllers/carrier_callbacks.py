@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, post
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, JSONBody
 
@@ -42,7 +43,9 @@ class CallbackAccepted(msgspec.Struct):
     accepted: bool
 
 
-def _carrier_for(request: Request[Any, Any, Any], route: str) -> str:
+def _carrier_for(request: Request[Any, Any, Any], route: FromPath[str]) -> str:
+    """The carrier of a route whose secret the request carries. A dependency,
+    so that it runs before the body is read: no secret, no validation answer."""
     container: Container = request.app.state.container
     found = route_callback_secret(container.pool, route)
     secret = request.headers.get("x-carrier-secret", "")
@@ -57,14 +60,15 @@ def _carrier_for(request: Request[Any, Any, Any], route: str) -> str:
 class CarrierCallbacksController(Controller):
     path = "/v1/carrier"
     tags = ["Carrier callbacks"]
+    dependencies = {"carrier": Provide(_carrier_for, sync_to_thread=True)}
 
-    @post("/{route:str}/dlr", operation_id="receiveCarrierReceipt", status_code=200,
+    @post("/{route:str}/dlr", operation_id="receiveCarrierReceipt",
+          summary="Carrier callback: delivery report", status_code=200,
           sync_to_thread=True)
     def receipt(
         self, request: Request[Any, Any, Any], route: FromPath[str],
-        data: JSONBody[CarrierReceiptIn],
+        data: JSONBody[CarrierReceiptIn], carrier: NamedDependency[str],
     ) -> CallbackAccepted:
-        carrier = _carrier_for(request, route)
         container: Container = request.app.state.container
         raw = msgspec.json.encode(data).decode()
         container.receipts.process([DeliveryReceipt(
@@ -73,13 +77,13 @@ class CarrierCallbacksController(Controller):
         )])
         return CallbackAccepted(accepted=True)
 
-    @post("/{route:str}/inbound", operation_id="receiveCarrierInbound", status_code=200,
+    @post("/{route:str}/inbound", operation_id="receiveCarrierInbound",
+          summary="Carrier callback: inbound message", status_code=200,
           sync_to_thread=True)
     def inbound(
         self, request: Request[Any, Any, Any], route: FromPath[str],
-        data: JSONBody[CarrierInboundIn],
+        data: JSONBody[CarrierInboundIn], carrier: NamedDependency[str],
     ) -> CallbackAccepted:
-        carrier = _carrier_for(request, route)
         container: Container = request.app.state.container
         container.inbound.receive(InboundMessage(
             carrier, data.from_, data.to, data.body, data.received_at or datetime.now(UTC)

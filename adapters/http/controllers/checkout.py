@@ -33,7 +33,8 @@ class CheckoutController(Controller):
     tags = ["Billing"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @post("/checkout", operation_id="createCheckout", status_code=201, sync_to_thread=True)
+    @post("/checkout", operation_id="createCheckout",
+          summary="Start a top-up checkout", status_code=201, sync_to_thread=True)
     def checkout(
         self,
         request: Request[Any, Any, Any],
@@ -54,7 +55,8 @@ class CheckoutController(Controller):
             meta=Meta(request_id=request_id_of(request.scope)),
         )
 
-    @post("/auto-topup", operation_id="configureAutoTopUp", status_code=200,
+    @post("/auto-topup", operation_id="configureAutoTopUp",
+          summary="Configure auto top-up", status_code=200,
           sync_to_thread=True)
     def auto_topup(
         self,

@@ -53,21 +53,23 @@ class ContactGroupsController(Controller):
     tags = ["Contacts"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @get("/", operation_id="listContactGroups", sync_to_thread=True)
+    @get("/", operation_id="listContactGroups", summary="List contact groups", sync_to_thread=True)
     def groups(self, request: Request[Any, Any, Any],
                principal: NamedDependency[Principal]) -> LabelListResponse:
         """Every group of the account, by name, with its live contacts counted."""
         require_permission(principal, "contacts.read")
         return _labels(request, _container(request).crm.contacts.groups(principal.account_id))
 
-    @post("/", operation_id="createContactGroup", status_code=201, sync_to_thread=True)
+    @post("/", operation_id="createContactGroup",
+          summary="Create a contact group", status_code=201, sync_to_thread=True)
     def create(self, request: Request[Any, Any, Any], data: JSONBody[LabelIn],
                principal: NamedDependency[Principal]) -> LabelResponse:
         require_permission(principal, "contacts.write")
         row = _container(request).crm.contacts.create_group(principal.account_id, data.name)
         return LabelResponse(label_out(row), Meta(request_id=request_id_of(request.scope)))
 
-    @delete("/{group_id:uuid}", operation_id="deleteContactGroup", status_code=200,
+    @delete("/{group_id:uuid}", operation_id="deleteContactGroup",
+            summary="Delete a contact group", status_code=200,
             sync_to_thread=True)
     def delete_group(self, request: Request[Any, Any, Any], group_id: FromPath[UUID],
                principal: NamedDependency[Principal]) -> DeletedResponse:
@@ -77,7 +79,8 @@ class ContactGroupsController(Controller):
         return DeletedResponse(DeletedOut(str(group_id), True),
                                Meta(request_id=request_id_of(request.scope)))
 
-    @post("/{group_id:uuid}/import", operation_id="importContactsCsv", status_code=200,
+    @post("/{group_id:uuid}/import", operation_id="importContactsCsv",
+          summary="Import contacts into a group from CSV", status_code=200,
           request_max_body_size=MAX_CSV_BYTES)
     async def import_csv(self, request: Request[Any, Any, Any], group_id: FromPath[UUID],
                          principal: NamedDependency[Principal]) -> ImportResponse:
@@ -102,20 +105,22 @@ class ContactTagsController(Controller):
     tags = ["Contacts"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @get("/", operation_id="listContactTags", sync_to_thread=True)
+    @get("/", operation_id="listContactTags", summary="List contact tags", sync_to_thread=True)
     def tags_(self, request: Request[Any, Any, Any],
               principal: NamedDependency[Principal]) -> LabelListResponse:
         require_permission(principal, "contacts.read")
         return _labels(request, _container(request).crm.contacts.tags(principal.account_id))
 
-    @post("/", operation_id="createContactTag", status_code=201, sync_to_thread=True)
+    @post("/", operation_id="createContactTag",
+          summary="Create a contact tag", status_code=201, sync_to_thread=True)
     def create(self, request: Request[Any, Any, Any], data: JSONBody[LabelIn],
                principal: NamedDependency[Principal]) -> LabelResponse:
         require_permission(principal, "contacts.write")
         row = _container(request).crm.contacts.create_tag(principal.account_id, data.name)
         return LabelResponse(label_out(row), Meta(request_id=request_id_of(request.scope)))
 
-    @delete("/{tag_id:uuid}", operation_id="deleteContactTag", status_code=200,
+    @delete("/{tag_id:uuid}", operation_id="deleteContactTag",
+            summary="Delete a contact tag", status_code=200,
             sync_to_thread=True)
     def delete_tag(self, request: Request[Any, Any, Any], tag_id: FromPath[UUID],
                principal: NamedDependency[Principal]) -> DeletedResponse:

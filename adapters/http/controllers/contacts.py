@@ -72,7 +72,7 @@ class ContactsController(Controller):
     tags = ["Contacts"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @get("/", operation_id="listContacts", sync_to_thread=True)
+    @get("/", operation_id="listContacts", summary="List contacts", sync_to_thread=True)
     def contacts(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
         search: FromQuery[str | None] = None, group_id: FromQuery[str | None] = None,
@@ -91,7 +91,8 @@ class ContactsController(Controller):
             meta=_meta(request),
         )
 
-    @post("/", operation_id="createContact", status_code=201, sync_to_thread=True)
+    @post("/", operation_id="createContact",
+          summary="Create a contact", status_code=201, sync_to_thread=True)
     def create(
         self, request: Request[Any, Any, Any], data: JSONBody[ContactIn],
         principal: NamedDependency[Principal],
@@ -105,7 +106,8 @@ class ContactsController(Controller):
         ))
         return ContactResponse(data=contact_out(row), meta=_meta(request))
 
-    @get("/{contact_id:uuid}", operation_id="getContact", sync_to_thread=True)
+    @get("/{contact_id:uuid}", operation_id="getContact",
+         summary="Get a contact", sync_to_thread=True)
     def contact(
         self, request: Request[Any, Any, Any], contact_id: FromPath[UUID],
         principal: NamedDependency[Principal],
@@ -114,7 +116,8 @@ class ContactsController(Controller):
         row = _container(request).crm.contacts.get(principal.account_id, contact_id)
         return ContactResponse(data=contact_out(row), meta=_meta(request))
 
-    @patch("/{contact_id:uuid}", operation_id="updateContact", sync_to_thread=True)
+    @patch("/{contact_id:uuid}", operation_id="updateContact",
+           summary="Update a contact", sync_to_thread=True)
     def update(
         self, request: Request[Any, Any, Any], contact_id: FromPath[UUID],
         data: JSONBody[ContactPatchIn], principal: NamedDependency[Principal],
@@ -127,7 +130,8 @@ class ContactsController(Controller):
         ))
         return ContactResponse(data=contact_out(row), meta=_meta(request))
 
-    @delete("/{contact_id:uuid}", operation_id="deleteContact", status_code=200,
+    @delete("/{contact_id:uuid}", operation_id="deleteContact",
+            summary="Delete a contact", status_code=200,
             sync_to_thread=True)
     def delete_contact(
         self, request: Request[Any, Any, Any], contact_id: FromPath[UUID],
@@ -138,7 +142,8 @@ class ContactsController(Controller):
         _container(request).crm.contacts.delete(principal.account_id, contact_id)
         return DeletedResponse(DeletedOut(str(contact_id), True), _meta(request))
 
-    @post("/{contact_id:uuid}/tags", operation_id="tagContact", status_code=200,
+    @post("/{contact_id:uuid}/tags", operation_id="tagContact",
+          summary="Tag a contact", status_code=200,
           sync_to_thread=True)
     def tag(
         self, request: Request[Any, Any, Any], contact_id: FromPath[UUID],
@@ -151,6 +156,7 @@ class ContactsController(Controller):
         return ContactResponse(data=contact_out(row), meta=_meta(request))
 
     @delete("/{contact_id:uuid}/tags/{tag_id:uuid}", operation_id="untagContact",
+            summary="Remove a tag from a contact",
             status_code=200, sync_to_thread=True)
     def untag(
         self, request: Request[Any, Any, Any], contact_id: FromPath[UUID],
@@ -164,7 +170,8 @@ class ContactsController(Controller):
             meta=_meta(request),
         )
 
-    @post("/import", operation_id="importContacts", status_code=200, sync_to_thread=True)
+    @post("/import", operation_id="importContacts",
+          summary="Import contacts from JSON", status_code=200, sync_to_thread=True)
     def import_contacts(
         self, request: Request[Any, Any, Any], data: JSONBody[ImportIn],
         principal: NamedDependency[Principal],
@@ -187,7 +194,8 @@ class ContactsController(Controller):
         report = import_json(session, rows)
         return ImportResponse(data=import_out(report, group_id), meta=_meta(request))
 
-    @get("/imports/{import_id:uuid}", operation_id="getContactImport", sync_to_thread=True)
+    @get("/imports/{import_id:uuid}", operation_id="getContactImport",
+         summary="Get an import's progress", sync_to_thread=True)
     def import_job(
         self, request: Request[Any, Any, Any], import_id: FromPath[UUID],
         principal: NamedDependency[Principal],

@@ -33,7 +33,7 @@ class GoogleAuthController(Controller):
     path = "/v1/auth/google"
     tags = ["Auth"]
 
-    @get("/url", operation_id="getGoogleAuthUrl", sync_to_thread=True)
+    @get("/url", operation_id="getGoogleAuthUrl", summary="Google sign-in URL", sync_to_thread=True)
     def url(self, request: Request[Any, Any, Any]) -> GoogleUrlResponse:
         start = _oidc(request).start()
         return GoogleUrlResponse(
@@ -41,7 +41,8 @@ class GoogleAuthController(Controller):
             meta=Meta(request_id=request_id_of(request.scope)),
         )
 
-    @post("/", operation_id="googleSignIn", status_code=200, sync_to_thread=True)
+    @post("/", operation_id="googleSignIn",
+          summary="Sign in with Google (OIDC code)", status_code=200, sync_to_thread=True)
     def sign_in(
         self, request: Request[Any, Any, Any], data: JSONBody[GoogleSignInRequest]
     ) -> TokensResponse:

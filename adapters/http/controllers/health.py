@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from litestar import Controller, Request, Response, get
+from litestar.openapi import ResponseSpec
 
 from adapters.bootstrap import Container
 from adapters.http.schemas import HealthOut
@@ -38,11 +39,13 @@ def postgres_reachable(container: Container) -> bool:
 class HealthController(Controller):
     tags = ["Health"]
 
-    @get("/healthz", operation_id="getHealth", sync_to_thread=False)
+    @get("/healthz", operation_id="getHealth", summary="Liveness check", sync_to_thread=False)
     def healthz(self) -> HealthOut:
         return HealthOut(status="ok", checks={})
 
-    @get("/readyz", operation_id="getReadiness", sync_to_thread=True)
+    @get("/readyz", operation_id="getReadiness",
+         summary="Readiness check (database reachable)", sync_to_thread=True,
+         responses={503: ResponseSpec(HealthOut, description="Not ready: see checks")})
     def readyz(self, request: Request[Any, Any, Any]) -> Response[HealthOut]:
         container: Container = request.app.state.container
         checks = {"postgres": "ok" if postgres_reachable(container) else "unreachable"}

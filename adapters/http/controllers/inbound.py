@@ -40,7 +40,7 @@ class InboundController(Controller):
     tags = ["Inbound"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @get("/", operation_id="listInbound", sync_to_thread=True)
+    @get("/", operation_id="listInbound", summary="List inbound messages", sync_to_thread=True)
     def list_inbound(
         self,
         request: Request[Any, Any, Any],

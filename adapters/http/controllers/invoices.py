@@ -43,7 +43,7 @@ class InvoicesController(Controller):
     tags = ["Billing"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @get("/", operation_id="listInvoices", sync_to_thread=True)
+    @get("/", operation_id="listInvoices", summary="List invoices", sync_to_thread=True)
     def list_invoices(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
         page_size: PageSize = DEFAULT_PAGE_SIZE, cursor: PageCursor = None,
@@ -69,7 +69,8 @@ class InvoicesController(Controller):
             meta=Meta(request_id=request_id_of(request.scope)),
         )
 
-    @get("/{invoice_id:uuid}", operation_id="getInvoice", sync_to_thread=True)
+    @get("/{invoice_id:uuid}", operation_id="getInvoice",
+         summary="Get an invoice", sync_to_thread=True)
     def get_invoice(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
         invoice_id: FromPath[UUID],
@@ -78,7 +79,8 @@ class InvoicesController(Controller):
         return InvoiceResponse(data=invoice_out(invoice, lines=True),
                                meta=Meta(request_id=request_id_of(request.scope)))
 
-    @get("/{invoice_id:uuid}/pdf", operation_id="getInvoicePdf", sync_to_thread=True,
+    @get("/{invoice_id:uuid}/pdf", operation_id="getInvoicePdf",
+         summary="Download an invoice as PDF", sync_to_thread=True,
          media_type="application/pdf")
     def get_invoice_pdf(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],

@@ -34,7 +34,7 @@ from adapters.http.read_schemas import (
 from adapters.http.request_id import request_id_of
 from adapters.http.schemas import Meta
 from adapters.postgres.accounts import Principal
-from application.errors import NotFound
+from application.errors import NotFound, check_text
 from domain.money import micros_to_decimal
 from projections.message_log import get_message, list_messages
 
@@ -57,7 +57,8 @@ class MessagesController(Controller):
     tags = ["SMS"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @get("/{message_id:str}", operation_id="getMessage", sync_to_thread=True)
+    @get("/{message_id:str}", operation_id="getMessage",
+         summary="Get a message with its events", sync_to_thread=True)
     def message(
         self,
         request: Request[Any, Any, Any],
@@ -74,7 +75,7 @@ class MessagesController(Controller):
             data=message_detail(row), meta=Meta(request_id=request_id_of(request.scope))
         )
 
-    @get("/", operation_id="listMessages", sync_to_thread=True)
+    @get("/", operation_id="listMessages", summary="List messages", sync_to_thread=True)
     def messages(
         self,
         request: Request[Any, Any, Any],
@@ -97,6 +98,7 @@ class MessagesController(Controller):
 
 
     @get("/by-ref/{client_ref:str}", operation_id="listMessagesByClientRef",
+         summary="Find messages by client_ref",
          sync_to_thread=True)
     def by_client_ref(
         self,
@@ -128,6 +130,9 @@ def message_page(
     page_size: int,
     cursor: str | None,
 ) -> MessageListResponse:
+    for name, text in (("client_ref", client_ref), ("campaign_id", campaign_id)):
+        if text is not None:
+            check_text(text, name)  # a NUL would fail the query: VALIDATION_ERROR instead
     dates = date_range(from_date, to_date)
     result = run_query(
         request, list_messages, principal.account_id,

@@ -27,7 +27,8 @@ class NotificationsController(Controller):
     tags = ["Settings"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @get("/", operation_id="getNotificationSettings", sync_to_thread=True)
+    @get("/", operation_id="getNotificationSettings",
+         summary="Get notification settings", sync_to_thread=True)
     def get_settings(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
     ) -> NotificationsResponse:
@@ -35,7 +36,8 @@ class NotificationsController(Controller):
         settings = container.notifications.get(principal.account_id)
         return _response(request, settings)
 
-    @patch("/", operation_id="updateNotificationSettings", sync_to_thread=True)
+    @patch("/", operation_id="updateNotificationSettings",
+           summary="Update notification settings", sync_to_thread=True)
     def update_settings(
         self,
         request: Request[Any, Any, Any],

@@ -19,12 +19,15 @@ from litestar.exceptions import NotAuthorizedException, ValidationException
 
 from adapters.bootstrap import Container
 from adapters.http.credentials import MAX_CREDENTIAL_LENGTH
+from adapters.http.schemas import NO_NUL
 from adapters.postgres.access_tokens import IssuedToken
 
 MAX_TOKEN_REQUEST_BYTES = 4096
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
-Credential = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CREDENTIAL_LENGTH)]
+Credential = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=MAX_CREDENTIAL_LENGTH, pattern=NO_NUL)
+]
 
 
 class AccessTokenRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -59,7 +62,8 @@ class OAuthController(Controller):
     path = "/v1/oauth"
     tags = ["Authentication"]
 
-    @post("/access_token", operation_id="createAccessToken", status_code=200)
+    @post("/access_token", operation_id="createAccessToken",
+          summary="OAuth client credentials: get a bearer token", status_code=200)
     async def access_token(self, request: Request[Any, Any, Any]) -> Response[AccessTokenResponse]:
         """Exchange an API key and secret for a 1-hour Bearer token."""
         data = _decode(request.headers.get("content-type", ""), await request.body())

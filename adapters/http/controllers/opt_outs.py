@@ -40,7 +40,7 @@ class OptOutsController(Controller):
     tags = ["Contacts"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @get("/", operation_id="listOptOuts", sync_to_thread=True)
+    @get("/", operation_id="listOptOuts", summary="List opt-outs", sync_to_thread=True)
     def opt_outs(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
                  page_size: PageSize = DEFAULT_PAGE_SIZE,
                  cursor: PageCursor = None) -> OptOutListResponse:
@@ -54,7 +54,8 @@ class OptOutsController(Controller):
             meta=Meta(request_id=request_id_of(request.scope)),
         )
 
-    @post("/", operation_id="createOptOut", status_code=201, sync_to_thread=True)
+    @post("/", operation_id="createOptOut",
+          summary="Opt a number out", status_code=201, sync_to_thread=True)
     def opt_out(self, request: Request[Any, Any, Any], data: JSONBody[OptOutIn],
                 principal: NamedDependency[Principal]) -> OptOutResponse:
         """Opt a number out of this account's messages (it stays in its groups)."""

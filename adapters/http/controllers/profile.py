@@ -41,7 +41,7 @@ class ProfileController(Controller):
     tags = ["Settings"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @get("/", operation_id="getProfile", sync_to_thread=True)
+    @get("/", operation_id="getProfile", summary="Get the account profile", sync_to_thread=True)
     def get_profile(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
     ) -> ProfileResponse:
@@ -50,7 +50,8 @@ class ProfileController(Controller):
             request, container.identity.profiles.profile(principal.account_id)
         )
 
-    @patch("/", operation_id="updateProfile", sync_to_thread=True)
+    @patch("/", operation_id="updateProfile",
+           summary="Update the account profile", sync_to_thread=True)
     def update_profile(
         self, request: Request[Any, Any, Any], data: JSONBody[ProfilePatch],
         principal: NamedDependency[Principal],

@@ -49,7 +49,8 @@ class ReportsController(Controller):
     tags = ["Reports"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @get("/messages", operation_id="listMessageReports", sync_to_thread=True)
+    @get("/messages", operation_id="listMessageReports",
+         summary="Message report", sync_to_thread=True)
     def messages(
         self,
         request: Request[Any, Any, Any],
@@ -70,7 +71,8 @@ class ReportsController(Controller):
             page_size=page_size, cursor=cursor,
         )
 
-    @get("/dlr-stats", operation_id="getDlrStats", sync_to_thread=True)
+    @get("/dlr-stats", operation_id="getDlrStats",
+         summary="Delivery-report statistics", sync_to_thread=True)
     def delivery_stats(
         self,
         request: Request[Any, Any, Any],

@@ -20,7 +20,8 @@ class SandboxController(Controller):
     tags = ["Sandbox"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @post("/reset", operation_id="resetSandbox", status_code=200, sync_to_thread=True)
+    @post("/reset", operation_id="resetSandbox",
+          summary="Reset the sandbox", status_code=200, sync_to_thread=True)
     def reset(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
     ) -> SandboxResetResponse:

@@ -29,7 +29,7 @@ class SenderIdsController(Controller):
     tags = ["Settings"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @get("/", operation_id="listSenderIds", sync_to_thread=True)
+    @get("/", operation_id="listSenderIds", summary="List sender IDs", sync_to_thread=True)
     def list_sender_ids(
         self,
         request: Request[Any, Any, Any],
@@ -48,7 +48,8 @@ class SenderIdsController(Controller):
             meta=Meta(request_id=request_id_of(request.scope)),
         )
 
-    @post("/", operation_id="requestSenderId", status_code=201, sync_to_thread=True)
+    @post("/", operation_id="requestSenderId",
+          summary="Request a sender ID", status_code=201, sync_to_thread=True)
     def request_sender_id(
         self,
         request: Request[Any, Any, Any],

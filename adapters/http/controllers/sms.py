@@ -50,7 +50,8 @@ class SmsController(Controller):
     tags = ["SMS"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @post("/send", operation_id="sendSms", status_code=200, sync_to_thread=True)
+    @post("/send", operation_id="sendSms",
+          summary="Send an SMS", status_code=200, sync_to_thread=True)
     def send(
         self,
         request: Request[Any, Any, Any],
@@ -116,7 +117,8 @@ class SmsController(Controller):
             meta=Meta(request_id=request_id_of(request.scope)),
         )
 
-    @post("/bulk", operation_id="sendBulkSms", status_code=200, sync_to_thread=True)
+    @post("/bulk", operation_id="sendBulkSms",
+          summary="Send one body to many recipients", status_code=200, sync_to_thread=True)
     def bulk(
         self,
         request: Request[Any, Any, Any],
@@ -178,7 +180,7 @@ class SmsController(Controller):
 
     @post(
         "/{message_id:uuid}/cancel",
-        operation_id="cancelMessage",
+        operation_id="cancelMessage", summary="Cancel a scheduled message",
         status_code=200,
         sync_to_thread=True,
     )
@@ -199,7 +201,8 @@ class SmsController(Controller):
             meta=Meta(request_id=request_id_of(request.scope)),
         )
 
-    @post("/estimate", operation_id="estimateSms", status_code=200, sync_to_thread=True)
+    @post("/estimate", operation_id="estimateSms",
+          summary="Estimate parts and cost of a send", status_code=200, sync_to_thread=True)
     def estimate(
         self,
         request: Request[Any, Any, Any],

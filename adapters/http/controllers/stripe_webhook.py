@@ -28,7 +28,8 @@ class StripeWebhookController(Controller):
     path = "/v1/billing/stripe"
     tags = ["Billing"]
 
-    @post("/webhook", operation_id="receiveStripeWebhook", status_code=200,
+    @post("/webhook", operation_id="receiveStripeWebhook",
+          summary="Receive a Stripe notification", status_code=200,
           sync_to_thread=True, request_max_body_size=MAX_WEBHOOK_BODY_BYTES)
     def webhook(self, request: Request[Any, Any, Any], body: RawBody) -> WebhookResponse:
         container: Container = request.app.state.container

@@ -31,7 +31,7 @@ class TemplatesController(Controller):
     tags = ["Templates"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @get("/", operation_id="listTemplates", sync_to_thread=True)
+    @get("/", operation_id="listTemplates", summary="List templates", sync_to_thread=True)
     def list_templates(
         self,
         request: Request[Any, Any, Any],
@@ -50,7 +50,8 @@ class TemplatesController(Controller):
             meta=_meta(request),
         )
 
-    @post("/", operation_id="createTemplate", status_code=201, sync_to_thread=True)
+    @post("/", operation_id="createTemplate",
+          summary="Create a template", status_code=201, sync_to_thread=True)
     def create(
         self,
         request: Request[Any, Any, Any],
@@ -63,7 +64,8 @@ class TemplatesController(Controller):
         )
         return TemplateResponse(data=template_out(template), meta=_meta(request))
 
-    @get("/{template_id:uuid}", operation_id="getTemplate", sync_to_thread=True)
+    @get("/{template_id:uuid}", operation_id="getTemplate",
+         summary="Get a template", sync_to_thread=True)
     def get_template(
         self,
         request: Request[Any, Any, Any],
@@ -74,7 +76,8 @@ class TemplatesController(Controller):
         template = _container(request).templates.get(principal.account_id, template_id)
         return TemplateResponse(data=template_out(template), meta=_meta(request))
 
-    @patch("/{template_id:uuid}", operation_id="updateTemplate", sync_to_thread=True)
+    @patch("/{template_id:uuid}", operation_id="updateTemplate",
+           summary="Update a template", sync_to_thread=True)
     def update(
         self,
         request: Request[Any, Any, Any],
@@ -88,7 +91,8 @@ class TemplatesController(Controller):
         )
         return TemplateResponse(data=template_out(template), meta=_meta(request))
 
-    @delete("/{template_id:uuid}", operation_id="deleteTemplate", status_code=204,
+    @delete("/{template_id:uuid}", operation_id="deleteTemplate",
+            summary="Delete a template", status_code=204,
             sync_to_thread=True)
     def remove(
         self,

@@ -25,7 +25,7 @@ class UsageExportController(Controller):
     tags = ["Billing"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @get("/export", operation_id="exportUsage", sync_to_thread=False,
+    @get("/export", operation_id="exportUsage", summary="Export usage as CSV", sync_to_thread=False,
          media_type="text/csv")
     def export(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],

@@ -102,7 +102,7 @@ class WebhooksController(Controller):
     tags = ["Webhooks"]
     dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
-    @get("/", operation_id="listWebhooks", sync_to_thread=True)
+    @get("/", operation_id="listWebhooks", summary="List webhook endpoints", sync_to_thread=True)
     def list_webhooks(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
         page_size: FromQuery[int] = 50, cursor: FromQuery[str | None] = None,
@@ -120,7 +120,7 @@ class WebhooksController(Controller):
             meta=_meta(request),
         )
 
-    @post("/", operation_id="createWebhook", status_code=201)
+    @post("/", operation_id="createWebhook", summary="Create a webhook endpoint", status_code=201)
     async def create_webhook(
         self, request: Request[Any, Any, Any], data: JSONBody[CreateWebhookRequest],
         principal: NamedDependency[Principal],
@@ -133,7 +133,8 @@ class WebhooksController(Controller):
         )
         return WebhookResponse(data=_out(endpoint, secret), meta=_meta(request))
 
-    @get("/{endpoint_id:uuid}", operation_id="getWebhook", sync_to_thread=True)
+    @get("/{endpoint_id:uuid}", operation_id="getWebhook",
+         summary="Get a webhook endpoint", sync_to_thread=True)
     def get_webhook(
         self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
         principal: NamedDependency[Principal],
@@ -142,7 +143,8 @@ class WebhooksController(Controller):
         endpoint = _store(request).get(principal.account_id, endpoint_id)
         return WebhookResponse(data=_out(endpoint), meta=_meta(request))
 
-    @patch("/{endpoint_id:uuid}", operation_id="updateWebhook")
+    @patch("/{endpoint_id:uuid}", operation_id="updateWebhook",
+           summary="Update a webhook endpoint")
     async def update_webhook(
         self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
         data: JSONBody[UpdateWebhookRequest], principal: NamedDependency[Principal],
@@ -161,7 +163,8 @@ class WebhooksController(Controller):
         )
         return WebhookResponse(data=_out(endpoint), meta=_meta(request))
 
-    @delete("/{endpoint_id:uuid}", operation_id="deleteWebhook", status_code=200,
+    @delete("/{endpoint_id:uuid}", operation_id="deleteWebhook",
+            summary="Delete a webhook endpoint", status_code=200,
             sync_to_thread=True)
     def delete_webhook(
         self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
@@ -173,6 +176,7 @@ class WebhooksController(Controller):
                                meta=_meta(request))
 
     @post("/{endpoint_id:uuid}/rotate-secret", operation_id="rotateWebhookSecret",
+          summary="Rotate a webhook signing secret",
           status_code=200, sync_to_thread=True)
     def rotate_secret(
         self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
@@ -183,6 +187,7 @@ class WebhooksController(Controller):
         return WebhookResponse(data=_out(endpoint, secret), meta=_meta(request))
 
     @get("/{endpoint_id:uuid}/deliveries", operation_id="listWebhookDeliveries",
+         summary="List a webhook endpoint's deliveries",
          sync_to_thread=True)
     def list_deliveries(
         self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
@@ -202,7 +207,8 @@ class WebhooksController(Controller):
             meta=_meta(request),
         )
 
-    @post("/{endpoint_id:uuid}/test", operation_id="testWebhook", status_code=202,
+    @post("/{endpoint_id:uuid}/test", operation_id="testWebhook",
+          summary="Send a test event to a webhook endpoint", status_code=202,
           sync_to_thread=True)
     def test_webhook(
         self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
@@ -217,7 +223,8 @@ class WebhooksController(Controller):
             meta=_meta(request),
         )
 
-    @post("/{endpoint_id:uuid}/replay", operation_id="replayWebhook", status_code=202,
+    @post("/{endpoint_id:uuid}/replay", operation_id="replayWebhook",
+          summary="Replay webhook events", status_code=202,
           sync_to_thread=True)
     def replay(
         self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],

@@ -1,0 +1,146 @@
+"""Finishing Litestar's OpenAPI document so that it tells the truth.
+
+- Schemas: every request and response struct is described by msgspec itself,
+  the library that validates and encodes it, so limits, nullability and
+  `additionalProperties: false` (forbid_unknown_fields) are exactly what the
+  server enforces.
+- Errors: Litestar documents its own error shape; ours is the envelope of
+  adapters/http/errors.py, so every error response, and the `default` one,
+  refer to ErrorResponse.
+- Security: a route that depends on `principal` (adapters/http/auth.py)
+  requires credentials; the document says which, from the route itself, so a
+  new resource route is documented as secured without anyone remembering to.
+- Form bodies: routes that also take `application/x-www-form-urlencoded`
+  (adapters/http/form_bodies.py, the OAuth token route) say so.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Iterator
+from typing import Any, Union, get_args, get_origin
+
+import msgspec
+from litestar import Litestar
+from litestar.handlers import HTTPRouteHandler
+from litestar.routes import HTTPRoute
+
+from adapters.http.controllers.oauth import AccessTokenRequest
+from adapters.http.error_schemas import ErrorResponse
+from adapters.http.form_bodies import FORM_PATHS, FORM_TYPE
+
+REF_TEMPLATE = "#/components/schemas/{name}"
+ERROR_REF = {"$ref": REF_TEMPLATE.format(name="ErrorResponse")}
+API_SECURITY: list[dict[str, list[str]]] = [
+    {"ApiKey": [], "ApiSecret": []},
+    {"ApiKey": []},
+    {"Bearer": []},
+]
+CARRIER_SECURITY: list[dict[str, list[str]]] = [{"CarrierSecret": []}]
+# Routes that read their body themselves, because they accept two encodings.
+RAW_BODIES: dict[str, type[msgspec.Struct]] = {"createAccessToken": AccessTokenRequest}
+# Routes that check a credential of their own, not the API's.
+CARRIER_OPERATIONS = frozenset({"receiveCarrierReceipt", "receiveCarrierInbound"})
+ERROR_DESCRIPTIONS = {
+    "400": "VALIDATION_ERROR or another 400 code of the error table",
+    "401": "UNAUTHORIZED: missing, invalid or expired credentials",
+    "403": "FORBIDDEN: the credential lacks the permission",
+    "404": "NOT_FOUND: no such resource in this account",
+    "413": "PAYLOAD_TOO_LARGE: the body is over the configured size",
+    "429": "RATE_LIMITED (see Retry-After) or ACCOUNT_LOCKED",
+    "default": "An error, in the envelope of the error table",
+}
+
+
+def operations(app: Litestar) -> Iterator[tuple[str, str, HTTPRouteHandler]]:
+    """(path as in the document, lower-case method, handler) of every
+    documented operation."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for method, (handler, _) in route.route_handler_map.items():
+            if method in ("OPTIONS", "HEAD") or not handler.resolve_include_in_schema():
+                continue
+            yield route.path_format or "/", method.lower(), handler
+
+
+def is_authenticated(handler: HTTPRouteHandler) -> bool:
+    return "principal" in handler.resolve_dependencies()
+
+
+def finish_document(app: Litestar, document: dict[str, Any]) -> dict[str, Any]:
+    handlers = list(operations(app))
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(_msgspec_components(handlers))
+    for path, method, handler in handlers:
+        operation = document["paths"][path][method]
+        _finish_operation(operation, path, handler)
+    return document
+
+
+def _finish_operation(operation: dict[str, Any], path: str, handler: HTTPRouteHandler) -> None:
+    operation_id = operation.get("operationId")
+    if "security" not in operation:
+        if is_authenticated(handler):
+            operation["security"] = API_SECURITY
+        elif operation_id in CARRIER_OPERATIONS:
+            operation["security"] = CARRIER_SECURITY
+    if operation_id in RAW_BODIES:
+        ref = {"$ref": REF_TEMPLATE.format(name=RAW_BODIES[operation_id].__name__)}
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": ref}, FORM_TYPE: {"schema": ref}},
+        }
+    body = operation.get("requestBody")
+    if body is not None and path in FORM_PATHS:
+        json_schema = body["content"]["application/json"]["schema"]
+        body["content"][FORM_TYPE] = {"schema": json_schema}
+    _error_responses(operation, {str(status) for status in handler.responses or {}})
+
+
+def _error_responses(operation: dict[str, Any], declared: set[str]) -> None:
+    """Every error answer is the envelope, except those a route declares
+    itself (such as /readyz's 503, which reports its checks)."""
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    codes = {code for code in responses if not code.startswith(("2", "3"))}
+    codes.add("default")
+    if operation.get("requestBody") or operation.get("parameters"):
+        codes.add("400")
+    if operation.get("requestBody"):
+        codes.add("413")
+    if any(p.get("in") == "path" for p in operation.get("parameters", [])):
+        codes.add("404")
+    if operation.get("security"):
+        codes.update(("401", "403", "429"))
+    for code in codes - declared:
+        responses[code] = {
+            "description": ERROR_DESCRIPTIONS.get(code, "An error, in the envelope"),
+            "content": {"application/json": {"schema": ERROR_REF}},
+        }
+
+
+def _msgspec_components(
+    handlers: list[tuple[str, str, HTTPRouteHandler]],
+) -> dict[str, Any]:
+    structs: set[type[msgspec.Struct]] = {ErrorResponse, *RAW_BODIES.values()}
+    for _, _, handler in handlers:
+        signature = handler.parsed_fn_signature
+        data = signature.parameters.get("data")
+        if data is not None:
+            structs.update(_structs_in(data.annotation))
+        structs.update(_structs_in(signature.return_type.annotation))
+    ordered = sorted(structs, key=lambda struct: (struct.__module__, struct.__qualname__))
+    _, components = msgspec.json.schema_components(ordered, ref_template=REF_TEMPLATE)
+    return components
+
+
+def _structs_in(annotation: Any) -> Iterator[type[msgspec.Struct]]:
+    """The structs an annotation names: itself, a union's members, or the
+    body of a Response[...]."""
+    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+        yield annotation
+        return
+    origin = get_origin(annotation)
+    if origin is Union or origin is types.UnionType or origin is not None:
+        for argument in get_args(annotation):
+            yield from _structs_in(argument)
