@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import socket
 import statistics
 import subprocess
 import sys
@@ -168,7 +169,11 @@ def _baseline_run(sink: Sink, bodies: list[bytes], per_endpoint: int) -> float:
         gate = asyncio.Semaphore(per_endpoint)
         limits = httpx.Limits(max_connections=per_endpoint,
                               max_keepalive_connections=per_endpoint)
-        async with httpx.AsyncClient(limits=limits, timeout=10) as http:
+        # The same socket option as the product's client: the baseline is the
+        # best a raw client does, not one held back by Nagle's algorithm.
+        transport = httpx.AsyncHTTPTransport(
+            limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+        async with httpx.AsyncClient(transport=transport, timeout=10) as http:
             async def post(body: bytes) -> None:
                 async with gate:
                     response = await http.post(sink.url, content=body,
