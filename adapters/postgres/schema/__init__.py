@@ -1,0 +1,1 @@
+"""The numbered migrations, one module per part of the product."""
