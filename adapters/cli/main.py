@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -17,9 +15,6 @@ from adapters.config import ConfigError, Settings
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
-# Roles that later releases fill in. Until then they start, say so, and wait
-# for a signal, so that a deployment can already run one container per role.
-WAITING_ROLES: tuple[str, ...] = ()
 MAX_API_WORKERS = 64
 # `up` runs the background roles in child processes, beside the API. The relay
 # has one to itself: everything downstream waits for it, and sharing an
@@ -86,15 +81,6 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_waiting_role(args: argparse.Namespace, settings: Settings) -> int:
-    print(f"smsledger {args.command}: this role has no work in this release; waiting", flush=True)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    stop.wait()
-    return 0
-
-
 def cmd_openapi(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.http.openapi_dump import main as print_document
 
@@ -119,8 +105,6 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--port", type=int)
     api.add_argument("--workers", type=int, help="API worker processes (default 1)")
     api.set_defaults(func=cmd_api)
-    for role in WAITING_ROLES:
-        sub.add_parser(role, help=f"run the {role} worker").set_defaults(func=cmd_waiting_role)
     migrate = sub.add_parser("migrate", help="create or update the schema; idempotent")
     migrate.add_argument("--data-dir", type=Path)
     migrate.set_defaults(func=cmd_migrate)
