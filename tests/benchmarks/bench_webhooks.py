@@ -39,6 +39,7 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
+import nats
 
 from adapters.bootstrap import Container, build
 from adapters.config import Settings
@@ -55,7 +56,12 @@ from domain.ids import keyed_message_id
 from domain.message_status import MessageStatus
 from domain.published import Envelope, encode_envelope
 from tests.benchmarks.bench_lag import isolated_bus
-from tests.benchmarks.bench_relay import head_of, nats_server, set_relay_position
+from tests.benchmarks.bench_relay import (
+    delete_stream_quietly,
+    head_of,
+    nats_server,
+    set_relay_position,
+)
 from tests.benchmarks.harness import (
     SENDER,
     alternate,
@@ -250,6 +256,7 @@ def run_latency(container: Container, sink: Sink, nats_url: str,
         asyncio.run(_until_count(sink, len(ids)))
     finally:
         workers.stop()
+        asyncio.run(_delete_stream(nats_url, bus.stream_name))
     lags = sorted(sink.stats()["lag_ms"])
     return {
         "messages": len(ids),
@@ -257,6 +264,14 @@ def run_latency(container: Container, sink: Sink, nats_url: str,
         "reports_per_s_stored": len(ids) / stored_s,
         "p50_ms": _percentile(lags, 50), "p99_ms": _percentile(lags, 99), "max_ms": lags[-1],
     }
+
+
+async def _delete_stream(nats_url: str, name: str) -> None:
+    nc = await nats.connect(nats_url, name="smsledger-bench-webhooks-cleanup")
+    try:
+        await delete_stream_quietly(nc.jetstream(), name)
+    finally:
+        await nc.close()
 
 
 def _percentile(values: list[float], pct: int) -> float:

@@ -4,6 +4,7 @@ SIGTERM, and a second start that finds the same data."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -15,7 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import nats
 import pytest
+from nats.js.errors import NotFoundError
 
 from tests.conftest import RUN_ID
 
@@ -27,8 +30,9 @@ SMSLEDGER = [sys.executable, "-m", "adapters.cli.main"]
 
 
 @pytest.fixture
-def product_env(request: pytest.FixtureRequest) -> dict[str, str]:
-    """Use this run's database when servers are configured; else embedded."""
+def product_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Use this run's database when servers are configured; else embedded.
+    On a shared NATS server the run's own stream is deleted afterwards."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NATS_URL")}
     if os.environ.get("DATABASE_URL"):
         env["DATABASE_URL"] = request.getfixturevalue("database_url")
@@ -38,7 +42,19 @@ def product_env(request: pytest.FixtureRequest) -> dict[str, str]:
         env["SMSLEDGER_STREAM_NAME"] = f"SMSLEDGER_E2E_{RUN_ID}"
         env["SMSLEDGER_SUBJECT_PREFIX"] = f"smsledger_e2e_{RUN_ID}"
     env["SMSLEDGER_SIM_RECEIPT_DELAY_S"] = "0.05"
-    return env
+    yield env
+    if os.environ.get("NATS_URL"):
+        asyncio.run(_delete_stream(os.environ["NATS_URL"], env["SMSLEDGER_STREAM_NAME"]))
+
+
+async def _delete_stream(nats_url: str, name: str) -> None:
+    nc = await nats.connect(nats_url, name="smsledger-e2e-cleanup")
+    try:
+        await nc.jetstream().delete_stream(name)
+    except NotFoundError:
+        pass  # the test never started the product
+    finally:
+        await nc.close()
 
 
 class Product:
