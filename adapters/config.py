@@ -14,6 +14,7 @@ from pathlib import Path
 from psycopg.conninfo import conninfo_to_dict
 
 from adapters.billing_settings import BillingSettings
+from adapters.env_values import env_float, env_int
 from adapters.identity_config import IdentitySettings
 from adapters.webhooks.config import WebhookSettings
 
@@ -53,25 +54,27 @@ class BusSettings:
         return cls(
             stream_name=stream_name,
             subject_prefix=prefix,
-            duplicate_window_s=_int(
+            duplicate_window_s=env_int(
                 env, "SMSLEDGER_STREAM_DUPLICATE_WINDOW_S", 120, 1, 86_400, problems
             ),
-            max_age_s=_int(env, "SMSLEDGER_STREAM_MAX_AGE_S", 7 * 86_400, 60, 10**8, problems),
+            max_age_s=env_int(env, "SMSLEDGER_STREAM_MAX_AGE_S", 7 * 86_400, 60, 10**8, problems),
             retention=retention,
-            relay_section_size=_int(
+            relay_section_size=env_int(
                 env, "SMSLEDGER_RELAY_SECTION_SIZE", 500, 500, 10_000, problems
             ),
-            projection_batch_size=_int(
+            projection_batch_size=env_int(
                 env, "SMSLEDGER_PROJECTION_BATCH_SIZE", 20, 1, 1000, problems
             ),
-            projection_max_deliveries=_int(
+            projection_max_deliveries=env_int(
                 env, "SMSLEDGER_PROJECTION_MAX_DELIVERIES", 5, 1, 100, problems
             ),
-            dispatch_batch_size=_int(env, "SMSLEDGER_DISPATCH_BATCH_SIZE", 200, 1, 5000, problems),
-            simulator_receipt_delay_s=_float(
+            dispatch_batch_size=env_int(
+                env, "SMSLEDGER_DISPATCH_BATCH_SIZE", 200, 1, 5000, problems
+            ),
+            simulator_receipt_delay_s=env_float(
                 env, "SMSLEDGER_SIM_RECEIPT_DELAY_S", 1.0, 0.0, 3600.0, problems
             ),
-            simulator_failure_share=_float(
+            simulator_failure_share=env_float(
                 env, "SMSLEDGER_SIM_FAILURE_SHARE", 0.05, 0.0, 1.0, problems
             ),
             smpp_carriers=_smpp_carriers(env, problems),
@@ -128,47 +131,32 @@ class Settings:
             nats_url=nats_url,
             data_dir=Path(env.get("SMSLEDGER_DATA_DIR", ".smsledger")),
             host=env.get("SMSLEDGER_HOST", "127.0.0.1"),
-            port=_int(env, "SMSLEDGER_PORT", 8000, 0, 65535, problems),
-            db_pool_size=_int(env, "SMSLEDGER_DB_POOL_SIZE", 10, 1, 200, problems),
-            wallet_cache_size=_int(
+            port=env_int(env, "SMSLEDGER_PORT", 8000, 0, 65535, problems),
+            db_pool_size=env_int(env, "SMSLEDGER_DB_POOL_SIZE", 10, 1, 200, problems),
+            wallet_cache_size=env_int(
                 env, "SMSLEDGER_WALLET_CACHE_SIZE", 10_000, 1, 10_000_000, problems
             ),
             rate_card_path=Path(rate_card) if rate_card else None,
             log_level=log_level,
             bus=BusSettings.from_env(env, problems),
             identity=IdentitySettings.from_env(env, problems),
-            max_request_body_bytes=_int(
+            max_request_body_bytes=env_int(
                 env, "SMSLEDGER_MAX_BODY_BYTES", 8 * 1024 * 1024, 1024, 64 * 1024 * 1024, problems
             ),
-            sandbox_refill_micros=_int(
+            sandbox_refill_micros=env_int(
                 env, "SMSLEDGER_SANDBOX_REFILL_MICROS", 100_000_000, 0, 10**15, problems
             ),
-            rate_limit_per_s=_int(env, "SMSLEDGER_RATE_LIMIT_PER_S", 100, 1, 1_000_000, problems),
-            api_workers=_int(env, "SMSLEDGER_API_WORKERS", 1, 1, 64, problems),
+            rate_limit_per_s=env_int(
+                env, "SMSLEDGER_RATE_LIMIT_PER_S", 100, 1, 1_000_000, problems
+            ),
+            api_workers=env_int(env, "SMSLEDGER_API_WORKERS", 1, 1, 64, problems),
             webhooks=WebhookSettings.from_env(env, problems),
             billing=BillingSettings.from_env(env, problems),
-            group_commit_max=_int(env, "SMSLEDGER_GROUP_COMMIT_MAX", 64, 1, 64, problems),
+            group_commit_max=env_int(env, "SMSLEDGER_GROUP_COMMIT_MAX", 64, 1, 64, problems),
         )
         if problems:
             raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems))
         return settings
-
-
-def _int(
-    env: Mapping[str, str], name: str, default: int, low: int, high: int, problems: list[str]
-) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        problems.append(f"{name} must be an integer, got {raw!r}")
-        return default
-    if not low <= value <= high:
-        problems.append(f"{name} must be between {low} and {high}, got {value}")
-        return default
-    return value
 
 
 def _smpp_carriers(env: Mapping[str, str], problems: list[str]) -> str:
@@ -181,24 +169,6 @@ def _smpp_carriers(env: Mapping[str, str], problems: list[str]) -> str:
         problems.append(f"SMSLEDGER_SMPP_CARRIERS: {error}")
         return ""
     return text
-
-
-def _float(
-    env: Mapping[str, str], name: str, default: float, low: float, high: float,
-    problems: list[str],
-) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        problems.append(f"{name} must be a number, got {raw!r}")
-        return default
-    if not low <= value <= high:
-        problems.append(f"{name} must be between {low} and {high}, got {value}")
-        return default
-    return value
 
 
 def eventsourcing_env(database_url: str, *, pool_size: int) -> dict[str, str]:

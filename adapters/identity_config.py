@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters.env_values import env_float, env_int
+
 DEFAULT_RESET_URL = "http://127.0.0.1:8000/reset-password?token="
 
 
@@ -63,7 +65,6 @@ class IdentitySettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], problems: list[str]) -> IdentitySettings:
-        from adapters.config import _int
 
         key_file = env.get("SMSLEDGER_JWT_PRIVATE_KEY_FILE") or None
         if key_file is not None and not Path(key_file).is_file():
@@ -75,20 +76,20 @@ class IdentitySettings:
             jwt_private_key_pem=key_pem,
             jwt_private_key_file=Path(key_file) if key_file else None,
             jwt_issuer=env.get("SMSLEDGER_JWT_ISSUER", "smsledger"),
-            access_token_ttl_s=_int(
+            access_token_ttl_s=env_int(
                 env, "SMSLEDGER_ACCESS_TOKEN_TTL_S", 15 * 60, 60, 86_400, problems
             ),
-            refresh_token_ttl_s=_int(
+            refresh_token_ttl_s=env_int(
                 env, "SMSLEDGER_REFRESH_TOKEN_TTL_S", 7 * 86_400, 300, 90 * 86_400, problems
             ),
-            max_failed_logins=_int(env, "SMSLEDGER_MAX_FAILED_LOGINS", 5, 1, 100, problems),
-            lockout_s=_int(env, "SMSLEDGER_LOCKOUT_S", 15 * 60, 1, 86_400, problems),
-            password_reset_ttl_s=_int(
+            max_failed_logins=env_int(env, "SMSLEDGER_MAX_FAILED_LOGINS", 5, 1, 100, problems),
+            lockout_s=env_int(env, "SMSLEDGER_LOCKOUT_S", 15 * 60, 1, 86_400, problems),
+            password_reset_ttl_s=env_int(
                 env, "SMSLEDGER_PASSWORD_RESET_TTL_S", 3600, 60, 7 * 86_400, problems
             ),
             password_reset_url=env.get("SMSLEDGER_PASSWORD_RESET_URL", DEFAULT_RESET_URL),
-            argon2_time_cost=_int(env, "SMSLEDGER_ARGON2_TIME_COST", 3, 1, 20, problems),
-            argon2_memory_kib=_int(
+            argon2_time_cost=env_int(env, "SMSLEDGER_ARGON2_TIME_COST", 3, 1, 20, problems),
+            argon2_memory_kib=env_int(
                 env, "SMSLEDGER_ARGON2_MEMORY_KIB", 65_536, 8_192, 4_194_304, problems
             ),
             smtp=_smtp(env, problems),
@@ -97,8 +98,6 @@ class IdentitySettings:
 
 
 def _smtp(env: Mapping[str, str], problems: list[str]) -> SmtpSettings | None:
-    from adapters.config import _float, _int
-
     host = env.get("SMSLEDGER_SMTP_HOST") or None
     if host is None:
         return None
@@ -107,12 +106,12 @@ def _smtp(env: Mapping[str, str], problems: list[str]) -> SmtpSettings | None:
         problems.append("SMSLEDGER_SMTP_FROM is the sender address, e.g. no-reply@example.com")
     return SmtpSettings(
         host=host,
-        port=_int(env, "SMSLEDGER_SMTP_PORT", 587, 1, 65535, problems),
+        port=env_int(env, "SMSLEDGER_SMTP_PORT", 587, 1, 65535, problems),
         username=env.get("SMSLEDGER_SMTP_USERNAME", ""),
         password=env.get("SMSLEDGER_SMTP_PASSWORD", ""),
         sender=sender,
         starttls=env.get("SMSLEDGER_SMTP_STARTTLS", "true").lower() in ("1", "true", "yes"),
-        timeout_s=_float(env, "SMSLEDGER_SMTP_TIMEOUT_S", 10.0, 0.1, 120.0, problems),
+        timeout_s=env_float(env, "SMSLEDGER_SMTP_TIMEOUT_S", 10.0, 0.1, 120.0, problems),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from adapters.env_values import env_float
 from domain.webhooks.retry import DEFAULT_SCHEDULE_S, parse_schedule
 
 DEFAULT_TIMEOUT_S = 10.0
@@ -45,33 +46,15 @@ class WebhookSettings:
         return cls(
             allow_hosts=hosts,
             retry_schedule_s=schedule,
-            timeout_s=_number(env, "SMSLEDGER_WEBHOOK_TIMEOUT_S", DEFAULT_TIMEOUT_S, 0.1, 30.0,
+            timeout_s=env_float(env, "SMSLEDGER_WEBHOOK_TIMEOUT_S", DEFAULT_TIMEOUT_S, 0.1, 30.0,
                               problems),
-            max_in_flight=int(_number(env, "SMSLEDGER_WEBHOOK_MAX_IN_FLIGHT",
+            max_in_flight=int(env_float(env, "SMSLEDGER_WEBHOOK_MAX_IN_FLIGHT",
                                       DEFAULT_MAX_IN_FLIGHT, 1, 2000, problems)),
-            max_in_flight_per_endpoint=int(_number(
+            max_in_flight_per_endpoint=int(env_float(
                 env, "SMSLEDGER_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT",
                 DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT, 1, 500, problems)),
-            disable_after_s=_number(env, "SMSLEDGER_WEBHOOK_DISABLE_AFTER_S",
+            disable_after_s=env_float(env, "SMSLEDGER_WEBHOOK_DISABLE_AFTER_S",
                                     DEFAULT_DISABLE_AFTER_S, 60.0, 30 * 86_400.0, problems),
-            batch_size=int(_number(env, "SMSLEDGER_WEBHOOK_BATCH_SIZE", DEFAULT_BATCH_SIZE,
+            batch_size=int(env_float(env, "SMSLEDGER_WEBHOOK_BATCH_SIZE", DEFAULT_BATCH_SIZE,
                                    1, 1000, problems)),
         )
-
-
-def _number(
-    env: Mapping[str, str], name: str, default: float, low: float, high: float,
-    problems: list[str],
-) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        problems.append(f"{name} must be a number, got {raw!r}")
-        return default
-    if not low <= value <= high:
-        problems.append(f"{name} must be between {low:g} and {high:g}, got {raw}")
-        return default
-    return value
