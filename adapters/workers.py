@@ -123,7 +123,7 @@ def start_webhooks(
         WebhookIntake(), container.pool, max_deliveries=bus.projection_max_deliveries
     )
     sender = WebhookSender(
-        container.pool, container.database_url, container.webhook_guard, hooks
+        container.database_url, container.webhook_guard, hooks
     )
     return [
         asyncio.create_task(

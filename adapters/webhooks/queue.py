@@ -18,8 +18,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg import Cursor
-from psycopg_pool import ConnectionPool
+from psycopg import AsyncConnection, AsyncCursor
 
 # How many candidates a claim looks at per place it can fill: the rest of
 # the batch may be held back by the per-target limit.
@@ -89,22 +88,22 @@ class Outcome:
     gone: bool = False  # the endpoint answered 410
 
 
-def claim(
-    pool: ConnectionPool, limit: int, in_flight: Mapping[str, int], per_target_limit: int,
+async def claim(
+    conn: AsyncConnection[Any], limit: int, in_flight: Mapping[str, int], per_target_limit: int,
     lease_s: float,
 ) -> list[Claimed]:
     """Lease up to `limit` due deliveries, at most `per_target_limit` in
     flight per target counting those already in `in_flight`."""
     assert limit >= 1 and per_target_limit >= 1
     saturated = [t for t, n in in_flight.items() if n >= per_target_limit]
-    with pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
-        cursor.execute(_CANDIDATES, {
+    async with conn.transaction(), conn.cursor() as cursor:
+        await cursor.execute(_CANDIDATES, {
             "saturated": saturated,
             "limit": min(MAX_CANDIDATES, limit * CANDIDATES_PER_SLOT),
         })
         chosen: list[int] = []
         counts = dict(in_flight)
-        for delivery_id, target in cursor.fetchall():
+        for delivery_id, target in await cursor.fetchall():
             if len(chosen) >= limit:
                 break
             if counts.get(target, 0) >= per_target_limit:
@@ -113,9 +112,9 @@ def claim(
             chosen.append(delivery_id)
         if not chosen:
             return []
-        cursor.execute(_LEASE, {"ids": chosen, "lease": lease_s})
-        rows = cursor.fetchall()
-        secrets = _secrets(cursor, rows)
+        await cursor.execute(_LEASE, {"ids": chosen, "lease": lease_s})
+        rows = await cursor.fetchall()
+        secrets = await _secrets(cursor, rows)
     claimed = [
         Claimed(
             id=row[0], kind=row[1], url=row[2], target=row[3], attempt=row[4],
@@ -147,8 +146,10 @@ class _SecretBook:
         return self._default.get(account_id, ())
 
 
-def _secrets(cursor: Cursor[Any], rows: Sequence[tuple[Any, ...]]) -> _SecretBook:
+async def _secrets(
+    cursor: AsyncCursor[Any], rows: Sequence[tuple[Any, ...]]
+) -> _SecretBook:
     endpoint_ids = sorted({row[5] for row in rows if row[5] is not None})
     callback_accounts = sorted({row[6] for row in rows if row[5] is None})
-    cursor.execute(_SECRETS, (endpoint_ids, callback_accounts))
-    return _SecretBook(cursor.fetchall())
+    await cursor.execute(_SECRETS, (endpoint_ids, callback_accounts))
+    return _SecretBook(await cursor.fetchall())

@@ -16,8 +16,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg import Cursor
-from psycopg_pool import ConnectionPool
+from psycopg import AsyncConnection, AsyncCursor
 
 from adapters.webhooks.queue import Outcome
 
@@ -47,26 +46,28 @@ _DISABLE = """
 """
 
 
-def record(pool: ConnectionPool, outcomes: Sequence[Outcome], disable_after_s: float) -> int:
+async def record(
+    conn: AsyncConnection[Any], outcomes: Sequence[Outcome], disable_after_s: float
+) -> int:
     """Record `outcomes`; returns how many endpoints were disabled."""
     if not outcomes:
         return 0
-    with pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
-        cursor.execute(_UPDATE_DELIVERIES, (
+    async with conn.transaction(), conn.cursor() as cursor:
+        await cursor.execute(_UPDATE_DELIVERIES, (
             [o.delivery_id for o in outcomes], [o.attempt for o in outcomes],
             [o.status for o in outcomes], [o.next_attempt_at for o in outcomes],
         ))
-        cursor.execute(_INSERT_ATTEMPTS, (
+        await cursor.execute(_INSERT_ATTEMPTS, (
             [o.delivery_id for o in outcomes], [o.endpoint_id for o in outcomes],
             [o.attempt for o in outcomes], [o.status_code for o in outcomes],
             [o.latency_ms for o in outcomes], [o.error for o in outcomes],
             [o.attempted_at for o in outcomes], [o.next_attempt_at for o in outcomes],
         ))
-        return _update_endpoints(cursor, outcomes, disable_after_s)
+        return await _update_endpoints(cursor, outcomes, disable_after_s)
 
 
-def _update_endpoints(
-    cursor: Cursor[Any], outcomes: Sequence[Outcome], disable_after_s: float
+async def _update_endpoints(
+    cursor: AsyncCursor[Any], outcomes: Sequence[Outcome], disable_after_s: float
 ) -> int:
     own = [o for o in outcomes if o.endpoint_id is not None and o.kind != "callback"]
     # The latest attempt per endpoint says whether it is failing now; the
@@ -83,19 +84,19 @@ def _update_endpoints(
     healthy = [e for e, o in latest.items() if o.status == "succeeded"]
     failing = [e for e, o in latest.items() if o.status != "succeeded"]
     if healthy:
-        cursor.execute(
+        await cursor.execute(
             "UPDATE webhook_endpoints SET failing_since = NULL"
             " WHERE id = ANY(%s) AND failing_since IS NOT NULL", (healthy,))
     if failing:
-        cursor.execute(
+        await cursor.execute(
             "UPDATE webhook_endpoints e SET failing_since = u.since"
             " FROM unnest(%s::uuid[], %s::timestamptz[]) AS u(id, since)"
             " WHERE e.id = u.id AND e.failing_since IS NULL",
             (failing, [first_failure[e] for e in failing]),
         )
     gone = sorted({o.endpoint_id for o in own if o.gone and o.endpoint_id is not None})
-    disabled = _disable(cursor, gone, "The endpoint answered 410 Gone", "")
-    disabled += _disable(
+    disabled = await _disable(cursor, gone, "The endpoint answered 410 Gone", "")
+    disabled += await _disable(
         cursor, failing,
         f"Every attempt failed for {disable_after_s / 3600:g} hours",
         f"AND failing_since <= now() - {float(disable_after_s)} * interval '1 second'",
@@ -103,14 +104,14 @@ def _update_endpoints(
     return disabled
 
 
-def _disable(cursor: Cursor[Any], endpoint_ids: Sequence[UUID], reason: str,
+async def _disable(cursor: AsyncCursor[Any], endpoint_ids: Sequence[UUID], reason: str,
              condition: str) -> int:
     if not endpoint_ids:
         return 0
-    cursor.execute(_DISABLE.format(condition=condition), (reason, list(endpoint_ids)))
-    rows = cursor.fetchall()
+    await cursor.execute(_DISABLE.format(condition=condition), (reason, list(endpoint_ids)))
+    rows = await cursor.fetchall()
     for endpoint_id, account_id in rows:
-        cursor.execute(
+        await cursor.execute(
             "INSERT INTO webhook_notices (account_id, endpoint_id, kind, detail)"
             " VALUES (%s, %s, %s, %s)",
             (account_id, endpoint_id, DISABLED_NOTICE, reason),

@@ -6,6 +6,11 @@ every place. Results are recorded in batches (one transaction per batch),
 after which the next events of the same messages become due. The sender
 wakes on PostgreSQL notifications sent by the transactions that queue
 deliveries, and otherwise looks for due retries every IDLE_POLL_S.
+
+Claims and records go through the sender's own asynchronous connections, on
+the event loop. Through a worker thread each round trip cost the loop far
+more than the query: every socket call of every post gave up the
+interpreter lock to the thread and waited to get it back.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool
 
 from adapters.webhooks import queue, recording
 from adapters.webhooks.client import Response, TargetClients
@@ -43,6 +48,9 @@ LISTEN_TIMEOUT_S = 1.0
 BACKOFF_CAP_S = 5.0
 STOP_DRAIN_S = 12.0
 MAX_CLOSING_RECORD_TRIES = 3
+# One connection claims while the other records; a third is never needed.
+DB_CONNECTIONS = 2
+DB_WAIT_S = 5.0
 
 _STATUS_OF = {
     Verdict.SUCCEEDED: "succeeded",
@@ -55,7 +63,6 @@ _STATUS_OF = {
 class WebhookSender:
     def __init__(
         self,
-        pool: ConnectionPool,
         database_url: str,
         guard: UrlGuard,
         settings: WebhookSettings,
@@ -64,10 +71,12 @@ class WebhookSender:
         uniform: Callable[[], float] = random.random,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        # httpx logs every request at INFO: hundreds of lines a second here.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-        self._pool = pool
         self._database_url = database_url
+        self._db = AsyncConnectionPool(
+            database_url, min_size=DB_CONNECTIONS, max_size=DB_CONNECTIONS,
+            kwargs={"autocommit": True}, timeout=DB_WAIT_S, open=False,
+            name="smsledger-webhooks",
+        )
         self._guard = guard
         self._settings = settings
         self._policy = RetryPolicy(settings.retry_schedule_s)
@@ -79,6 +88,10 @@ class WebhookSender:
             per_host_connections=settings.max_in_flight_per_endpoint,
         )
         self._in_flight: Counter[str] = Counter()  # claimed and not yet finished
+        self._prefetch = settings.max_in_flight_per_endpoint * PREFETCH_FACTOR
+        # A target is topped up once half its claimed work is done, not
+        # after every single attempt.
+        self._refill_at = self._prefetch // 2
         self._gates: dict[str, asyncio.Semaphore] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._outcomes: list[queue.Outcome] = []
@@ -88,6 +101,7 @@ class WebhookSender:
         self.sent = 0
 
     async def run(self, stop: asyncio.Event) -> None:
+        await self._db.open(wait=False)  # connects in the background; claims wait
         helpers = [
             asyncio.create_task(self._listen(stop), name="webhooks:listen"),
             asyncio.create_task(self._record_loop(stop), name="webhooks:record"),
@@ -95,6 +109,9 @@ class WebhookSender:
         failures = 0
         try:
             while not stop.is_set():
+                # Cleared before the claim, so that a wake during it (a
+                # target with room again) is not lost.
+                self._wake.clear()
                 try:
                     claimed = await self._claim()
                     failures = 0
@@ -117,18 +134,16 @@ class WebhookSender:
             self._recorded.set()
             await asyncio.gather(*helpers, return_exceptions=True)
             await self._clients.aclose()
+            await self._db.close()
 
     async def _claim(self) -> list[queue.Claimed]:
         room = self._settings.max_in_flight - len(self._tasks)
         if room <= 0:
             return []
-        cap = self._settings.max_in_flight_per_endpoint * PREFETCH_FACTOR
-        # A target is topped up once half its claimed work is done, not
-        # after every single attempt.
-        counts = {t: (cap if n > cap // 2 else n) for t, n in self._in_flight.items()}
-        return await asyncio.to_thread(
-            queue.claim, self._pool, room, counts, cap, self._lease_s,
-        )
+        cap = self._prefetch
+        counts = {t: (cap if n > self._refill_at else n) for t, n in self._in_flight.items()}
+        async with self._db.connection() as conn:
+            return await queue.claim(conn, room, counts, cap, self._lease_s)
 
     def _start(self, delivery: queue.Claimed) -> None:
         self._in_flight[delivery.target] += 1
@@ -138,15 +153,18 @@ class WebhookSender:
         def done(finished: asyncio.Task[None]) -> None:
             self._tasks.discard(finished)
             self._in_flight[delivery.target] -= 1
-            if self._in_flight[delivery.target] <= 0:
+            left = self._in_flight[delivery.target]
+            if left <= 0:
                 del self._in_flight[delivery.target]
                 self._gates.pop(delivery.target, None)
-            self._wake.set()
+            # A claim is a database round trip: worth one once this target
+            # can take half a prefetch again, or once a full process has room.
+            if left == self._refill_at or len(self._tasks) == self._settings.max_in_flight - 1:
+                self._wake.set()
 
         task.add_done_callback(done)
 
     async def _wait_for_work(self, stop: asyncio.Event) -> None:
-        self._wake.clear()
         waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
         try:
             await asyncio.wait(waiters, timeout=IDLE_POLL_S, return_when=asyncio.FIRST_COMPLETED)
@@ -218,9 +236,8 @@ class WebhookSender:
         # Taken on the event loop's thread, where results are appended.
         batch, self._outcomes = self._outcomes, []
         try:
-            await asyncio.to_thread(
-                recording.record, self._pool, batch, self._settings.disable_after_s
-            )
+            async with self._db.connection() as conn:
+                await recording.record(conn, batch, self._settings.disable_after_s)
         except Exception:
             self._outcomes[:0] = batch
             raise

@@ -155,7 +155,7 @@ def _measured_run(container: Container, sink: Sink, bodies_holder: list[list[byt
 
     async def main() -> float:
         stop = asyncio.Event()
-        sender = WebhookSender(container.pool, container.database_url, container.webhook_guard,
+        sender = WebhookSender(container.database_url, container.webhook_guard,
                                container.settings.webhooks)
         started = time.perf_counter()
         task = asyncio.create_task(sender.run(stop))

@@ -66,7 +66,7 @@ def client(hooks_container: Container) -> Iterator[TestClient]:
 @contextmanager
 def running_sender(container: Container, **kwargs: Any) -> Iterator[WebhookSender]:
     """A WebhookSender on its own event loop in a thread, stopped on exit."""
-    sender = WebhookSender(container.pool, container.database_url, container.webhook_guard,
+    sender = WebhookSender(container.database_url, container.webhook_guard,
                            container.settings.webhooks, **kwargs)
     loop = asyncio.new_event_loop()
     stop_holder: list[asyncio.Event] = []

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import msgspec
+import psycopg
 from litestar.testing import TestClient
 
 from adapters.bootstrap import Container
@@ -236,17 +237,20 @@ def test_a_sender_crash_after_posting_repeats_only_the_same_ids(
         feed(intake_runner(hooks_container),
              [e for m in range(5) for e in message_lifecycle(account.account_id, uuid4())])
         # A sender claims and posts, then dies before recording anything.
-        doomed = WebhookSender(hooks_container.pool, hooks_container.database_url,
+        doomed = WebhookSender(hooks_container.database_url,
                                hooks_container.webhook_guard,
                                hooks_container.settings.webhooks)
-        claimed = queue.claim(hooks_container.pool, 100, {}, 50, lease_s=1.0)
-        assert len(claimed) == 5  # one per message: the rest wait their turn
 
-        async def post_all() -> None:
+        async def claim_and_post() -> int:
+            async with await psycopg.AsyncConnection.connect(
+                hooks_container.database_url, autocommit=True
+            ) as conn:
+                claimed = await queue.claim(conn, 100, {}, 50, lease_s=1.0)
             for delivery in claimed:
                 await doomed.post(delivery)
+            return len(claimed)
 
-        asyncio.run(post_all())
+        assert asyncio.run(claim_and_post()) == 5  # one per message: the rest wait their turn
         assert len(local.successes()) == 5
         with running_sender(hooks_container):
             local.wait_for(lambda r: len(r.successes()) == 20, timeout_s=20)
