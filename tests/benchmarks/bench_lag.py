@@ -113,7 +113,10 @@ class Tracker(threading.Thread):
                     key = ".relay" if stage == "relay" else stage
                     if stage not in bulk.seen and positions.get(key, 0) >= target:
                         bulk.seen[stage] = now
-                if MESSAGE_LOG_COUNT not in bulk.seen:
+                # Counted only once the projection's position says the bulk is
+                # in: counting 10,000 rows for every pending bulk every 10 ms
+                # loads the very database whose lag is being measured.
+                if MESSAGE_LOG_COUNT not in bulk.seen and "message_log" in bulk.seen:
                     row = conn.execute("SELECT count(*) FROM rm_message_log"
                                        " WHERE campaign_id = %s", (bulk.campaign_id,)).fetchone()
                     if row and row[0] >= BULK_SIZE:
