@@ -1,0 +1,78 @@
+"""Published runs are decoded once per process and shared by its projections."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, cast
+from uuid import uuid4
+
+import msgspec
+import pytest
+from nats.aio.msg import Msg
+
+from adapters.projector.runner import SharedRuns
+from domain.published import Envelope, batches_of
+
+
+def run_of(first_id: int, count: int) -> bytes:
+    envelopes = [
+        Envelope(id=first_id + i, type="message.accepted", version=1,
+                 occurred_at=datetime(2026, 11, 22, tzinfo=UTC), account_id="acc_1",
+                 aggregate_id=uuid4(), aggregate_version=1, data={"segments": 1})
+        for i in range(count)
+    ]
+    (batch,) = batches_of(envelopes)
+    return batch.payload
+
+
+def message(sequence: int, data: bytes, stream: str = "smsledger") -> Msg:
+    # The JetStream ack subject carries the stream and its sequence.
+    reply = f"$JS.ACK.{stream}.projection_x.1.{sequence}.{sequence}.0.0"
+    return Msg(_client=cast(Any, None), subject="smsledger.message.accepted", reply=reply,
+               data=data)
+
+
+def test_a_run_read_by_several_projections_is_decoded_once() -> None:
+    shared = SharedRuns()
+    payload = run_of(1, 3)
+    first = shared.decode(message(7, payload))
+    second = shared.decode(message(7, payload))
+    assert second is first
+    assert [e.id for e in first] == [1, 2, 3]
+    assert shared.decoded == 1
+
+
+def test_the_same_sequence_with_other_bytes_is_decoded_again() -> None:
+    # A stream made again under the same name starts its sequence again.
+    shared = SharedRuns()
+    shared.decode(message(1, run_of(1, 2)))
+    again = shared.decode(message(1, run_of(50, 2)))
+    assert [e.id for e in again] == [50, 51]
+    assert shared.decoded == 2
+
+
+def test_streams_do_not_share_sequences() -> None:
+    shared = SharedRuns()
+    shared.decode(message(1, run_of(1, 1), stream="a"))
+    other = shared.decode(message(1, run_of(9, 1), stream="b"))
+    assert [e.id for e in other] == [9]
+
+
+def test_the_cache_is_bounded_in_envelopes() -> None:
+    shared = SharedRuns(max_envelopes=5)
+    payloads = {sequence: run_of(sequence * 10, 2) for sequence in range(1, 5)}
+    for sequence, payload in payloads.items():
+        shared.decode(message(sequence, payload))
+    assert shared.decoded == 4
+    shared.decode(message(4, payloads[4]))  # the newest is kept
+    assert shared.decoded == 4
+    shared.decode(message(1, payloads[1]))  # the oldest was let go
+    assert shared.decoded == 5
+
+
+def test_an_undecodable_message_raises_and_is_not_kept() -> None:
+    shared = SharedRuns()
+    with pytest.raises(msgspec.DecodeError):
+        shared.decode(message(3, b"[{not json"))
+    with pytest.raises(msgspec.DecodeError):
+        shared.decode(message(3, b"[{not json"))
