@@ -133,8 +133,12 @@ class WebhookSender:
             self._closing = True
             self._recorded.set()
             await asyncio.gather(*helpers, return_exceptions=True)
-            await self._clients.aclose()
-            await self._db.close()
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP sessions and the database connections."""
+        await self._clients.aclose()
+        await self._db.close()
 
     async def _claim(self) -> list[queue.Claimed]:
         room = self._settings.max_in_flight - len(self._tasks)

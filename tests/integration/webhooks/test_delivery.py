@@ -248,6 +248,7 @@ def test_a_sender_crash_after_posting_repeats_only_the_same_ids(
                 claimed = await queue.claim(conn, 100, {}, 50, lease_s=1.0)
             for delivery in claimed:
                 await doomed.post(delivery)
+            await doomed.aclose()  # it records nothing: as if it died here
             return len(claimed)
 
         assert asyncio.run(claim_and_post()) == 5  # one per message: the rest wait their turn
