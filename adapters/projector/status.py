@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
+from psycopg import Connection, sql
 from psycopg_pool import ConnectionPool
 
 from domain.published import CONTRACTS
@@ -45,30 +47,57 @@ def statuses(
 ) -> list[ProjectionStatus]:
     result = []
     with pool.connection() as conn:
-        for projection in projections:
-            row = conn.execute(
-                "SELECT position FROM projection_positions WHERE name = %s", (projection.name,)
-            ).fetchone()
-            position = int(row[0]) if row else 0
-            topics = topics_of(projection)
-            lag_row = conn.execute(
-                f"SELECT count(*) FROM (SELECT 1 FROM {events_table}"  # our own table name
-                " WHERE notification_id > %s AND topic = ANY(%s) LIMIT %s) AS behind",
-                (position, topics, LAG_COUNT_CAP),
-            ).fetchone()
-            lag_events = int(lag_row[0]) if lag_row else 0
-            dead = conn.execute(
-                "SELECT count(*) FROM projection_dead_letters WHERE projection = %s",
-                (projection.name,),
-            ).fetchone()
-            lag_s = 0.0
-            if lag_events:
-                oldest = _oldest_unapplied_at(recorder, mapper, position, topics)
-                if oldest is not None:
-                    lag_s = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
-            result.append(ProjectionStatus(
-                projection.name, position, lag_events, lag_s, int(dead[0]) if dead else 0))
+        rows = conn.execute(
+            "SELECT name, position FROM projection_positions WHERE name = ANY(%s)",
+            ([p.name for p in projections],),
+        ).fetchall()
+        positions = {name: int(position) for name, position in rows}
+        topics = {p.name: topics_of(p) for p in projections}
+        behind = _lag_events(conn, events_table, projections, positions, topics)
+        dead: dict[str, int] = dict(conn.execute(
+            "SELECT projection, count(*) FROM projection_dead_letters"
+            " WHERE projection = ANY(%s) GROUP BY projection",
+            ([p.name for p in projections],),
+        ).fetchall())
+    for projection in projections:
+        position = positions.get(projection.name, 0)
+        lag_events = behind.get(projection.name, 0)
+        lag_s = 0.0
+        if lag_events:
+            oldest = _oldest_unapplied_at(recorder, mapper, position, topics[projection.name])
+            if oldest is not None:
+                lag_s = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+        result.append(ProjectionStatus(
+            projection.name, position, lag_events, lag_s, int(dead.get(projection.name, 0))))
     return result
+
+
+def _lag_events(
+    conn: Connection[Any], events_table: str, projections: tuple[Projection, ...],
+    positions: dict[str, int], topics: dict[str, list[str]],
+) -> dict[str, int]:
+    """Events each projection has yet to apply, counted in one scan of the
+    log above the slowest position (at most LAG_COUNT_CAP events of it).
+
+    One count per projection scanned the same tail six times: sampling the
+    status every 100 ms through a burst of bulks about doubled the CPU
+    PostgreSQL spent on the whole pipeline.
+    """
+    if not projections:
+        return {}
+    lowest = min(positions.get(p.name, 0) for p in projections)
+    counts = sql.SQL(", ").join(
+        sql.SQL("count(*) FILTER (WHERE notification_id > {} AND topic = ANY({}))").format(
+            sql.Literal(positions.get(p.name, 0)), sql.Literal(topics[p.name]))
+        for p in projections
+    )
+    query = sql.SQL(
+        "SELECT {} FROM (SELECT notification_id, topic FROM {} WHERE notification_id > %s"
+        " ORDER BY notification_id LIMIT %s) AS tail"
+    ).format(counts, sql.Identifier(events_table))
+    row = conn.execute(query, (lowest, LAG_COUNT_CAP)).fetchone()
+    assert row is not None  # an aggregate always returns a row
+    return {p.name: int(n) for p, n in zip(projections, row, strict=True)}
 
 
 def _oldest_unapplied_at(
