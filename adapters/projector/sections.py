@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -81,6 +82,10 @@ class ReadAhead:
         self._queue: queue.Queue[Section | BaseException | None] = queue.Queue(depth)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rebuild-read", daemon=True)
+        #: Seconds the thread spent reading and decoding sections.
+        self.reading_s = 0.0
+        #: Seconds the caller waited for a section that was not ready yet.
+        self.waiting_s = 0.0
 
     def __enter__(self) -> ReadAhead:
         self._thread.start()
@@ -91,7 +96,12 @@ class ReadAhead:
         self._thread.join()
 
     def __iter__(self) -> Iterator[Section]:
-        while (item := self._queue.get()) is not None:
+        while True:
+            started = time.perf_counter()
+            item = self._queue.get()
+            self.waiting_s += time.perf_counter() - started
+            if item is None:
+                return
             if isinstance(item, BaseException):
                 raise item
             yield item
@@ -99,7 +109,13 @@ class ReadAhead:
     def _run(self) -> None:
         try:
             with self._pool.connection(timeout=_CONNECT_TIMEOUT_S) as conn:
-                for section in read_sections(conn, *self._args):
+                sections = read_sections(conn, *self._args)
+                while True:
+                    started = time.perf_counter()
+                    section = next(sections, None)
+                    self.reading_s += time.perf_counter() - started
+                    if section is None:
+                        break
                     if not self._put(section):
                         return
             self._put(None)
