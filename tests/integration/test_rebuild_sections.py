@@ -22,7 +22,7 @@ def _table(container: Container) -> str:
 def test_raw_rows_give_the_envelopes_notifications_give(container: Container) -> None:
     _mixed_workload(container)
     recorder, mapper = container.app.recorder, container.app.mapper
-    notifications = recorder.select_notifications(1, 100_000)
+    notifications = recorder.select_notifications(1, 1_000_000)
     with container.pool.connection() as conn, conn.cursor(binary=True) as cursor:
         rows = cursor.execute(
             f"SELECT notification_id, originator_id, originator_version, topic, state"
@@ -41,7 +41,7 @@ def test_sections_hold_every_event_of_the_topics_and_end_at_the_target(
     topics = topics_of(projection)
     target = recorder.max_notification_id() or 0
     wanted = envelopes_of(mapper, [
-        n for n in recorder.select_notifications(1, 100_000) if n.topic in topics
+        n for n in recorder.select_notifications(1, 1_000_000) if n.topic in topics
     ])
     with container.pool.connection() as conn:
         sections = list(read_sections(
@@ -52,14 +52,29 @@ def test_sections_hold_every_event_of_the_topics_and_end_at_the_target(
     assert all(len(s.envelopes) <= section_size for s in sections)
 
 
-def test_a_projection_without_events_still_reaches_the_end_of_the_log(
+def test_no_event_of_the_topics_is_one_empty_section_ending_at_the_target(
     container: Container,
 ) -> None:
     _mixed_workload(container)
     target = container.app.recorder.max_notification_id() or 0
-    result = rebuild(by_name("inbound"), container.pool, container.app.recorder,
-                     container.app.mapper)
-    assert (result.events_read, result.envelopes_applied, result.position) == (0, 0, target)
+    with container.pool.connection() as conn:
+        sections = list(read_sections(
+            conn, _table(container), ["no.such:Topic"], container.app.mapper, target, 5))
+    assert [(s.end, s.rows_read, s.envelopes) for s in sections] == [(target, 0, [])]
+
+
+def test_a_rebuild_reaches_the_end_of_the_log_whatever_its_last_event(
+    container: Container,
+) -> None:
+    _mixed_workload(container)
+    recorder = container.app.recorder
+    projection = by_name("inbound")
+    own = [n for n in recorder.select_notifications(1, 1_000_000)
+           if n.topic in topics_of(projection)]
+    target = recorder.max_notification_id() or 0
+    assert not own or own[-1].id < target  # the log goes on after its last event
+    result = rebuild(projection, container.pool, recorder, container.app.mapper)
+    assert (result.events_read, result.position) == (len(own), target)
     with container.pool.connection() as conn:
         row = conn.execute(
             "SELECT position FROM projection_positions WHERE name = 'inbound'").fetchone()
