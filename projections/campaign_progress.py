@@ -32,6 +32,7 @@ from projections.common import (
     dict_reader,
     encode_cursor,
     keyset_page,
+    parse_uuid,
     reader,
     status_after,
     unnest_upsert,
@@ -110,6 +111,9 @@ MESSAGE_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 _CAMPAIGN_UPSERT = unnest_upsert(CAMPAIGNS, CAMPAIGN_COLUMNS, ("campaign_id",))
 _MESSAGE_UPSERT = unnest_upsert(MESSAGES, MESSAGE_COLUMNS, ("message_id",))
+# A message's row is created by its acceptance, handed over once: a plain
+# INSERT, which a large batch COPYs straight in.
+_MESSAGE_INSERT = unnest_upsert(MESSAGES, MESSAGE_COLUMNS, None)
 _SELECT_CAMPAIGNS = sql.SQL(
     "SELECT {} FROM rm_campaign_progress WHERE campaign_id = ANY(%s)"
 ).format(
@@ -202,7 +206,10 @@ class CampaignProgress:
             campaign[f"messages_{message['status']}"] += 1
         in_flight = [m for m in messages.values() if m["status"] not in FINAL]
         finished = [m["message_id"] for m in stored.values() if m["status"] in FINAL]
-        write_rows(cursor, _MESSAGE_UPSERT, MESSAGE_COLUMNS, in_flight)
+        new = [m for m in in_flight if m["message_id"] not in stored]
+        moved = [m for m in in_flight if m["message_id"] in stored]
+        write_rows(cursor, _MESSAGE_INSERT, MESSAGE_COLUMNS, new)
+        write_rows(cursor, _MESSAGE_UPSERT, MESSAGE_COLUMNS, moved)
         if finished:
             cursor.execute(_DELETE_MESSAGES, (finished,))
         write_rows(cursor, _CAMPAIGN_UPSERT, CAMPAIGN_COLUMNS, list(campaigns.values()))
@@ -232,7 +239,7 @@ def _load_campaigns(
         if envelope.type in CAMPAIGN_TYPES:
             wanted.add(envelope.aggregate_id)
         elif envelope.type == ACCEPTED and envelope.data["campaign_id"]:
-            wanted.add(UUID(envelope.data["campaign_id"]))
+            wanted.add(parse_uuid(envelope.data["campaign_id"]))
     rows: dict[UUID, Row] = {}
     if wanted:
         with reader(cursor) as read:

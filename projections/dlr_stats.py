@@ -66,6 +66,9 @@ MESSAGE_COLUMNS: tuple[tuple[str, str], ...] = (
 _MESSAGE_NAMES = [name for name, _ in MESSAGE_COLUMNS]
 _COUNT_UPSERT = unnest_upsert(COUNTS, COUNT_COLUMNS, _BUCKET, add=("messages",))
 _MESSAGE_UPSERT = unnest_upsert(MESSAGES, MESSAGE_COLUMNS, ("message_id",))
+# A message's row is created by its acceptance, handed over once: a plain
+# INSERT, which a large batch COPYs straight in.
+_MESSAGE_INSERT = unnest_upsert(MESSAGES, MESSAGE_COLUMNS, None)
 _DROP_EMPTY = sql.SQL(
     "DELETE FROM rm_dlr_stats AS s USING unnest("
     "%s::text[], %s::boolean[], %s::date[], %s::text[], %s::text[]) AS b({cols})"
@@ -120,20 +123,22 @@ class DlrStats:
         return _DDL
 
     def apply(self, cursor: AnyCursor, envelopes: Sequence[Envelope]) -> None:
-        messages = _load_earlier(cursor, envelopes)
+        earlier = _load_earlier(cursor, envelopes)
+        new: dict[UUID, Row] = {}
         deltas: dict[Bucket, int] = defaultdict(int)
         for envelope in envelopes:
             if envelope.type == ACCEPTED:
-                row = messages[envelope.aggregate_id] = _accepted_row(envelope)
+                row = new[envelope.aggregate_id] = _accepted_row(envelope)
                 deltas[_bucket(row)] += 1
                 continue
-            moved = messages.get(envelope.aggregate_id)
+            moved = new.get(envelope.aggregate_id) or earlier.get(envelope.aggregate_id)
             if moved is None:  # its acceptance never reached us; nothing to move
                 continue
             deltas[_bucket(moved)] -= 1
             _apply_transition(moved, envelope)
             deltas[_bucket(moved)] += 1
-        write_rows(cursor, _MESSAGE_UPSERT, MESSAGE_COLUMNS, list(messages.values()))
+        write_rows(cursor, _MESSAGE_INSERT, MESSAGE_COLUMNS, list(new.values()))
+        write_rows(cursor, _MESSAGE_UPSERT, MESSAGE_COLUMNS, list(earlier.values()))
         changed = [(*bucket, delta) for bucket, delta in deltas.items() if delta != 0]
         if changed:
             columns = list(zip(*changed, strict=True))

@@ -73,6 +73,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 _NAMES = [name for name, _ in COLUMNS]
 _UPSERT = unnest_upsert(TABLE, COLUMNS, ("message_id",))
+# A message's row is created by its acceptance, which is handed over once
+# (base.Projection): a plain INSERT, which a large batch COPYs straight in.
+_INSERT = unnest_upsert(TABLE, COLUMNS, None)
 _SELECT_TOUCHED = sql.SQL("SELECT {cols} FROM {table} WHERE message_id = ANY(%s::uuid[])").format(
     cols=sql.SQL(", ").join(sql.Identifier(name) for name in _NAMES),
     table=sql.Identifier(TABLE),
@@ -139,20 +142,22 @@ class MessageLog:
         return _DDL
 
     def apply(self, cursor: AnyCursor, envelopes: Sequence[Envelope]) -> None:
-        rows = _load_earlier(cursor, envelopes)
+        earlier = _load_earlier(cursor, envelopes)
+        new: dict[UUID, Row] = {}
         for envelope in envelopes:
             if envelope.type == ACCEPTED:
-                rows[envelope.aggregate_id] = _accepted_row(envelope)
+                new[envelope.aggregate_id] = _accepted_row(envelope)
                 continue
-            row = rows.get(envelope.aggregate_id)
+            row = new.get(envelope.aggregate_id) or earlier.get(envelope.aggregate_id)
             # A transition of a message whose acceptance never reached us
             # (parked as poison) has no row to move; it is skipped, not raised,
             # so that one lost envelope does not block everything after it.
             if row is not None:
                 _apply_transition(row, envelope)
-        for row in rows.values():
-            row["events"] = _json.encode(row["events"]).decode()
-        write_rows(cursor, _UPSERT, COLUMNS, list(rows.values()))
+        for rows, upsert in ((new, _INSERT), (earlier, _UPSERT)):
+            for row in rows.values():
+                row["events"] = _json.encode(row["events"]).decode()
+            write_rows(cursor, upsert, COLUMNS, list(rows.values()))
 
 
 def _load_earlier(cursor: AnyCursor, envelopes: Sequence[Envelope]) -> dict[UUID, Row]:

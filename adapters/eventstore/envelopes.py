@@ -37,6 +37,32 @@ class _Plan:
     contract: Contract
     class_version: int
     datetime_fields: tuple[str, ...]
+    #: Decodes only what the envelope needs, or None for a contract whose
+    #: fields collide with those names.
+    picker: msgspec.json.Decoder[Any] | None
+
+
+# Besides the contract's fields, an envelope needs these of the stored state.
+_ENVELOPE_FIELDS = ("timestamp", "account_id", "class_version")
+
+
+def _picker(contract: Contract) -> msgspec.json.Decoder[Any] | None:
+    """A decoder into a struct of the contract's fields and the envelope's.
+
+    msgspec skips the other fields of the state without building them, and
+    the struct turns into the data dict in one C call (asdict): together
+    about a third cheaper than decoding the whole state into a dict and
+    picking from it. The fields stay untyped (Any), so the values are
+    exactly what the untyped decode gives.
+    """
+    if set(contract.fields) & set(_ENVELOPE_FIELDS):
+        return None
+    fields: list[tuple[str, Any] | tuple[str, Any, Any]] = [
+        (name, Any) for name in contract.fields
+    ]
+    fields += [("timestamp", str), ("account_id", str), ("class_version", int, 1)]
+    struct = msgspec.defstruct("Picked", fields, kw_only=True)
+    return msgspec.json.Decoder(struct)
 
 
 def _is_datetime(annotation: object) -> bool:
@@ -61,29 +87,55 @@ def _plan(topic: str) -> _Plan | None:
         contract=contract,
         class_version=getattr(event_class, "class_version", 1),
         datetime_fields=tuple(f for f in contract.fields if _is_datetime(hints.get(f))),
+        picker=_picker(contract),
     )
+
+
+# A stored event as read straight from the events table: (notification_id,
+# originator_id, originator_version, topic, state).
+StoredRow = tuple[int, UUID | str, int, str, bytes]
+
+
+def _is_plain(mapper: Mapper) -> bool:  # type: ignore[type-arg]
+    return isinstance(mapper, MsgspecMapper) and not mapper.cipher and not mapper.compressor
 
 
 def envelopes_of(mapper: Mapper, notifications: Sequence[Notification]) -> list[Envelope]:  # type: ignore[type-arg]
     """Published envelopes for stored notifications, skipping internal events."""
-    if not isinstance(mapper, MsgspecMapper) or mapper.cipher or mapper.compressor:
+    if not _is_plain(mapper):
         return _through_domain_events(mapper, notifications)
     envelopes = []
-    for notification in notifications:
-        plan = _plan(notification.topic)
+    for n in notifications:
+        plan = _plan(n.topic)
         if plan is not None:
-            envelopes.append(_envelope(plan, notification))
+            envelopes.append(_envelope(plan, n.id, n.originator_id, n.originator_version, n.state))
     return envelopes
 
 
-def _envelope(plan: _Plan, notification: Notification) -> Envelope:
-    raw: dict[str, Any] = _decoder.decode(notification.state)
-    from_version = raw.pop("class_version", 1)
-    while from_version < plan.class_version:
-        getattr(plan.event_class, f"upcast_v{from_version}_v{from_version + 1}")(raw)
-        from_version += 1
+def envelopes_of_rows(mapper: Mapper, rows: Sequence[StoredRow]) -> list[Envelope]:  # type: ignore[type-arg]
+    """The same for raw rows of the events table: a rebuild reads a million
+    of them, and a Notification object per row costs more than its decode."""
+    if not _is_plain(mapper):
+        return _through_domain_events(mapper, [
+            Notification(id=i, originator_id=o, originator_version=v, topic=t, state=s)
+            for i, o, v, t, s in rows
+        ])
+    envelopes = []
+    for notification_id, originator_id, originator_version, topic, state in rows:
+        plan = _plan(topic)
+        if plan is not None:
+            envelopes.append(
+                _envelope(plan, notification_id, originator_id, originator_version, state)
+            )
+    return envelopes
+
+
+def _envelope(
+    plan: _Plan, notification_id: int, originator_id: UUID | str, originator_version: int,
+    state: bytes,
+) -> Envelope:
     contract = plan.contract
-    data = {name: raw[name] for name in contract.fields}
+    data, timestamp, account_id = _picked(plan, state) or _upcast(plan, state)
     for name in plan.datetime_fields:
         # msgspec writes UTC as "Z"; the contract has always said "+00:00".
         value = data[name]
@@ -91,19 +143,45 @@ def _envelope(plan: _Plan, notification: Notification) -> Envelope:
             data[name] = value[:-1] + "+00:00"
     if contract.transform is not None:
         data = contract.transform(data)
-    originator_id = notification.originator_id
     return Envelope(
-        id=notification.id,
+        id=notification_id,
         type=contract.type,
         version=contract.version,
-        occurred_at=datetime.fromisoformat(raw["timestamp"]),
-        account_id=raw["account_id"],
+        occurred_at=datetime.fromisoformat(timestamp),
+        account_id=account_id,
         aggregate_id=(
             originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
         ),
-        aggregate_version=notification.originator_version,
+        aggregate_version=originator_version,
         data=data,
     )
+
+
+def _picked(plan: _Plan, state: bytes) -> tuple[dict[str, Any], str, str] | None:
+    """The contract's fields, time and account of a state stored at the
+    class's current version; None for any other (see _upcast)."""
+    if plan.picker is None:
+        return None
+    try:
+        picked = plan.picker.decode(state)
+    except msgspec.ValidationError:  # a field missing: an older version
+        return None
+    if picked.class_version != plan.class_version:
+        return None
+    data: dict[str, Any] = msgspec.structs.asdict(picked)
+    for name in _ENVELOPE_FIELDS:
+        del data[name]
+    return data, picked.timestamp, picked.account_id
+
+
+def _upcast(plan: _Plan, state: bytes) -> tuple[dict[str, Any], str, str]:
+    """The whole state, upcast as the mapper would, then picked."""
+    raw: dict[str, Any] = _decoder.decode(state)
+    from_version = raw.pop("class_version", 1)
+    while from_version < plan.class_version:
+        getattr(plan.event_class, f"upcast_v{from_version}_v{from_version + 1}")(raw)
+        from_version += 1
+    return {name: raw[name] for name in plan.contract.fields}, raw["timestamp"], raw["account_id"]
 
 
 def _through_domain_events(

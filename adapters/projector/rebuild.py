@@ -11,21 +11,30 @@ gap, no double count.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import gc
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
-from psycopg import Cursor, sql
+from psycopg import Connection, Cursor, sql
 from psycopg_pool import ConnectionPool
 
-from adapters.eventstore.envelopes import envelopes_of
 from adapters.projector import positions
+from adapters.projector.sections import ReadAhead
 from adapters.projector.status import topics_of
 from projections.base import Projection
 
 REBUILD_SECTION_SIZE = 5000
 LOCK_WAIT_S = 30.0
+# The collector's first generation runs every 700 net allocations by default.
+# A rebuild allocates millions of short-lived dicts and envelopes that
+# reference counting frees anyway, and every collection would walk them for
+# nothing; this many makes it run a hundred times less often.
+_REBUILD_GC_GEN0_THRESHOLD = 70_000
 
 Progress = Callable[[int, int], None]  # (position reached, target position)
 
@@ -33,9 +42,24 @@ Progress = Callable[[int, int], None]  # (position reached, target position)
 @dataclass(frozen=True, slots=True)
 class RebuildResult:
     projection: str
+    #: Events of the projection's topics read from the store; the server
+    #: skips the others, but the rebuild covers the whole log up to `position`.
     events_read: int
     envelopes_applied: int
     position: int
+    #: Where the time went: reading and decoding (in the read-ahead thread,
+    #: alongside the writes), waiting for a section that was not read yet,
+    #: and building the secondary indexes at the end.
+    reading_s: float = 0.0
+    read_wait_s: float = 0.0
+    index_build_s: float = 0.0
+
+
+@dataclass(slots=True)
+class _Progress:
+    reached: int = 0
+    read: int = 0
+    applied: int = 0
 
 
 def rebuild(
@@ -48,15 +72,12 @@ def rebuild(
     progress: Progress | None = None,
 ) -> RebuildResult:
     assert section_size >= 1
-    wanted_topics = set(topics_of(projection))
-    with pool.connection(timeout=LOCK_WAIT_S) as conn:
+    lock_key = positions.projection_lock_key(projection.name)
+    with _fewer_collections(), pool.connection(timeout=LOCK_WAIT_S) as conn:
         # Bounds the wait for the live consumer to finish its batch; without
         # it a stuck holder would keep the rebuild waiting for ever.
         conn.execute(f"SET lock_timeout = '{int(LOCK_WAIT_S * 1000)}ms'")
-        conn.execute(
-            "SELECT pg_advisory_lock(hashtext(%s))",
-            (positions.projection_lock_key(projection.name),),
-        )
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (lock_key,))
         indexes: list[str] = []
         try:
             target = recorder.max_notification_id() or 0
@@ -72,41 +93,58 @@ def rebuild(
             # position: the rebuild is simply run again. The final commit
             # below is synchronous and flushes all of them.
             conn.execute("SET synchronous_commit = off")
-            reached, read, applied = 0, 0, 0
-            while reached < target:
-                section = recorder.select_notifications(
-                    reached + 1, section_size, stop=target
-                )
-                if not section:
-                    break
-                # Only the events this projection reads are decoded at all.
-                envelopes = envelopes_of(mapper, [n for n in section if n.topic in wanted_topics])
-                with conn.transaction(), conn.cursor() as cursor:
-                    if envelopes:
-                        projection.apply(cursor, envelopes)
-                    last_at = envelopes[-1].occurred_at if envelopes else None
-                    positions.advance(cursor, projection.name, section[-1].id, last_at)
-                reached = section[-1].id
-                read += len(section)
-                applied += len(envelopes)
-                if progress is not None:
-                    progress(reached, target)
+            table = recorder.events_table_name  # type: ignore[attr-defined]
+            with ReadAhead(pool, table, topics_of(projection), mapper, target,
+                           section_size) as sections:
+                done = _apply_sections(conn, projection, sections, target, progress)
             conn.execute("RESET synchronous_commit")
+            started = time.perf_counter()
+            _create_indexes(pool, conn, indexes)
+            indexes = []
+            index_build_s = time.perf_counter() - started
             with conn.transaction(), conn.cursor() as cursor:
-                _create_indexes(cursor, indexes)
-                indexes = []
                 positions.advance(cursor, projection.name, target, None)
         finally:
             conn.execute("RESET synchronous_commit")
             if indexes:  # the rebuild failed: the read model keeps its indexes
-                with conn.transaction(), conn.cursor() as cursor:
-                    _create_indexes(cursor, indexes)
-            conn.execute(
-                "SELECT pg_advisory_unlock(hashtext(%s))",
-                (positions.projection_lock_key(projection.name),),
-            )
+                _create_indexes(pool, conn, indexes)
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (lock_key,))
             conn.execute("RESET lock_timeout")
-    return RebuildResult(projection.name, read, applied, max(target, reached))
+    return RebuildResult(
+        projection.name, done.read, done.applied, max(target, done.reached),
+        sections.reading_s, sections.waiting_s, index_build_s,
+    )
+
+
+def _apply_sections(
+    conn: Connection[Any], projection: Projection, sections: ReadAhead, target: int,
+    progress: Progress | None,
+) -> _Progress:
+    """Each section applied and committed with the position it reaches."""
+    done = _Progress()
+    for section in sections:
+        envelopes = section.envelopes
+        with conn.transaction(), conn.cursor() as cursor:
+            if envelopes:
+                projection.apply(cursor, envelopes)
+            last_at = envelopes[-1].occurred_at if envelopes else None
+            positions.advance(cursor, projection.name, section.end, last_at)
+        done.reached = section.end
+        done.read += section.rows_read
+        done.applied += len(envelopes)
+        if progress is not None:
+            progress(done.reached, target)
+    return done
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    gen0, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(max(gen0, _REBUILD_GC_GEN0_THRESHOLD), gen1, gen2)
+    try:
+        yield
+    finally:
+        gc.set_threshold(gen0, gen1, gen2)
 
 
 def _drop_secondary_indexes(cursor: Cursor[Any], tables: tuple[str, ...]) -> list[str]:
@@ -129,8 +167,38 @@ def _drop_secondary_indexes(cursor: Cursor[Any], tables: tuple[str, ...]) -> lis
     return [definition for _, definition in found]
 
 
-def _create_indexes(cursor: Cursor[Any], definitions: list[str]) -> None:
+def _create_indexes(pool: ConnectionPool, conn: Connection[Any], definitions: list[str]) -> None:
+    """Build the indexes, half of them on a second connection meanwhile.
+
+    Each build is one server process sorting the whole table, while the
+    machine has a core to spare once the rows are in: two at a time finish
+    about a quarter sooner than one after another.
+    """
+    if len(definitions) < 2:
+        _create_each(conn, definitions)
+        return
+    second = definitions[1::2]
+    failure: list[BaseException] = []
+
+    def build_second() -> None:
+        try:
+            with pool.connection(timeout=LOCK_WAIT_S) as other:
+                _create_each(other, second)
+        except BaseException as error:  # raised below, in the caller's thread
+            failure.append(error)
+
+    thread = threading.Thread(target=build_second, name="rebuild-index")
+    thread.start()
+    try:
+        _create_each(conn, definitions[0::2])
+    finally:
+        thread.join()
+    if failure:
+        raise failure[0]
+
+
+def _create_each(conn: Connection[Any], definitions: list[str]) -> None:
     for definition in definitions:
         # pg_get_indexdef gives "CREATE INDEX name ON ...": a definition
         # that PostgreSQL itself wrote, not input.
-        cursor.execute(definition.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+        conn.execute(definition.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
