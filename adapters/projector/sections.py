@@ -25,12 +25,17 @@ from psycopg_pool import ConnectionPool
 from adapters.eventstore.envelopes import StoredRow, envelopes_of_rows
 from domain.published import Envelope
 
-# Bounded by the target as well as by the section's size, so that events
-# stored after the rebuild began are left to the live consumer.
+# A section is a range of notification ids, not a number of matching rows:
+# its cost stays bounded whatever plan the server picks. With "LIMIT n" and
+# no statistics on the table (a freshly filled store) the planner expects
+# few rows of the topics and reads the whole rest of the log up to the
+# target, then sorts it, for every section. The range ends at the target at
+# most, so that events stored after the rebuild began are left to the live
+# consumer.
 _SECTION = (
     "SELECT notification_id, originator_id, originator_version, topic, state FROM {table}"
     " WHERE notification_id > %s AND notification_id <= %s AND topic = ANY(%s)"
-    " ORDER BY notification_id LIMIT %s"
+    " ORDER BY notification_id"
 )
 READ_AHEAD_SECTIONS = 2
 _PUT_POLL_S = 0.1
@@ -39,9 +44,8 @@ _CONNECT_TIMEOUT_S = 30.0
 
 @dataclass(frozen=True, slots=True)
 class Section:
-    #: The log position the section takes the projection to: its last row's
-    #: id, or the target for the last section (nothing of the projection's
-    #: topics lies between its last row, if any, and the target).
+    #: The log position the section takes the projection to: the end of its
+    #: range of ids, whether or not it held events of the projection's topics.
     end: int
     rows_read: int
     envelopes: list[Envelope]
@@ -51,15 +55,16 @@ def read_sections(
     conn: Connection[Any], table: str, topics: Sequence[str], mapper: Mapper,  # type: ignore[type-arg]
     target: int, section_size: int,
 ) -> Iterator[Section]:
-    """Sections of the events of `topics` with ids up to `target`."""
+    """Sections of the events of `topics` with ids up to `target`, each
+    covering `section_size` ids (the last one fewer)."""
     statement = sql.SQL(_SECTION).format(table=sql.Identifier(table))
     wanted, reached = list(topics), 0
     with conn.cursor(binary=True) as cursor:
         while reached < target:
+            end = min(reached + section_size, target)
             rows: list[StoredRow] = cursor.execute(
-                statement, (reached, target, wanted, section_size), prepare=True
+                statement, (reached, end, wanted), prepare=True
             ).fetchall()
-            end = rows[-1][0] if len(rows) == section_size else target
             yield Section(end, len(rows), envelopes_of_rows(mapper, rows))
             reached = end
 

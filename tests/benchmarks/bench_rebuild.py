@@ -1,8 +1,8 @@
 """Benchmark 6: rebuilding each read model from a store of 1,000,000 events.
 
 Measured: `rebuild()` of each projection (which empties its tables and
-brings them from the start of the log to its end, in sections of up to
-5,000 of its events), the store's events per second: every rebuild covers
+brings them from the start of the log to its end, in sections of 5,000
+notification ids), the store's events per second: every rebuild covers
 the whole log (checked: its position ends at the log's head), though the
 server sends it only the events of its own topics. Baseline: a raw psycopg
 keyset scan of ALL events of the same table, the same columns and sections
@@ -250,7 +250,7 @@ def profile_section(container: Container, projection: Projection) -> dict[str, A
     stats = pstats.Stats(profiler)
     return {
         "scope": f"rebuild of {projection.name}, section {PROFILED_SECTION + 1}"
-                 f" ({REBUILD_SECTION_SIZE:,} events), the rebuild's thread only",
+                 f" ({REBUILD_SECTION_SIZE:,} notification ids), the rebuild's thread only",
         "total_s": stats.total_tt,  # type: ignore[attr-defined]
         "top_cumulative": profile_top(stats, "cumulative", 14),
         "top_tottime": profile_top(stats, "tottime", 14),
