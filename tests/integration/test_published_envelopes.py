@@ -10,7 +10,7 @@ from eventsourcing.persistence import Mapper, Notification
 from adapters.bootstrap import Container
 from adapters.eventstore.envelopes import envelopes_of
 from application.sending import SendMessage
-from domain.published import CONTRACTS, Envelope, encode_envelope, publish
+from domain.published import Envelope, encode_envelope, publish
 from domain.wallet import TopUpSource
 from tests.integration.test_live_projections import _mixed_workload
 
@@ -38,10 +38,14 @@ def test_the_fast_path_publishes_what_the_domain_events_publish(container: Conta
     assert [encode_envelope(e) for e in fast] == [encode_envelope(e) for e in general]
     assert fast == general
     # The workload covers the types with datetimes, transforms and upcasts.
-    published_types = {e.type for e in fast}
-    assert {"message.accepted", "wallet.reservations_settled", "wallet.topped_up",
-            "message.delivery_reported", "wallet.adjusted"} <= published_types
-    assert len(published_types) >= len(CONTRACTS) // 2
+    # Other tests share the database and may add more; these are its own.
+    assert {
+        "campaign.created", "campaign.recipients_added", "campaign.started",
+        "message.accepted", "message.cancelled", "message.carrier_rejected",
+        "message.delivery_reported", "message.expired", "message.submitted_to_carrier",
+        "wallet.adjusted", "wallet.funds_reserved", "wallet.opened",
+        "wallet.reservations_settled", "wallet.topped_up",
+    } <= {e.type for e in fast}
     assert any(e.data.get("scheduled_at") for e in fast)
 
 
