@@ -127,9 +127,9 @@ class WebhookSender:
         finally:
             await self._drain()
             helpers[0].cancel()
-            # The recorder is never cancelled mid-write (the write would go
-            # on in its thread and be made again): it stops once it has
-            # recorded every result.
+            # The recorder is never cancelled mid-write (its transaction
+            # would roll back, and those deliveries be posted again once
+            # their lease ran out): it stops once it has recorded every result.
             self._closing = True
             self._recorded.set()
             await asyncio.gather(*helpers, return_exceptions=True)
