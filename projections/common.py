@@ -225,7 +225,8 @@ def write_rows(
             if jsonb:
                 values = list(values)
                 for i in jsonb:
-                    values[i] = b"\x01" + values[i].encode()
+                    if values[i] is not None:  # NULL stays NULL
+                        values[i] = b"\x01" + values[i].encode()
             copy.write_row(values)
     if direct is None:
         cursor.execute(upsert.from_stage)
