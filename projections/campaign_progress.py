@@ -32,6 +32,7 @@ from projections.common import (
     dict_reader,
     encode_cursor,
     keyset_page,
+    moved_before,
     parse_uuid,
     reader,
     status_after,
@@ -217,10 +218,7 @@ class CampaignProgress:
 
 def _load_messages(cursor: AnyCursor, envelopes: Sequence[Envelope]) -> dict[UUID, Row]:
     """In-flight campaign messages that move in the batch, accepted before it."""
-    accepted_here = {e.aggregate_id for e in envelopes if e.type == ACCEPTED}
-    wanted = list(
-        {e.aggregate_id for e in envelopes if e.type in MESSAGE_TYPES} - accepted_here
-    )
+    wanted = moved_before(envelopes, lambda e: e.type in MESSAGE_TYPES)
     rows: dict[UUID, Row] = {}
     if wanted:
         with reader(cursor) as read:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -81,8 +81,26 @@ def parse_uuid(text: str) -> UUID:
     return UUID(text)
 
 
+def moved_before(
+    envelopes: Sequence[Envelope], moves: Callable[[Envelope], bool] = lambda _: True,
+) -> list[UUID]:
+    """Messages that `envelopes` move (those `moves` picks) but did not accept:
+    their rows were written by an earlier batch and must be read first.
+
+    A section of a bulk holds nothing but acceptances, so it is checked for
+    that before any set of ids is built.
+    """
+    moved = [e for e in envelopes if e.type != ACCEPTED and moves(e)]
+    if not moved:
+        return []
+    accepted_here = {e.aggregate_id for e in envelopes if e.type == ACCEPTED}
+    return list({e.aggregate_id for e in moved} - accepted_here)
+
+
 def utc(moment: datetime) -> datetime:
     """Days and months are UTC ones; a naive time is taken to be UTC already."""
+    if moment.tzinfo is UTC:  # what envelopes carry: no conversion to make
+        return moment
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)

@@ -31,6 +31,7 @@ from projections.common import (
     AnyCursor,
     as_day,
     dict_reader,
+    moved_before,
     reader,
     status_after,
     unnest_upsert,
@@ -147,8 +148,7 @@ class DlrStats:
 
 
 def _load_earlier(cursor: AnyCursor, envelopes: Sequence[Envelope]) -> dict[UUID, Row]:
-    accepted_here = {e.aggregate_id for e in envelopes if e.type == ACCEPTED}
-    wanted = list({e.aggregate_id for e in envelopes} - accepted_here)
+    wanted = moved_before(envelopes)
     rows: dict[UUID, Row] = {}
     if wanted:
         with reader(cursor) as read:

@@ -33,6 +33,7 @@ from projections.common import (
     dict_reader,
     encode_cursor,
     keyset_page,
+    moved_before,
     reader,
     settlement_of,
     status_after,
@@ -162,8 +163,7 @@ class MessageLog:
 
 def _load_earlier(cursor: AnyCursor, envelopes: Sequence[Envelope]) -> dict[UUID, Row]:
     """Rows of messages that move in this batch but were accepted before it."""
-    accepted_here = {e.aggregate_id for e in envelopes if e.type == ACCEPTED}
-    wanted = list({e.aggregate_id for e in envelopes} - accepted_here)
+    wanted = moved_before(envelopes)
     rows: dict[UUID, Row] = {}
     if not wanted:
         return rows

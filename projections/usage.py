@@ -24,6 +24,7 @@ from projections.common import (
     MESSAGE_TYPES,
     AnyCursor,
     dict_reader,
+    moved_before,
     reader,
     settlement_of,
     unnest_upsert,
@@ -143,10 +144,7 @@ def _month(moment: datetime) -> str:
 
 def _load_pending(cursor: AnyCursor, envelopes: Sequence[Envelope]) -> dict[UUID, dict[str, Any]]:
     """Held prices settled in this batch for messages accepted before it."""
-    accepted_here = {e.aggregate_id for e in envelopes if e.type == ACCEPTED}
-    wanted = list(
-        {e.aggregate_id for e in envelopes if settlement_of(e)} - accepted_here
-    )
+    wanted = moved_before(envelopes, lambda e: bool(settlement_of(e)))
     rows: dict[UUID, dict[str, Any]] = {}
     if wanted:
         with reader(cursor) as read:
