@@ -19,11 +19,12 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from adapters.jetstream.runs import SHARED_RUNS
 from application.carriers import Carrier, DeliveryReceipt, InboundMessage
 from application.dispatching import Dispatcher
 from application.inbound import InboundService
 from application.receipts import ReceiptProcessor
-from domain.published import decode_envelopes, subject_of
+from domain.published import subject_of
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ class DispatcherWorker:
         chunk_ids = 0
         for msg in msgs:
             try:
-                ids = [envelope.aggregate_id for envelope in decode_envelopes(msg.data)]
+                ids = [envelope.aggregate_id for envelope in SHARED_RUNS.decode(msg)]
             except msgspec.DecodeError:
                 log.error("dispatcher: dropping an undecodable envelope: %r", msg.data[:200])
                 await msg.term()

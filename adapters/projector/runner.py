@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -29,8 +27,9 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import APIError
 from psycopg_pool import ConnectionPool
 
+from adapters.jetstream.runs import SHARED_RUNS, SharedRuns
 from adapters.projector import positions
-from domain.published import Envelope, decode_envelopes, encode_envelope, subject_of
+from domain.published import Envelope, encode_envelope, subject_of
 from projections.base import Projection
 
 log = logging.getLogger(__name__)
@@ -40,9 +39,6 @@ ACK_WAIT_S = 60.0
 RETRY_BACKOFF_BASE_S = 0.1
 RETRY_BACKOFF_CAP_S = 5.0
 BUSY_DELAY_S = 1.0
-# Decoded runs kept for the other projections of the process: about 50 runs
-# of message.accepted, some tens of MB at most.
-SHARED_RUNS_MAX_ENVELOPES = 50_000
 
 
 class ProjectionBusy(Exception):
@@ -231,51 +227,7 @@ class ProjectionRunner:
         return durable
 
 
-class SharedRuns:
-    """Decoded runs, shared by the projections of one process.
-
-    The message log, DLR statistics, campaign progress and usage all read
-    every `message.accepted` run; decoding a run was a third of the
-    projection process's CPU while bulks arrived, most of it the same bytes
-    decoded four times. Each run is now decoded once per process, keyed by
-    its stream and sequence, and used again only if its bytes are the same
-    (a stream made again under the same name starts its sequence again).
-    Envelopes are frozen and no projection changes an envelope's data, so
-    the runner threads can share them.
-    """
-
-    def __init__(self, max_envelopes: int = SHARED_RUNS_MAX_ENVELOPES) -> None:
-        assert max_envelopes >= 1
-        self._max_envelopes = max_envelopes
-        self._runs: OrderedDict[tuple[str, int], tuple[bytes, list[Envelope]]] = OrderedDict()
-        self._envelopes = 0
-        self._lock = threading.Lock()
-        self.decoded = 0  # runs decoded here, not taken from another projection
-
-    def decode(self, msg: Msg) -> list[Envelope]:
-        key = (msg.metadata.stream, msg.metadata.sequence.stream)
-        with self._lock:
-            cached = self._runs.get(key)
-        if cached is not None and cached[0] == msg.data:
-            return cached[1]
-        envelopes = decode_envelopes(msg.data)  # raises on a poison message: not kept
-        with self._lock:
-            self.decoded += 1
-            previous = self._runs.pop(key, None)
-            if previous is not None:
-                self._envelopes -= len(previous[1])
-            self._runs[key] = (msg.data, envelopes)
-            self._envelopes += len(envelopes)
-            while self._envelopes > self._max_envelopes and len(self._runs) > 1:
-                _, (_, evicted) = self._runs.popitem(last=False)
-                self._envelopes -= len(evicted)
-        return envelopes
-
-
-_SHARED_RUNS = SharedRuns()
-
-
-def _delivery(msg: Msg, shared: SharedRuns = _SHARED_RUNS) -> Delivery:
+def _delivery(msg: Msg, shared: SharedRuns = SHARED_RUNS) -> Delivery:
     try:
         envelopes: list[Envelope] | None = shared.decode(msg)
         error = ""

@@ -10,7 +10,7 @@ import msgspec
 import pytest
 from nats.aio.msg import Msg
 
-from adapters.projector.runner import SharedRuns
+from adapters.jetstream.runs import SharedRuns
 from domain.published import Envelope, batches_of
 
 
