@@ -19,7 +19,9 @@ from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
-from psycopg import Cursor, sql
+from psycopg import Cursor, postgres, sql
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
 from psycopg.rows import dict_row, tuple_row
 
 from domain.message import Message
@@ -145,9 +147,8 @@ class Upsert:
     from_stage: sql.Composed
     #: A plain INSERT (no conflict target): large batches COPY straight in.
     copy_table: sql.Composed | None
-    #: The binary COPY's column types. A jsonb value goes as bytea holding
-    #: jsonb's binary form (a version byte, then the JSON text): psycopg's own
-    #: jsonb dumper would encode our already-encoded JSON text a second time.
+    #: The binary COPY's column types (a jsonb value is JSON text, see
+    #: JsonTextBinaryDumper).
     copy_types: tuple[str, ...]
 
 
@@ -195,7 +196,7 @@ def unnest_upsert(
         copy_table=None if conflict is not None else sql.SQL(
             "COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)"
         ).format(table=sql.Identifier(table), cols=names),
-        copy_types=tuple("bytea" if pg_type == "jsonb" else pg_type for _, pg_type in columns),
+        copy_types=tuple(pg_type for _, pg_type in columns),
     )
 
 
@@ -227,27 +228,44 @@ def write_rows(
     if not rows:
         return
     assert len(columns) >= 2  # so that the itemgetter below returns tuples
-    names = [name for name, _ in columns]
-    if len(rows) < COPY_MIN_ROWS:
-        cursor.execute(upsert.unnest, [[row[name] for row in rows] for name in names])
+    values_of = itemgetter(*(name for name, _ in columns))  # one C call per row
+    write_values(cursor, upsert, [values_of(row) for row in rows])
+
+
+def write_values(cursor: AnyCursor, upsert: Upsert, rows: Sequence[Sequence[Any]]) -> None:
+    """Write `rows`, each a sequence of values in `upsert.columns` order.
+
+    A jsonb value is JSON text, already encoded (or None)."""
+    if not rows:
         return
-    jsonb = [i for i, (_, pg_type) in enumerate(columns) if pg_type == "jsonb"]
-    values_of = itemgetter(*names)  # one C call per row, not a Python loop
+    if len(rows) < COPY_MIN_ROWS:
+        cursor.execute(upsert.unnest, [list(column) for column in zip(*rows, strict=True)])
+        return
     direct = upsert.copy_table
     if direct is None:
         cursor.execute(upsert.create_stage)
+    # Only by oid: set_types below picks it for jsonb columns, while a jsonb
+    # parameter of any other statement on this cursor is dumped as before.
+    cursor.adapters.register_dumper(None, JsonTextBinaryDumper)
     with cursor.copy(upsert.copy_stage if direct is None else direct) as copy:
         copy.set_types(upsert.copy_types)
         for row in rows:
-            values = values_of(row)
-            if jsonb:
-                values = list(values)
-                for i in jsonb:
-                    if values[i] is not None:  # NULL stays NULL
-                        values[i] = b"\x01" + values[i].encode()
-            copy.write_row(values)
+            copy.write_row(row)
     if direct is None:
         cursor.execute(upsert.from_stage)
+
+
+class JsonTextBinaryDumper(Dumper):
+    """JSON text as jsonb's binary form: a version byte, then the text.
+
+    psycopg's own jsonb dumper takes a Python object and would encode our
+    already-encoded JSON a second time."""
+
+    format = Format.BINARY
+    oid = postgres.types["jsonb"].oid
+
+    def dump(self, obj: str) -> bytes:
+        return b"\x01" + obj.encode()
 
 
 def check_page_size(page_size: int) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
@@ -39,7 +40,7 @@ from projections.common import (
     status_after,
     unnest_upsert,
     uuid_or_none,
-    write_rows,
+    write_values,
 )
 
 TABLE = "rm_message_log"
@@ -73,6 +74,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("events", "jsonb"),
 )
 _NAMES = [name for name, _ in COLUMNS]
+assert _NAMES[-1] == "events"  # _accepted_columns and _values rely on it
+_FIELDS_BUT_EVENTS = itemgetter(*_NAMES[:-1])
 _UPSERT = unnest_upsert(TABLE, COLUMNS, ("message_id",))
 # A message's row is created by its acceptance, which is handed over once
 # (base.Projection): a plain INSERT, which a large batch COPYs straight in.
@@ -144,21 +147,28 @@ class MessageLog:
 
     def apply(self, cursor: AnyCursor, envelopes: Sequence[Envelope]) -> None:
         earlier = _load_earlier(cursor, envelopes)
-        new: dict[UUID, Row] = {}
+        # An acceptance stays an envelope until the writing, which turns it
+        # into a row of values in one go: a bulk is all acceptances. Only a
+        # message that also moves in this batch becomes a dict to move.
+        accepted: dict[UUID, Envelope] = {}
+        moved: dict[UUID, Row] = {}
         for envelope in envelopes:
+            key = envelope.aggregate_id
             if envelope.type == ACCEPTED:
-                new[envelope.aggregate_id] = _accepted_row(envelope)
+                accepted[key] = envelope
                 continue
-            row = new.get(envelope.aggregate_id) or earlier.get(envelope.aggregate_id)
+            row = moved.get(key) or earlier.get(key)
+            if row is None and key in accepted:
+                row = moved[key] = _accepted_row(accepted.pop(key))
             # A transition of a message whose acceptance never reached us
             # (parked as poison) has no row to move; it is skipped, not raised,
             # so that one lost envelope does not block everything after it.
             if row is not None:
                 _apply_transition(row, envelope)
-        for rows, upsert in ((new, _INSERT), (earlier, _UPSERT)):
-            for row in rows.values():
-                row["events"] = _json.encode(row["events"]).decode()
-            write_rows(cursor, upsert, COLUMNS, list(rows.values()))
+        new = [_accepted_values(envelope) for envelope in accepted.values()]
+        new += [_values(row) for row in moved.values()]
+        write_values(cursor, _INSERT, new)
+        write_values(cursor, _UPSERT, [_values(row) for row in earlier.values()])
 
 
 def _load_earlier(cursor: AnyCursor, envelopes: Sequence[Envelope]) -> dict[UUID, Row]:
@@ -186,40 +196,59 @@ def _event_entry(envelope: Envelope, status: str) -> dict[str, Any]:
     }
 
 
+def _accepted_values(envelope: Envelope) -> tuple[Any, ...]:
+    """The new row in column order, its timeline already JSON."""
+    status = status_after(envelope)
+    events = _json.encode([_event_entry(envelope, status)]).decode()
+    return (*_accepted_columns(envelope, status), events)
+
+
 def _accepted_row(envelope: Envelope) -> Row:
+    status = status_after(envelope)
+    row = dict(zip(_NAMES[:-1], _accepted_columns(envelope, status), strict=True))
+    # The acceptance opens the timeline, so the list tells the whole story.
+    row["events"] = [_event_entry(envelope, status)]
+    return row
+
+
+def _accepted_columns(envelope: Envelope, status: str) -> tuple[Any, ...]:
+    """Every column of a new row but the last, `events`, in COLUMNS order."""
     data = envelope.data
     price_micros = int(data["price_micros"])
-    status = status_after(envelope)
-    return {
-        "message_id": envelope.aggregate_id,
-        "account_id": envelope.account_id,
-        "campaign_id": uuid_or_none(data["campaign_id"]),
-        "client_ref": data["client_ref"],
-        "destination": data["destination"],
-        "country": data["country"],
-        "sender": data["sender"],
-        "encoding": data["encoding"],
-        "segments": int(data["segments"]),
-        "price_micros": price_micros,
-        "currency": data["currency"],
-        "sandbox": bool(data["sandbox"]),
-        "status": status,
-        "carrier": "",
-        "carrier_message_id": "",
-        "carrier_status": "",
-        "error_code": "",
-        "error_reason": "",
+    at = envelope.occurred_at
+    return (
+        envelope.aggregate_id,
+        envelope.account_id,
+        uuid_or_none(data["campaign_id"]),
+        data["client_ref"],
+        data["destination"],
+        data["country"],
+        data["sender"],
+        data["encoding"],
+        int(data["segments"]),
+        price_micros,
+        data["currency"],
+        bool(data["sandbox"]),
+        status,
+        "",  # carrier
+        "",  # carrier_message_id
+        "",  # carrier_status
+        "",  # error_code
+        "",  # error_reason
         # As in the aggregate: a free (sandbox) message holds nothing.
-        "charge": "held" if price_micros > 0 else "none",
-        "accepted_at": envelope.occurred_at,
-        "submitted_at": None,
-        "delivered_at": None,
-        "final_at": None,
-        "updated_at": envelope.occurred_at,
-        "last_event_id": envelope.id,
-        # The acceptance opens the timeline, so the list tells the whole story.
-        "events": [_event_entry(envelope, status)],
-    }
+        "held" if price_micros > 0 else "none",
+        at,  # accepted_at
+        None,  # submitted_at
+        None,  # delivered_at
+        None,  # final_at
+        at,  # updated_at
+        envelope.id,  # last_event_id
+    )
+
+
+def _values(row: Row) -> tuple[Any, ...]:
+    """A dict row in column order, its timeline encoded."""
+    return (*_FIELDS_BUT_EVENTS(row), _json.encode(row["events"]).decode())
 
 
 def _apply_transition(row: Row, envelope: Envelope) -> None:
