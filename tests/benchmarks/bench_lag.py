@@ -18,16 +18,19 @@ import contextlib
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID
 
 import nats
+from eventsourcing.utils import get_topic
 
 from adapters.bootstrap import Container
 from adapters.projector.status import statuses, topics_of
 from adapters.relay.relay import RELAY_NAME
 from adapters.workers import WorkerProcess
+from domain.message import Message
 from projections.registry import ALL_PROJECTIONS
 from tests.benchmarks.bench_relay import (
     bulk_command,
@@ -37,6 +40,7 @@ from tests.benchmarks.bench_relay import (
     set_relay_position,
 )
 from tests.benchmarks.harness import BULK_SIZE, create_account, progress
+from tests.benchmarks.lag_floor import FloorProcess
 
 TARGET_MAX_P99_S = 1.0
 LAG_BULKS = 10
@@ -45,6 +49,8 @@ SAMPLE_INTERVAL_S = 0.1
 VISIBLE_TIMEOUT_S = 900.0
 MESSAGE_LOG_COUNT = "message_log_rows"
 STAGES = ("relay", MESSAGE_LOG_COUNT, *(p.name for p in ALL_PROJECTIONS))
+FLOOR_STAGES = ("message_log", MESSAGE_LOG_COUNT)
+ACCEPTED_TOPIC = get_topic(Message.Accepted)
 
 
 @dataclass
@@ -67,9 +73,10 @@ class Bulk:
 class Tracker(threading.Thread):
     """Polls positions and the message log until every bulk is visible everywhere."""
 
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: Container, stages: tuple[str, ...] = STAGES) -> None:
         super().__init__(name="bench-lag-tracker", daemon=True)
         self._container = container
+        self._stages = stages
         self._lock = threading.Lock()
         self._pending: list[Bulk] = []
         self.bulks: list[Bulk] = []
@@ -101,7 +108,9 @@ class Tracker(threading.Thread):
         with self._container.pool.connection() as conn:
             for bulk in pending:
                 if not bulk.targets:
-                    bulk.targets = _targets(conn, self._container, bulk)
+                    bulk.targets = {stage: target for stage, target
+                                    in _targets(conn, self._container, bulk).items()
+                                    if stage in self._stages}
             positions: dict[str, int] = dict(conn.execute(
                 "SELECT name, position FROM projection_positions"
                 " UNION ALL SELECT '.relay', position FROM relay_positions WHERE name = %s",
@@ -126,7 +135,7 @@ class Tracker(threading.Thread):
 
 
 def _targets(conn: Any, container: Container, bulk: Bulk) -> dict[str, int]:
-    table = container.app.recorder.events_table_name  # type: ignore[attr-defined]
+    table = _events_table(container)
     targets = {"relay": bulk.head}
     for projection in ALL_PROJECTIONS:
         row = conn.execute(
@@ -187,35 +196,53 @@ class Burst:
 
 
 def run_lag(container: Container, nats_url: str) -> dict[str, Any]:
-    progress(f"lag: relay + {len(ALL_PROJECTIONS)} projections in a worker process;"
+    progress(f"lag: relay + {len(ALL_PROJECTIONS)} projections in worker processes;"
              f" 1 warm-up + {LAG_BULKS} back-to-back bulks of {BULK_SIZE:,}, statuses()"
              f" every {SAMPLE_INTERVAL_S} s")
     command = bulk_command(create_account(container, "Bench lag").account_id)
-    sampled = _burst(container, nats_url, command, sample=True)
+    sampled = _product_burst(container, nats_url, command, sample=True)
     progress("lag: the same again without the statuses() sampler")
-    quiet = _burst(container, nats_url, command, sample=False)
-    return _result(sampled, quiet)
+    quiet = _product_burst(container, nats_url, command, sample=False)
+    progress("lag: the same bulks into the message log by the floor (lag_floor.py)")
+    floor = _burst(container, command, sample=False, stages=FLOOR_STAGES,
+                   workers=lambda head: [FloorProcess(
+                       container.database_url, _events_table(container), ACCEPTED_TOPIC, head)])
+    return _result(sampled, quiet, floor)
 
 
-def _burst(container: Container, nats_url: str, command: Any, *, sample: bool) -> Burst:
-    """One warm-up bulk, then LAG_BULKS back to back, on a new stream and workers."""
+def _product_burst(container: Container, nats_url: str, command: Any, *,
+                   sample: bool) -> Burst:
+    """The relay and the projections on a new stream, each in a process of
+    their own, as `smsledger up` runs them beside the API."""
     bus = isolated_bus(container, "lag")
     workers_container = replace(container, nats_url=nats_url,
                                 settings=replace(container.settings, bus=bus))
+
+    def workers(head: int) -> list[Any]:
+        set_relay_position(container, head)
+        return [
+            WorkerProcess(workers_container.settings, workers_container.database_url,
+                          nats_url, roles=(role,))
+            for role in ("relay", "projector")
+        ]
+
+    try:
+        return _burst(container, command, sample=sample, stages=STAGES, workers=workers)
+    finally:
+        asyncio.run(_delete_stream(nats_url, bus.stream_name))
+
+
+def _burst(container: Container, command: Any, *, sample: bool, stages: tuple[str, ...],
+           workers: Callable[[int], list[Any]]) -> Burst:
+    """One warm-up bulk, then LAG_BULKS back to back, with new workers."""
     # Everything so far counts as relayed and projected: the stream is new, and
     # the run measures a caught-up system taking a burst.
     head = head_of(container)
-    set_relay_position(container, head)
     set_projection_positions(container, head)
-    # The relay and the projections each in a process of their own, as
-    # `smsledger up` runs them beside the API.
-    workers = WorkerProcess(workers_container.settings, workers_container.database_url,
-                            nats_url, roles=("projector",))
-    relay_process = WorkerProcess(workers_container.settings, workers_container.database_url,
-                                  nats_url, roles=("relay",))
-    relay_process.start()
-    tracker, sampler = Tracker(container), Sampler(container)
-    workers.start()
+    started_workers = workers(head)
+    for worker in started_workers:
+        worker.start()
+    tracker, sampler = Tracker(container, stages), Sampler(container)
     try:
         tracker.start()
         warm_up = _send(container, command, tracker, -1)
@@ -239,10 +266,13 @@ def _burst(container: Container, nats_url: str, command: Any, *, sample: bool) -
             thread.stop_event.set()
             if thread.is_alive():
                 thread.join(timeout=10)
-        workers.stop()
-        relay_process.stop()
-        asyncio.run(_delete_stream(nats_url, bus.stream_name))
+        for worker in reversed(started_workers):
+            worker.stop()
     return Burst(tracker.bulks[1:], warm_up, sampler.samples, accept_s, drained_s)
+
+
+def _events_table(container: Container) -> str:
+    return str(container.app.recorder.events_table_name)  # type: ignore[attr-defined]
 
 
 def _send(container: Container, command: Any, tracker: Tracker, index: int) -> Bulk:
@@ -308,7 +338,7 @@ def _visible(burst: Burst) -> dict[str, Any]:
     }
 
 
-def _result(sampled: Burst, quiet: Burst) -> dict[str, Any]:
+def _result(sampled: Burst, quiet: Burst, floor: Burst) -> dict[str, Any]:
     figures: dict[str, dict[str, Any]] = {}
     for name in (p.name for p in ALL_PROJECTIONS):
         lag_s = [sample[name][1] for _, sample in sampled.samples]
@@ -318,6 +348,8 @@ def _result(sampled: Burst, quiet: Burst) -> dict[str, Any]:
     worst_sample_p99 = max(f["lag_s"]["p99"] for f in figures.values())
     visible = _visible(sampled)
     log_p99 = visible["commit_to_visible_s"][MESSAGE_LOG_COUNT]["p99"]
+    floor_visible = _visible(floor)
+    floor_p99 = floor_visible["commit_to_visible_s"][MESSAGE_LOG_COUNT]["p99"]
     return {
         "target": f"p99 <= {TARGET_MAX_P99_S:.0f} s",
         "target_max_p99_s": TARGET_MAX_P99_S,
@@ -331,21 +363,27 @@ def _result(sampled: Burst, quiet: Burst) -> dict[str, Any]:
         "message_log_visible_p99_s": log_p99,
         "pass": worst_sample_p99 <= TARGET_MAX_P99_S and log_p99 <= TARGET_MAX_P99_S,
         "without_sampler": _visible(quiet),
+        "floor": floor_visible,
+        "floor_p99_s": floor_p99,
+        # How many times the floor's lag the product's is: 1.0 would be as
+        # fast as anything that keeps the message log can be here.
+        "ratio_to_floor": log_p99 / floor_p99,
     }
 
 
 def lag_row(result: dict[str, Any]) -> str:
     verdict = "PASS" if result["pass"] else "FAIL"
     measured = f"log p99 {result['message_log_visible_p99_s']:.2f} s"
-    context = f"lag_s p99 {result['worst_sample_lag_s_p99']:.2f} s"
-    return (f"{'projection lag':<16}{result['target']:<24}{measured:<20}{context:<20}"
-            f"{'-':<9}{result['bulks']:<6}{verdict}")
+    floor = f"floor p99 {result['floor_p99_s']:.2f} s"
+    return (f"{'projection lag':<16}{result['target']:<24}{measured:<20}{floor:<20}"
+            f"{result['ratio_to_floor']:<9.2f}{result['bulks']:<6}{verdict}")
 
 
 def lag_details(result: dict[str, Any]) -> list[str]:
     lines = ["", f"projection lag: {result['bulks']} bulks ({result['events']:,} events)"
              " back to back, twice: with statuses() sampled (judged) and without"]
-    for title, part in (("with the sampler", result), ("without", result["without_sampler"])):
+    for title, part in (("with the sampler", result), ("without", result["without_sampler"]),
+                        ("the floor (message log only)", result["floor"])):
         lines.append(f"{title}: accepted in {part['accept_s']:.2f} s, all visible after"
                      f" {part['drained_s']:.2f} s; commit -> visible, seconds:")
         lines.append(f"  {'stage':<22}{'p50':>8}{'p99':>8}{'max':>8}   per bulk")
@@ -353,6 +391,7 @@ def lag_details(result: dict[str, Any]) -> list[str]:
             per_bulk = " ".join(f"{b[stage]:.2f}" for b in part["per_bulk_s"] if stage in b)
             lines.append(f"  {stage:<22}{values['p50']:>8.2f}{values['p99']:>8.2f}"
                          f"{values['max']:>8.2f}   {per_bulk}")
+    lines.append(f"worst statuses() lag_s p99: {result['worst_sample_lag_s_p99']:.2f} s")
     lines.append(f"statuses() samples ({result['samples']}, every {SAMPLE_INTERVAL_S} s):")
     lines.append(f"  {'projection':<22}{'lag_s p50':>10}{'p99':>8}{'max':>8}"
                  f"{'events p50':>12}{'p99':>9}{'max':>9}{'lagging':>9}")
