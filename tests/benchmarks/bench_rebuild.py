@@ -10,7 +10,8 @@ of 5,000 rows (`WHERE notification_id > %s ORDER BY notification_id LIMIT
 5000`), every row fetched. Each rebuild is preceded by its own baseline
 scan, so the two alternate. "all" is every projection's rebuild of one run,
 one after another: the store's events over their summed seconds, against
-the median of all scans.
+the median of all scans. The message log's rebuild also has a floor, timed
+right after it in each run (rebuild_floor.py).
 """
 
 from __future__ import annotations
@@ -23,15 +24,18 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
+from eventsourcing.utils import get_topic
 from psycopg import sql
 
 from adapters.bootstrap import Container
 from adapters.projector.rebuild import REBUILD_SECTION_SIZE, rebuild
+from domain.message import Message
 from projections.base import Projection
 from projections.registry import ALL_PROJECTIONS, by_name
 from tests.benchmarks.bench_bulk import profile_top
 from tests.benchmarks.bench_relay import bulk_command, head_of, profile_lines
 from tests.benchmarks.harness import BULK_SIZE, create_account, progress, summary
+from tests.benchmarks.rebuild_floor import rebuild_floor
 
 TARGET_MIN_RATIO = 0.5
 TARGET_EVENTS = 1_000_000
@@ -39,6 +43,7 @@ FILL_BUDGET_S = 180.0
 # The timed runs stop early, and say so, once a further run would end past this.
 RUNS_BUDGET_S = 2400.0
 PROFILED_PROJECTION = "message_log"
+FLOORED_PROJECTION = "message_log"  # the one with a floor (rebuild_floor.py)
 PROFILED_SECTION = 100  # the section after this many progress reports
 ALL = "all"
 
@@ -168,6 +173,11 @@ def run_rebuild(container: Container, runs: int) -> dict[str, Any]:
                 if rows != events:
                     raise RuntimeError(f"scanned {rows}, not {events}")
                 record[projection.name] = {"baseline_per_s": rows / scan_s, **rebuilt}
+                if projection.name == FLOORED_PROJECTION:
+                    floor = rebuild_floor(container.database_url, table,
+                                          get_topic(Message.Accepted), REBUILD_SECTION_SIZE)
+                    record[projection.name]["floor"] = {**floor,
+                                                        "per_s": events / floor["seconds"]}
             records.append(record)
             _report_run(index, runs, record)
             run_s, elapsed = time.perf_counter() - run_started, time.perf_counter() - started
@@ -201,6 +211,15 @@ def _result(records: list[dict[str, Any]], names: Sequence[str], events: int,
             "rows_read": records[0][name]["rows_read"],
             "applied": records[0][name]["applied"],
         }
+    floors = [r[FLOORED_PROJECTION]["floor"]["per_s"] for r in records]
+    floor_scans = [r[FLOORED_PROJECTION]["baseline_per_s"] for r in records]
+    per[FLOORED_PROJECTION]["floor"] = {
+        "per_s": summary(floors),
+        "ratio": statistics.median(floors) / statistics.median(floor_scans),
+        **{f"median_{key}": statistics.median(r[FLOORED_PROJECTION]["floor"][key]
+                                              for r in records)
+           for key in ("load_s", "index_s", "seconds")},
+    }
     in_sequence = [events / sum(r[name]["seconds"] for name in names) for r in records]
     scans = [r[name]["baseline_per_s"] for r in records for name in names]
     ratio = statistics.median(in_sequence) / statistics.median(scans)
@@ -297,5 +316,11 @@ def rebuild_details(result: dict[str, Any]) -> list[str]:
                      + "".join(f"{part:>8.2f}" for part in parts) + f"{rest:>8.2f}"
                      f"   ({figures['median_reading_s']:.2f} reading;"
                      f" {figures['rows_read']:,} rows read, {figures['applied']:,} applied)")
+    floor = result["projections"][FLOORED_PROJECTION]["floor"]
+    lines.append(f"floor for {FLOORED_PROJECTION} (rebuild_floor.py: scan, COPY of its rows,"
+                 f" its indexes): median {floor['per_s']['median']:,.0f} events/s,"
+                 f" {floor['ratio']:.2f}x the scan; {floor['median_seconds']:.2f} s ="
+                 f" {floor['median_load_s']:.2f} s loading + {floor['median_index_s']:.2f} s"
+                 " indexing")
     lines.extend(profile_lines(result["profile"]))
     return lines

@@ -32,13 +32,13 @@ _SELECT = (
     "SELECT notification_id, originator_id, topic, state FROM {table}"
     " WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
 )
-_COLUMNS = (
+COPY_COLUMNS = (
     "message_id, account_id, campaign_id, client_ref, destination, country, sender,"
     " encoding, segments, price_micros, currency, sandbox, status, carrier,"
     " carrier_message_id, carrier_status, error_code, error_reason, charge, accepted_at,"
     " submitted_at, delivered_at, final_at, updated_at, last_event_id, events"
 )
-_TYPES = (
+COPY_TYPES = (
     "uuid", "text", "uuid", "text", "text", "text", "text", "text", "int4", "int8", "text",
     "bool", "text", "text", "text", "text", "text", "text", "text", "timestamptz",
     "timestamptz", "timestamptz", "timestamptz", "timestamptz", "int8",
@@ -71,7 +71,7 @@ def run_floor(database_url: str, table: str, topic: str, start: int,
               stop: EventType) -> None:
     """The floor's process: sections of the log into the message log until `stop`."""
     select = _SELECT.format(table=table)  # our own table name
-    copy_sql = f"COPY rm_message_log ({_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+    copy_sql = f"COPY rm_message_log ({COPY_COLUMNS}) FROM STDIN (FORMAT BINARY)"
     position = start
     with psycopg.connect(database_url) as conn, conn.cursor(binary=True) as cursor:
         while not stop.is_set():
@@ -81,16 +81,17 @@ def run_floor(database_url: str, table: str, topic: str, start: int,
                 time.sleep(IDLE_POLL_S)
                 continue
             with cursor.copy(copy_sql) as copy:
-                copy.set_types(_TYPES)
+                copy.set_types(COPY_TYPES)
                 for notification_id, message_id, stored_topic, state in rows:
                     if stored_topic == topic:
-                        copy.write_row(_row(notification_id, message_id, state))
+                        copy.write_row(row_of(notification_id, message_id, state))
             position = rows[-1][0]
             cursor.execute(_ADVANCE, (position,))
             conn.commit()
 
 
-def _row(notification_id: int, message_id: UUID, state: bytes) -> tuple[Any, ...]:
+def row_of(notification_id: int, message_id: UUID, state: bytes) -> tuple[Any, ...]:
+    """The message log's row for a stored acceptance, timeline included."""
     s = _decoder.decode(state)
     at = s.timestamp
     timeline = (
