@@ -66,8 +66,12 @@ async def _read_all(js: JetStreamContext, container: Container) -> list:
     return envelopes
 
 
+def _table(container: Container) -> str:
+    return str(container.app.recorder.events_table_name)  # type: ignore[attr-defined]
+
+
 def _relay(container: Container, js: JetStreamContext) -> Relay:
-    return Relay(container.app.recorder, container.app.mapper, js,
+    return Relay(container.pool, _table(container), container.app.mapper, js,
                  RelayPositions(container.pool),
                  subject_prefix=container.settings.bus.subject_prefix, section_size=500)
 
@@ -113,7 +117,8 @@ def test_a_crash_before_saving_the_position_duplicates_nothing(
 
     async def scenario() -> tuple[int, int, int]:
         async with jetstream(bus_container) as js:
-            crashing = Relay(bus_container.app.recorder, bus_container.app.mapper, js,
+            crashing = Relay(bus_container.pool, _table(bus_container),
+                             bus_container.app.mapper, js,
                              CrashingPositions(bus_container.pool),
                              subject_prefix=bus_container.settings.bus.subject_prefix,
                              section_size=500)
