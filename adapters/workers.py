@@ -71,7 +71,8 @@ async def run_workers(
         tasks = []
         if "relay" in roles:
             relay = Relay(
-                container.app.recorder,
+                container.pool,
+                container.app.recorder.events_table_name,  # type: ignore[attr-defined]
                 container.app.mapper,
                 js,
                 RelayPositions(container.pool),

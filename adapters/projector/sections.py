@@ -1,12 +1,11 @@
 """The log as a rebuild reads it: sections of the events one projection reads.
 
-Rows come straight from the events table as tuples, in binary (a state is
-shipped as it is stored, not hex-encoded), with only the columns an envelope
-needs. The server filters by topic, so a projection that reads a hundred
-events of a million is sent those hundred, not the million. The reading and
-decoding run in a thread on a connection of their own, a few sections ahead
-of the caller: while the caller waits for PostgreSQL to write one section,
-the next is being fetched and decoded.
+Rows come straight from the events table (`adapters.eventstore.rows`). The
+server filters by topic, so a projection that reads a hundred events of a
+million is sent those hundred, not the million. The reading and decoding run
+in a thread on a connection of their own, a few sections ahead of the
+caller: while the caller waits for PostgreSQL to write one section, the next
+is being fetched and decoded.
 """
 
 from __future__ import annotations
@@ -19,10 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import Mapper
-from psycopg import Connection, sql
+from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
-from adapters.eventstore.envelopes import StoredRow, envelopes_of_rows
+from adapters.eventstore.envelopes import envelopes_of_rows
+from adapters.eventstore.rows import RowQuery
 from domain.published import Envelope
 
 # A section is a range of notification ids, not a number of matching rows:
@@ -33,8 +33,7 @@ from domain.published import Envelope
 # most, so that events stored after the rebuild began are left to the live
 # consumer.
 _SECTION = (
-    "SELECT notification_id, originator_id, originator_version, topic, state FROM {table}"
-    " WHERE notification_id > %s AND notification_id <= %s AND topic = ANY(%s)"
+    "notification_id > %s AND notification_id <= %s AND topic = ANY(%s)"
     " ORDER BY notification_id"
 )
 READ_AHEAD_SECTIONS = 2
@@ -57,16 +56,13 @@ def read_sections(
 ) -> Iterator[Section]:
     """Sections of the events of `topics` with ids up to `target`, each
     covering `section_size` ids (the last one fewer)."""
-    statement = sql.SQL(_SECTION).format(table=sql.Identifier(table))
+    query = RowQuery(table, _SECTION)
     wanted, reached = list(topics), 0
-    with conn.cursor(binary=True) as cursor:
-        while reached < target:
-            end = min(reached + section_size, target)
-            rows: list[StoredRow] = cursor.execute(
-                statement, (reached, end, wanted), prepare=True
-            ).fetchall()
-            yield Section(end, len(rows), envelopes_of_rows(mapper, rows))
-            reached = end
+    while reached < target:
+        end = min(reached + section_size, target)
+        rows = query.fetch(conn, (reached, end, wanted))
+        yield Section(end, len(rows), envelopes_of_rows(mapper, rows))
+        reached = end
 
 
 class ReadAhead:

@@ -19,10 +19,12 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from eventsourcing.persistence import ApplicationRecorder, Mapper
+from eventsourcing.persistence import Mapper
 from nats.js import JetStreamContext
+from psycopg_pool import ConnectionPool
 
-from adapters.eventstore.envelopes import envelopes_of
+from adapters.eventstore.envelopes import envelopes_of_rows
+from adapters.eventstore.rows import RowQuery
 from adapters.relay.positions import RelayPositions
 from domain.published import Batch, batches_of, subject_of
 
@@ -32,6 +34,22 @@ RELAY_NAME = "relay"
 IDLE_POLL_S = 0.02
 PUBLISH_ACK_TIMEOUT_S = 30.0
 MAX_BACKOFF_S = 10.0
+
+# The next section of the log: the same rows, order and limit as the
+# library's select_notifications(after + 1, limit), read raw. No topic filter:
+# envelopes_of_rows skips the events without a published contract, and the
+# section still counts them, so the position moves past them.
+#
+# Tailing by id is safe only because ids are committed in the order they are
+# issued: every insert path (the library's, and LedgerRecorder's functions
+# and COPY) holds the EXCLUSIVE lock on the events table from before it takes
+# ids until it commits, so an id becomes visible only once every lower id has
+# been committed or rolled back for good. The guarantee lies with the
+# writers: select_notifications is a plain SELECT that takes no lock either,
+# so this one, on the same table and connection settings (autocommit, a
+# snapshot per statement), sees exactly the rows it would. A gap (the ids of
+# a rolled-back insert) is never filled later and is stepped over, as there.
+_TAIL = "notification_id > %s ORDER BY notification_id LIMIT %s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +73,8 @@ class RelayStats:
 class Relay:
     def __init__(
         self,
-        recorder: ApplicationRecorder,
+        pool: ConnectionPool,
+        events_table: str,
         mapper: Mapper,  # type: ignore[type-arg]
         js: JetStreamContext,
         positions: RelayPositions,
@@ -65,7 +84,8 @@ class Relay:
         on_published: Callable[[int], None] | None = None,
     ) -> None:
         assert section_size >= 1
-        self._recorder = recorder
+        self._pool = pool
+        self._rows = RowQuery(events_table, _TAIL)
         self._mapper = mapper
         self._js = js
         self._positions = positions
@@ -131,11 +151,12 @@ class Relay:
         return await asyncio.to_thread(self._read, self.stats.position)
 
     def _read(self, after: int) -> _Section:
-        notifications = self._recorder.select_notifications(after + 1, self._section_size)
-        if not notifications:
+        with self._pool.connection() as conn:
+            rows = self._rows.fetch(conn, (after, self._section_size))
+        if not rows:
             return _Section(after, 0, after, [])
-        batches = batches_of(envelopes_of(self._mapper, notifications))
-        return _Section(after, len(notifications), notifications[-1].id, batches)
+        batches = batches_of(envelopes_of_rows(self._mapper, rows))
+        return _Section(after, len(rows), rows[-1][0], batches)
 
     async def _publish(self, batches: Sequence[Batch]) -> None:
         # publish_async writes in call order, so the stream keeps log order;

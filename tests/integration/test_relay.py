@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import uuid
+import zlib
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
+from eventsourcing.compressor import ZlibCompressor
+from eventsourcing.persistence import Mapper
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from adapters.bootstrap import Container
+from adapters.eventstore.envelopes import envelopes_of
+from adapters.eventstore.mapper import MsgspecMapper
 from adapters.relay.positions import RelayPositions
 from adapters.relay.relay import RELAY_NAME, Relay
 from application.sending import BulkRecipient, SendBulk, SendMessage
-from domain.published import decode_envelopes
+from domain.published import Envelope, decode_envelopes
 from domain.wallet import TopUpSource
 from tests.integration.bus import isolated_bus, jetstream
 
@@ -66,8 +73,12 @@ async def _read_all(js: JetStreamContext, container: Container) -> list:
     return envelopes
 
 
+def _table(container: Container) -> str:
+    return str(container.app.recorder.events_table_name)  # type: ignore[attr-defined]
+
+
 def _relay(container: Container, js: JetStreamContext) -> Relay:
-    return Relay(container.app.recorder, container.app.mapper, js,
+    return Relay(container.pool, _table(container), container.app.mapper, js,
                  RelayPositions(container.pool),
                  subject_prefix=container.settings.bus.subject_prefix, section_size=500)
 
@@ -101,6 +112,75 @@ def test_every_event_arrives_once_in_order(bus_container: Container) -> None:
     assert all(e.account_id for e in envelopes)
 
 
+@contextlib.contextmanager
+def _copy_of_log(
+    container: Container, after: int, keep: Callable[[int], bool],
+    state: Callable[[bytes], bytes],
+) -> Iterator[str]:
+    """A table shaped like the events table, holding the events after `after`
+    whose ids `keep` keeps, with their states passed through `state`. The rows
+    are stored newest first, so only the relay's ORDER BY yields log order."""
+    copy = f"relay_copy_{uuid.uuid4().hex[:12]}"
+    with container.pool.connection() as conn:
+        rows = conn.execute(
+            f"SELECT notification_id, originator_id, originator_version, topic, state"
+            f" FROM {_table(container)} WHERE notification_id > %s"
+            f" ORDER BY notification_id DESC", (after,)).fetchall()
+        conn.execute(f"CREATE TABLE {copy} (LIKE {_table(container)} INCLUDING DEFAULTS)")
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {copy} (notification_id, originator_id, originator_version,"
+                f" topic, state) VALUES (%s, %s, %s, %s, %s)",
+                [(i, o, v, t, state(s)) for i, o, v, t, s in rows if keep(i)])
+    try:
+        yield copy
+    finally:
+        with container.pool.connection() as conn:
+            conn.execute(f"DROP TABLE {copy}")
+
+
+def _kept(notification_id: int) -> bool:
+    """Every fifth id left out: gaps in the log, as rolled-back inserts leave."""
+    return notification_id % 5 != 0
+
+
+def _compressing(container: Container) -> Mapper:  # type: ignore[type-arg]
+    return MsgspecMapper(container.app.mapper.transcoder, compressor=ZlibCompressor())
+
+
+@pytest.mark.parametrize(("state", "mapper"), [
+    (bytes, lambda container: container.app.mapper),
+    (zlib.compress, _compressing),  # decoded through domain events
+], ids=["plain", "compressed"])
+def test_the_relay_publishes_the_log_in_order_across_gaps_and_sections(
+    bus_container: Container, state: Callable[[bytes], bytes],
+    mapper: Callable[[Container], Mapper],  # type: ignore[type-arg]
+) -> None:
+    after = bus_container.app.recorder.max_notification_id() or 0
+    _workload(bus_container)
+    stored = [n for n in bus_container.app.recorder.select_notifications(after + 1, 1_000_000)
+              if _kept(n.id)]
+    expected = envelopes_of(bus_container.app.mapper, stored)
+
+    async def scenario(table: str) -> tuple[list[Envelope], int]:
+        async with jetstream(bus_container) as js:
+            relay = Relay(bus_container.pool, table, mapper(bus_container), js,
+                          RelayPositions(bus_container.pool),
+                          subject_prefix=bus_container.settings.bus.subject_prefix,
+                          section_size=7)  # sections that cut runs and gaps anywhere
+            relay.stats.position = after
+            for _ in range(1000):
+                if await relay.relay_section() == 0:
+                    return await _read_all(js, bus_container), relay.stats.position
+            raise AssertionError("the relay never found the end of the log")
+
+    with _copy_of_log(bus_container, after, _kept, state) as table:
+        published, position = asyncio.run(scenario(table))
+    assert [e.id for e in published] == [e.id for e in expected]
+    assert published == expected
+    assert position == stored[-1].id
+
+
 def test_a_crash_before_saving_the_position_duplicates_nothing(
     bus_container: Container,
 ) -> None:
@@ -113,7 +193,8 @@ def test_a_crash_before_saving_the_position_duplicates_nothing(
 
     async def scenario() -> tuple[int, int, int]:
         async with jetstream(bus_container) as js:
-            crashing = Relay(bus_container.app.recorder, bus_container.app.mapper, js,
+            crashing = Relay(bus_container.pool, _table(bus_container),
+                             bus_container.app.mapper, js,
                              CrashingPositions(bus_container.pool),
                              subject_prefix=bus_container.settings.bus.subject_prefix,
                              section_size=500)

@@ -61,3 +61,39 @@ def test_msg_id_is_the_id_or_the_range() -> None:
 def test_a_single_envelope_from_an_earlier_release_is_a_run_of_one() -> None:
     envelope = _envelope(3, "message.accepted")
     assert decode_envelopes(encode_envelope(envelope)) == [envelope]
+
+
+def _greedy(envelopes: list[Envelope], max_envelopes: int, max_bytes: int) -> list[list[int]]:
+    """The ids of each message, cut the plain way: envelope by envelope, a new
+    message whenever the type changes or the next envelope would pass a bound."""
+    runs: list[list[int]] = []
+    run_type, run_bytes = None, 0
+    for envelope in envelopes:
+        size = len(encode_envelope(envelope)) + 1
+        if (not runs or envelope.type != run_type or len(runs[-1]) >= max_envelopes
+                or run_bytes + size > max_bytes):
+            runs.append([])
+            run_type, run_bytes = envelope.type, 0
+        runs[-1].append(envelope.id)
+        run_bytes += size
+    return runs
+
+
+@given(
+    items=st.lists(st.tuples(st.sampled_from(["message.accepted"] * 9 + ["wallet.funds_reserved"]),
+                             st.integers(0, 3000)), max_size=120),
+    max_envelopes=st.sampled_from([1, 2, 7, 40, 1000]),
+    max_bytes=st.integers(2, 40_000),
+)
+def test_each_message_takes_as_many_envelopes_as_the_bounds_allow(
+    items: list[tuple[str, int]], max_envelopes: int, max_bytes: int,
+) -> None:
+    # Notes of varied lengths, so that a run's first envelope misjudges the rest.
+    envelopes = [_envelope(i + 1, t, "x" * n) for i, (t, n) in enumerate(items)]
+    batches = batches_of(envelopes, max_envelopes=max_envelopes, max_bytes=max_bytes)
+    decoded = [decode_envelopes(b.payload) for b in batches]
+    assert [[e.id for e in run] for run in decoded] == _greedy(
+        envelopes, max_envelopes, max_bytes)
+    assert [e for run in decoded for e in run] == envelopes
+    assert all(b.payload == b"[" + b",".join(encode_envelope(e) for e in run) + b"]"
+               for b, run in zip(batches, decoded, strict=True))
