@@ -99,6 +99,7 @@ class DispatcherWorker:
     ) -> None:
         for carrier in self._carriers.values():
             await carrier.start(self._collector.on_receipt, self._collector.on_inbound)
+        subject = subject_of("message.accepted", subject_prefix)
         await js.add_consumer(stream, ConsumerConfig(
             durable_name=DURABLE,
             ack_policy=AckPolicy.EXPLICIT,
@@ -109,17 +110,18 @@ class DispatcherWorker:
             # section of accepted messages; the ack wait leaves room to
             # dispatch that many at the slowest carrier rate we expect.
             max_ack_pending=batch_size,
-            filter_subject=subject_of("message.accepted", subject_prefix),
+            filter_subject=subject,
         ))
         subscription = await js.pull_subscribe_bind(durable=DURABLE, stream=stream)
         receipts = asyncio.create_task(self._collector.run(stop))
         try:
-            while not stop.is_set():
-                try:
-                    await self._consume_once(subscription, batch_size)
-                except Exception:  # NATS or the database went away: back off
-                    log.exception("dispatcher: consuming failed; retrying")
-                    await _sleep_unless(stop, 1.0)
+            with SHARED_RUNS.reading([subject]):
+                while not stop.is_set():
+                    try:
+                        await self._consume_once(subscription, batch_size)
+                    except Exception:  # NATS or the database went away: back off
+                        log.exception("dispatcher: consuming failed; retrying")
+                        await _sleep_unless(stop, 1.0)
         finally:
             await receipts
             for carrier in self._carriers.values():

@@ -162,22 +162,24 @@ class ProjectionRunner:
         self, js: JetStreamContext, stop: asyncio.Event, *, stream: str, subject_prefix: str,
         batch_size: int,
     ) -> None:
-        subscription = await js.pull_subscribe_bind(
-            durable=await self._ensure_consumer(js, stream, subject_prefix, batch_size),
-            stream=stream,
-        )
+        durable, received = await self._ensure_consumer(js, stream, subject_prefix, batch_size)
+        subscription = await js.pull_subscribe_bind(durable=durable, stream=stream)
         log.info("projection %s consuming %s", self.projection.name, stream)
         failures = 0
-        while not stop.is_set():
-            try:
-                await self._consume_once(subscription, batch_size)
-                failures = 0
-            except Exception:  # the database or NATS went away: back off, go on
-                failures += 1
-                backoff_s = min(RETRY_BACKOFF_CAP_S, RETRY_BACKOFF_BASE_S * 2**failures)
-                log.exception("projection %s: consuming failed; retrying in %.1fs",
-                              self.projection.name, backoff_s)
-                await asyncio.sleep(backoff_s)
+        with SHARED_RUNS.reading(received):
+            while not stop.is_set():
+                try:
+                    await self._consume_once(subscription, batch_size)
+                    failures = 0
+                except Exception:  # the database or NATS went away: back off, go on
+                    failures += 1
+                    backoff_s = min(RETRY_BACKOFF_CAP_S, RETRY_BACKOFF_BASE_S * 2**failures)
+                    log.exception("projection %s: consuming failed; retrying in %.1fs",
+                                  self.projection.name, backoff_s)
+                    await asyncio.sleep(backoff_s)
+
+    def _subjects(self, subject_prefix: str) -> list[str]:
+        return sorted(subject_of(t, subject_prefix) for t in self.projection.event_types)
 
     async def _consume_once(self, subscription: JetStreamContext.PullSubscription,
                             batch_size: int) -> None:
@@ -200,8 +202,12 @@ class ProjectionRunner:
 
     async def _ensure_consumer(
         self, js: JetStreamContext, stream: str, subject_prefix: str, batch_size: int
-    ) -> str:
+    ) -> tuple[str, list[str] | None]:
+        """The durable consumer's name, and the subjects it is sent (None:
+        every subject of the stream)."""
         durable = f"projection_{self.projection.name}"
+        subjects = self._subjects(subject_prefix)
+        single = len(subjects) == 1
         config = ConsumerConfig(
             durable_name=durable,
             ack_policy=AckPolicy.ALL,
@@ -210,12 +216,13 @@ class ProjectionRunner:
             # Nothing beyond the current batch is handed out while it is
             # pending, so a retried envelope is never overtaken by a later one.
             max_ack_pending=batch_size,
-            filter_subjects=sorted(
-                subject_of(t, subject_prefix) for t in self.projection.event_types
-            ),
+            # One subject goes as filter_subject, which servers before 2.10
+            # honour too; several need 2.10's filter_subjects.
+            filter_subject=subjects[0] if single else None,
+            filter_subjects=None if single else subjects,
         )
         try:
-            await js.add_consumer(stream, config)
+            info = await js.add_consumer(stream, config)
         except APIError:
             # A consumer made by an earlier release with settings that cannot
             # be changed in place (its ack policy). Replacing it loses only
@@ -223,8 +230,16 @@ class ProjectionRunner:
             # in PostgreSQL, skips whatever is delivered again.
             log.warning("projection %s: replacing consumer %s", self.projection.name, durable)
             await js.delete_consumer(stream, durable)
-            await js.add_consumer(stream, config)
-        return durable
+            info = await js.add_consumer(stream, config)
+        if info.config.filter_subject or info.config.filter_subjects:
+            return durable, subjects
+        # A server before 2.10 drops filter_subjects without an error. The
+        # projection still applies only its own types, but it is sent, and
+        # skips, every event of the stream.
+        log.warning("projection %s: the NATS server ignored the subject filters (they need"
+                    " NATS 2.10 or later); it is sent every event and skips the others",
+                    self.projection.name)
+        return durable, None
 
 
 def _delivery(msg: Msg, shared: SharedRuns = SHARED_RUNS) -> Delivery:

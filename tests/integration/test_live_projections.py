@@ -11,6 +11,7 @@ from uuid import UUID
 from psycopg import sql
 
 from adapters.bootstrap import Container
+from adapters.jetstream.runs import SHARED_RUNS
 from adapters.projector.rebuild import rebuild
 from adapters.projector.status import statuses
 from adapters.workers import run_workers
@@ -29,7 +30,8 @@ def _rebuild_all(container: Container) -> None:
         rebuild(projection, container.pool, container.app.recorder, container.app.mapper)
 
 
-def _mixed_workload(container: Container) -> None:
+def _mixed_workload(container: Container) -> str:
+    """Returns the account it works in."""
     profile = container.accounts.create_account("Live Ltd", "GBP", "GH")
     live, _ = container.wallets.open_wallets(profile.account_id, "GBP")
     container.wallets.top_up(live, 20_000_000, TopUpSource.STRIPE, "cs_live")
@@ -54,6 +56,7 @@ def _mixed_workload(container: Container) -> None:
     outcomes += [Outcome(m, OutcomeKind.CANCELLED) for m in message_ids[35:37]]
     outcomes += [Outcome(single.message_id, OutcomeKind.SUBMITTED, "sim", "c-single")]
     container.outcomes.record(outcomes)
+    return profile.account_id
 
 
 def _campaign_messages(container: Container, batch_id: UUID) -> list[UUID]:
@@ -84,8 +87,10 @@ def _tables_snapshot(container: Container) -> dict[str, list[tuple[object, ...]]
     return snapshot
 
 
-async def _run_until_caught_up(container: Container) -> None:
-    async with jetstream(container):
+async def _run_until_caught_up(container: Container) -> int:
+    """Runs the relay and the projections until they are caught up;
+    returns how many messages the stream then holds."""
+    async with jetstream(container) as js:
         stop = asyncio.Event()
         workers = asyncio.create_task(run_workers(container, stop))
         deadline = time.monotonic() + CATCH_UP_TIMEOUT_S
@@ -97,7 +102,8 @@ async def _run_until_caught_up(container: Container) -> None:
                     container.app.mapper, container.app.recorder.events_table_name,
                 )
                 if all(row.lag_events == 0 for row in rows):
-                    return
+                    info = await js.stream_info(container.settings.bus.stream_name)
+                    return int(info.state.messages)
             raise AssertionError(f"projections did not catch up: {rows}")
         finally:
             stop.set()
@@ -109,13 +115,16 @@ def test_live_read_models_equal_a_rebuild_after_a_mixed_workload(
 ) -> None:
     bus_container = isolated_bus(replace(container, nats_url=nats_url))
     _rebuild_all(bus_container)  # start from the store's current state
-    _mixed_workload(bus_container)
-    asyncio.run(_run_until_caught_up(bus_container))
+    account_id = _mixed_workload(bus_container)
+    decoded_before = SHARED_RUNS.decoded
+    published = asyncio.run(_run_until_caught_up(bus_container))
+    # Six projections read these runs in one process; each is decoded once.
+    assert 0 < SHARED_RUNS.decoded - decoded_before <= published
     live = _tables_snapshot(bus_container)
     with bus_container.pool.connection() as conn:
         statuses_seen = dict(conn.execute(
             "SELECT status, count(*) FROM rm_message_log WHERE client_ref = 'live-batch'"
-            " GROUP BY status").fetchall())
+            " AND account_id = %s GROUP BY status", (account_id,)).fetchall())
     assert statuses_seen == {"delivered": 20, "failed": 5, "sent": 5, "rejected": 3,
                              "expired": 2, "cancelled": 2, "queued": 3}
     _rebuild_all(bus_container)
