@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
-from uuid import UUID
 
 import nats
 from eventsourcing.utils import get_topic
@@ -41,33 +39,21 @@ from tests.benchmarks.bench_relay import (
 )
 from tests.benchmarks.harness import BULK_SIZE, create_account, progress
 from tests.benchmarks.lag_floor import FloorProcess
+from tests.benchmarks.lag_report import (
+    MESSAGE_LOG_COUNT,
+    SAMPLE_INTERVAL_S,
+    STAGES,
+    Bulk,
+    Burst,
+    run_result,
+    summarize,
+)
 
-TARGET_MAX_P99_S = 1.0
 LAG_BULKS = 10
 POLL_INTERVAL_S = 0.01
-SAMPLE_INTERVAL_S = 0.1
 VISIBLE_TIMEOUT_S = 900.0
-MESSAGE_LOG_COUNT = "message_log_rows"
-STAGES = ("relay", MESSAGE_LOG_COUNT, *(p.name for p in ALL_PROJECTIONS))
 FLOOR_STAGES = ("message_log", MESSAGE_LOG_COUNT)
 ACCEPTED_TOPIC = get_topic(Message.Accepted)
-
-
-@dataclass
-class Bulk:
-    index: int
-    campaign_id: UUID
-    committed: float  # perf_counter just after send_bulk returned
-    after: int  # log head before the bulk
-    head: int  # log head after it
-    targets: dict[str, int] = field(default_factory=dict)  # stage -> position that shows it
-    seen: dict[str, float] = field(default_factory=dict)  # stage -> perf_counter seen
-
-    def done(self) -> bool:
-        """Seen everywhere it shows: a projection that reads none of the
-        bulk's event types (such as inbound) has no target and is not waited for."""
-        return bool(self.targets) and all(
-            stage in self.seen for stage in (*self.targets, MESSAGE_LOG_COUNT))
 
 
 class Tracker(threading.Thread):
@@ -186,28 +172,26 @@ def set_projection_positions(container: Container, position: int) -> None:
 # The benchmark ---------------------------------------------------------------------
 
 
-@dataclass
-class Burst:
-    bulks: list[Bulk]  # the measured ones, warm-up excluded
-    warm_up: Bulk
-    samples: list[tuple[float, dict[str, tuple[int, float]]]]
-    accept_s: float
-    drained_s: float
-
-
-def run_lag(container: Container, nats_url: str) -> dict[str, Any]:
-    progress(f"lag: relay + {len(ALL_PROJECTIONS)} projections in worker processes;"
-             f" 1 warm-up + {LAG_BULKS} back-to-back bulks of {BULK_SIZE:,}, statuses()"
-             f" every {SAMPLE_INTERVAL_S} s")
+def run_lag(container: Container, nats_url: str, runs: int) -> dict[str, Any]:
+    progress(f"lag: {runs} runs; each: relay + {len(ALL_PROJECTIONS)} projections in worker"
+             f" processes, 1 warm-up + {LAG_BULKS} back-to-back bulks of {BULK_SIZE:,}, with"
+             f" statuses() every {SAMPLE_INTERVAL_S} s, then without, then the floor")
     command = bulk_command(create_account(container, "Bench lag").account_id)
-    sampled = _product_burst(container, nats_url, command, sample=True)
-    progress("lag: the same again without the statuses() sampler")
-    quiet = _product_burst(container, nats_url, command, sample=False)
-    progress("lag: the same bulks into the message log by the floor (lag_floor.py)")
-    floor = _burst(container, command, sample=False, stages=FLOOR_STAGES,
-                   workers=lambda head: [FloorProcess(
-                       container.database_url, _events_table(container), ACCEPTED_TOPIC, head)])
-    return _result(sampled, quiet, floor)
+    results = []
+    for index in range(runs):
+        sampled = _product_burst(container, nats_url, command, sample=True)
+        progress("lag: the same again without the statuses() sampler")
+        quiet = _product_burst(container, nats_url, command, sample=False)
+        progress("lag: the same bulks into the message log by the floor (lag_floor.py)")
+        floor = _burst(container, command, sample=False, stages=FLOOR_STAGES,
+                       workers=lambda head: [FloorProcess(
+                           container.database_url, _events_table(container), ACCEPTED_TOPIC,
+                           head)])
+        results.append(run_result(sampled, quiet, floor))
+        progress(f"lag: run {index + 1}/{runs}: message log p99"
+                 f" {results[-1]['message_log_visible_p99_s']:.2f} s,"
+                 f" floor p99 {results[-1]['floor_p99_s']:.2f} s")
+    return summarize(results)
 
 
 def _product_burst(container: Container, nats_url: str, command: Any, *,
@@ -302,102 +286,3 @@ async def _delete_stream(nats_url: str, name: str) -> None:
     finally:
         with contextlib.suppress(Exception):
             await nc.close()
-
-
-# Figures ----------------------------------------------------------------------------
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest rank: the smallest value with at least q of the values at or
-    below it. With 10 values, p99 is the maximum."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
-def spread(values: list[float]) -> dict[str, Any]:
-    return {"p50": percentile(values, 0.5), "p99": percentile(values, 0.99),
-            "max": max(values), "count": len(values)}
-
-
-def _visible(burst: Burst) -> dict[str, Any]:
-    per_stage = {
-        stage: [b.seen[stage] - b.committed for b in burst.bulks if stage in b.seen]
-        for stage in STAGES
-    }
-    return {
-        "accept_s": burst.accept_s,
-        "drained_s": burst.drained_s,
-        "warm_up_visible_s": {
-            stage: seen - burst.warm_up.committed for stage, seen in burst.warm_up.seen.items()
-        },
-        "commit_to_visible_s": {stage: spread(v) for stage, v in per_stage.items() if v},
-        "per_bulk_s": [
-            {stage: round(b.seen[stage] - b.committed, 4) for stage in STAGES if stage in b.seen}
-            for b in burst.bulks
-        ],
-    }
-
-
-def _result(sampled: Burst, quiet: Burst, floor: Burst) -> dict[str, Any]:
-    figures: dict[str, dict[str, Any]] = {}
-    for name in (p.name for p in ALL_PROJECTIONS):
-        lag_s = [sample[name][1] for _, sample in sampled.samples]
-        lag_events = [float(sample[name][0]) for _, sample in sampled.samples]
-        figures[name] = {"lag_s": spread(lag_s), "lag_events": spread(lag_events),
-                         "share_lagging": sum(1 for v in lag_s if v > 0) / len(lag_s)}
-    worst_sample_p99 = max(f["lag_s"]["p99"] for f in figures.values())
-    visible = _visible(sampled)
-    log_p99 = visible["commit_to_visible_s"][MESSAGE_LOG_COUNT]["p99"]
-    floor_visible = _visible(floor)
-    floor_p99 = floor_visible["commit_to_visible_s"][MESSAGE_LOG_COUNT]["p99"]
-    return {
-        "target": f"p99 <= {TARGET_MAX_P99_S:.0f} s",
-        "target_max_p99_s": TARGET_MAX_P99_S,
-        "bulks": len(sampled.bulks),
-        "events": sampled.bulks[-1].head - sampled.bulks[0].after,
-        **visible,
-        "samples": len(sampled.samples),
-        "sample_interval_s": SAMPLE_INTERVAL_S,
-        "sampled": figures,
-        "worst_sample_lag_s_p99": worst_sample_p99,
-        "message_log_visible_p99_s": log_p99,
-        "pass": worst_sample_p99 <= TARGET_MAX_P99_S and log_p99 <= TARGET_MAX_P99_S,
-        "without_sampler": _visible(quiet),
-        "floor": floor_visible,
-        "floor_p99_s": floor_p99,
-        # How many times the floor's lag the product's is: 1.0 would be as
-        # fast as anything that keeps the message log can be here.
-        "ratio_to_floor": log_p99 / floor_p99,
-    }
-
-
-def lag_row(result: dict[str, Any]) -> str:
-    verdict = "PASS" if result["pass"] else "FAIL"
-    measured = f"log p99 {result['message_log_visible_p99_s']:.2f} s"
-    floor = f"floor p99 {result['floor_p99_s']:.2f} s"
-    return (f"{'projection lag':<16}{result['target']:<24}{measured:<20}{floor:<20}"
-            f"{result['ratio_to_floor']:<9.2f}{result['bulks']:<6}{verdict}")
-
-
-def lag_details(result: dict[str, Any]) -> list[str]:
-    lines = ["", f"projection lag: {result['bulks']} bulks ({result['events']:,} events)"
-             " back to back, twice: with statuses() sampled (judged) and without"]
-    for title, part in (("with the sampler", result), ("without", result["without_sampler"]),
-                        ("the floor (message log only)", result["floor"])):
-        lines.append(f"{title}: accepted in {part['accept_s']:.2f} s, all visible after"
-                     f" {part['drained_s']:.2f} s; commit -> visible, seconds:")
-        lines.append(f"  {'stage':<22}{'p50':>8}{'p99':>8}{'max':>8}   per bulk")
-        for stage, values in part["commit_to_visible_s"].items():
-            per_bulk = " ".join(f"{b[stage]:.2f}" for b in part["per_bulk_s"] if stage in b)
-            lines.append(f"  {stage:<22}{values['p50']:>8.2f}{values['p99']:>8.2f}"
-                         f"{values['max']:>8.2f}   {per_bulk}")
-    lines.append(f"worst statuses() lag_s p99: {result['worst_sample_lag_s_p99']:.2f} s")
-    lines.append(f"statuses() samples ({result['samples']}, every {SAMPLE_INTERVAL_S} s):")
-    lines.append(f"  {'projection':<22}{'lag_s p50':>10}{'p99':>8}{'max':>8}"
-                 f"{'events p50':>12}{'p99':>9}{'max':>9}{'lagging':>9}")
-    for name, values in result["sampled"].items():
-        lag_s, events = values["lag_s"], values["lag_events"]
-        lines.append(f"  {name:<22}{lag_s['p50']:>10.2f}{lag_s['p99']:>8.2f}{lag_s['max']:>8.2f}"
-                     f"{events['p50']:>12,.0f}{events['p99']:>9,.0f}{events['max']:>9,.0f}"
-                     f"{values['share_lagging']:>9.0%}")
-    return lines

@@ -93,7 +93,7 @@ def _build_indexes(database_url: str, definitions: list[str]) -> None:
                         if not pending:
                             return
                         definition = pending.pop()
-                    conn.execute(definition)  # type: ignore[arg-type]  # from pg_indexes
+                    conn.execute(definition)  # from pg_indexes
         except BaseException as error:  # raised below, in the caller's thread
             errors.append(error)
 

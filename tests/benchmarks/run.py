@@ -29,12 +29,13 @@ from adapters.bootstrap import Container, build
 from adapters.config import Settings
 from tests.benchmarks.bench_bulk import run_bulk
 from tests.benchmarks.bench_concurrent import concurrent_details, concurrent_row, run_concurrent
-from tests.benchmarks.bench_lag import lag_details, lag_row, run_lag
+from tests.benchmarks.bench_lag import run_lag
 from tests.benchmarks.bench_memory import run_memory
 from tests.benchmarks.bench_rebuild import rebuild_details, rebuild_rows, run_rebuild
 from tests.benchmarks.bench_relay import nats_server, relay_details, relay_row, run_relay
 from tests.benchmarks.bench_single import run_single
 from tests.benchmarks.harness import bench_database, machine_info, progress
+from tests.benchmarks.lag_report import lag_details, lag_row
 
 BENCHMARKS = ("bulk", "single", "memory")  # the default set
 EVENT_BENCHMARKS = ("relay", "lag", "rebuild")  # only when named, or with --only events
@@ -87,7 +88,7 @@ def _run_events(selected: Sequence[str], runs: int, work_dir: Path, container: C
             if "relay" in selected:
                 results["relay"] = run_relay(container, nats_url, runs)
             if "lag" in selected:
-                results["lag"] = run_lag(container, nats_url)
+                results["lag"] = run_lag(container, nats_url, runs)
     if "rebuild" in selected:
         results["rebuild"] = run_rebuild(container, runs)
 
