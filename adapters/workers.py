@@ -40,7 +40,8 @@ from adapters.webhooks.sender import WebhookSender
 from application.carriers import Carrier
 from application.dispatching import Dispatcher
 from application.routing import SANDBOX_CARRIER, SIMULATED_CARRIER, RouteBook
-from projections.registry import ALL_PROJECTIONS
+from projections.base import Projection
+from projections.registry import ALL_PROJECTIONS, by_name
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,31 @@ NATS_CLOSE_TIMEOUT_S = 5
 # comes back (an earlier receipt is parked and retried a second later), short
 # enough that a sandbox message reads `delivered` almost at once.
 SANDBOX_RECEIPT_DELAY_S = 0.1
+
+
+PROJECTOR_ROLE = "projector"
+# `up` runs the projections in two processes: the message log, the busiest
+# (a 26-column row and seven index entries per message), in one of its own,
+# and the others together. In one process, the message log's share of the
+# interpreter lock left it furthest behind while bulks arrived.
+_BUSIEST = "message_log"
+PROJECTOR_GROUPS: tuple[str, str] = (
+    f"{PROJECTOR_ROLE}:{_BUSIEST}",
+    f"{PROJECTOR_ROLE}:" + ",".join(p.name for p in ALL_PROJECTIONS if p.name != _BUSIEST),
+)
+
+
+def projections_of(roles: Sequence[str]) -> list[Projection]:
+    """The projections the roles run: `projector` runs them all,
+    `projector:NAME[,NAME...]` only those (a process of their own for the
+    busiest)."""
+    chosen: list[Projection] = []
+    for role in roles:
+        kind, _, names = role.partition(":")
+        if kind != PROJECTOR_ROLE:
+            continue
+        chosen += ALL_PROJECTIONS if not names else [by_name(n) for n in names.split(",")]
+    return list(dict.fromkeys(chosen))
 
 
 async def run_workers(
@@ -80,17 +106,16 @@ async def run_workers(
                 section_size=bus.relay_section_size,
             )
             tasks.append(asyncio.create_task(relay.run(stop), name="relay"))
-        if "projector" in roles:
-            for projection in ALL_PROJECTIONS:
-                runner = ProjectionRunner(
-                    projection, container.pool, max_deliveries=bus.projection_max_deliveries
-                )
-                tasks.append(asyncio.create_task(
-                    runner.run(js, stop, stream=settings.name,
-                               subject_prefix=bus.subject_prefix,
-                               batch_size=bus.projection_batch_size),
-                    name=f"projection:{projection.name}",
-                ))
+        for projection in projections_of(roles):
+            runner = ProjectionRunner(
+                projection, container.pool, max_deliveries=bus.projection_max_deliveries
+            )
+            tasks.append(asyncio.create_task(
+                runner.run(js, stop, stream=settings.name,
+                           subject_prefix=bus.subject_prefix,
+                           batch_size=bus.projection_batch_size),
+                name=f"projection:{projection.name}",
+            ))
         if "dispatcher" in roles:
             worker = build_dispatcher(container)
             tasks.append(asyncio.create_task(

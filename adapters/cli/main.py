@@ -16,13 +16,19 @@ from adapters.config import ConfigError, Settings
 Command = Callable[[argparse.Namespace, Settings], int]
 
 MAX_API_WORKERS = 64
-# `up` runs the background roles in child processes, beside the API. The relay
-# has one to itself: everything downstream waits for it, and sharing an
-# interpreter lock with the projections held it to a fraction of its rate.
-UP_WORKER_PROCESSES: tuple[tuple[str, ...], ...] = (
-    ("relay",),
-    ("projector", "dispatcher", "webhooks", "auto-topup", "campaigns"),
-)
+def up_worker_processes() -> tuple[tuple[str, ...], ...]:
+    """The roles of each child process `up` runs beside the API.
+
+    The relay has one to itself: everything downstream waits for it, and
+    sharing an interpreter lock with the projections held it to a fraction
+    of its rate. The projections take two (PROJECTOR_GROUPS)."""
+    from adapters.workers import PROJECTOR_GROUPS
+
+    return (
+        ("relay",),
+        (PROJECTOR_GROUPS[0],),
+        (PROJECTOR_GROUPS[1], "dispatcher", "webhooks", "auto-topup", "campaigns"),
+    )
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
@@ -38,7 +44,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         assert services.nats_url is not None  # need_nats=True starts one if none is set
         background = [
             WorkerProcess(settings, services.database_url, services.nats_url, roles=group)
-            for group in UP_WORKER_PROCESSES
+            for group in up_worker_processes()
         ]
         for process in background:
             process.start()

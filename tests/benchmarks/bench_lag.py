@@ -27,7 +27,7 @@ from eventsourcing.utils import get_topic
 from adapters.bootstrap import Container
 from adapters.projector.status import statuses, topics_of
 from adapters.relay.relay import RELAY_NAME
-from adapters.workers import WorkerProcess
+from adapters.workers import PROJECTOR_GROUPS, WorkerProcess
 from domain.message import Message
 from projections.registry import ALL_PROJECTIONS
 from tests.benchmarks.bench_relay import (
@@ -207,7 +207,7 @@ def _product_burst(container: Container, nats_url: str, command: Any, *,
         return [
             WorkerProcess(workers_container.settings, workers_container.database_url,
                           nats_url, roles=(role,))
-            for role in ("relay", "projector")
+            for role in ("relay", *PROJECTOR_GROUPS)
         ]
 
     try:
