@@ -15,7 +15,11 @@ from adapters.config import ConfigError, Settings
 
 def add_commands(sub: Any) -> None:
     for role in ("relay", "projector", "dispatcher", "webhooks", "auto-topup", "campaigns"):
-        sub.add_parser(role, help=f"run the {role}").set_defaults(func=cmd_worker_role)
+        parser = sub.add_parser(role, help=f"run the {role}")
+        parser.set_defaults(func=cmd_worker_role)
+        if role == "projector":
+            parser.add_argument("--only", metavar="NAME[,NAME...]",
+                                help="run only these projections (default: all)")
     projections = sub.add_parser("projections", help="read-model maintenance")
     projections_sub = projections.add_subparsers(dest="projections_command", required=True)
     rebuild = projections_sub.add_parser(
@@ -33,10 +37,16 @@ def add_commands(sub: Any) -> None:
 
 def cmd_worker_role(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.bootstrap import build
-    from adapters.workers import run_workers
+    from adapters.workers import projections_of, run_workers
 
     if settings.database_url is None or settings.nats_url is None:
         raise ConfigError("DATABASE_URL and NATS_URL are required for this role")
+    only = getattr(args, "only", None)
+    role = f"{args.command}:{only}" if only else args.command
+    try:
+        projections_of((role,))  # an unknown name stops here, before any connection
+    except KeyError as error:
+        raise ConfigError(str(error.args[0])) from None
     container = build(settings, settings.database_url, settings.nats_url)
 
     async def main() -> None:
@@ -45,7 +55,7 @@ def cmd_worker_role(args: argparse.Namespace, settings: Settings) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         print(f"smsledger {args.command} running", flush=True)
-        await run_workers(container, stop, roles=(args.command,))
+        await run_workers(container, stop, roles=(role,))
 
     try:
         asyncio.run(main())

@@ -8,6 +8,8 @@ from pathlib import Path
 import yaml
 
 from adapters.cli.main import build_parser
+from adapters.workers import projections_of
+from projections.registry import ALL_PROJECTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = {"api", "relay", "dispatcher", "projector", "webhooks", "campaigns"}
@@ -28,6 +30,17 @@ def test_every_smsledger_service_runs_a_real_subcommand() -> None:
         assert callable(args.func), name
         checked.add(args.command)
     assert ROLES | {"migrate"} <= checked
+
+
+def test_the_projector_services_run_every_projection_once() -> None:
+    parser = build_parser()
+    run: list[str] = []
+    for service in _compose()["services"].values():
+        if service.get("image") != "smsledger:latest" or service["command"][0] != "projector":
+            continue
+        only = parser.parse_args(service["command"]).only
+        run += [p.name for p in projections_of((f"projector:{only}" if only else "projector",))]
+    assert sorted(run) == sorted(p.name for p in ALL_PROJECTIONS)
 
 
 def test_nats_runs_jetstream_on_file_storage_with_fsync() -> None:

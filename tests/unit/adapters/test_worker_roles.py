@@ -39,3 +39,14 @@ def test_up_runs_every_projection_once_the_message_log_alone() -> None:
     assert sorted(everything) == sorted(p.name for p in ALL_PROJECTIONS)
     assert ["message_log"] in per_process
     assert names((PROJECTOR_GROUPS[0],)) == ["message_log"]
+
+
+def test_the_projector_command_refuses_an_unknown_projection(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from adapters.cli.main import main
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    monkeypatch.setenv("NATS_URL", "nats://127.0.0.1:1")
+    assert main(["projector", "--only", "message_log,nope"]) == 2
+    assert "no projection 'nope'" in capsys.readouterr().err
