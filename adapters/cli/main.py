@@ -16,6 +16,8 @@ from adapters.config import ConfigError, Settings
 Command = Callable[[argparse.Namespace, Settings], int]
 
 MAX_API_WORKERS = 64
+
+
 def up_worker_processes() -> tuple[tuple[str, ...], ...]:
     """The roles of each child process `up` runs beside the API.
 
