@@ -73,11 +73,15 @@ def _index_definitions(conn: psycopg.Connection[Any]) -> list[str]:
     conn.commit()
     if not rows:
         raise RuntimeError(f"{SOURCE_TABLE} has no indexes to copy")
-    return [
+    definitions = [
         definition.replace(f" ON public.{SOURCE_TABLE} ", f" ON public.{FLOOR_TABLE} ", 1)
         .replace(name, f"floor_{name}", 1)
         for name, definition in rows
     ]
+    for definition in definitions:  # never an index on the real table by mistake
+        if f" ON public.{FLOOR_TABLE} " not in definition:
+            raise RuntimeError(f"cannot point this index at {FLOOR_TABLE}: {definition}")
+    return definitions
 
 
 def _build_indexes(database_url: str, definitions: list[str]) -> None:
