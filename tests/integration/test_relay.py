@@ -52,13 +52,14 @@ async def _drain(relay: Relay, container: Container) -> None:
     raise AssertionError("relay did not reach the head of the log")
 
 
-async def _read_all(js: JetStreamContext, container: Container) -> list:
+async def _read_all(js: JetStreamContext, container: Container) -> list[Envelope]:
     stream = container.settings.bus.stream_name
     info = await js.stream_info(stream)
     sub = await js.pull_subscribe(
         f"{container.settings.bus.subject_prefix}.>", durable=None, stream=stream,
         config=ConsumerConfig(ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL))
-    envelopes, read = [], 0
+    envelopes: list[Envelope] = []
+    read = 0
     while read < info.state.messages:
         for msg in await sub.fetch(500, timeout=5):
             read += 1
@@ -92,7 +93,7 @@ def test_every_event_arrives_once_in_order(bus_container: Container) -> None:
     _reset_position(bus_container)
     _workload(bus_container)
 
-    async def scenario() -> list:
+    async def scenario() -> list[Envelope]:
         async with jetstream(bus_container) as js:
             relay = _relay(bus_container, js)
             relay.stats.position = 0
@@ -216,7 +217,7 @@ def test_a_crash_before_saving_the_position_duplicates_nothing(
 def test_the_stream_is_declared_idempotently_from_settings(bus_container: Container) -> None:
     from adapters.jetstream.streams import ensure_stream, stream_settings
 
-    async def scenario() -> tuple[float, float, str]:
+    async def scenario() -> tuple[float | None, float | None, str]:
         async with jetstream(bus_container) as js:
             settings = stream_settings(bus_container.settings.bus)
             await ensure_stream(js, settings)  # a second declaration changes nothing
