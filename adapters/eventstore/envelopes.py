@@ -104,12 +104,9 @@ def envelopes_of(mapper: Mapper, notifications: Sequence[Notification]) -> list[
     """Published envelopes for stored notifications, skipping internal events."""
     if not _is_plain(mapper):
         return _through_domain_events(mapper, notifications)
-    envelopes = []
-    for n in notifications:
-        plan = _plan(n.topic)
-        if plan is not None:
-            envelopes.append(_envelope(plan, n.id, n.originator_id, n.originator_version, n.state))
-    return envelopes
+    return envelopes_of_rows(mapper, [
+        (n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications
+    ])
 
 
 def envelopes_of_rows(mapper: Mapper, rows: Sequence[StoredRow]) -> list[Envelope]:  # type: ignore[type-arg]

@@ -99,7 +99,7 @@ def rebuild(
                 done = _apply_sections(conn, projection, sections, target, progress)
             conn.execute("RESET synchronous_commit")
             started = time.perf_counter()
-            _create_indexes(pool, conn, indexes)
+            create_indexes(pool, conn, indexes)
             indexes = []
             index_build_s = time.perf_counter() - started
             with conn.transaction(), conn.cursor() as cursor:
@@ -107,7 +107,7 @@ def rebuild(
         finally:
             conn.execute("RESET synchronous_commit")
             if indexes:  # the rebuild failed: the read model keeps its indexes
-                _create_indexes(pool, conn, indexes)
+                create_indexes(pool, conn, indexes)
             conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (lock_key,))
             conn.execute("RESET lock_timeout")
     return RebuildResult(
@@ -167,7 +167,7 @@ def _drop_secondary_indexes(cursor: Cursor[Any], tables: tuple[str, ...]) -> lis
     return [definition for _, definition in found]
 
 
-def _create_indexes(pool: ConnectionPool, conn: Connection[Any], definitions: list[str]) -> None:
+def create_indexes(pool: ConnectionPool, conn: Connection[Any], definitions: list[str]) -> None:
     """Build the indexes, half of them on a second connection meanwhile.
 
     Each build is one server process sorting the whole table, while the

@@ -1,7 +1,7 @@
 """The floor for the message log's rebuild: the least work that rebuilds it.
 
 The same keyset scan as the baseline, and for every stored acceptance its
-row, built from a struct of the stored fields (`lag_floor._row`) and sent by
+row, built from a struct of the stored fields (`lag_floor.row_of`) and sent by
 binary COPY into a table of rm_message_log's columns without indexes; then
 rm_message_log's indexes, primary key included, built two at a time as the
 rebuild builds them. No envelopes, no projection code, no positions. What
@@ -11,18 +11,19 @@ can reach on this machine.
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg_pool import ConnectionPool
 
+from adapters.projector.rebuild import create_indexes
 from tests.benchmarks.lag_floor import COPY_COLUMNS, COPY_TYPES, row_of
 
 FLOOR_TABLE = "bench_floor_message_log"
 SOURCE_TABLE = "rm_message_log"
-INDEX_BUILDERS = 2  # as adapters/projector/rebuild.py builds them
+INDEX_BUILDERS = 2  # connections create_indexes uses: the rebuild's own and one more
 
 
 def rebuild_floor(database_url: str, events_table: str, topic: str,
@@ -36,7 +37,10 @@ def rebuild_floor(database_url: str, events_table: str, topic: str,
         started = time.perf_counter()
         _load(conn, events_table, topic, section)
         loaded = time.perf_counter()
-        _build_indexes(database_url, _index_definitions(conn))
+        definitions = _index_definitions(conn)
+        with ConnectionPool(database_url, min_size=1, max_size=INDEX_BUILDERS,
+                            kwargs={"autocommit": True}) as pool, pool.connection() as builder:
+            create_indexes(pool, builder, definitions)
         finished = time.perf_counter()
         conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(FLOOR_TABLE)))
         conn.commit()
@@ -82,29 +86,3 @@ def _index_definitions(conn: psycopg.Connection[Any]) -> list[str]:
         if f" ON public.{FLOOR_TABLE} " not in definition:
             raise RuntimeError(f"cannot point this index at {FLOOR_TABLE}: {definition}")
     return definitions
-
-
-def _build_indexes(database_url: str, definitions: list[str]) -> None:
-    pending = list(definitions)
-    lock = threading.Lock()
-    errors: list[BaseException] = []
-
-    def builder() -> None:
-        try:
-            with psycopg.connect(database_url, autocommit=True) as conn:
-                while True:
-                    with lock:
-                        if not pending:
-                            return
-                        definition = pending.pop()
-                    conn.execute(definition)  # from pg_indexes
-        except BaseException as error:  # raised below, in the caller's thread
-            errors.append(error)
-
-    threads = [threading.Thread(target=builder) for _ in range(INDEX_BUILDERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
