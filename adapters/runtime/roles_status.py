@@ -19,6 +19,7 @@ from typing import Final
 STARTING: Final = "starting"  # spawned; its roles do not run yet
 RUNNING: Final = "running"
 DEAD: Final = "dead"  # exited; restarted after its backoff
+UNSUPERVISED: Final = "unsupervised"  # the supervisor itself failed
 
 # A status names a dozen roles; anything longer is not ours.
 MAX_STATUS_BYTES: Final = 64 * 1024

@@ -30,7 +30,14 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
-from adapters.runtime.roles_status import DEAD, RUNNING, STARTING, check_names, write_roles_status
+from adapters.runtime.roles_status import (
+    DEAD,
+    RUNNING,
+    STARTING,
+    UNSUPERVISED,
+    check_names,
+    write_roles_status,
+)
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +220,19 @@ class Supervisor:
     # The watching thread ------------------------------------------------------
 
     def _watch(self) -> None:
+        try:
+            self._watch_until_stopped()
+        except Exception:
+            # Nobody watches the children any more: /readyz must not go on
+            # reading the last state as if it still held.
+            log.exception("the supervisor of the worker processes failed")
+            with self._changed:
+                for slot in self._slots:
+                    slot.state = UNSUPERVISED
+                self._write_status()
+                self._changed.notify_all()
+
+    def _watch_until_stopped(self) -> None:
         while True:  # until stop() wakes it
             with self._changed:
                 if self._stopping:

@@ -138,3 +138,28 @@ def test_a_status_that_cannot_be_trusted_is_not_ready(tmp_path: Path) -> None:
     # A supervisor that is gone: its last word no longer holds.
     status.write_text('{"supervisor_pid": 999999999, "roles": {"relay": "running"}}')
     assert role_checks(status) == {"workers": "supervisor gone"}
+
+
+def test_a_supervisor_that_fails_leaves_readiness_false(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    status = tmp_path / "roles.json"
+    supervisor = Supervisor(
+        lambda roles: SupervisedProcess(run_until_stopped, (), "toy"), [("relay",)], status
+    )
+    supervisor.start()
+    try:
+        assert supervisor.wait_running(START_TIMEOUT_S)
+
+        def broken(*args: object) -> bool:
+            raise RuntimeError("a defect in the supervisor")
+
+        monkeypatch.setattr(supervisor, "_handle", broken)
+        (pid,) = supervisor.pids()
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        seen = _poll(lambda: role_checks(status), lambda c: c != {"relay": "ok"})
+        assert seen == {"relay": "unsupervised"}
+    finally:
+        supervisor.stop()
+    assert "the supervisor of the worker processes failed" in caplog.text
