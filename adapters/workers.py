@@ -18,6 +18,7 @@ import socket
 import threading
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event as ProcessEvent
 
 import nats
 from nats.js import JetStreamContext
@@ -276,7 +277,7 @@ def supervised_workers(
 
 def _worker_process_main(
     settings: Settings, database_url: str, nats_url: str, roles: tuple[str, ...],
-    stop_flag: object, running: Connection,
+    stop_flag: ProcessEvent, running: Connection,
 ) -> None:
     # Ctrl-C reaches the whole process group, and a service manager may
     # signal every process of the group: the parent decides when we stop.
@@ -293,13 +294,17 @@ def _worker_process_main(
 
         async def watch_parent() -> None:
             # A parent killed outright never sets the flag; orphaned, we stop.
-            while not stop_flag.is_set() and os.getppid() == parent_pid:  # type: ignore[attr-defined]
+            while not stop_flag.is_set() and os.getppid() == parent_pid:
                 await asyncio.sleep(STOP_POLL_S)
             stop.set()
 
+        def report_running() -> None:
+            with contextlib.suppress(OSError):  # the parent stopped listening: it is stopping
+                running.send(True)
+
         watcher = asyncio.create_task(watch_parent())
         try:
-            await run_workers(container, stop, roles, on_running=lambda: running.send(True))
+            await run_workers(container, stop, roles, on_running=report_running)
         finally:
             watcher.cancel()
 

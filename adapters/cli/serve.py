@@ -166,6 +166,9 @@ def serve_api_workers(
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S,
     )
     sock = _bind_tcp(settings.host, port)
+    # Listening before the workers have started: a client that comes at once
+    # waits in the backlog for the first of them instead of being refused.
+    sock.listen(config.backlog)
     host, bound_port = sock.getsockname()[:2]
     print(f"smsledger API listening on http://{host}:{bound_port} ({workers} workers)",
           flush=True)
