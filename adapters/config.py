@@ -106,6 +106,9 @@ class Settings:
     billing: BillingSettings = field(default_factory=BillingSettings)
     # Concurrent sends on one wallet committed in one transaction, at most.
     group_commit_max: int = 64
+    # Where `up` keeps the state of its background roles for /readyz; set by
+    # `up` for the API processes it runs, unset elsewhere.
+    roles_status_file: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -153,10 +156,19 @@ class Settings:
             webhooks=WebhookSettings.from_env(env, problems),
             billing=BillingSettings.from_env(env, problems),
             group_commit_max=env_int(env, "SMSLEDGER_GROUP_COMMIT_MAX", 64, 1, 64, problems),
+            roles_status_file=_path_or_none(env.get(ROLES_STATUS_FILE_ENV)),
         )
         if problems:
             raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems))
         return settings
+
+
+# Set by `up` for its API processes (see Settings.roles_status_file).
+ROLES_STATUS_FILE_ENV = "SMSLEDGER_ROLES_STATUS_FILE"
+
+
+def _path_or_none(value: str | None) -> Path | None:
+    return Path(value) if value else None
 
 
 def _smpp_carriers(env: Mapping[str, str], problems: list[str]) -> str:

@@ -3,7 +3,8 @@ and the webhook senders.
 
 `run_workers` connects to NATS, declares the stream and runs the chosen roles
 until `stop` is set. `WorkerProcess` runs them in a child process beside the
-API in `up`; `WorkerThread` in a thread of the caller's (for tests).
+API in `up`, whose supervisor restarts it if it dies (`supervised_workers`);
+`WorkerThread` in a thread of the caller's (for tests).
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
 import os
 import signal
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event as ProcessEvent
 
 import nats
 from nats.js import JetStreamContext
@@ -35,6 +37,7 @@ from adapters.postgres.dispatch import PostgresDispatchClaims, PostgresReceiptIn
 from adapters.projector.runner import ProjectionRunner
 from adapters.relay.positions import RelayPositions
 from adapters.relay.relay import Relay
+from adapters.runtime.supervisor import SupervisedProcess, Supervisor
 from adapters.webhooks.intake import WebhookIntake
 from adapters.webhooks.sender import WebhookSender
 from application.carriers import Carrier
@@ -80,8 +83,11 @@ def projections_of(roles: Sequence[str]) -> list[Projection]:
 
 
 async def run_workers(
-    container: Container, stop: asyncio.Event, roles: Sequence[str] = ("relay", "projector")
+    container: Container, stop: asyncio.Event, roles: Sequence[str] = ("relay", "projector"),
+    on_running: Callable[[], None] | None = None,
 ) -> None:
+    """Run the roles until `stop` is set or one of them fails; `on_running`
+    is called once they all run."""
     assert container.nats_url is not None, "workers need NATS_URL"
     bus = container.settings.bus
     nc = await nats.connect(
@@ -132,6 +138,8 @@ async def run_workers(
             tasks.append(asyncio.create_task(
                 run_campaign_executor(container.crm.executor, stop), name="campaigns"
             ))
+        if on_running is not None:
+            on_running()
         await _until_stopped_or_failed(stop, tasks)
     finally:
         # Close, not drain: every batch is acked only after its commit, so
@@ -239,7 +247,7 @@ class WorkerThread:
 STOP_POLL_S = 0.2
 
 
-class WorkerProcess:
+class WorkerProcess(SupervisedProcess):
     """Runs the workers in a child process of their own.
 
     The relay, the projections and the dispatcher are CPU-bound Python: in
@@ -252,35 +260,30 @@ class WorkerProcess:
     def __init__(
         self, settings: Settings, database_url: str, nats_url: str, roles: Sequence[str]
     ) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._stop_flag = context.Event()
-        self._process = context.Process(
-            target=_worker_process_main,
-            args=(settings, database_url, nats_url, tuple(roles), self._stop_flag),
+        super().__init__(
+            _worker_process_main, (settings, database_url, nats_url, tuple(roles)),
             name="smsledger-workers",
         )
 
-    def start(self) -> None:
-        self._process.start()
 
-    def is_alive(self) -> bool:
-        return self._process.is_alive()
-
-    def stop(self) -> None:
-        self._stop_flag.set()
-        self._process.join(timeout=STOP_TIMEOUT_S + 10)
-        if self._process.is_alive():
-            log.error("the worker process did not stop in time; terminating it")
-            self._process.terminate()
-            self._process.join(timeout=5)
+def supervised_workers(
+    settings: Settings, database_url: str, nats_url: str, groups: Sequence[Sequence[str]]
+) -> Supervisor:
+    """A supervisor of one WorkerProcess per group of roles, not started yet."""
+    return Supervisor(
+        lambda roles: WorkerProcess(settings, database_url, nats_url, roles), groups
+    )
 
 
 def _worker_process_main(
     settings: Settings, database_url: str, nats_url: str, roles: tuple[str, ...],
-    stop_flag: object,
+    stop_flag: ProcessEvent, running: Connection,
 ) -> None:
-    # Ctrl-C reaches the whole process group; the parent decides when we stop.
+    # Ctrl-C reaches the whole process group, and a service manager may
+    # signal every process of the group: the parent decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    parent_pid = os.getppid()
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -290,17 +293,23 @@ def _worker_process_main(
         stop = asyncio.Event()
 
         async def watch_parent() -> None:
-            while not stop_flag.is_set():  # type: ignore[attr-defined]
+            # A parent killed outright never sets the flag; orphaned, we stop.
+            while not stop_flag.is_set() and os.getppid() == parent_pid:
                 await asyncio.sleep(STOP_POLL_S)
             stop.set()
 
+        def report_running() -> None:
+            with contextlib.suppress(OSError):  # the parent stopped listening: it is stopping
+                running.send(True)
+
         watcher = asyncio.create_task(watch_parent())
         try:
-            await run_workers(container, stop, roles)
+            await run_workers(container, stop, roles, on_running=report_running)
         finally:
             watcher.cancel()
 
     try:
         asyncio.run(main())
     finally:
+        running.close()
         container.close()

@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from domain.messaging.phone import NPI_ISDN, TON_UNKNOWN
+
 
 @dataclass(frozen=True, slots=True)
 class SubmitRequest:
@@ -42,10 +44,15 @@ class DeliveryReceipt:
 @dataclass(frozen=True, slots=True)
 class InboundMessage:
     carrier: str
-    source: str  # the sender's number, E.164 where the carrier gives it
+    source: str  # the sender's number, as the carrier wrote it
     destination: str  # our number or short code
     body: str
     received_at: datetime
+    # How the carrier wrote `source` (SMPP's TON and NPI); an HTTP carrier
+    # says nothing, so its numbers are of unknown type.
+    source_ton: int = TON_UNKNOWN
+    source_npi: int = NPI_ISDN
+    route: str | None = None  # the route it came by, when the carrier names it
 
 
 ReceiptHandler = Callable[[DeliveryReceipt], Awaitable[None]]

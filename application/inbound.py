@@ -11,7 +11,7 @@ from application.ledger_app import LedgerApplication
 from application.ports import OptOutRegistry
 from domain.errors import DomainError
 from domain.inbound import InboundMessage, OptAction
-from domain.messaging.phone import parse_phone
+from domain.messaging.phone import parse_carrier_number
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +19,11 @@ log = logging.getLogger(__name__)
 class InboundRouter(Protocol):
     def account_for(self, source: str) -> str | None:
         """The account that last wrote to this number, if any."""
+        ...
+
+    def country_for(self, carrier: str, route: str | None) -> str | None:
+        """The country of the route a message came by, to read national
+        numbers with (see routing.reply_country)."""
         ...
 
 
@@ -33,14 +38,12 @@ class InboundService:
     def receive(self, inbound: CarrierInbound) -> UUID | None:
         """Record an inbound message for the account it answers; None when no
         account ever wrote to the sender (it is logged, not stored)."""
-        try:
-            source = parse_phone(inbound.source).e164
-        except DomainError:
-            source = inbound.source
+        source = self._sender(inbound)
         account_id = self._router.account_for(source)
         if account_id is None:
-            log.warning("inbound from %s via %s matches no account; dropped",
-                        source, inbound.carrier)
+            log.warning("inbound from %s (written %r, TON %d, NPI %d) via %s matches no"
+                        " account; dropped", source, inbound.source, inbound.source_ton,
+                        inbound.source_npi, inbound.carrier)
             return None
         message = InboundMessage.receive(
             account_id=account_id, carrier=inbound.carrier, source=source,
@@ -52,3 +55,14 @@ class InboundService:
             self._opt_outs.record(account_id, source, action, source="keyword",
                                   keyword=inbound.body.strip().upper())
         return message.id
+
+    def _sender(self, inbound: CarrierInbound) -> str:
+        """The sender in E.164, the form sends and opt-outs are compared in,
+        however the carrier wrote it; a short code or a name as it came."""
+        try:
+            return parse_carrier_number(
+                inbound.source, ton=inbound.source_ton, npi=inbound.source_npi,
+                country=self._router.country_for(inbound.carrier, inbound.route),
+            ).e164
+        except DomainError:
+            return inbound.source

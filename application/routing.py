@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from application.errors import ValidationFailed
+from domain.messaging.phone import country_of_prefix
 
 SANDBOX_ROUTE = "sandbox"
 SIMULATED_CARRIER = "simulated"
@@ -40,6 +41,24 @@ class Route:
             raise ValidationFailed("A route prefix is + followed by digits", prefix=self.prefix)
         if not 0 < self.messages_per_second <= 100_000:
             raise ValidationFailed("A route sends 0 to 100,000 messages per second")
+
+    @property
+    def country(self) -> str | None:
+        """The country its prefix names (`+44`: GB); None for `+` and the like."""
+        return country_of_prefix(self.prefix)
+
+
+def reply_country(routes: Iterable[Route], carrier: str, route: str | None) -> str | None:
+    """The country in which to read national numbers a carrier reports: that
+    of the route the report came by, else the one country every route of the
+    carrier sends to. None when the routes do not say (`+`, or several)."""
+    chosen = list(routes)
+    if route is not None:
+        named = next((r.country for r in chosen if r.name == route), None)
+        if named is not None:
+            return named
+    countries = {r.country for r in chosen if r.carrier == carrier}
+    return countries.pop() if len(countries) == 1 else None
 
 
 class RouteBook:

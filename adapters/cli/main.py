@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from adapters.cli import admin, users, workers
-from adapters.cli.serve import serve_api, serve_api_workers
+from adapters.cli.serve import serve_api, serve_api_workers, wait_for_roles
 from adapters.cli.services import running_services
 from adapters.config import ConfigError, Settings
 
@@ -34,32 +34,35 @@ def up_worker_processes() -> tuple[tuple[str, ...], ...]:
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import replace
+
     from adapters.bootstrap import build, migrate_database
-    from adapters.workers import WorkerProcess
+    from adapters.workers import supervised_workers
 
     with running_services(settings, need_nats=True) as services:
         applied = migrate_database(services.database_url)
         if applied:
             print(f"applied migrations {applied}", flush=True)
         settings = users.with_session_key(settings)
-        container = build(settings, services.database_url, services.nats_url)
         assert services.nats_url is not None  # need_nats=True starts one if none is set
-        background = [
-            WorkerProcess(settings, services.database_url, services.nats_url, roles=group)
-            for group in up_worker_processes()
-        ]
-        for process in background:
-            process.start()
+        # The children are restarted when they die; /readyz reads their state.
+        supervisor = supervised_workers(
+            settings, services.database_url, services.nats_url, up_worker_processes())
+        settings = replace(settings, roles_status_file=supervisor.status_file)
+        supervisor.start()
         try:
-            if args.workers > 1:
-                serve_api_workers(settings, services.database_url, services.nats_url,
-                                  args.port, args.workers)
-            else:
-                serve_api(container, settings.host, args.port, settings.log_level)
+            container = build(settings, services.database_url, services.nats_url)
+            try:
+                started = wait_for_roles(supervisor)  # False: stopped while waiting
+                if started and args.workers > 1:
+                    serve_api_workers(settings, services.database_url, services.nats_url,
+                                      args.port, args.workers)
+                elif started:
+                    serve_api(container, settings.host, args.port, settings.log_level)
+            finally:
+                container.close()
         finally:
-            for process in background:
-                process.stop()
-            container.close()
+            supervisor.stop()
     print("smsledger stopped", flush=True)
     return 0
 

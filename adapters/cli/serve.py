@@ -19,8 +19,9 @@ from litestar.concurrency import set_asyncio_executor
 from uvicorn.supervisors import Multiprocess
 
 from adapters.bootstrap import Container
-from adapters.config import Settings
+from adapters.config import ROLES_STATUS_FILE_ENV, Settings
 from adapters.http.app import create_app
+from adapters.runtime.supervisor import Supervisor
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -89,6 +90,30 @@ def use_worker_threads(count: int = API_WORKER_THREADS) -> None:
     )
 
 
+# `up` serves the API once its background roles run, or after this long
+# (then /readyz tells which do not).
+ROLES_START_TIMEOUT_S = 90
+
+
+def wait_for_roles(supervisor: Supervisor, timeout_s: float = ROLES_START_TIMEOUT_S) -> bool:
+    """Wait until `up`'s background roles run; False if SIGINT or SIGTERM
+    came first (then `up` stops without serving)."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        if not supervisor.wait_running(timeout_s):
+            logging.getLogger(__name__).warning(
+                "serving although not every background role runs: %s", supervisor.states())
+        return True
+    except KeyboardInterrupt:
+        return False
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def serve_api(container: Container, host: str, port: int, log_level: str) -> None:
     """Serve until SIGINT or SIGTERM; uvicorn drains in-flight requests first."""
     tune_gc()
@@ -125,6 +150,9 @@ def serve_api_workers(
     key_file = settings.identity.jwt_private_key_file
     if key_file is not None and settings.identity.jwt_private_key_pem is None:
         os.environ["SMSLEDGER_JWT_PRIVATE_KEY_FILE"] = str(key_file)
+    # Under `up`, every worker's /readyz reads the background roles' state.
+    if settings.roles_status_file is not None:
+        os.environ[ROLES_STATUS_FILE_ENV] = str(settings.roles_status_file)
     config = uvicorn.Config(
         "adapters.http.worker_app:create_worker_app",
         factory=True,
@@ -138,6 +166,9 @@ def serve_api_workers(
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S,
     )
     sock = _bind_tcp(settings.host, port)
+    # Listening before the workers have started: a client that comes at once
+    # waits in the backlog for the first of them instead of being refused.
+    sock.listen(config.backlog)
     host, bound_port = sock.getsockname()[:2]
     print(f"smsledger API listening on http://{host}:{bound_port} ({workers} workers)",
           flush=True)

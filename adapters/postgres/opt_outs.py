@@ -8,6 +8,8 @@ import time
 
 from psycopg_pool import ConnectionPool
 
+from adapters.postgres.dispatch import load_routes
+from application.routing import reply_country
 from domain.inbound import OptAction
 
 # Sends read an account's opted-out numbers from memory. A change made in this
@@ -57,7 +59,8 @@ class PostgresOptOuts:
 
 
 class MessageLogRouter:
-    """Routes a reply to the account that last sent a live message to it."""
+    """Routes a reply to the account that last sent a live message to it, and
+    tells the country its carrier's route is in."""
 
     def __init__(self, pool: ConnectionPool) -> None:
         self._pool = pool
@@ -70,3 +73,8 @@ class MessageLogRouter:
                 (source,),
             ).fetchone()
         return str(row[0]) if row else None
+
+    def country_for(self, carrier: str, route: str | None) -> str | None:
+        # Read afresh for each reply: replies are few, and a route just
+        # added applies at once.
+        return reply_country(load_routes(self._pool), carrier, route)

@@ -1,15 +1,23 @@
-"""E.164 validation of recipient numbers, with national formats for input.
+"""E.164 validation of recipient numbers, with national formats for input,
+and the reading of numbers as carriers report them.
 
 Bulk sends validate every recipient, so a number already in E.164 form takes a
 fast path: one `isdigit` check, at most three dict look-ups for the calling code
 and a set membership test for the length. Everything that needs cleaning up
 (formatting characters, a `00` prefix, a national number) takes the slow path
 and is then validated by the same code.
+
+Carriers report a sender's number the way their network holds it: digits
+with a type of number and a numbering plan (SMPP's TON and NPI, the fields of
+3GPP TS 23.040), often without a "+". `parse_carrier_number` reads them into
+the same E.164 form, so that a reply is matched, and an opt-out recorded,
+under the number sends are checked against.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, NoReturn
 
@@ -21,6 +29,17 @@ from domain.messaging.countries import (
 )
 
 E164_MAX_DIGITS: Final = 15
+
+# Type of number (TON) and numbering plan (NPI) of a network address, as SMPP
+# 3.4 (5.2.5, 5.2.6) and GSM 03.40 define them. The other types (network
+# specific, subscriber, alphanumeric, abbreviated) are not E.164 numbers.
+TON_UNKNOWN: Final = 0
+TON_INTERNATIONAL: Final = 1
+TON_NATIONAL: Final = 2
+NPI_UNKNOWN: Final = 0
+NPI_ISDN: Final = 1  # E.164
+NPI_NATIONAL: Final = 8
+_TELEPHONE_PLANS: Final = frozenset({NPI_UNKNOWN, NPI_ISDN, NPI_NATIONAL})
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +110,16 @@ def parse_phone(raw: str, default_country: str | None = None) -> PhoneNumber:
 
 
 def _parse_formatted(raw: str, default_country: str | None) -> PhoneNumber:
+    text = _without_formatting(raw)
+    if text[0] == "+":
+        return _from_international(raw, _ascii_digits(raw, text[1:]), None)
+    digits = _ascii_digits(raw, text)
+    if digits.startswith("00"):
+        return _from_international(raw, digits[2:], None)
+    return _from_national(raw, digits, default_country)
+
+
+def _without_formatting(raw: str) -> str:
     text = raw.strip()
     # "+44 (0)20 ..." marks the trunk prefix used only when dialling nationally.
     if text.startswith("+") and "(0)" in text:
@@ -98,12 +127,84 @@ def _parse_formatted(raw: str, default_country: str | None) -> PhoneNumber:
     text = text.translate(_FORMATTING)
     if not text:
         _reject(raw, "empty")
+    return text
+
+
+def parse_carrier_number(
+    raw: str, *, ton: int = TON_UNKNOWN, npi: int = NPI_ISDN, country: str | None = None
+) -> PhoneNumber:
+    """Read a number as a carrier reported it, in E.164 form.
+
+    `ton` and `npi` say how the carrier wrote it; `country` is the country of
+    the route it came by, for numbers written nationally. A "+" or "00"
+    prefix is international whatever the type says. International digits
+    are read as such, national ones with `country`; a type that does not fit
+    the digits (carriers get it wrong) falls back to reading an unknown type.
+    For an unknown type (TON 0, as many SMSCs send every number):
+    - the route country's trunk prefix followed by a valid national number is
+      that national number (`07911500007` on a GB route);
+    - otherwise digits that begin with a country code and are valid after it
+      are international (`447911500007`);
+    - otherwise they are a national number of the route's country.
+    A carrier that sends national numbers without a trunk prefix should say
+    so with TON 2: with TON 0 such digits are read internationally first.
+    Raises InvalidPhoneNumber, also for addresses that are not telephone
+    numbers (short codes with other types, alphanumeric senders).
+    """
+    if ton not in (TON_UNKNOWN, TON_INTERNATIONAL, TON_NATIONAL) or npi not in _TELEPHONE_PLANS:
+        _reject(raw, f"not a telephone number (TON {ton}, NPI {npi})")
+    text = _without_formatting(raw)
     if text[0] == "+":
         return _from_international(raw, _ascii_digits(raw, text[1:]), None)
     digits = _ascii_digits(raw, text)
     if digits.startswith("00"):
         return _from_international(raw, digits[2:], None)
-    return _from_national(raw, digits, default_country)
+    home = _BY_ISO2.get(country.upper()) if country else None
+    read: PhoneNumber | None = None
+    if ton == TON_INTERNATIONAL:
+        read = _valid_or_none(_from_international, raw, digits, None)
+    elif ton == TON_NATIONAL and home is not None:
+        read = _valid_or_none(_from_national, raw, digits, home.iso2)
+    return read or _of_unknown_type(raw, digits, home)
+
+
+def _of_unknown_type(raw: str, digits: str, home: _Country | None) -> PhoneNumber:
+    if home is not None and home.trunk_prefix and digits.startswith(home.trunk_prefix):
+        nsn = digits[len(home.trunk_prefix) :]
+        if len(nsn) in home.nsn_lengths:
+            read = _valid_or_none(_from_international, raw, home.calling_code + nsn, None)
+            if read is not None:
+                return read
+    if home is None:
+        return _from_international(raw, digits, None)
+    return _valid_or_none(_from_international, raw, digits, None) or _from_national(
+        raw, digits, home.iso2
+    )
+
+
+def _valid_or_none(
+    read: Callable[[str, str, str | None], PhoneNumber], raw: str, digits: str, extra: str | None
+) -> PhoneNumber | None:
+    try:
+        return read(raw, digits, extra)
+    except InvalidPhoneNumber:
+        return None
+
+
+def country_of_prefix(prefix: str) -> str | None:
+    """The country an E.164 prefix such as a route's (`+44`, `+1416`) is in,
+    when it holds a whole calling code; None for `+` or a partial code. A
+    calling code shared by several countries gives its main country unless
+    the prefix goes on far enough to tell them apart; for reading national
+    numbers they are alike."""
+    digits = prefix.removeprefix("+")
+    if not digits.isdigit() or not digits.isascii():
+        return None
+    for code_length in range(min(_MAX_CALLING_CODE_DIGITS, len(digits)), 0, -1):
+        calling_code = _BY_CALLING_CODE.get(digits[:code_length])
+        if calling_code is not None:
+            return _country_for(calling_code, digits[code_length:]).iso2
+    return None
 
 
 def _ascii_digits(raw: str, text: str) -> str:

@@ -113,6 +113,44 @@ def test_stop_then_send_is_refused_and_charges_nothing(
             conn.execute("DELETE FROM opt_outs")
 
 
+@pytest.fixture
+def gb_route(container: Container) -> Iterator[tuple[str, str]]:
+    """An HTTP carrier's route for +44: national numbers it reports are GB's."""
+    name, secret = f"http-gb-{uuid4().hex[:8]}", f"s-{uuid4().hex}"
+    with container.pool.connection() as conn:
+        conn.execute(
+            "INSERT INTO routes (name, prefix, carrier, messages_per_second, receipt_policy,"
+            " callback_secret_sha256, active) VALUES (%s, '+44', %s, 10, 'receipts', %s, true)",
+            (name, name, hashlib.sha256(secret.encode()).digest()),
+        )
+    try:
+        yield name, secret
+    finally:  # other tests route +44 by the default route
+        with container.pool.connection() as conn:
+            conn.execute("DELETE FROM routes WHERE name = %s", (name,))
+
+
+def test_a_stop_from_a_nationally_written_number_opts_it_out(
+    client: TestClient, container: Container, account: dict[str, str],
+    gb_route: tuple[str, str],
+) -> None:
+    name, secret = gb_route
+    number = "+447700900777"
+    assert _send(client, account, number).status_code == 200
+    _project(container, MessageLog.name)
+    for written, body in (("07700 900-777", "STOP"), ("447700900777", "START"),
+                          ("0044 7700 900777", "STOP")):
+        reply = client.post(f"/v1/carrier/{name}/inbound", headers={"X-Carrier-Secret": secret},
+                            json={"from": written, "to": "Acme", "body": body})
+        assert reply.status_code == 200, reply.text
+        assert (number in container.opt_outs.opted_out(account["account_id"])) == (
+            body == "STOP"), written
+    for written in (number, "447700900777", "07700900777", "07700-900-777"):
+        refused = _send(client, account, written)
+        assert refused.status_code == 422, (written, refused.text)
+        assert refused.json()["error"]["code"] == "OPT_OUT"
+
+
 def test_carrier_callbacks_need_the_routes_secret(
     client: TestClient, route: tuple[str, str]
 ) -> None:

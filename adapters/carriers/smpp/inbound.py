@@ -187,10 +187,14 @@ def inbound_message(carrier: str, message: smpp34.DeliverSm, now: datetime) -> I
     data = _payload(message)
     if message.esm_class & ESM_CLASS_UDHI:
         _, data = strip_udh(data)
+    # The sender as written, with its type and plan: the application reads it
+    # into E.164 with the route's country (many SMSCs send digits, TON 0).
     return InboundMessage(
         carrier,
         e164(message.source_addr, message.source_addr_ton),
         e164(message.destination_addr, message.dest_addr_ton),
         decode_text(data, message.data_coding),
         now,
+        source_ton=message.source_addr_ton,
+        source_npi=message.source_addr_npi,
     )

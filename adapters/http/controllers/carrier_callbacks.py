@@ -85,7 +85,10 @@ class CarrierCallbacksController(Controller):
         data: JSONBody[CarrierInboundIn], carrier: NamedDependency[str],
     ) -> CallbackAccepted:
         container: Container = request.app.state.container
+        # `from` in any written form: read as an unknown type of number, with
+        # the route's country for national ones, as SMPP numbers are.
         container.inbound.receive(InboundMessage(
-            carrier, data.from_, data.to, data.body, data.received_at or datetime.now(UTC)
+            carrier, data.from_, data.to, data.body, data.received_at or datetime.now(UTC),
+            route=route,
         ))
         return CallbackAccepted(accepted=True)

@@ -11,6 +11,7 @@ from litestar.openapi import ResponseSpec
 
 from adapters.bootstrap import Container
 from adapters.http.schemas import HealthOut
+from adapters.runtime.roles_status import role_checks
 
 CHECK_TIMEOUT_S = 2.0
 
@@ -53,6 +54,8 @@ class HealthController(Controller):
             checks["nats"] = "not configured"
         else:
             checks["nats"] = "ok" if nats_reachable(container.nats_url) else "unreachable"
+        if container.settings.roles_status_file is not None:  # under `up`: its children
+            checks.update(role_checks(container.settings.roles_status_file))
         ready = all(v in ("ok",) for v in checks.values())
         return Response(
             HealthOut(status="ready" if ready else "not ready", checks=checks),
