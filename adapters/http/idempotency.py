@@ -1,11 +1,16 @@
-"""Idempotency-Key on creating POSTs.
+"""Idempotency-Key on POSTs, after draft-ietf-httpapi-idempotency-key-header.
 
 The same key with the same request replays the first response, status and
 body included; with a different request it is 409 CONFLICT, and so is a
-repeat while the first is still running. Keys are per account and kept for
-24 hours. A response the server failed to produce (5xx) is not kept, so the
-client can retry with the same key. Behind this, sends derive their message
-ids from the key, so even a lost response cannot charge twice.
+repeat while the first is still running. Keys are per account and mode,
+kept at least 24 hours. A response the server failed to produce (5xx), or one
+about the credential (401, 403, 429), is not kept, so the client can retry
+with the same key. Behind this, sends derive their message ids from the key,
+so even a lost response cannot charge twice.
+
+The answer is kept (or the key released) before its first byte is sent: a
+client that retries the moment it has read the answer finds it kept, never
+"still in progress".
 """
 
 from __future__ import annotations
@@ -75,7 +80,8 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
                              "This Idempotency-Key was used with a different request")
         elif claim == Claim.IN_FLIGHT:
             await send_error(scope, send, "CONFLICT",
-                             "A request with this Idempotency-Key is still in progress")
+                             "A request with this Idempotency-Key is still in progress;"
+                             " retry once it has been answered")
         else:
             await _run_and_keep(app, scope, send, body, store, principal.account_id, key)
 
@@ -86,29 +92,56 @@ async def _run_and_keep(
     app: ASGIApp, scope: Scope, send: Send, body: bytes | None,
     store: PostgresIdempotencyKeys, account_id: str, key: str,
 ) -> None:
-    captured: dict[str, Any] = {"status": 500, "content_type": "application/json", "body": []}
+    """Runs the request, holding its answer back until it is kept: a retry
+    sent the moment the answer arrives must find it kept, not in progress.
+    POST answers are small (their size follows the request's, which is
+    bounded), so holding one whole costs no more than keeping it."""
+    held: list[Message] = []
+    settled = False
 
-    async def capture(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            captured["status"] = message["status"]
-            for name, value in message.get("headers", []):
-                if name.lower() == b"content-type":
-                    captured["content_type"] = value.decode("latin-1")
-        elif message["type"] == "http.response.body":
-            captured["body"].append(message.get("body", b""))
-        await send(message)
+    async def hold(message: Message) -> None:
+        nonlocal settled
+        if settled:
+            await send(message)
+            return
+        held.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            settled = True
+            await _settle(store, account_id, key, held)
+            for kept in held:
+                await send(kept)
 
     try:
-        await app(scope, _replaying(body), capture)
+        await app(scope, _replaying(body), hold)
     finally:
-        status = int(captured["status"])
+        if not settled:  # no answer: the error handler's 500 (or none) is not kept
+            await asyncio.to_thread(store.release, account_id, key)
+
+
+async def _settle(
+    store: PostgresIdempotencyKeys, account_id: str, key: str, held: list[Message],
+) -> None:
+    """Keeps the held answer under the key, or releases the key."""
+    status, content_type = 500, "application/json"
+    for message in held:
+        if message["type"] == "http.response.start":
+            status = int(message["status"])
+            for name, value in message.get("headers", []):
+                if name.lower() == b"content-type":
+                    content_type = value.decode("latin-1")
+    body = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")
+    try:
         # Not kept either: answers about the credential rather than the
         # request, which the client fixes and then retries with the same key.
         if status >= 500 or status in CREDENTIAL_STATUSES:
             await asyncio.to_thread(store.release, account_id, key)
         else:
-            response = StoredResponse(status, captured["content_type"], b"".join(captured["body"]))
-            await asyncio.to_thread(store.complete, account_id, key, response)
+            kept = StoredResponse(status, content_type, body)
+            await asyncio.to_thread(store.complete, account_id, key, kept)
+    except Exception:
+        # The request has been carried out: its answer still goes out. The key
+        # stays in progress until it counts as abandoned (ABANDONED_AFTER_S).
+        log.exception("could not keep the answer under an Idempotency-Key")
 
 
 async def _read_body(receive: Receive, limit_bytes: int) -> bytes | None:

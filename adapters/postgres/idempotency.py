@@ -11,6 +11,9 @@ from psycopg_pool import ConnectionPool
 KEEP_HOURS = 24
 PRUNE_BATCH = 1000
 ABANDONED_AFTER_S = 60
+# A claim can find its key's row gone (a failed request released it between
+# our insert and our read); it then simply tries again, this many times.
+CLAIM_ATTEMPTS = 3
 
 
 class Claim(StrEnum):
@@ -34,6 +37,16 @@ class PostgresIdempotencyKeys:
     def claim(
         self, account_id: str, key: str, request_sha256: bytes
     ) -> tuple[Claim, StoredResponse | None]:
+        for _ in range(CLAIM_ATTEMPTS):
+            found = self._claim_once(account_id, key, request_sha256)
+            if found is not None:
+                return found
+        return Claim.IN_FLIGHT, None  # claimed and released over and over: busy
+
+    def _claim_once(
+        self, account_id: str, key: str, request_sha256: bytes
+    ) -> tuple[Claim, StoredResponse | None] | None:
+        """The claim, or None if the key's row vanished while we looked."""
         with self._pool.connection() as conn:
             # A claim whose request never finished (its process died) is taken
             # over after a while by a retry of the same request.
@@ -54,8 +67,8 @@ class PostgresIdempotencyKeys:
                 " FROM idempotency_keys WHERE account_id = %s AND key = %s",
                 (account_id, key),
             ).fetchone()
-        if row is None:  # removed meanwhile: the caller may simply retry
-            return Claim.IN_FLIGHT, None
+        if row is None:
+            return None
         stored_sha256, status_code, content_type, body = row
         if bytes(stored_sha256) != request_sha256:
             return Claim.MISMATCH, None
