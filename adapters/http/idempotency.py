@@ -10,7 +10,9 @@ so even a lost response cannot charge twice.
 
 The answer is kept (or the key released) before its first byte is sent: a
 client that retries the moment it has read the answer finds it kept, never
-"still in progress".
+"still in progress". A replay is authorised as its first request was: the
+checks the handler made then (adapters/http/auth.py notes them) are kept with
+the answer and made again for the caller replaying it.
 """
 
 from __future__ import annotations
@@ -24,14 +26,21 @@ from typing import Any
 
 from litestar.datastructures import Headers
 from litestar.enums import ScopeType
-from litestar.exceptions import ClientException
+from litestar.exceptions import ClientException, PermissionDeniedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.http.auth import check_replay, recording_requirements
 from adapters.http.errors import send_error
 from adapters.http.key_middleware import principal_of
 from adapters.http.request_id import REQUEST_ID_HEADER, request_id_of
 from adapters.http.sandbox_mode import SANDBOX_HEADER, sandbox_requested, scoped_idempotency_key
-from adapters.postgres.idempotency import Claim, PostgresIdempotencyKeys, StoredResponse
+from adapters.postgres.accounts import Principal
+from adapters.postgres.idempotency import (
+    Claim,
+    PostgresIdempotencyKeys,
+    RequiredAuthority,
+    StoredResponse,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +83,7 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
         ).digest()
         claim, stored = await asyncio.to_thread(store.claim, principal.account_id, key, digest)
         if claim == Claim.DONE and stored is not None:
-            await _replay(scope, send, stored)
+            await _replay(scope, send, principal, stored)
         elif claim == Claim.MISMATCH:
             await send_error(scope, send, "CONFLICT",
                              "This Idempotency-Key was used with a different request")
@@ -107,19 +116,21 @@ async def _run_and_keep(
         held.append(message)
         if message["type"] == "http.response.body" and not message.get("more_body", False):
             settled = True
-            await _settle(store, account_id, key, held)
+            await _settle(store, account_id, key, held, required())
             for kept in held:
                 await send(kept)
 
-    try:
-        await app(scope, _replaying(body), hold)
-    finally:
-        if not settled:  # no answer: the error handler's 500 (or none) is not kept
-            await asyncio.to_thread(store.release, account_id, key)
+    with recording_requirements() as required:
+        try:
+            await app(scope, _replaying(body), hold)
+        finally:
+            if not settled:  # no answer: the error handler's 500 (or none) is not kept
+                await asyncio.to_thread(store.release, account_id, key)
 
 
 async def _settle(
     store: PostgresIdempotencyKeys, account_id: str, key: str, held: list[Message],
+    required: RequiredAuthority,
 ) -> None:
     """Keeps the held answer under the key, or releases the key."""
     status, content_type = 500, "application/json"
@@ -136,7 +147,7 @@ async def _settle(
         if status >= 500 or status in CREDENTIAL_STATUSES:
             await asyncio.to_thread(store.release, account_id, key)
         else:
-            kept = StoredResponse(status, content_type, body)
+            kept = StoredResponse(status, content_type, body, required)
             await asyncio.to_thread(store.complete, account_id, key, kept)
     except Exception:
         # The request has been carried out: its answer still goes out. The key
@@ -172,7 +183,14 @@ def _replaying(body: bytes | None) -> Callable[[], Any]:
     return receive
 
 
-async def _replay(scope: Scope, send: Send, stored: StoredResponse) -> None:
+async def _replay(
+    scope: Scope, send: Send, principal: Principal, stored: StoredResponse
+) -> None:
+    try:
+        check_replay(principal, stored.required)
+    except PermissionDeniedException as refused:
+        await send_error(scope, send, "FORBIDDEN", str(refused.detail))
+        return
     start: Any = {
         "type": "http.response.start",
         "status": stored.status_code,
