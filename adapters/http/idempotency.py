@@ -1,12 +1,13 @@
 """Idempotency-Key on POSTs, after draft-ietf-httpapi-idempotency-key-header.
 
 The same key with the same request replays the first response, status and
-body included; with a different request it is 409 CONFLICT, and so is a
-repeat while the first is still running. Keys are per account and mode,
-kept at least 24 hours. A response the server failed to produce (5xx), or one
-about the credential (401, 403, 429), is not kept, so the client can retry
-with the same key. Behind this, sends derive their message ids from the key,
-so even a lost response cannot charge twice.
+body included. The key reused for a different request (another body or
+another route) is 422 IDEMPOTENCY_KEY_REUSED; a repeat while the first is
+still running is 409 CONFLICT. Keys are per account and mode, kept at
+least 24 hours. A response the server failed to produce (5xx), or one about
+the credential (401, 403, 429), is not kept, so the client can retry with the
+same key. Behind this, sends derive their message ids from the key, so even a
+lost response cannot charge twice.
 
 The answer is kept (or the key released) before its first byte is sent: a
 client that retries the moment it has read the answer finds it kept, never
@@ -85,8 +86,9 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
         if claim == Claim.DONE and stored is not None:
             await _replay(scope, send, principal, stored)
         elif claim == Claim.MISMATCH:
-            await send_error(scope, send, "CONFLICT",
-                             "This Idempotency-Key was used with a different request")
+            await send_error(scope, send, "IDEMPOTENCY_KEY_REUSED",
+                             "This Idempotency-Key was used with a different request;"
+                             " use a new key for a new request")
         elif claim == Claim.IN_FLIGHT:
             await send_error(scope, send, "CONFLICT",
                              "A request with this Idempotency-Key is still in progress;"

@@ -1,6 +1,7 @@
-"""Idempotency-Key: a replay is authorised exactly as the first request was.
-(A retry right after the answer: tests/e2e/test_idempotent_retries.py, on
-the real server.)"""
+"""Idempotency-Key against the draft-ietf-httpapi-idempotency-key-header
+rules: the key reused for another request is 422, and a replay is authorised
+exactly as the first request was. (A retry right after the answer:
+tests/e2e/test_idempotent_retries.py, on the real server.)"""
 
 from __future__ import annotations
 
@@ -65,3 +66,17 @@ def test_a_replayed_key_creation_needs_the_permissions_it_granted(
     replayed = client.post("/v1/settings/api-keys", headers={**owner, **key}, json=grant)
     assert replayed.status_code == 201
     assert replayed.json()["data"]["secret"] == first.json()["data"]["secret"]
+
+
+def test_a_key_reused_for_another_request_is_422(
+    client: TestClient, container: Container
+) -> None:
+    owner = new_account(container, "Reuse Ltd")
+    headers = {**owner, "Idempotency-Key": f"reuse-{uuid4()}"}
+    assert client.post("/v1/sms/send", headers=headers, json=SEND).status_code == 200
+    for path, body in (("/v1/sms/send", {**SEND, "body": "other"}),
+                       ("/v1/sms/estimate", SEND)):
+        reused = client.post(path, headers=headers, json=body)
+        assert reused.status_code == 422, reused.text
+        assert reused.json()["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+        assert reused.json()["meta"]["request_id"] == reused.headers["x-request-id"]
