@@ -7,10 +7,19 @@ cache read, one SHA-256 and a constant-time compare, never a slow hash and
 never a query. A Bearer token with exactly two dots is a JWT: a user's
 session (adapters/http/bearer.py), not an API credential; the key middleware
 verifies it too, so that Idempotency-Key applies to signed-in users.
+
+The guards note what they required while a request runs under
+`recording_requirements` (the idempotency middleware does so), and
+`check_replay` makes the same checks again before a stored answer is
+replayed: a replay is authorised by the handler's own checks, as they ran.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
@@ -28,6 +37,7 @@ from adapters.http.credentials import (
 from adapters.http.key_middleware import principal_of
 from adapters.http.sandbox_mode import with_sandbox_header
 from adapters.postgres.accounts import Principal
+from adapters.postgres.idempotency import RequiredAuthority
 
 MISSING_CREDENTIALS = (
     "Send X-API-Key and X-API-Secret, a combined <api_key>:<api_secret> token in"
@@ -66,8 +76,49 @@ def _api_key_principal(request: Request[Any, Any, Any]) -> Principal:
     return grant.principal
 
 
+@dataclass(slots=True)
+class _Requirements:
+    permissions: set[str] = field(default_factory=set)
+    platform_admin: bool = False
+
+
+# Set per request, around the handler; the handler's worker thread runs in a
+# copy of the request's context, which shares this same object.
+_REQUIREMENTS: ContextVar[_Requirements | None] = ContextVar("required_authority", default=None)
+
+
+@contextmanager
+def recording_requirements() -> Iterator[Callable[[], RequiredAuthority]]:
+    """Notes what the guards below require while the block runs; the function
+    it yields tells what they required so far."""
+    noted = _Requirements()
+    token = _REQUIREMENTS.set(noted)
+    try:
+        yield lambda: RequiredAuthority(frozenset(noted.permissions), noted.platform_admin)
+    finally:
+        _REQUIREMENTS.reset(token)
+
+
+def requires_permissions(permissions: Iterable[str]) -> None:
+    """Notes permissions that the request needed beyond its route's, checked
+    elsewhere (a key may grant only those it holds): a replay checks them too."""
+    noted = _REQUIREMENTS.get()
+    if noted is not None:
+        noted.permissions.update(permissions)
+
+
+def check_replay(principal: Principal, required: RequiredAuthority) -> None:
+    """The checks the first request passed, made again for the one replaying
+    its answer; 403 FORBIDDEN as the handler would answer it."""
+    for permission in sorted(required.permissions):
+        require_permission(principal, permission)
+    if required.platform_admin:
+        require_platform_admin(principal)
+
+
 def require_permission(principal: Principal, permission: str) -> Principal:
     """403 FORBIDDEN unless the principal's key (or user) holds `permission`."""
+    requires_permissions((permission,))
     if permission not in principal.permissions:
         raise PermissionDeniedException(f"This credential lacks the {permission} permission")
     return principal
@@ -75,6 +126,9 @@ def require_permission(principal: Principal, permission: str) -> Principal:
 
 def require_platform_admin(principal: Principal) -> Principal:
     """403 FORBIDDEN unless a platform operator (a user, never an API key) asks."""
+    noted = _REQUIREMENTS.get()
+    if noted is not None:
+        noted.platform_admin = True
     if not principal.platform_admin or principal.user_id is None:
         raise PermissionDeniedException("Only platform operators may do this")
     return principal

@@ -48,6 +48,10 @@ STATUS_BY_CODE: dict[str, int] = {
     # leaves unnamed. 405 comes with an Allow header.
     "METHOD_NOT_ALLOWED": 405,
     "UNSUPPORTED_MEDIA_TYPE": 415,
+    # An Idempotency-Key reused for a different request: 422, as
+    # draft-ietf-httpapi-idempotency-key-header asks (409 is for a repeat
+    # while the first request is still running).
+    "IDEMPOTENCY_KEY_REUSED": 422,
     "INTERNAL_ERROR": 500,
     "SERVICE_UNAVAILABLE": 503,
 }

@@ -1,11 +1,19 @@
-"""Idempotency-Key on creating POSTs.
+"""Idempotency-Key on POSTs, after draft-ietf-httpapi-idempotency-key-header.
 
 The same key with the same request replays the first response, status and
-body included; with a different request it is 409 CONFLICT, and so is a
-repeat while the first is still running. Keys are per account and kept for
-24 hours. A response the server failed to produce (5xx) is not kept, so the
-client can retry with the same key. Behind this, sends derive their message
-ids from the key, so even a lost response cannot charge twice.
+body included. The key reused for a different request (another body or
+another route) is 422 IDEMPOTENCY_KEY_REUSED; a repeat while the first is
+still running is 409 CONFLICT. Keys are per account and mode, kept at
+least 24 hours. A response the server failed to produce (5xx), or one about
+the credential (401, 403, 429), is not kept, so the client can retry with the
+same key. Behind this, sends derive their message ids from the key, so even a
+lost response cannot charge twice.
+
+The answer is kept (or the key released) before its first byte is sent: a
+client that retries the moment it has read the answer finds it kept, never
+"still in progress". A replay is authorised as its first request was: the
+checks the handler made then (adapters/http/auth.py notes them) are kept with
+the answer and made again for the caller replaying it.
 """
 
 from __future__ import annotations
@@ -19,14 +27,21 @@ from typing import Any
 
 from litestar.datastructures import Headers
 from litestar.enums import ScopeType
-from litestar.exceptions import ClientException
+from litestar.exceptions import ClientException, PermissionDeniedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.http.auth import check_replay, recording_requirements
 from adapters.http.errors import send_error
 from adapters.http.key_middleware import principal_of
 from adapters.http.request_id import REQUEST_ID_HEADER, request_id_of
 from adapters.http.sandbox_mode import SANDBOX_HEADER, sandbox_requested, scoped_idempotency_key
-from adapters.postgres.idempotency import Claim, PostgresIdempotencyKeys, StoredResponse
+from adapters.postgres.accounts import Principal
+from adapters.postgres.idempotency import (
+    Claim,
+    PostgresIdempotencyKeys,
+    RequiredAuthority,
+    StoredResponse,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +84,15 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
         ).digest()
         claim, stored = await asyncio.to_thread(store.claim, principal.account_id, key, digest)
         if claim == Claim.DONE and stored is not None:
-            await _replay(scope, send, stored)
+            await _replay(scope, send, principal, stored)
         elif claim == Claim.MISMATCH:
-            await send_error(scope, send, "CONFLICT",
-                             "This Idempotency-Key was used with a different request")
+            await send_error(scope, send, "IDEMPOTENCY_KEY_REUSED",
+                             "This Idempotency-Key was used with a different request;"
+                             " use a new key for a new request")
         elif claim == Claim.IN_FLIGHT:
             await send_error(scope, send, "CONFLICT",
-                             "A request with this Idempotency-Key is still in progress")
+                             "A request with this Idempotency-Key is still in progress;"
+                             " retry once it has been answered")
         else:
             await _run_and_keep(app, scope, send, body, store, principal.account_id, key)
 
@@ -86,29 +103,58 @@ async def _run_and_keep(
     app: ASGIApp, scope: Scope, send: Send, body: bytes | None,
     store: PostgresIdempotencyKeys, account_id: str, key: str,
 ) -> None:
-    captured: dict[str, Any] = {"status": 500, "content_type": "application/json", "body": []}
+    """Runs the request, holding its answer back until it is kept: a retry
+    sent the moment the answer arrives must find it kept, not in progress.
+    POST answers are small (their size follows the request's, which is
+    bounded), so holding one whole costs no more than keeping it."""
+    held: list[Message] = []
+    settled = False
 
-    async def capture(message: Message) -> None:
+    async def hold(message: Message) -> None:
+        nonlocal settled
+        if settled:
+            await send(message)
+            return
+        held.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            settled = True
+            await _settle(store, account_id, key, held, required())
+            for kept in held:
+                await send(kept)
+
+    with recording_requirements() as required:
+        try:
+            await app(scope, _replaying(body), hold)
+        finally:
+            if not settled:  # no answer: the error handler's 500 (or none) is not kept
+                await asyncio.to_thread(store.release, account_id, key)
+
+
+async def _settle(
+    store: PostgresIdempotencyKeys, account_id: str, key: str, held: list[Message],
+    required: RequiredAuthority,
+) -> None:
+    """Keeps the held answer under the key, or releases the key."""
+    status, content_type = 500, "application/json"
+    for message in held:
         if message["type"] == "http.response.start":
-            captured["status"] = message["status"]
+            status = int(message["status"])
             for name, value in message.get("headers", []):
                 if name.lower() == b"content-type":
-                    captured["content_type"] = value.decode("latin-1")
-        elif message["type"] == "http.response.body":
-            captured["body"].append(message.get("body", b""))
-        await send(message)
-
+                    content_type = value.decode("latin-1")
+    body = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")
     try:
-        await app(scope, _replaying(body), capture)
-    finally:
-        status = int(captured["status"])
         # Not kept either: answers about the credential rather than the
         # request, which the client fixes and then retries with the same key.
         if status >= 500 or status in CREDENTIAL_STATUSES:
             await asyncio.to_thread(store.release, account_id, key)
         else:
-            response = StoredResponse(status, captured["content_type"], b"".join(captured["body"]))
-            await asyncio.to_thread(store.complete, account_id, key, response)
+            kept = StoredResponse(status, content_type, body, required)
+            await asyncio.to_thread(store.complete, account_id, key, kept)
+    except Exception:
+        # The request has been carried out: its answer still goes out. The key
+        # stays in progress until it counts as abandoned (ABANDONED_AFTER_S).
+        log.exception("could not keep the answer under an Idempotency-Key")
 
 
 async def _read_body(receive: Receive, limit_bytes: int) -> bytes | None:
@@ -139,7 +185,14 @@ def _replaying(body: bytes | None) -> Callable[[], Any]:
     return receive
 
 
-async def _replay(scope: Scope, send: Send, stored: StoredResponse) -> None:
+async def _replay(
+    scope: Scope, send: Send, principal: Principal, stored: StoredResponse
+) -> None:
+    try:
+        check_replay(principal, stored.required)
+    except PermissionDeniedException as refused:
+        await send_error(scope, send, "FORBIDDEN", str(refused.detail))
+        return
     start: Any = {
         "type": "http.response.start",
         "status": stored.status_code,

@@ -12,6 +12,8 @@
   new resource route is documented as secured without anyone remembering to.
 - Form bodies: routes that also take `application/x-www-form-urlencoded`
   (adapters/http/form_bodies.py, the OAuth token route) say so.
+- Idempotency-Key: every authenticated POST takes it (adapters/http/
+  idempotency.py), so each says so, with its 409 and 422 answers.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from litestar.routes import HTTPRoute
 from adapters.http.controllers.oauth import AccessTokenRequest
 from adapters.http.error_schemas import ErrorResponse
 from adapters.http.form_bodies import FORM_PATHS, FORM_TYPE
+from adapters.http.idempotency import MAX_KEY_LENGTH
 
 REF_TEMPLATE = "#/components/schemas/{name}"
 ERROR_REF = {"$ref": REF_TEMPLATE.format(name="ErrorResponse")}
@@ -46,9 +49,25 @@ ERROR_DESCRIPTIONS = {
     "401": "UNAUTHORIZED: missing, invalid or expired credentials",
     "403": "FORBIDDEN: the credential lacks the permission",
     "404": "NOT_FOUND: no such resource in this account",
+    "409": "CONFLICT: a state conflict, or a request with this Idempotency-Key is still"
+    " in progress",
     "413": "PAYLOAD_TOO_LARGE: the body is over the configured size",
+    "422": "IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was used with a different request;"
+    " or another 422 code of the error table",
     "429": "RATE_LIMITED (see Retry-After) or ACCOUNT_LOCKED",
     "default": "An error, in the envelope of the error table",
+}
+IDEMPOTENCY_KEY = "Idempotency-Key"
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": IDEMPOTENCY_KEY,
+    "in": "header",
+    "required": False,
+    "description": "Makes a retry safe: the same key with the same request replays the"
+    " first answer (with `Idempotent-Replayed: true`) to a caller passing the same"
+    " permission checks; with a different request it is 422 IDEMPOTENCY_KEY_REUSED,"
+    " and 409 CONFLICT while the first request is still running. Per account and mode,"
+    " kept at least 24 hours; a 5xx, 401, 403 or 429 is not kept.",
+    "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
 }
 
 
@@ -74,17 +93,21 @@ def finish_document(app: Litestar, document: dict[str, Any]) -> dict[str, Any]:
     schemas.update(_msgspec_components(handlers))
     for path, method, handler in handlers:
         operation = document["paths"][path][method]
-        _finish_operation(operation, path, handler)
+        _finish_operation(operation, path, method, handler)
     return document
 
 
-def _finish_operation(operation: dict[str, Any], path: str, handler: HTTPRouteHandler) -> None:
+def _finish_operation(
+    operation: dict[str, Any], path: str, method: str, handler: HTTPRouteHandler
+) -> None:
     operation_id = operation.get("operationId")
     if "security" not in operation:
         if is_authenticated(handler):
             operation["security"] = API_SECURITY
         elif operation_id in CARRIER_OPERATIONS:
             operation["security"] = CARRIER_SECURITY
+    if method == "post" and operation.get("security") == API_SECURITY:
+        operation.setdefault("parameters", []).append(dict(IDEMPOTENCY_KEY_PARAMETER))
     if operation_id in RAW_BODIES:
         ref = {"$ref": REF_TEMPLATE.format(name=RAW_BODIES[operation_id].__name__)}
         operation["requestBody"] = {
@@ -112,6 +135,8 @@ def _error_responses(operation: dict[str, Any], declared: set[str]) -> None:
         codes.add("404")
     if operation.get("security"):
         codes.update(("401", "403", "429"))
+    if any(p.get("name") == IDEMPOTENCY_KEY for p in operation.get("parameters", [])):
+        codes.update(("409", "422"))
     for code in codes - declared:
         responses[code] = {
             "description": ERROR_DESCRIPTIONS.get(code, "An error, in the envelope"),

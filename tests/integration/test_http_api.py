@@ -100,8 +100,8 @@ def test_a_repeated_idempotency_key_replays_the_first_response(
     balance = client.get("/v1/billing/balance", headers=account).json()["data"]
     assert balance["reserved_micros"] == first.json()["data"]["cost_micros"]
     changed = client.post("/v1/sms/send", headers=headers, json={**payload, "body": "other"})
-    assert changed.status_code == 409
-    assert changed.json()["error"]["code"] == "CONFLICT"
+    assert changed.status_code == 422
+    assert changed.json()["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
 
 
 def test_an_idempotency_key_still_in_flight_is_a_conflict(

@@ -17,7 +17,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
 from adapters.bootstrap import Container
-from adapters.http.auth import authenticate, require_permission
+from adapters.http.auth import authenticate, require_permission, requires_permissions
 from adapters.http.read_schemas import Pagination
 from adapters.http.request_id import request_id_of
 from adapters.http.schemas import NO_NUL, Meta
@@ -125,6 +125,8 @@ class ApiKeysController(Controller):
             permissions=tuple(data.permissions), mode=data.mode,
             creator_permissions=principal.permissions, creator_sandbox=principal.sandbox,
         ))
+        # The key could grant only what its creator holds: so must a replay.
+        requires_permissions(created.info.permissions)
         shown = _out(created.info)
         return CreatedApiKeyResponse(
             data=CreatedApiKeyOut(

@@ -151,4 +151,13 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
         """,
     ),
+    (
+        7,
+        'idempotency keys keep the checks their request passed',
+        """
+        ALTER TABLE idempotency_keys
+            ADD COLUMN required_permissions text[] NOT NULL DEFAULT '{}',
+            ADD COLUMN requires_platform_admin boolean NOT NULL DEFAULT false;
+        """,
+    ),
 )

@@ -34,8 +34,8 @@ def test_an_idempotency_key_replays_a_signed_in_users_send(
     assert first.status_code == again.status_code == 200, first.text
     assert again.json()["data"]["id"] == first.json()["data"]["id"]
     other = client.post("/v1/sms/send", headers=headers, json={**body, "body": "changed"})
-    assert other.status_code == 409
-    assert other.json()["error"]["code"] == "CONFLICT"
+    assert other.status_code == 422
+    assert other.json()["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
 
 
 def test_x_sandbox_puts_a_signed_in_users_send_in_the_sandbox(

@@ -97,6 +97,25 @@ def test_secured_routes_say_so(app: Litestar, document: dict[str, Any]) -> None:
             assert operation.get("security"), f"{method} {path} is neither secured nor listed"
 
 
+def test_secured_posts_take_an_idempotency_key_with_its_answers(
+    app: Litestar, document: dict[str, Any]
+) -> None:
+    """The idempotency middleware serves every POST with a verified credential."""
+    seen = 0
+    for path, method, handler in operations(app):
+        operation = document["paths"][path][method]
+        headers = {p["name"]: p for p in operation.get("parameters", []) if p["in"] == "header"}
+        if method != "post" or not is_authenticated(handler):
+            assert "Idempotency-Key" not in headers, f"{method} {path}"
+            continue
+        seen += 1
+        assert headers["Idempotency-Key"]["schema"] == {"type": "string", "maxLength": 255}
+        responses = operation["responses"]
+        assert "IDEMPOTENCY_KEY_REUSED" in responses["422"]["description"], path
+        assert "still in progress" in responses["409"]["description"], path
+    assert seen >= 30
+
+
 def test_errors_are_the_envelope_and_every_ref_resolves(
     app: Litestar, document: dict[str, Any]
 ) -> None:
