@@ -236,3 +236,31 @@ def test_a_route_is_held_to_its_rate_while_a_backlog_waits(container: Container)
     assert measured <= rate * 1.0 + 1e-6, measured
     assert measured >= rate * 0.9, measured
     assert {rig.status(m) for m in messages} == {str(MessageStatus.SENT)}
+
+
+def test_a_rejection_settles_after_another_process_reserved_on_the_wallet(
+    rig: Rig, database_url: str
+) -> None:
+    """The API and the dispatcher are separate processes with their own
+    wallet caches. A reservation the API made after the dispatcher last
+    settled on the wallet must still be found when its message settles."""
+    from adapters.bootstrap import build
+    from adapters.config import Settings
+
+    api = build(Settings.from_env({}), database_url)
+    try:
+        def send_from_api() -> UUID:
+            return api.messaging.send(
+                SendMessage(rig.account_id, REJECTED_NUMBER, "Acme", "hello")).message_id
+
+        first = send_from_api()
+        assert rig.dispatch(first) == {first: None}
+        assert rig.status(first) == "rejected"
+        second = send_from_api()  # the dispatcher's cached wallet has not seen it
+        assert rig.dispatch(second) == {second: None}
+        assert rig.status(second) == "rejected"
+        assert rig.balance().reserved_micros == 0
+        report = rig.container.verifier.verify()
+        assert report.ok, report.problems
+    finally:
+        api.close()
