@@ -261,6 +261,11 @@ def test_a_mixed_bulk_is_delivered_failed_and_settled_to_the_micro(product: Prod
 
         campaign = _poll(lambda: http.get(f"/v1/campaigns/{batch_id}"), settled, timeout_s=60)
         assert settled(campaign), campaign.text
+        # Every message is final, so the batch completes.
+        campaign = _poll(lambda: http.get(f"/v1/campaigns/{batch_id}"),
+                         lambda r: r.json()["data"]["status"] == "completed", timeout_s=10)
+        assert campaign.json()["data"]["status"] == "completed", campaign.text
+        assert campaign.json()["data"]["completed_at"] is not None
         # The message log follows at its own pace too.
         rows = _poll(lambda: _all_messages(http, batch_id),
                      lambda found: all(r["status"] not in ("queued", "sent") for r in found))
