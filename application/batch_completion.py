@@ -61,6 +61,7 @@ class BatchCompleter:
         return completed
 
     def _running_batch(self, batch_id: UUID) -> Campaign | None:
+        campaign: object
         try:
             campaign = self._app.repository.get(batch_id)
         except AggregateNotFoundError:
