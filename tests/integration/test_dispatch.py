@@ -264,3 +264,53 @@ def test_a_rejection_settles_after_another_process_reserved_on_the_wallet(
         assert report.ok, report.problems
     finally:
         api.close()
+
+
+def test_stale_parked_receipts_do_not_hold_back_a_fresh_one(rig: Rig) -> None:
+    """More unmatchable receipts than one retry reads, parked first, must not
+    keep a receipt whose message is known now from being applied."""
+    from application.receipts import SWEEP_BATCH
+
+    index = PostgresReceiptIndex(rig.container.pool)
+    stale = [DeliveryReceipt("simulated", f"nobody-{uuid4()}", "DELIVRD", "", None, "stale")
+             for _ in range(SWEEP_BATCH + 10)]
+    index.park(stale, rig.clock.now())
+    try:
+        _a_fresh_receipt_is_applied_behind_stale_ones(rig, index)
+    finally:
+        with rig.container.pool.connection() as conn:
+            conn.execute("DELETE FROM parked_receipts WHERE raw = 'stale'")
+
+
+def _a_fresh_receipt_is_applied_behind_stale_ones(rig: Rig, index) -> None:
+    message = rig.send("+447700900123")
+    rig.dispatch(message)
+    receipt = rig.received[0]
+    entry = index.find("simulated", [receipt.carrier_message_id])
+    index.remove(list(entry.values()))
+    assert rig.receipts.process([receipt]).parked == 1  # overtook our record of the submit
+    from application.dispatch_ports import AwaitedReceipt
+
+    index.add([AwaitedReceipt(message, "simulated", receipt.carrier_message_id,
+                              rig.clock.now() + timedelta(days=3), False)])
+    assert rig.receipts.retry_parked().applied == 1
+    assert rig.status(message) == "delivered"
+
+
+def test_a_receipt_that_never_matches_is_dropped_after_its_parking_time(rig: Rig) -> None:
+    from application.receipts import PARK_FOR_S
+
+    index = PostgresReceiptIndex(rig.container.pool)
+    orphan = DeliveryReceipt("simulated", f"orphan-{uuid4()}", "DELIVRD", "", None, "orphan")
+    index.park([orphan], rig.clock.now() - timedelta(seconds=PARK_FOR_S - 1))
+    rig.receipts.retry_parked()
+
+    def still_parked() -> bool:
+        with rig.container.pool.connection() as conn:
+            return conn.execute("SELECT count(*) FROM parked_receipts WHERE carrier_message_id"
+                                " = %s", (orphan.carrier_message_id,)).fetchone()[0] == 1
+
+    assert still_parked()
+    rig.clock.advance(seconds=2)
+    assert rig.receipts.retry_parked().parked >= 1
+    assert not still_parked()
