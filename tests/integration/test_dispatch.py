@@ -183,7 +183,9 @@ def test_another_dispatchers_claim_holds_the_message_back(rig: Rig) -> None:
     message = rig.send("+447700900123")
     assert PostgresDispatchClaims(rig.container.pool).claim([message], "other", 60) == {message}
     delay_s = rig.dispatch(message)[message]
-    assert delay_s == 60
+    from application.dispatching import CLAIMED_ELSEWHERE_S
+
+    assert delay_s == CLAIMED_ELSEWHERE_S
     assert rig.status(message) == "queued"
 
 
@@ -314,3 +316,77 @@ def test_a_receipt_that_never_matches_is_dropped_after_its_parking_time(rig: Rig
     rig.clock.advance(seconds=2)
     assert rig.receipts.retry_parked().parked >= 1
     assert not still_parked()
+
+
+class FlakyOutcomes:
+    """The outcome service with its database failing the first `failures`
+    saves, as during a PostgreSQL outage."""
+
+    def __init__(self, real, failures: int) -> None:
+        self._real = real
+        self.failures = failures
+        self.calls = 0
+
+    def record(self, outcomes, *, loaded=None):
+        self.calls += 1
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionError("the database went away")
+        return self._real.record(outcomes, loaded=loaded)
+
+
+class CountingCarrier(RecordingCarrier):
+    name = "counting"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.submitted: list[UUID] = []
+
+    async def submit(self, request: SubmitRequest) -> SubmitResult:
+        self.submitted.append(request.message_id)
+        return await super().submit(request)
+
+
+def _counting_rig(container: Container, failures: int) -> tuple[Rig, CountingCarrier, FlakyOutcomes]:
+    route = Route("counted", "+", "counting", 1000.0, ReceiptPolicy.RECEIPTS, 10, False)
+    rig = _rig(container, route)
+    carrier = CountingCarrier()
+    flaky = FlakyOutcomes(container.outcomes, failures)
+    rig.dispatcher._carriers = {"counting": carrier}
+    rig.dispatcher._outcomes = flaky
+    return rig, carrier, flaky
+
+
+def test_a_failed_save_is_retried_and_never_submits_again(container: Container) -> None:
+    """The carrier took the messages; the database failed the save. The
+    carrier's ids wait in memory until a save succeeds: nothing is handed
+    to the carrier twice, however the redelivery falls."""
+    rig, carrier, flaky = _counting_rig(container, failures=3)
+    messages = [rig.send(f"+4477009{i:05d}") for i in range(5)]
+    decisions = rig.dispatch(*messages)
+    assert decisions == dict.fromkeys(messages)  # done with: ack
+    assert flaky.calls == 4
+    assert sorted(carrier.submitted) == sorted(messages)
+    assert {rig.status(m) for m in messages} == {"sent"}
+    rig.dispatch(*messages)  # a redelivery changes nothing
+    assert len(carrier.submitted) == 5
+
+
+def test_a_message_cancelled_while_the_carrier_took_it_does_not_block_the_rest(
+    container: Container,
+) -> None:
+    rig, carrier, _ = _counting_rig(container, failures=0)
+    messages = [rig.send(f"+4477009{i:05d}") for i in range(3)]
+
+    class CancelOnSubmit(CountingCarrier):
+        async def submit(self, request: SubmitRequest) -> SubmitResult:
+            if request.message_id == messages[0]:
+                await asyncio.to_thread(
+                    container.outcomes.cancel, rig.account_id, messages[0], sandbox=False)
+            return await super().submit(request)
+
+    racing = CancelOnSubmit()
+    rig.dispatcher._carriers = {"counting": racing}
+    assert rig.dispatch(*messages) == dict.fromkeys(messages)
+    assert [rig.status(m) for m in messages] == ["cancelled", "sent", "sent"]
+    assert rig.container.verifier.verify().ok
