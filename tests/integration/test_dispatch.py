@@ -347,7 +347,9 @@ class CountingCarrier(RecordingCarrier):
         return await super().submit(request)
 
 
-def _counting_rig(container: Container, failures: int) -> tuple[Rig, CountingCarrier, FlakyOutcomes]:
+def _counting_rig(
+    container: Container, failures: int
+) -> tuple[Rig, CountingCarrier, FlakyOutcomes]:
     route = Route("counted", "+", "counting", 1000.0, ReceiptPolicy.RECEIPTS, 10, False)
     rig = _rig(container, route)
     carrier = CountingCarrier()
@@ -375,7 +377,7 @@ def test_a_failed_save_is_retried_and_never_submits_again(container: Container) 
 def test_a_message_cancelled_while_the_carrier_took_it_does_not_block_the_rest(
     container: Container,
 ) -> None:
-    rig, carrier, _ = _counting_rig(container, failures=0)
+    rig, _, _ = _counting_rig(container, failures=0)
     messages = [rig.send(f"+4477009{i:05d}") for i in range(3)]
 
     class CancelOnSubmit(CountingCarrier):
