@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 from uuid import UUID, uuid4
 
 import psycopg
@@ -75,9 +76,11 @@ class Rig:
     env: dict[str, str]
     smsc: SmscThread
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    logs: list[BinaryIO] = field(default_factory=list)
 
     def start(self, role: str) -> None:
-        log = open(Path(self.env["FAULT_LOG_DIR"]) / f"{role}.log", "ab")  # noqa: SIM115
+        log = (Path(self.env["FAULT_LOG_DIR"]) / f"{role}.log").open("ab")
+        self.logs.append(log)
         self.processes[role] = subprocess.Popen(
             [*SMSLEDGER, role], env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -136,6 +139,8 @@ def rig(tmp_path: Path, nats_url: str) -> Iterator[Rig]:
                     process.wait(30)
                 except subprocess.TimeoutExpired:
                     process.kill()
+            for log in rig.logs:
+                log.close()
             postgres.stop()
 
 
