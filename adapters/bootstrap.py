@@ -15,6 +15,7 @@ from psycopg_pool import ConnectionPool
 from adapters.clock import SystemClock
 from adapters.config import Settings, eventsourcing_env
 from adapters.crm import Crm, build_crm
+from adapters.eventstore.unprojected import UnprojectedMessages
 from adapters.identity.wiring import Identity, build_identity
 from adapters.postgres.accounts import PostgresAccounts
 from adapters.postgres.billing import PostgresBillingStore, PostgresPolicyPositions
@@ -79,6 +80,7 @@ class Container:
     auto_topup: AutoTopUp
     invoices: InvoiceService
     crm: Crm
+    unprojected: UnprojectedMessages
     webhook_guard: UrlGuard = field(default_factory=lambda: UrlGuard(SystemResolver()))
     _closed: bool = field(default=False, repr=False)
 
@@ -163,6 +165,9 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
         ),
         invoices=InvoiceService(app, PostgresInvoices(pool)),
         crm=build_crm(app, pool, accounts, opt_outs, messaging, outcomes),
+        unprojected=UnprojectedMessages(
+            app.recorder.events_table_name, app.mapper  # type: ignore[attr-defined]
+        ),
     )
 
 

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from psycopg_pool import ConnectionPool
 
 from adapters.postgres.campaign_recipients import PostgresCampaignRecipients
-from adapters.postgres.campaign_runs import PostgresCampaignRuns
+from adapters.postgres.campaign_runs import PostgresCampaignRuns, PostgresFinishedBatches
 from adapters.postgres.contact_imports import PostgresContactImports
 from adapters.postgres.contact_labels import PostgresAudience, PostgresLabels
 from adapters.postgres.contacts import PostgresContacts
 from adapters.postgres.trusted_accounts import PostgresTrustedAccounts
 from application.audience import AudienceResolver
+from application.batch_completion import BatchCompleter
 from application.campaign_executor import CampaignExecutor
 from application.campaigns import CampaignService
 from application.contacts import ContactService
@@ -32,6 +33,7 @@ class Crm:
     audience: AudienceResolver
     campaigns: CampaignService
     executor: CampaignExecutor
+    completer: BatchCompleter
     recipients: PostgresCampaignRecipients
     runs: PostgresCampaignRuns
     trusted: PostgresTrustedAccounts
@@ -61,6 +63,7 @@ def build_crm(
             app, messaging, accounts, opt_outs, recipients, runs, outcomes,
             owner=f"{socket.gethostname()}:{os.getpid()}",
         ),
+        completer=BatchCompleter(app, PostgresFinishedBatches(pool)),
         recipients=recipients,
         runs=runs,
         trusted=trusted,

@@ -25,7 +25,7 @@ from nats.js import JetStreamContext
 
 from adapters.billing_worker import run_auto_topup
 from adapters.bootstrap import Container, build
-from adapters.campaign_worker import run_campaign_executor
+from adapters.campaign_worker import run_batch_completer, run_campaign_executor
 from adapters.carriers.simulated import SimulatedCarrier, SimulatorSettings
 from adapters.carriers.smpp import SmppCarrier
 from adapters.carriers.smpp.urls import parse_smpp_urls
@@ -137,6 +137,9 @@ async def run_workers(
         if "campaigns" in roles:
             tasks.append(asyncio.create_task(
                 run_campaign_executor(container.crm.executor, stop), name="campaigns"
+            ))
+            tasks.append(asyncio.create_task(
+                run_batch_completer(container.crm.completer, stop), name="campaigns:completer"
             ))
         if on_running is not None:
             on_running()

@@ -58,8 +58,15 @@ class ReceiptIndex(Protocol):
         """Keep receipts whose message is not known yet, to retry later."""
         ...
 
-    def parked(self, limit: int) -> list[tuple[int, DeliveryReceipt, datetime]]:
-        """Parked receipts, oldest first: (id, receipt, parked_at)."""
+    def matched_parked(self, limit: int) -> list[tuple[int, DeliveryReceipt]]:
+        """Parked receipts whose message is known now, oldest first: (id,
+        receipt). Receipts that still match nothing are not among them, so
+        however many there are, they never hold back one that matches."""
         ...
 
     def unpark(self, parked_ids: Sequence[int]) -> None: ...
+
+    def expire_parked(self, parked_before: datetime, limit: int) -> list[DeliveryReceipt]:
+        """Drop receipts parked before the cutoff that still match nothing;
+        the dropped ones, for the log."""
+        ...

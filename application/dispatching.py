@@ -9,18 +9,21 @@ wallet gets at most one settlement event per batch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
 from application.carriers import Carrier, SubmitRequest, TemporaryCarrierError
 from application.dispatch_ports import AwaitedReceipt, Clock, DispatchClaims, ReceiptIndex
+from application.errors import ConcurrencyExhausted
 from application.ledger_app import LedgerApplication
 from application.outcomes import Outcome, OutcomeKind, OutcomeService
 from application.routing import ReceiptPolicy, Route, RouteBook, TokenBucket
+from domain.errors import DomainError
 from domain.message import Message
 from domain.message_status import NOT_YET_SUBMITTED
 
@@ -29,6 +32,20 @@ log = logging.getLogger(__name__)
 MAX_DEFER_S = 3600.0  # a far-future schedule is looked at again hourly
 RETRY_TEMPORARY_S = 5.0
 MAX_CONCURRENT_SUBMITS = 64
+# A save that fails after the carrier took messages is retried, doubling
+# from the first wait to the last, for as long as the dispatcher runs: the
+# carrier's ids are kept in memory, never thrown away to be sent again.
+SAVE_RETRY_FIRST_S = 0.25
+SAVE_RETRY_MAX_S = 5.0
+# Held back after another dispatcher claimed a message: it is submitting it
+# now, or it died and its lease runs out.
+CLAIMED_ELSEWHERE_S = 5.0
+
+
+class OutcomesNotSaved(Exception):
+    """The dispatcher was told to stop while outcomes of messages the
+    carrier had taken were still unsaved. They are logged with their carrier
+    ids; the messages, not acknowledged, come back to a dispatcher later."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +66,7 @@ class Dispatcher:
         clock: Clock,
         *,
         owner: str,
-        lease_s: float = 60.0,
+        lease_s: float = 30.0,
     ) -> None:
         self._app = app
         self._outcomes = outcomes
@@ -63,9 +80,16 @@ class Dispatcher:
         self._buckets = {r.name: TokenBucket(r.messages_per_second) for r in routes.routes}
         self._submit_slots = asyncio.Semaphore(MAX_CONCURRENT_SUBMITS)
 
-    async def dispatch(self, message_ids: Sequence[UUID]) -> dict[UUID, float | None]:
+    async def dispatch(
+        self, message_ids: Sequence[UUID], stop: asyncio.Event | None = None
+    ) -> dict[UUID, float | None]:
         """Handle each message: None when it is done with (ack), or seconds
-        after which to look at it again (scheduled, throttled, busy)."""
+        after which to look at it again (scheduled, throttled, busy).
+
+        Until a message is handed to a carrier, a failure (the database
+        gone) raises, and the caller hands the messages back to be tried
+        again. Once any is handed over, its outcome is saved whatever it
+        takes (see _save); OutcomesNotSaved if `stop` ends that first."""
         messages = await asyncio.to_thread(self._load, message_ids)
         decisions: dict[UUID, float | None] = {}
         outcomes: list[Outcome] = []
@@ -82,25 +106,112 @@ class Dispatcher:
         submissions = [c for c in candidates if c.message.id in claimed]
         for candidate in candidates:
             if candidate.message.id not in claimed:
-                # Another dispatcher has it; look again once its lease is over.
-                decisions[candidate.message.id] = self._lease_s
+                decisions[candidate.message.id] = CLAIMED_ELSEWHERE_S
+        awaited = await self._submit_all(submissions, decisions, outcomes)
+        await self._save(outcomes, messages, awaited, stop)
+        if submissions:
+            await self._release_claims([s.message.id for s in submissions])
+        return decisions
+
+    async def _submit_all(
+        self, submissions: list[Submission], decisions: dict[UUID, float | None],
+        outcomes: list[Outcome],
+    ) -> list[AwaitedReceipt]:
+        """Hand the messages to their carriers; note each one's outcome and
+        decision, and the receipts to wait for."""
         awaited: list[AwaitedReceipt] = []
-        results = await asyncio.gather(*(self._submit(s) for s in submissions))
-        for submission, (outcome, delay_s) in zip(submissions, results, strict=True):
+        results = await asyncio.gather(
+            *(self._submit(s) for s in submissions), return_exceptions=True
+        )
+        for submission, result in zip(submissions, results, strict=True):
+            if isinstance(result, BaseException):
+                # A carrier fault, not a refusal: whether it took the message
+                # is unknown, as after a lost response. Tried again shortly.
+                log.error("dispatcher: submitting %s failed", submission.message.id,
+                          exc_info=result)
+                decisions[submission.message.id] = RETRY_TEMPORARY_S
+                continue
+            outcome, delay_s = result
             decisions[submission.message.id] = delay_s
             if outcome is not None:
                 outcomes.append(outcome)
                 if outcome.kind == OutcomeKind.SUBMITTED and not outcome.capture_on_submit:
                     awaited.append(self._awaited(submission, outcome.carrier_message_id))
+        return awaited
+
+    async def _save(
+        self, outcomes: list[Outcome], messages: dict[UUID, Message],
+        awaited: list[AwaitedReceipt], stop: asyncio.Event | None,
+    ) -> None:
+        """Save the outcomes, then index the receipts to wait for, retrying
+        each until it succeeds: a message the carrier has taken must not be
+        handed over again because a save failed."""
         if outcomes:
-            await asyncio.to_thread(
-                functools.partial(self._outcomes.record, outcomes, loaded=messages)
-            )
+            attempts = 0
+
+            def record() -> None:
+                nonlocal attempts
+                attempts += 1
+                # A retry reads the messages again: the loaded ones already
+                # hold the events of the failed attempt.
+                self._record(outcomes, messages if attempts == 1 else None)
+
+            await self._until_saved("outcomes", record, outcomes, stop)
         if awaited:
-            await asyncio.to_thread(self._index.add, awaited)
-        if submissions:
-            await asyncio.to_thread(self._claims.release, [s.message.id for s in submissions])
-        return decisions
+            await self._until_saved(
+                "awaited receipts", functools.partial(self._index.add, awaited), outcomes, stop
+            )
+
+    def _record(self, outcomes: list[Outcome], loaded: dict[UUID, Message] | None) -> None:
+        """Record outcomes; if the batch is refused (a message moved in a way
+        its outcome no longer fits), record them one by one, so that one
+        refusal does not hold back the rest."""
+        try:
+            self._outcomes.record(outcomes, loaded=loaded)
+            return
+        except ConcurrencyExhausted:
+            raise
+        except DomainError as refused:
+            log.warning("dispatcher: %d outcomes refused together (%s); one by one",
+                        len(outcomes), refused)
+        for outcome in outcomes:
+            try:
+                self._outcomes.record([outcome])
+            except ConcurrencyExhausted:
+                raise
+            except DomainError as error:
+                log.error("dispatcher: outcome %s of %s refused: %s",
+                          outcome.kind, outcome.message_id, error)
+
+    async def _until_saved(
+        self, what: str, save: Callable[[], object], outcomes: list[Outcome],
+        stop: asyncio.Event | None,
+    ) -> None:
+        wait_s = SAVE_RETRY_FIRST_S
+        while True:
+            try:
+                await asyncio.to_thread(save)
+                return
+            except Exception:
+                log.exception("dispatcher: saving %s failed; retrying in %.2fs", what, wait_s)
+            if stop is not None and stop.is_set():
+                taken = [(o.message_id, o.carrier_message_id) for o in outcomes
+                         if o.kind == OutcomeKind.SUBMITTED]
+                log.error("dispatcher: stopping with %s unsaved; carrier ids of the messages"
+                          " the carrier took: %s", what, taken)
+                raise OutcomesNotSaved(what)
+            await _sleep_unless(stop, wait_s)
+            wait_s = min(SAVE_RETRY_MAX_S, wait_s * 2)
+
+    async def _release_claims(self, message_ids: list[UUID]) -> None:
+        """Claims only guard the submit; once the outcome is saved the
+        message's status guards it, and a claim left over lapses with its
+        lease. So a failure here is logged, not retried."""
+        try:
+            await asyncio.to_thread(self._claims.release, message_ids)
+        except Exception:
+            log.warning("dispatcher: releasing %d claims failed; they lapse with their lease",
+                        len(message_ids), exc_info=True)
 
     def _load(self, message_ids: Sequence[UUID]) -> dict[UUID, Message]:
         found = self._app.get_many(message_ids)
@@ -163,3 +274,11 @@ class Dispatcher:
             settle_after=start + timedelta(minutes=message.validity_minutes + route.grace_minutes),
             capture_on_silence=route.capture_on_silence,
         )
+
+
+async def _sleep_unless(stop: asyncio.Event | None, seconds: float) -> None:
+    if stop is None:
+        await asyncio.sleep(seconds)
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

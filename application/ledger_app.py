@@ -32,6 +32,7 @@ from application.group_commit import (
 )
 from application.ports import AcceptedBatchEncoder, EventStreamRecorder, ManyAggregatesReader
 from domain.accepted_batch import AcceptedBatch
+from domain.errors import DomainError
 from domain.wallet import Wallet
 
 T = TypeVar("T")
@@ -130,7 +131,7 @@ class LedgerApplication(Application[UUID]):
                 backoff_s = min(CONFLICT_BACKOFF_CAP_S, CONFLICT_BACKOFF_BASE_S * 2**attempt)
                 time.sleep(random.uniform(0, backoff_s))  # noqa: S311 - jitter, not secrecy
             with self._locks[hash(wallet_id) % LOCK_STRIPES]:
-                wallet = self._wallets.get(wallet_id) or self._load_wallet(wallet_id)
+                wallet, cached = self._live_wallet(wallet_id)
                 version_before = wallet.version
                 try:
                     result = command(wallet)
@@ -141,6 +142,11 @@ class LedgerApplication(Application[UUID]):
                         raise Conflict("This request was already recorded") from None
                     self._wallets.put(fresh)
                     continue
+                except DomainError:
+                    self._wallets.evict(wallet_id)
+                    if cached and self._moved_since(wallet_id, version_before):
+                        continue  # refused by a stale copy: decide again on the stored one
+                    raise
                 except BaseException:
                     self._wallets.evict(wallet_id)
                     raise
@@ -151,11 +157,29 @@ class LedgerApplication(Application[UUID]):
             wallet_id=str(wallet_id),
         )
 
+    def _live_wallet(self, wallet_id: UUID) -> tuple[Wallet, bool]:
+        """The wallet to decide on, and whether it came from the cache.
+
+        A cached wallet is not caught up first, to spare every write a query.
+        It may lag behind what other processes stored since (the dispatcher's
+        settlements, a top-up taken by another API worker). A decision it
+        allows is safe: its save then conflicts on the version and is retried
+        from a fresh load. A decision it refuses is not, because nothing
+        checks a refusal: the caller asks _moved_since and decides again."""
+        cached = self._wallets.get(wallet_id)
+        if cached is not None:
+            return cached, True
+        return self._load_wallet(wallet_id), False
+
+    def _moved_since(self, wallet_id: UUID, version: int) -> bool:
+        """Whether the store holds an event of the wallet after `version`:
+        one indexed query, asked only when a cached wallet refused."""
+        return any(True for _ in self.events.get(wallet_id, gt=version, limit=1))
+
     def _caught_up(self, wallet: Wallet) -> Wallet:
         """The cached wallet with the events stored after its version applied.
-        Writes need not do this: a stale wallet's save conflicts and is
-        retried from a fresh load. Reads would otherwise show a balance that
-        only this process's own writes keep current."""
+        Writes need not do this (see _live_wallet). Reads would otherwise show
+        a balance that only this process's own writes keep current."""
         for event in self.events.get(wallet.id, gt=wallet.version):
             assert isinstance(event, Aggregate.Event), event
             caught_up = event.mutate(wallet)
@@ -190,11 +214,18 @@ class LedgerApplication(Application[UUID]):
                 backoff_s = min(CONFLICT_BACKOFF_CAP_S, CONFLICT_BACKOFF_BASE_S * 2**attempt)
                 time.sleep(random.uniform(0, backoff_s))  # noqa: S311 - jitter, not secrecy
             with self._locks[hash(wallet_id) % LOCK_STRIPES]:
-                wallet = self._wallets.get(wallet_id) or self._load_wallet(wallet_id)
+                wallet, cached = self._live_wallet(wallet_id)
                 version_before = wallet.version
                 try:
                     wallet, errors, produced = self._apply_group(wallet, commands)
                     version_before = wallet.version - len(wallet.pending_events)
+                    if cached and _refused(errors) and self._moved_since(
+                        wallet_id, version_before
+                    ):
+                        # Refused by a stale copy: apply the group again to
+                        # the stored wallet (see _live_wallet).
+                        self._wallets.evict(wallet_id)
+                        continue
                     self.record(*produced, wallet)
                 except IntegrityError:
                     self._wallets.evict(wallet_id)
@@ -374,3 +405,7 @@ class LedgerApplication(Application[UUID]):
                     # group of sends that their callers might then repeat.
                     log.warning("could not snapshot %s at version %s", aggregate.id,
                                 aggregate.version, exc_info=True)
+
+
+def _refused(errors: Sequence[Exception | None]) -> bool:
+    return any(isinstance(error, DomainError) for error in errors)

@@ -11,6 +11,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from application.carriers import DeliveryReceipt
 from application.dispatch_ports import Clock, ReceiptIndex
@@ -69,30 +70,18 @@ class ReceiptProcessor:
         return ReceiptsApplied(len(outcomes), len(unknown))
 
     def retry_parked(self, limit: int = SWEEP_BATCH) -> ReceiptsApplied:
-        """Try parked receipts again; give up on those parked too long."""
-        parked = self._index.parked(limit)
-        if not parked:
-            return ReceiptsApplied(0, 0)
-        now = self._clock.now()
-        known = {
-            (carrier, carrier_id)
-            for carrier in {receipt.carrier for _, receipt, _ in parked}
-            for carrier_id in self._index.find(
-                carrier, [r.carrier_message_id for _, r, _ in parked if r.carrier == carrier]
-            )
-        }
-        ready = [(pid, r) for pid, r, _ in parked if (r.carrier, r.carrier_message_id) in known]
-        stale = [
-            (pid, r) for pid, r, at in parked
-            if (r.carrier, r.carrier_message_id) not in known
-            and (now - at).total_seconds() > PARK_FOR_S
-        ]
-        for _, receipt in stale:
+        """Apply the parked receipts whose message is known now; give up on
+        those that have matched nothing for too long. `parked` in the result
+        counts the receipts given up on."""
+        ready = self._index.matched_parked(limit)
+        applied = self.process([r for _, r in ready], park=False).applied if ready else 0
+        self._index.unpark([pid for pid, _ in ready])
+        cutoff = self._clock.now() - timedelta(seconds=PARK_FOR_S)
+        dropped = self._index.expire_parked(cutoff, limit)
+        for receipt in dropped:
             log.error("receipt for unknown %s/%s dropped after %.0fs: %s",
                       receipt.carrier, receipt.carrier_message_id, PARK_FOR_S, receipt.raw)
-        applied = self.process([r for _, r in ready], park=False).applied if ready else 0
-        self._index.unpark([pid for pid, _ in ready] + [pid for pid, _ in stale])
-        return ReceiptsApplied(applied, len(parked) - len(ready) - len(stale))
+        return ReceiptsApplied(applied, len(dropped))
 
     def settle_silent(self, limit: int = SWEEP_BATCH) -> int:
         """Settle, by their route's policy, messages past validity plus grace

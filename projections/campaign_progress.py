@@ -154,6 +154,9 @@ CREATE TABLE IF NOT EXISTS rm_campaign_progress (
 );
 CREATE INDEX IF NOT EXISTS rm_campaign_progress_account_idx
     ON rm_campaign_progress (account_id, created_at DESC);
+-- The batches the completer looks at: few at any time, however many ran.
+CREATE INDEX IF NOT EXISTS rm_campaign_progress_running_batches_idx
+    ON rm_campaign_progress (started_at) WHERE kind = 'batch' AND status = 'running';
 CREATE TABLE IF NOT EXISTS rm_campaign_progress_messages (
     message_id uuid PRIMARY KEY,
     campaign_id uuid NOT NULL,
@@ -309,6 +312,21 @@ def _stop_sending(row: Row, at: datetime) -> None:
     if since is not None:
         row["sending_seconds"] += max(0.0, (at - since).total_seconds())
         row["sending_since"] = None
+
+
+# Query for the batch completer ----------------------------------------------
+
+_SELECT_FINISHED_BATCHES = sql.SQL(
+    "SELECT campaign_id FROM rm_campaign_progress"
+    " WHERE kind = 'batch' AND status = 'running' AND {final} >= accepted"
+    " ORDER BY started_at LIMIT %s"
+).format(final=sql.SQL(" + ").join(sql.Identifier(f"messages_{s}") for s in sorted(FINAL)))
+
+
+def finished_batches(cursor: AnyCursor, limit: int) -> list[UUID]:
+    """Running bulk batches with every accepted message final, oldest first."""
+    with reader(cursor) as read:
+        return [row[0] for row in read.execute(_SELECT_FINISHED_BATCHES, (limit,))]
 
 
 # Query for the HTTP layer --------------------------------------------------

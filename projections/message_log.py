@@ -279,6 +279,24 @@ def _apply_transition(row: Row, envelope: Envelope) -> None:
     row["events"].append(_event_entry(envelope, status))
 
 
+def fold_rows(envelopes: Sequence[Envelope]) -> list[Row]:
+    """The rows the log will hold for the messages accepted among these
+    envelopes, by the same rules as `apply`, without a table: a reader of a
+    message the log has not reached yet sees what it will show. Rows are in
+    the shape the queries below return (ids as text)."""
+    rows: dict[UUID, Row] = {}
+    for envelope in envelopes:
+        if envelope.type == ACCEPTED:
+            rows[envelope.aggregate_id] = _accepted_row(envelope)
+        elif (row := rows.get(envelope.aggregate_id)) is not None:
+            _apply_transition(row, envelope)
+    for row in rows.values():
+        for name in _ID_COLUMNS:
+            if row[name] is not None:
+                row[name] = str(row[name])
+    return list(rows.values())
+
+
 # Queries for the HTTP layer ------------------------------------------------
 
 _PUBLIC = [name for name in _NAMES if name != "events"]
@@ -361,6 +379,36 @@ def list_messages(
         last = rows[-1]
         token = encode_cursor({"t": last["accepted_at"].isoformat(), "id": last["message_id"]})
     return rows, token, has_more, total
+
+
+def with_unprojected(
+    result: tuple[list[Row], str | None, bool, int], unprojected: Sequence[Row], page_size: int
+) -> tuple[list[Row], str | None, bool, int]:
+    """A first page of `list_messages` with rows the log has not reached yet
+    (`fold_rows` of newer events) put in their places, newest first.
+
+    The cursor is a keyset over (accepted_at, message_id), so it is as good
+    after an unprojected row as after a projected one. Unprojected rows
+    that fall beyond this first page are not carried to the next: by then
+    the log has them, or the caller asks again."""
+    rows, _, has_more, total = result
+    seen = {row["message_id"] for row in rows}
+    extra = [
+        {name: value for name, value in row.items() if name != "events"}
+        for row in unprojected if row["message_id"] not in seen
+    ]
+    if not extra:
+        return result
+    merged = sorted(
+        [*rows, *extra], key=lambda r: (r["accepted_at"], r["message_id"]), reverse=True
+    )
+    page = merged[:page_size]
+    more = has_more or len(merged) > page_size
+    token = None
+    if more:
+        token = encode_cursor({"t": page[-1]["accepted_at"].isoformat(),
+                               "id": page[-1]["message_id"]})
+    return page, token, more, total + len(extra)
 
 
 def _campaign_filter(campaign_id: str | UUID | None) -> UUID | None:

@@ -3,7 +3,13 @@ queue shared by every dispatcher process, and runs the receipt side.
 
 A message is acked only after its outcome is saved. One that must wait (its
 schedule, a throttled or busy carrier) is handed back with a delay, so a
-backlog waits in the stream, not in memory.
+backlog waits in the stream, not in memory. A run this process cannot
+finish (the database is gone) is handed back at once with a growing delay.
+
+While a run is held here, in a queue or in the middle of a long save, it is
+marked in progress every KEEPALIVE_S, so JetStream never gives it to another
+dispatcher while this one lives; and the ack wait can be short, so that the
+runs of a dispatcher that dies are taken up within ACK_WAIT_S.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from uuid import UUID
 
 import msgspec
@@ -21,7 +27,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from adapters.jetstream.runs import SHARED_RUNS
 from application.carriers import Carrier, DeliveryReceipt, InboundMessage
-from application.dispatching import Dispatcher
+from application.dispatching import Dispatcher, OutcomesNotSaved
 from application.inbound import InboundService
 from application.receipts import ReceiptProcessor
 from domain.published import subject_of
@@ -30,7 +36,12 @@ log = logging.getLogger(__name__)
 
 DURABLE = "dispatcher"
 FETCH_TIMEOUT_S = 1.0
-ACK_WAIT_S = 300.0
+ACK_WAIT_S = 30.0
+KEEPALIVE_S = ACK_WAIT_S / 3
+# A run handed back after a failure comes back after this many seconds,
+# doubling with each delivery up to the last.
+RETRY_FIRST_S = 1.0
+RETRY_MAX_S = 30.0
 RECEIPT_FLUSH_S = 0.1
 RECEIPT_BATCH_MAX = 2000
 PARKED_RETRY_S = 1.0
@@ -92,11 +103,15 @@ class DispatcherWorker:
         self._dispatcher = dispatcher
         self._carriers = carriers
         self._collector = collector
+        # Fetched, not yet acked or handed back; by identity (Msg is unhashable).
+        self._held: dict[int, Msg] = {}
+        self._stop = asyncio.Event()
 
     async def run(
         self, js: JetStreamContext, stop: asyncio.Event, *, stream: str, subject_prefix: str,
         batch_size: int,
     ) -> None:
+        self._stop = stop
         for carrier in self._carriers.values():
             await carrier.start(self._collector.on_receipt, self._collector.on_inbound)
         subject = subject_of("message.accepted", subject_prefix)
@@ -107,26 +122,34 @@ class DispatcherWorker:
             ack_wait=ACK_WAIT_S,
             max_deliver=-1,  # scheduled messages come back until they are due
             # Counted in published messages, each a run of up to a relay
-            # section of accepted messages; the ack wait leaves room to
-            # dispatch that many at the slowest carrier rate we expect.
+            # section of accepted messages.
             max_ack_pending=batch_size,
             filter_subject=subject,
         ))
         subscription = await js.pull_subscribe_bind(durable=DURABLE, stream=stream)
         receipts = asyncio.create_task(self._collector.run(stop))
+        keepalive = asyncio.create_task(self._keep_alive(stop))
         try:
             with SHARED_RUNS.reading([subject]):
                 while not stop.is_set():
                     try:
                         await self._consume_once(subscription, batch_size)
-                    except Exception:  # NATS or the database went away: back off
+                    except Exception:  # NATS went away: back off
                         log.exception("dispatcher: consuming failed; retrying")
                         await _sleep_unless(stop, 1.0)
         finally:
             await receipts
+            keepalive.cancel()
             for carrier in self._carriers.values():
                 with contextlib.suppress(Exception):
                     await carrier.stop()
+
+    async def _keep_alive(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await _sleep_unless(stop, KEEPALIVE_S)
+            for msg in list(self._held.values()):
+                with contextlib.suppress(Exception):  # gone, or NATS away: it comes back
+                    await msg.in_progress()
 
     async def _consume_once(
         self, subscription: JetStreamContext.PullSubscription, batch_size: int
@@ -135,6 +158,7 @@ class DispatcherWorker:
             msgs = await subscription.fetch(batch_size, timeout=FETCH_TIMEOUT_S)
         except TimeoutError:
             return
+        self._held.update((id(msg), msg) for msg in msgs)
         chunk: list[tuple[Msg, list[UUID]]] = []
         chunk_ids = 0
         for msg in msgs:
@@ -142,7 +166,7 @@ class DispatcherWorker:
                 ids = [envelope.aggregate_id for envelope in SHARED_RUNS.decode(msg)]
             except msgspec.DecodeError:
                 log.error("dispatcher: dropping an undecodable envelope: %r", msg.data[:200])
-                await msg.term()
+                await self._settle(msg, msg.term())
                 continue
             chunk.append((msg, ids))
             chunk_ids += len(ids)
@@ -158,13 +182,41 @@ class DispatcherWorker:
         shortest wait. A redelivered run's finished messages are skipped (the
         dispatcher sees they are no longer waiting), so only the rest go on."""
         message_ids = list(dict.fromkeys(i for _, ids in chunk for i in ids))
-        decisions = await self._dispatcher.dispatch(message_ids)
+        try:
+            decisions = await self._dispatcher.dispatch(message_ids, self._stop)
+        except OutcomesNotSaved:
+            # Stopping with the carrier's ids unsaved (logged): the runs stay
+            # unacknowledged and come back to a dispatcher after the ack wait.
+            for msg, _ in chunk:
+                self._held.pop(id(msg), None)
+            return
+        except Exception:
+            log.exception("dispatcher: %d messages not dispatched; handed back",
+                          len(message_ids))
+            for msg, _ in chunk:
+                await self._settle(msg, msg.nak(delay=_retry_delay_s(msg)))
+            return
         for msg, ids in chunk:
             delays_s = [d for d in (decisions.get(i) for i in ids) if d is not None]
             if delays_s:
-                await msg.nak(delay=min(delays_s))
+                await self._settle(msg, msg.nak(delay=min(delays_s)))
             else:
-                await msg.ack()
+                await self._settle(msg, msg.ack())
+
+    async def _settle(self, msg: Msg, answer: Awaitable[None]) -> None:
+        self._held.pop(id(msg), None)
+        try:
+            await answer
+        except Exception:  # NATS away: the run comes back after the ack wait
+            log.warning("dispatcher: could not answer JetStream for a run", exc_info=True)
+
+
+def _retry_delay_s(msg: Msg) -> float:
+    try:
+        deliveries = max(1, msg.metadata.num_delivered or 1)
+    except Exception:  # not a JetStream message: first delivery
+        deliveries = 1
+    return float(min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** min(deliveries - 1, 16)))
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

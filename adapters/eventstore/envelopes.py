@@ -96,13 +96,13 @@ def _plan(topic: str) -> _Plan | None:
 StoredRow = tuple[int, UUID | str, int, str, bytes]
 
 
-def _is_plain(mapper: Mapper) -> bool:  # type: ignore[type-arg]
+def is_plain(mapper: Mapper) -> bool:  # type: ignore[type-arg]
     return isinstance(mapper, MsgspecMapper) and not mapper.cipher and not mapper.compressor
 
 
 def envelopes_of(mapper: Mapper, notifications: Sequence[Notification]) -> list[Envelope]:  # type: ignore[type-arg]
     """Published envelopes for stored notifications, skipping internal events."""
-    if not _is_plain(mapper):
+    if not is_plain(mapper):
         return _through_domain_events(mapper, notifications)
     return envelopes_of_rows(mapper, [
         (n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications
@@ -112,7 +112,7 @@ def envelopes_of(mapper: Mapper, notifications: Sequence[Notification]) -> list[
 def envelopes_of_rows(mapper: Mapper, rows: Sequence[StoredRow]) -> list[Envelope]:  # type: ignore[type-arg]
     """The same for raw rows of the events table: a rebuild reads a million
     of them, and a Notification object per row costs more than its decode."""
-    if not _is_plain(mapper):
+    if not is_plain(mapper):
         return _through_domain_events(mapper, [
             Notification(id=i, originator_id=o, originator_version=v, topic=t, state=s)
             for i, o, v, t, s in rows

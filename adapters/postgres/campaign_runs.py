@@ -15,6 +15,7 @@ from uuid import UUID
 from psycopg_pool import ConnectionPool
 
 from application.campaign_ports import Claim
+from projections.campaign_progress import finished_batches
 
 _CLAIM = (
     "UPDATE campaign_runs r SET claimed_until = now() + make_interval(secs => %s), owner = %s"
@@ -70,3 +71,14 @@ class PostgresCampaignRuns:
         with self._pool.connection() as conn:
             row = conn.execute("SELECT count(*) FROM campaign_runs").fetchone()
         return int(row[0]) if row else 0
+
+
+class PostgresFinishedBatches:
+    """The batch completer's question, asked of the campaign-progress read model."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+
+    def finished(self, limit: int) -> list[UUID]:
+        with self._pool.connection() as conn, conn.cursor() as cursor:
+            return finished_batches(cursor, limit)

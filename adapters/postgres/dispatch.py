@@ -111,19 +111,36 @@ class PostgresReceiptIndex:
                   r.raw, now) for r in receipts],
             )
 
-    def parked(self, limit: int) -> list[tuple[int, DeliveryReceipt, datetime]]:
+    def matched_parked(self, limit: int) -> list[tuple[int, DeliveryReceipt]]:
+        # Driven by the parked table (small) into the index's unique key.
         with self._pool.connection() as conn:
             rows = conn.execute(
-                "SELECT id, carrier, carrier_message_id, carrier_state, error_code, done_at,"
-                " raw, parked_at FROM parked_receipts ORDER BY id LIMIT %s",
+                "SELECT p.id, p.carrier, p.carrier_message_id, p.carrier_state, p.error_code,"
+                " p.done_at, p.raw FROM parked_receipts p"
+                " WHERE EXISTS (SELECT 1 FROM awaited_receipts a WHERE a.carrier = p.carrier"
+                "               AND a.carrier_message_id = p.carrier_message_id)"
+                " ORDER BY p.id LIMIT %s",
                 (limit,),
             ).fetchall()
         return [
-            (int(pid), DeliveryReceipt(carrier, carrier_id, state, error, done_at, raw), at)
-            for pid, carrier, carrier_id, state, error, done_at, raw, at in rows
+            (int(pid), DeliveryReceipt(carrier, carrier_id, state, error, done_at, raw))
+            for pid, carrier, carrier_id, state, error, done_at, raw in rows
         ]
 
     def unpark(self, parked_ids: Sequence[int]) -> None:
         if parked_ids:
             with self._pool.connection() as conn:
                 conn.execute("DELETE FROM parked_receipts WHERE id = ANY(%s)", (list(parked_ids),))
+
+    def expire_parked(self, parked_before: datetime, limit: int) -> list[DeliveryReceipt]:
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "DELETE FROM parked_receipts WHERE id IN ("
+                "  SELECT p.id FROM parked_receipts p WHERE p.parked_at < %s"
+                "  AND NOT EXISTS (SELECT 1 FROM awaited_receipts a WHERE a.carrier = p.carrier"
+                "                  AND a.carrier_message_id = p.carrier_message_id)"
+                "  ORDER BY p.id LIMIT %s)"
+                " RETURNING carrier, carrier_message_id, carrier_state, error_code, done_at, raw",
+                (parked_before, limit),
+            ).fetchall()
+        return [DeliveryReceipt(*row) for row in rows]

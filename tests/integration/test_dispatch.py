@@ -183,7 +183,9 @@ def test_another_dispatchers_claim_holds_the_message_back(rig: Rig) -> None:
     message = rig.send("+447700900123")
     assert PostgresDispatchClaims(rig.container.pool).claim([message], "other", 60) == {message}
     delay_s = rig.dispatch(message)[message]
-    assert delay_s == 60
+    from application.dispatching import CLAIMED_ELSEWHERE_S
+
+    assert delay_s == CLAIMED_ELSEWHERE_S
     assert rig.status(message) == "queued"
 
 
@@ -236,3 +238,157 @@ def test_a_route_is_held_to_its_rate_while_a_backlog_waits(container: Container)
     assert measured <= rate * 1.0 + 1e-6, measured
     assert measured >= rate * 0.9, measured
     assert {rig.status(m) for m in messages} == {str(MessageStatus.SENT)}
+
+
+def test_a_rejection_settles_after_another_process_reserved_on_the_wallet(
+    rig: Rig, database_url: str
+) -> None:
+    """The API and the dispatcher are separate processes with their own
+    wallet caches. A reservation the API made after the dispatcher last
+    settled on the wallet must still be found when its message settles."""
+    from adapters.bootstrap import build
+    from adapters.config import Settings
+
+    api = build(Settings.from_env({}), database_url)
+    try:
+        def send_from_api() -> UUID:
+            return api.messaging.send(
+                SendMessage(rig.account_id, REJECTED_NUMBER, "Acme", "hello")).message_id
+
+        first = send_from_api()
+        assert rig.dispatch(first) == {first: None}
+        assert rig.status(first) == "rejected"
+        second = send_from_api()  # the dispatcher's cached wallet has not seen it
+        assert rig.dispatch(second) == {second: None}
+        assert rig.status(second) == "rejected"
+        assert rig.balance().reserved_micros == 0
+        report = rig.container.verifier.verify()
+        assert report.ok, report.problems
+    finally:
+        api.close()
+
+
+def test_stale_parked_receipts_do_not_hold_back_a_fresh_one(rig: Rig) -> None:
+    """More unmatchable receipts than one retry reads, parked first, must not
+    keep a receipt whose message is known now from being applied."""
+    from application.receipts import SWEEP_BATCH
+
+    index = PostgresReceiptIndex(rig.container.pool)
+    stale = [DeliveryReceipt("simulated", f"nobody-{uuid4()}", "DELIVRD", "", None, "stale")
+             for _ in range(SWEEP_BATCH + 10)]
+    index.park(stale, rig.clock.now())
+    try:
+        _a_fresh_receipt_is_applied_behind_stale_ones(rig, index)
+    finally:
+        with rig.container.pool.connection() as conn:
+            conn.execute("DELETE FROM parked_receipts WHERE raw = 'stale'")
+
+
+def _a_fresh_receipt_is_applied_behind_stale_ones(rig: Rig, index) -> None:
+    message = rig.send("+447700900123")
+    rig.dispatch(message)
+    receipt = rig.received[0]
+    entry = index.find("simulated", [receipt.carrier_message_id])
+    index.remove(list(entry.values()))
+    assert rig.receipts.process([receipt]).parked == 1  # overtook our record of the submit
+    from application.dispatch_ports import AwaitedReceipt
+
+    index.add([AwaitedReceipt(message, "simulated", receipt.carrier_message_id,
+                              rig.clock.now() + timedelta(days=3), False)])
+    assert rig.receipts.retry_parked().applied == 1
+    assert rig.status(message) == "delivered"
+
+
+def test_a_receipt_that_never_matches_is_dropped_after_its_parking_time(rig: Rig) -> None:
+    from application.receipts import PARK_FOR_S
+
+    index = PostgresReceiptIndex(rig.container.pool)
+    orphan = DeliveryReceipt("simulated", f"orphan-{uuid4()}", "DELIVRD", "", None, "orphan")
+    index.park([orphan], rig.clock.now() - timedelta(seconds=PARK_FOR_S - 1))
+    rig.receipts.retry_parked()
+
+    def still_parked() -> bool:
+        with rig.container.pool.connection() as conn:
+            return conn.execute("SELECT count(*) FROM parked_receipts WHERE carrier_message_id"
+                                " = %s", (orphan.carrier_message_id,)).fetchone()[0] == 1
+
+    assert still_parked()
+    rig.clock.advance(seconds=2)
+    assert rig.receipts.retry_parked().parked >= 1
+    assert not still_parked()
+
+
+class FlakyOutcomes:
+    """The outcome service with its database failing the first `failures`
+    saves, as during a PostgreSQL outage."""
+
+    def __init__(self, real, failures: int) -> None:
+        self._real = real
+        self.failures = failures
+        self.calls = 0
+
+    def record(self, outcomes, *, loaded=None):
+        self.calls += 1
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionError("the database went away")
+        return self._real.record(outcomes, loaded=loaded)
+
+
+class CountingCarrier(RecordingCarrier):
+    name = "counting"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.submitted: list[UUID] = []
+
+    async def submit(self, request: SubmitRequest) -> SubmitResult:
+        self.submitted.append(request.message_id)
+        return await super().submit(request)
+
+
+def _counting_rig(
+    container: Container, failures: int
+) -> tuple[Rig, CountingCarrier, FlakyOutcomes]:
+    route = Route("counted", "+", "counting", 1000.0, ReceiptPolicy.RECEIPTS, 10, False)
+    rig = _rig(container, route)
+    carrier = CountingCarrier()
+    flaky = FlakyOutcomes(container.outcomes, failures)
+    rig.dispatcher._carriers = {"counting": carrier}
+    rig.dispatcher._outcomes = flaky
+    return rig, carrier, flaky
+
+
+def test_a_failed_save_is_retried_and_never_submits_again(container: Container) -> None:
+    """The carrier took the messages; the database failed the save. The
+    carrier's ids wait in memory until a save succeeds: nothing is handed
+    to the carrier twice, however the redelivery falls."""
+    rig, carrier, flaky = _counting_rig(container, failures=3)
+    messages = [rig.send(f"+4477009{i:05d}") for i in range(5)]
+    decisions = rig.dispatch(*messages)
+    assert decisions == dict.fromkeys(messages)  # done with: ack
+    assert flaky.calls == 4
+    assert sorted(carrier.submitted) == sorted(messages)
+    assert {rig.status(m) for m in messages} == {"sent"}
+    rig.dispatch(*messages)  # a redelivery changes nothing
+    assert len(carrier.submitted) == 5
+
+
+def test_a_message_cancelled_while_the_carrier_took_it_does_not_block_the_rest(
+    container: Container,
+) -> None:
+    rig, _, _ = _counting_rig(container, failures=0)
+    messages = [rig.send(f"+4477009{i:05d}") for i in range(3)]
+
+    class CancelOnSubmit(CountingCarrier):
+        async def submit(self, request: SubmitRequest) -> SubmitResult:
+            if request.message_id == messages[0]:
+                await asyncio.to_thread(
+                    container.outcomes.cancel, rig.account_id, messages[0], sandbox=False)
+            return await super().submit(request)
+
+    racing = CancelOnSubmit()
+    rig.dispatcher._carriers = {"counting": racing}
+    assert rig.dispatch(*messages) == dict.fromkeys(messages)
+    assert [rig.status(m) for m in messages] == ["cancelled", "sent", "sent"]
+    assert rig.container.verifier.verify().ok

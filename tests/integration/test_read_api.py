@@ -429,3 +429,55 @@ def test_messages_can_be_found_by_client_ref(container: Container) -> None:
         assert data["cost_micros"] > 0
         balance = client.get("/v1/billing/balance", headers=headers).json()["data"]
         assert balance["available_micros"] == data["available_micros"]  # nothing charged
+
+
+def test_a_message_is_readable_as_soon_as_its_send_answered(
+    client: TestClient, container: Container, account: Account
+) -> None:
+    """Read your writes: the message log lags the store (nothing projects
+    here at all), yet a message and its client_ref are found at once."""
+    ref = f"ryw-{uuid4().hex[:8]}"
+    sent = client.post("/v1/sms/send", headers=account.headers, json={
+        "to": "+447700900123", "from": "Acme", "body": "hi", "client_ref": ref})
+    assert sent.status_code == 200, sent.text
+    message_id = sent.json()["data"]["id"]
+
+    one = client.get(f"/v1/sms/{message_id}", headers=account.headers)
+    assert one.status_code == 200, one.text
+    data = one.json()["data"]
+    assert (data["id"], data["status"], data["client_ref"]) == (message_id, "queued", ref)
+    assert (data["cost_micros"], data["charge"]) == (GB_PRICE_MICROS, "held")
+    assert [e["type"] for e in data["events"]] == ["message.accepted"]
+
+    by_ref = client.get(f"/v1/sms/by-ref/{ref}", headers=account.headers)
+    assert by_ref.status_code == 200, by_ref.text
+    assert [row["id"] for row in by_ref.json()["data"]] == [message_id]
+    assert by_ref.json()["pagination"]["total"] == 1
+
+    # Later events the log has not seen either are folded in too.
+    settle(container, [UUID(message_id)])
+    data = client.get(f"/v1/sms/{message_id}", headers=account.headers).json()["data"]
+    assert (data["status"], data["charge"]) == ("delivered", "captured")
+
+    other = new_account(container)
+    assert client.get(f"/v1/sms/{message_id}", headers=other.headers).status_code == 404
+    assert client.get(f"/v1/sms/by-ref/{ref}", headers=other.headers).json()["data"] == []
+
+
+def test_by_ref_merges_the_log_and_what_it_has_not_seen_yet(
+    client: TestClient, container: Container, account: Account
+) -> None:
+    ref = f"ryw-{uuid4().hex[:8]}"
+    first = send(container, account, client_ref=ref)
+    project_everything(container)
+    second = send(container, account, client_ref=ref)  # not projected
+    found = client.get(f"/v1/sms/by-ref/{ref}", headers=account.headers).json()
+    assert [row["id"] for row in found["data"]] == [str(second), str(first)]
+    assert found["pagination"]["total"] == 2
+    page = client.get(f"/v1/sms/by-ref/{ref}", headers=account.headers,
+                      params={"page_size": 1}).json()
+    assert [row["id"] for row in page["data"]] == [str(second)]
+    assert page["pagination"]["has_more"] is True
+    rest = client.get(f"/v1/sms/by-ref/{ref}", headers=account.headers,
+                      params={"page_size": 1, "cursor": page["pagination"]["cursor"]}).json()
+    assert [row["id"] for row in rest["data"]] == [str(first)]

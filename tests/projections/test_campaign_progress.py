@@ -88,3 +88,32 @@ def test_failed_campaign_and_lookups(conn):
     assert _progress(conn, new_account(), campaign.id) is None
     assert _progress(conn, account, "nope") is None
     assert _progress(conn, account, uuid4()) is None
+
+
+def test_a_running_batch_is_finished_once_every_message_is_final(conn):
+    from projections.campaign_progress import finished_batches
+
+    def finished() -> list:
+        with conn.cursor() as cursor:
+            return finished_batches(cursor, 10_000)
+
+    account = new_account()
+    campaign = Campaign.create_batch(
+        uuid4(), account_id=account, sender="Acme", body="hi", client_ref=None, sandbox=False
+    )
+    campaign.add_recipients(2, 0, 70_000)
+    campaign.start()
+    messages = [accept(account, campaign_id=campaign.id) for _ in range(2)]
+    apply(conn, PROGRESS, record(campaign) + record(*messages))
+    assert campaign.id not in finished()
+    for message in messages:
+        message.submit("sim", str(uuid4()), capture_on_submit=False)
+    messages[0].report_delivery("DELIVRD", MessageStatus.DELIVERED)
+    apply(conn, PROGRESS, record(*messages))
+    assert campaign.id not in finished()  # one is only sent
+    messages[1].report_delivery("UNDELIV", MessageStatus.FAILED)
+    apply(conn, PROGRESS, record(*messages))
+    assert campaign.id in finished()
+    campaign.complete()
+    apply(conn, PROGRESS, record(campaign))
+    assert campaign.id not in finished()

@@ -214,3 +214,25 @@ def test_keyset_pagination_while_messages_arrive(conn):
     assert len(seen) == len(set(seen))
     assert {str(m.id) for m in messages} <= set(seen)
     assert set(seen) <= {str(m.id) for m in messages + arrived}
+
+
+@pytest.mark.parametrize("outcome", ["delivered", "rejected", "queued"])
+def test_a_fold_without_the_table_is_the_row_the_log_holds(conn, outcome):
+    """Reads of messages the log has not reached are folded by the log's own
+    rules: the row must be the one the log will hold."""
+    from projections.message_log import fold_rows
+
+    account = new_account()
+    if outcome == "delivered":
+        _, envelopes = _lifecycle(account, uuid4())
+    else:
+        message = accept(account, client_ref="r")
+        envelopes = record(message)
+        if outcome == "rejected":
+            message.reject("EC", "refused")
+            envelopes += record(message, at=BASE_TIME + timedelta(seconds=1))
+    apply(conn, LOG, envelopes)
+    (folded,) = fold_rows(envelopes)
+    with conn.cursor() as cursor:
+        stored = get_message(cursor, account, folded["message_id"])
+    assert stored is not None and folded == stored

@@ -67,6 +67,8 @@ class MessagesController(Controller):
     ) -> MessageResponse:
         require_permission(principal, "sms.read")
         row = run_query(request, get_message, principal.account_id, message_id)
+        if row is None:  # perhaps sent a moment ago: the log is not there yet
+            row = _from_store(request, principal.account_id, message_id)
         if row is None or row["sandbox"] != principal.sandbox or _reset_away(
             request, principal, row
         ):
@@ -108,12 +110,26 @@ class MessagesController(Controller):
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
     ) -> MessageListResponse:
-        """The messages sent with this client_ref, newest first."""
+        """The messages sent with this client_ref, newest first; the first
+        page includes messages sent a moment ago that the log has not reached."""
         require_permission(principal, "sms.read")
-        return message_page(
-            request, principal, status=None, from_date=None, to_date=None,
-            destination=None, campaign_id=None, client_ref=client_ref,
-            page_size=page_size, cursor=cursor,
+        check_text(client_ref, "client_ref")
+        if cursor is not None:
+            return message_page(
+                request, principal, status=None, from_date=None, to_date=None,
+                destination=None, campaign_id=None, client_ref=client_ref,
+                page_size=page_size, cursor=cursor,
+            )
+        container: Container = request.app.state.container
+        result = run_query(
+            request, container.unprojected.first_page_by_client_ref, principal.account_id,
+            client_ref, sandbox=principal.sandbox,
+            accepted_after=_sandbox_cutoff(request, principal), page_size=page_size,
+        )
+        return MessageListResponse(
+            data=[message_out(row) for row in result[0]],
+            pagination=pagination(page_size, result),
+            meta=Meta(request_id=request_id_of(request.scope)),
         )
 
 
@@ -147,6 +163,11 @@ def message_page(
         pagination=pagination(page_size, result),
         meta=Meta(request_id=request_id_of(request.scope)),
     )
+
+
+def _from_store(request: Request[Any, Any, Any], account_id: str, message_id: str) -> Row | None:
+    container: Container = request.app.state.container
+    return run_query(request, container.unprojected.message, account_id, message_id)
 
 
 def _sandbox_cutoff(request: Request[Any, Any, Any], principal: Principal) -> datetime | None:

@@ -86,6 +86,11 @@ def receipt_text(message_id: str, stat: str) -> bytes:
     ).encode()
 
 
+RECEIPT_ATTEMPTS = 600
+RECEIPT_RETRY_S = 0.1
+RECEIPT_ANSWER_S = 2.0
+
+
 @dataclass
 class ScriptedSmsc:
     """smpp34.Server plus the answers a test asks for."""
@@ -103,6 +108,9 @@ class ScriptedSmsc:
     # submit_sm_resp and the deliver_sm from separate tasks, and the delay puts
     # them on the wire in the usual order (resp, then receipt).
     receipt_delay_s: float = 0.05
+    # As real SMSCs do, a receipt whose submitting session is gone goes to
+    # the newest live bind of the account, waiting for one if there is none.
+    receipts_to_any_bind: bool = False
     submits: list[Submit] = field(default_factory=list)
     sessions: list[smpp34.Esme] = field(default_factory=list)
     held: list[smpp34.SubmitSmEvent] = field(default_factory=list)
@@ -177,10 +185,21 @@ class ScriptedSmsc:
                 smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, record.message_id.encode() + b"\0"),
                 smpp34.Tlv(smpp34.TLV_MESSAGE_STATE, bytes((self.receipt_state,))),
             ]
-        await self.session(record.session_id).deliver_sm(
-            record.source_addr, text, source_addr=record.destination_addr,
-            source_addr_ton=1, source_addr_npi=1, esm_class=0x04, tlvs=tlvs,
-        )  # fmt: skip
+        if not self.receipts_to_any_bind:
+            await self.session(record.session_id).deliver_sm(
+                record.source_addr, text, source_addr=record.destination_addr,
+                source_addr_ton=1, source_addr_npi=1, esm_class=0x04, tlvs=tlvs,
+            )  # fmt: skip
+            return
+        for _ in range(RECEIPT_ATTEMPTS):
+            for session in [self.session(record.session_id), *reversed(self.sessions)]:
+                with contextlib.suppress(smpp34.SmppError, OSError, RuntimeError, TimeoutError):
+                    await asyncio.wait_for(session.deliver_sm(
+                        record.source_addr, text, source_addr=record.destination_addr,
+                        source_addr_ton=1, source_addr_npi=1, esm_class=0x04, tlvs=tlvs,
+                    ), RECEIPT_ANSWER_S)  # fmt: skip
+                    return
+            await asyncio.sleep(RECEIPT_RETRY_S)
 
 
 class CuttableLink:
