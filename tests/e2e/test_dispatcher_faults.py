@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -110,7 +112,18 @@ class Rig:
 
 @pytest.fixture
 def rig(tmp_path: Path, nats_url: str) -> Iterator[Rig]:
-    postgres = EmbeddedPostgres(tmp_path / "pg")
+    # Not under pytest's base temp: as root, PostgreSQL runs as another user
+    # that must traverse the directory's parents, and any pytest session
+    # starting on the machine makes that base private again.
+    pg_root = Path(tempfile.mkdtemp(prefix="smsledger-fault-pg-"))
+    try:
+        yield from _rig(pg_root, tmp_path, nats_url)
+    finally:
+        shutil.rmtree(pg_root, ignore_errors=True)
+
+
+def _rig(pg_root: Path, tmp_path: Path, nats_url: str) -> Iterator[Rig]:
+    postgres = EmbeddedPostgres(pg_root)
     dsn = postgres.start()
     migrate_database(dsn)
     n = next(_streams)
