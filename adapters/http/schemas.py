@@ -113,8 +113,11 @@ class Meta(msgspec.Struct):
 
 
 class SentSms(msgspec.Struct):
+    # The same id three times: seed 000 shows `id` and `messageId` in its
+    # response, and its Node and PHP examples read `message_id`.
     id: str
     messageId: str  # noqa: N815 - the seed's field name
+    message_id: str
     status: str
     to: str
     segments: int

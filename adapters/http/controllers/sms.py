@@ -104,6 +104,7 @@ class SmsController(Controller):
             data=SentSms(
                 id=str(sent.message_id),
                 messageId=str(sent.message_id),
+                message_id=str(sent.message_id),
                 status=sent.status,
                 to=sent.destination,
                 segments=sent.segments,
@@ -270,7 +271,8 @@ def send_to_many(
             rejected=len(accepted.rejections),
             messages=[
                 SentSms(
-                    id=str(m.message_id), messageId=str(m.message_id), status=status,
+                    id=str(m.message_id), messageId=str(m.message_id),
+                    message_id=str(m.message_id), status=status,
                     to=m.destination, segments=m.segments, encoding=m.encoding,
                     cost_micros=m.price_micros, cost=float(micros_to_decimal(m.price_micros)),
                     currency=accepted.currency, client_ref=data.client_ref,

@@ -1,0 +1,54 @@
+"""Seed 000's own shapes, through HTTP on a real container: the send
+response's id fields, the error for an unapproved sender ID, and the
+sandbox's reset."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from uuid import uuid4
+
+import pytest
+from litestar.testing import TestClient
+
+from adapters.bootstrap import Container
+from adapters.http.app import create_app
+from domain.wallet import TopUpSource
+from tests.support.senders import approve_sender
+
+
+class Account:
+    def __init__(self, container: Container, *, sandbox_key: bool = False) -> None:
+        profile = container.accounts.create_account(f"Seed {uuid4().hex[:6]}", "GBP", "GB")
+        self.account_id = profile.account_id
+        live, _ = container.wallets.open_wallets(profile.account_id, "GBP")
+        container.wallets.top_up(live, 10_000_000, TopUpSource.ADJUSTMENT, "opening")
+        approve_sender(container, profile.account_id)
+        key = container.accounts.issue_key(profile.account_id, sandbox=sandbox_key)
+        self.headers = {"X-API-Key": key.api_key, "X-API-Secret": key.api_secret}
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(container)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def account(container: Container) -> Account:
+    return Account(container)
+
+
+def test_the_send_answers_message_id_beside_id_and_message_id(
+    client: TestClient, account: Account
+) -> None:
+    """Seed 000's Node and PHP examples read `data.message_id`."""
+    one = client.post("/v1/sms/send", headers=account.headers, json={
+        "to": "+447700900123", "from": "Acme", "body": "Hello"})
+    assert one.status_code == 200, one.text
+    data = one.json()["data"]
+    assert data["message_id"] == data["id"] == data["messageId"]
+    many = client.post("/v1/sms/send", headers=account.headers, json={
+        "to": ["+447700900001", "+447700900002"], "from": "Acme", "body": "Hello"})
+    assert many.status_code == 200, many.text
+    for line in many.json()["data"]["messages"]:
+        assert line["message_id"] == line["id"] == line["messageId"]
