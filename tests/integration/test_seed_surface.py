@@ -52,3 +52,23 @@ def test_the_send_answers_message_id_beside_id_and_message_id(
     assert many.status_code == 200, many.text
     for line in many.json()["data"]["messages"]:
         assert line["message_id"] == line["id"] == line["messageId"]
+
+
+def test_an_unapproved_sender_id_error_names_the_fix(
+    client: TestClient, account: Account
+) -> None:
+    refused = client.post("/v1/sms/send", headers=account.headers, json={
+        "to": "+447700900123", "from": "NotMine", "body": "Hello"})
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "INVALID_SENDER_ID"
+    assert "POST /v1/settings/sender-ids" in error["message"]
+    assert "accounts create --sender-id NotMine" in error["message"]
+    assert error["details"]["sender"] == "NotMine"
+    assert error["details"]["request_with"] == "POST /v1/settings/sender-ids"
+    assert error["details"]["operator_command"] == (
+        "smsledger accounts create --sender-id NotMine")
+    number = client.post("/v1/sms/send", headers=account.headers, json={
+        "to": "+447700900123", "from": "447700900999", "body": "Hello"})
+    message = number.json()["error"]["message"]
+    assert "POST /v1/settings/sender-ids" in message and "--numeric-senders" in message
