@@ -72,3 +72,17 @@ def test_an_unapproved_sender_id_error_names_the_fix(
         "to": "+447700900123", "from": "447700900999", "body": "Hello"})
     message = number.json()["error"]["message"]
     assert "POST /v1/settings/sender-ids" in message and "--numeric-senders" in message
+
+
+def test_sandbox_reset_answers_get_as_the_seeds_curl_sends_it(
+    client: TestClient, container: Container
+) -> None:
+    """Seed 000's curl for the reset has no -X POST: it is a GET."""
+    account = Account(container, sandbox_key=True)
+    for method in ("GET", "POST"):
+        reset = client.request(method, "/v1/sandbox/reset",
+                               headers={**account.headers, "X-Sandbox": "true"})
+        assert reset.status_code == 200, (method, reset.text)
+        data = reset.json()["data"]
+        assert (data["sandbox"], data["balance_micros"]) == (True, 100_000_000)
+    assert client.get("/v1/sandbox/reset").status_code == 401
