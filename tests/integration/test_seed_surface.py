@@ -131,6 +131,8 @@ def test_a_sandbox_send_answers_delivered_and_the_message_is_delivered(
     project_everything(container)
     read = client.get(f"/v1/sms/{data['id']}", headers=sandbox_headers(account))
     assert read.json()["data"]["status"] == "delivered", read.text
+    cancel = client.post(f"/v1/sms/{data['id']}/cancel", headers=sandbox_headers(account))
+    assert cancel.status_code == 409, cancel.text
 
 
 def test_the_magic_numbers_settle_sandbox_sends_as_the_simulator_says(
