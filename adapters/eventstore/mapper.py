@@ -23,7 +23,6 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from domain.accepted_batch import AcceptedBatch
 from domain.message import Message
-from domain.messaging.simulator import SimulatedOutcome
 from domain.sandbox import sandbox_carrier_id
 
 _ENVELOPE_FIELDS = frozenset({"originator_id", "originator_version"})
@@ -86,12 +85,15 @@ class MsgspecMapper(Mapper[Any]):
             return []
         stored: list[StoredEvent] = []
         append = stored.append
-        # Per outcome: the sample's carrier id, and its events' versions,
-        # topics and states.
-        samples: dict[SimulatedOutcome, tuple[bytes, list[tuple[int, str, bytes]]]] = {}
+        # Per outcome: the outcome itself, the sample's carrier id, and its
+        # events' versions, topics and states. Keyed by identity, which is
+        # cheaper to hash: the simulator's outcomes are a few shared values,
+        # and an equal one met under another identity only costs one more
+        # sample. Each keeps its outcome alive, so no identity is reused.
+        samples: dict[int, tuple[object, bytes, list[tuple[int, str, bytes]]]] = {}
         for recipient, outcome in batch.settlements():
             message_id = recipient.message_id
-            sample = samples.get(outcome)
+            sample = samples.get(id(outcome))
             if sample is None:
                 events = Message.sandbox_settlement_events(
                     message_id, account_id=batch.account_id, outcome=outcome,
@@ -99,12 +101,12 @@ class MsgspecMapper(Mapper[Any]):
                 )
                 encoded = [self.to_stored_event(event) for event in events]
                 stored.extend(encoded)
-                samples[outcome] = (
-                    sandbox_carrier_id(message_id).encode(),
+                samples[id(outcome)] = (
+                    outcome, sandbox_carrier_id(message_id).encode(),
                     [(e.originator_version, e.topic, e.state) for e in encoded],
                 )
                 continue
-            sample_carrier_id, parts = sample
+            _, sample_carrier_id, parts = sample
             carrier_id = sandbox_carrier_id(message_id).encode()
             for version, topic, state in parts:
                 append(StoredEvent(
