@@ -53,7 +53,9 @@ STOP_TIMEOUT_S = 15
 NATS_CLOSE_TIMEOUT_S = 5
 # Long enough for the dispatcher to index the submission before its receipt
 # comes back (an earlier receipt is parked and retried a second later), short
-# enough that a sandbox message reads `delivered` almost at once.
+# enough that a scheduled sandbox message reads `delivered` almost as soon as
+# it is due. (Sandbox messages sent now never get here: they are settled as
+# they are accepted, domain/sandbox.py.)
 SANDBOX_RECEIPT_DELAY_S = 0.1
 
 

@@ -9,12 +9,14 @@ from enum import StrEnum
 
 from application.errors import ValidationFailed
 from domain.messaging.phone import country_of_prefix
+from domain.sandbox import SANDBOX_CARRIER as SANDBOX_CARRIER
 
 SANDBOX_ROUTE = "sandbox"
 SIMULATED_CARRIER = "simulated"
-# The sandbox's own simulator: it reports at once and fails only the
-# documented magic numbers, so a sandbox message is delivered promptly.
-SANDBOX_CARRIER = "sandbox"
+# The sandbox's own simulator (SANDBOX_CARRIER): it reports at once and
+# fails only the documented magic numbers. Most sandbox messages are settled
+# as they are accepted (domain/sandbox.py); the route takes the rest.
+
 # The sandbox never reaches a network, so it is throttled only to the
 # bound every route has.
 SANDBOX_MESSAGES_PER_SECOND = 100_000.0

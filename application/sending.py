@@ -3,10 +3,15 @@
 Validation, templating, encoding and pricing happen before the wallet lock is
 taken; the lock is held only to reserve the price and save, so that one
 account's long bulk does not stall its single sends for longer than the save.
+
+In the sandbox, a message sent now is settled in the same transaction by the
+sandbox's simulator (domain/sandbox.py), and the answer gives the status the
+stored message has.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,6 +34,7 @@ from domain.messaging.pricing import RateBook, RateCard
 from domain.messaging.sender import validate_sender_id
 from domain.messaging.templates import Template
 from domain.recipient import Recipient
+from domain.sandbox import sandbox_outcome, settled_status
 from domain.wallet import Wallet
 
 MAX_BULK_RECIPIENTS = 10_000
@@ -36,6 +42,8 @@ MAX_BULK_RECIPIENTS = 10_000
 BULK_CHUNK_SIZE = 500
 MAX_CLIENT_REF_LENGTH = 128
 MAX_SCHEDULE_AHEAD = timedelta(days=30)
+# A batch's status when its messages' statuses differ.
+MIXED = "mixed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +113,19 @@ class BulkAccepted:
     currency: str
     # The accepted recipients with their message ids, for callers that list them.
     messages: tuple[Recipient, ...] = ()
+    # Each accepted message's status as stored, in the order of `messages`:
+    # queued or scheduled, or already final for the sandbox's.
+    statuses: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> str:
+        """The status every accepted message has, or "mixed" when they
+        differ (a sandbox batch with some of the simulator's magic numbers)."""
+        distinct = set(self.statuses)
+        return distinct.pop() if len(distinct) == 1 else MIXED
+
+    def status_counts(self) -> dict[str, int]:
+        return dict(Counter(self.statuses))
 
 
 class MessagingService:
@@ -147,6 +168,8 @@ class MessagingService:
                 to=recipient.destination,
             )
         wallet_id = ids.wallet_id(command.account_id, sandbox=command.sandbox)
+        settle_now = command.sandbox and command.scheduled_at is None
+        outcome = sandbox_outcome(message_id, recipient.destination) if settle_now else None
 
         def reserve_and_save(wallet: Wallet) -> list[Aggregate]:
             wallet.ensure_can_send()
@@ -166,13 +189,16 @@ class MessagingService:
                 scheduled_at=command.scheduled_at,
                 callback_url=command.callback_url,
             )
+            if outcome is not None:
+                message.settle_in_sandbox(outcome)
             return [message]  # saved with the wallet by the group it joins
 
         # Concurrent sends on one wallet are committed together, in one transaction.
         self._app.run_grouped(wallet_id, reserve_and_save)
+        status = MessageStatus.SCHEDULED if command.scheduled_at else MessageStatus.QUEUED
         return SentMessage(
             message_id=message_id,
-            status=str(MessageStatus.SCHEDULED if command.scheduled_at else MessageStatus.QUEUED),
+            status=str(settled_status(outcome) if outcome is not None else status),
             destination=recipient.destination,
             segments=recipient.segments,
             encoding=recipient.encoding,
@@ -240,6 +266,7 @@ class MessagingService:
             cost_micros=done.total_micros,
             currency=profile.currency,
             messages=tuple(done.prepared),
+            statuses=tuple(done.statuses),
         )
 
     def card_for(self, profile: AccountProfile, *, sandbox: bool) -> RateCard | None:
@@ -273,6 +300,11 @@ class _BulkPreparation:
         self.total_micros = 0
         self.rejections: list[Rejection] = []
         self.prepared: list[Recipient] = []
+        self.statuses: list[str] = []
+        # Sandbox messages sent now are settled as they are accepted.
+        self.settle_now = command.sandbox and command.scheduled_at is None
+        self._unsettled = str(
+            MessageStatus.SCHEDULED if command.scheduled_at else MessageStatus.QUEUED)
 
     def chunks(self) -> Iterator[list[Recipient]]:
         command, key = self._command, self._command.idempotency_key
@@ -302,8 +334,16 @@ class _BulkPreparation:
                 self.total_micros += recipient.price_micros
             self.accepted += len(chunk)
             self.prepared.extend(chunk)
+            self.statuses.extend(map(self._status_of, chunk))
             if chunk:
                 yield chunk
+
+    def _status_of(self, recipient: Recipient) -> str:
+        """The status the recipient's message is stored with."""
+        if not self.settle_now:
+            return self._unsettled
+        outcome = sandbox_outcome(recipient.message_id, recipient.destination)
+        return self._unsettled if outcome is None else str(settled_status(outcome))
 
     def batches(
         self, wallet_id: UUID, batch_id: UUID, currency: str, timestamp: datetime
@@ -324,6 +364,7 @@ class _BulkPreparation:
                 recipients=chunk,
                 scheduled_at=command.scheduled_at,
                 callback_url=command.callback_url,
+                settled_at=Message.Event.create_timestamp() if self.settle_now else None,
             )
 
     def close(self, wallet: Wallet, campaign: Campaign, batch_id: UUID) -> list[Aggregate]:

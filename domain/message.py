@@ -9,7 +9,7 @@ replaying the events tells exactly when money was captured or released.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -22,7 +22,14 @@ from domain.message_status import (
     Charge,
     MessageStatus,
 )
+from domain.messaging.receipts import status_for_carrier_state
+from domain.messaging.simulator import (
+    REJECTION_ERROR_CODE,
+    REJECTION_REASON,
+    SimulatedOutcome,
+)
 from domain.recipient import Recipient
+from domain.sandbox import SANDBOX_CARRIER, sandbox_carrier_id, settled_status
 from domain.settlement import SettlementItem, SettlementKind
 
 DEFAULT_VALIDITY_MINUTES = 2880
@@ -258,9 +265,63 @@ class Message(Aggregate):
         )
         return event
 
+    @classmethod
+    def sandbox_settlement_events(
+        cls,
+        message_id: UUID,
+        *,
+        account_id: str,
+        outcome: SimulatedOutcome,
+        timestamp: datetime,
+    ) -> list[Message.Event]:
+        """The events `settle_in_sandbox` records on a message just
+        accepted, built without the aggregate, as `accepted_event` is for
+        the same reason; the two are held equal by a unit test."""
+        version = cls.INITIAL_VERSION + 1
+        common = {"originator_id": message_id, "timestamp": timestamp,
+                  "account_id": account_id, "settlement": ""}
+        if not outcome.accepted:
+            return [_built(
+                cls.CarrierRejected, **common, originator_version=version,
+                error_code=REJECTION_ERROR_CODE, reason=REJECTION_REASON,
+            )]
+        receipt = outcome.receipt
+        assert receipt is not None, "a message never reported is left to the dispatcher"
+        return [
+            _built(
+                cls.SubmittedToCarrier, **common, originator_version=version,
+                carrier=SANDBOX_CARRIER, carrier_message_id=sandbox_carrier_id(message_id),
+            ),
+            _built(
+                cls.DeliveryReported, **common, originator_version=version + 1,
+                carrier_status=receipt.carrier_state,
+                status=str(status_for_carrier_state(receipt.carrier_state)),
+                error_code=receipt.error_code,
+            ),
+        ]
+
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    def settle_in_sandbox(self, outcome: SimulatedOutcome) -> None:
+        """Record, as the message is accepted, what the sandbox's simulator
+        did with it (domain/sandbox.py): taken and reported, or refused at
+        submit. A sandbox message holds no money: nothing is settled."""
+        assert self.sandbox and self.charge == Charge.NONE, "a free sandbox message"
+        assert self.status == MessageStatus.QUEUED, "settled as it is accepted"
+        if not outcome.accepted:
+            settled = self.reject(REJECTION_ERROR_CODE, REJECTION_REASON)
+        else:
+            receipt = outcome.receipt
+            assert receipt is not None, "a message never reported is left to the dispatcher"
+            self.submit(SANDBOX_CARRIER, sandbox_carrier_id(self.id), capture_on_submit=False)
+            settled = self.report_delivery(
+                receipt.carrier_state, status_for_carrier_state(receipt.carrier_state),
+                receipt.error_code,
+            )
+        assert settled is None, "nothing held, nothing settled"
+        assert self.status == settled_status(outcome)
 
     # Commands: each returns the settlement it causes, or None. -------------
 
@@ -383,3 +444,12 @@ class Message(Aggregate):
 
 # The library's topic format, module:qualname, without its registry.
 _MESSAGE_TOPIC = f"{Message.__module__}:{Message.__qualname__}"
+
+_E = TypeVar("_E", bound=Message.Event)
+
+
+def _built(event_class: type[_E], **state: Any) -> _E:
+    """An event constructed the way the library reconstructs stored ones."""
+    event = object.__new__(event_class)
+    object.__setattr__(event, "__dict__", state)
+    return event

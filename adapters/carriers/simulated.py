@@ -1,26 +1,17 @@
 """The simulated carrier: the default route's, and (as a second instance
 named `sandbox`, reporting at once and without random failures) the sandbox's.
 
-It accepts at once and reports after a configurable delay. Some destinations
-have fixed outcomes, so that an integration can exercise every path:
-
-| destination     | outcome                                            |
-|-----------------|----------------------------------------------------|
-| +15005550001    | failed: receipt UNDELIV, err 001                   |
-| +15005550002    | expired: receipt EXPIRED                           |
-| +15005550003    | rejected at submit: no carrier id, error 0x45      |
-| +15005550004    | no receipt ever: settled by the route's policy      |
-| any other       | DELIVRD, or UNDELIV for a seeded share of numbers  |
-
-The seeded share is decided from the message id and the seed, so the same
-message always gets the same outcome.
+It accepts at once and reports after a configurable delay, by the rules of
+domain/messaging/simulator.py (its magic numbers: failure, expiry, rejection
+at submit, no receipt). The sandbox settles most of its messages itself when
+it accepts them, by the same rules; its instance here takes the rest (those
+scheduled for later, and the number that is never reported).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -33,13 +24,24 @@ from application.carriers import (
     SubmitRequest,
     SubmitResult,
 )
+from domain.messaging.simulator import (
+    EXPIRED_NUMBER,
+    FAILED_NUMBER,
+    REJECTED_NUMBER,
+    REJECTION_ERROR_CODE,
+    REJECTION_REASON,
+    SILENT_NUMBER,
+    SimulatedReceipt,
+    simulated_outcome,
+)
+
+__all__ = [
+    "EXPIRED_NUMBER", "FAILED_NUMBER", "REJECTED_NUMBER", "SILENT_NUMBER", "SimulatedCarrier",
+    "SimulatorSettings",
+]
 
 log = logging.getLogger(__name__)
 
-FAILED_NUMBER = "+15005550001"
-EXPIRED_NUMBER = "+15005550002"
-REJECTED_NUMBER = "+15005550003"
-SILENT_NUMBER = "+15005550004"
 MAX_PENDING_RECEIPTS = 100_000
 
 
@@ -62,10 +64,14 @@ class SimulatedCarrier:
         self._on_receipt = on_receipt
 
     async def submit(self, request: SubmitRequest) -> SubmitResult:
-        if request.destination == REJECTED_NUMBER:
-            return SubmitResult(False, error_code="0x00000045", reason="simulated rejection")
+        outcome = simulated_outcome(
+            request.message_id, request.destination,
+            failure_share=self._settings.failure_share, seed=self._settings.seed,
+        )
+        if not outcome.accepted:
+            return SubmitResult(False, error_code=REJECTION_ERROR_CODE, reason=REJECTION_REASON)
         carrier_id = f"sim-{uuid.uuid4().hex}"
-        state = self._state_for(request)
+        state = outcome.receipt
         if state is not None and request.wants_receipt:
             if len(self._tasks) >= MAX_PENDING_RECEIPTS:
                 log.warning("simulated carrier: too many pending receipts; dropping one")
@@ -82,21 +88,10 @@ class SimulatedCarrier:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    def _state_for(self, request: SubmitRequest) -> tuple[str, str] | None:
-        if request.destination == SILENT_NUMBER:
-            return None
-        if request.destination == FAILED_NUMBER:
-            return "UNDELIV", "001"
-        if request.destination == EXPIRED_NUMBER:
-            return "EXPIRED", "000"
-        digest = hashlib.sha256(f"{self._settings.seed}/{request.message_id}".encode()).digest()
-        share = int.from_bytes(digest[:4], "big") / 2**32
-        return ("UNDELIV", "001") if share < self._settings.failure_share else ("DELIVRD", "000")
-
-    async def _report(self, carrier_id: str, state: tuple[str, str]) -> None:
+    async def _report(self, carrier_id: str, state: SimulatedReceipt) -> None:
         await asyncio.sleep(self._settings.receipt_delay_s)
         assert self._on_receipt is not None, "start() before submit()"
-        word, error = state
+        word, error = state.carrier_state, state.error_code
         done_at = datetime.now(UTC)
         raw = f"id:{carrier_id} sub:001 dlvrd:{int(word == 'DELIVRD'):03d} stat:{word} err:{error}"
         try:

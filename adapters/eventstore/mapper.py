@@ -23,6 +23,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from domain.accepted_batch import AcceptedBatch
 from domain.message import Message
+from domain.sandbox import sandbox_carrier_id
 
 _ENVELOPE_FIELDS = frozenset({"originator_id", "originator_version"})
 _encoder = msgspec.json.Encoder()
@@ -68,6 +69,51 @@ class MsgspecMapper(Mapper[Any]):
         """
         if self.cipher or self.compressor:
             return [self.to_stored_event(event) for event in batch.events()]
+        return [*self._encode_accepted(batch), *self._encode_settlements(batch)]
+
+    def _encode_settlements(self, batch: AcceptedBatch) -> list[StoredEvent]:
+        """The stored form of `batch.settlement_events()`, without building
+        them all.
+
+        Messages the sandbox settled the same way have the same stored
+        states, but for the carrier id derived from each one's message id.
+        So one message per outcome is encoded from its real events, and the
+        others copy its states with their own carrier id put in.
+        """
+        settled_at = batch.settled_at
+        if settled_at is None:
+            return []
+        stored: list[StoredEvent] = []
+        append = stored.append
+        # Per outcome: the outcome itself, the sample's carrier id, and its
+        # events' versions, topics and states. Keyed by identity, which is
+        # cheaper to hash: the simulator's outcomes are a few shared values,
+        # and an equal one met under another identity only costs one more
+        # sample. Each keeps its outcome alive, so no identity is reused.
+        samples: dict[int, tuple[object, bytes, list[tuple[int, str, bytes]]]] = {}
+        for recipient, outcome in batch.settlements():
+            message_id = recipient.message_id
+            sample = samples.get(id(outcome))
+            if sample is None:
+                events = Message.sandbox_settlement_events(
+                    message_id, account_id=batch.account_id, outcome=outcome,
+                    timestamp=settled_at,
+                )
+                encoded = [self.to_stored_event(event) for event in events]
+                stored.extend(encoded)
+                samples[id(outcome)] = (
+                    outcome, sandbox_carrier_id(message_id).encode(),
+                    [(e.originator_version, e.topic, e.state) for e in encoded],
+                )
+                continue
+            _, sample_carrier_id, parts = sample
+            carrier_id = sandbox_carrier_id(message_id).encode()
+            for version, topic, state in parts:
+                append(StoredEvent(
+                    message_id, version, topic, state.replace(sample_carrier_id, carrier_id)))
+        return stored
+
+    def _encode_accepted(self, batch: AcceptedBatch) -> list[StoredEvent]:
         shared = _encoder.encode({
             "timestamp": batch.timestamp,
             "originator_topic": f"{Message.__module__}:{Message.__qualname__}",

@@ -113,8 +113,11 @@ class Meta(msgspec.Struct):
 
 
 class SentSms(msgspec.Struct):
+    # The same id three times: seed 000 shows `id` and `messageId` in its
+    # response, and its Node and PHP examples read `message_id`.
     id: str
     messageId: str  # noqa: N815 - the seed's field name
+    message_id: str
     status: str
     to: str
     segments: int
@@ -144,7 +147,10 @@ class BulkAcceptedOut(msgspec.Struct):
     cost_estimate: int
     cost_estimate_micros: int
     currency: str
+    # What every accepted message is now (queued or scheduled; in the
+    # sandbox, already final), or "mixed", with `statuses` counting each.
     status: str
+    statuses: dict[str, int]
     sandbox: bool = False
 
 
@@ -159,7 +165,8 @@ class SentManyOut(msgspec.Struct):
     cost_micros: int
     cost: float
     currency: str
-    status: str
+    status: str  # as for a bulk: the messages' common status, or "mixed"
+    statuses: dict[str, int]
     sandbox: bool
 
 

@@ -35,6 +35,9 @@ MAX_ALPHANUMERIC_LENGTH = 11
 # sender as a phone number, so a digits-only value must be a real number.
 _ALPHANUMERIC = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ._&-]{1,11}$")
 _NUMERIC = re.compile(r"^\+?[0-9]{3,15}$")
+# The two ways to have a sender ID approved, as a refusal names them.
+REQUEST_SENDER_ID = "POST /v1/settings/sender-ids"
+ACCOUNTS_CREATE = "smsledger accounts create"
 
 
 def validate_sender_id(sender: str) -> str:
@@ -66,15 +69,25 @@ def check_sender_allowed(
         return
     if kind == SenderKind.NUMERIC and numeric_allowed:
         return
+    # The refusal names both ways out: the account asks for the sender ID
+    # (an operator then approves it), or the operator approves it at once.
     if kind == SenderKind.NUMERIC:
         raise InvalidSenderId(
-            "This account may not send from a number unless that number is an approved "
-            "sender ID",
+            f"This account may not send from the number {sender}: request it as a sender ID"
+            f" with {REQUEST_SENDER_ID}, or have an operator allow numeric senders"
+            f" ({ACCOUNTS_CREATE} --numeric-senders)",
             sender=sender,
+            request_with=REQUEST_SENDER_ID,
+            operator_command=f"{ACCOUNTS_CREATE} --numeric-senders",
         )
     raise InvalidSenderId(
-        "Sender ID is not approved for this account; request it at /v1/settings/sender-ids",
+        f"Sender ID {sender} is not approved for this account: request it with"
+        f" {REQUEST_SENDER_ID} (an operator approves it), or have an operator create the"
+        f" account with it approved ({ACCOUNTS_CREATE} --sender-id {sender})."
+        " The sandbox accepts any well-formed sender ID",
         sender=sender,
+        request_with=REQUEST_SENDER_ID,
+        operator_command=f"{ACCOUNTS_CREATE} --sender-id {sender}",
     )
 
 

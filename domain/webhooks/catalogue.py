@@ -34,6 +34,10 @@ CAMPAIGN_COMPLETED = "campaign.completed"
 CAMPAIGN_FAILED = "campaign.failed"
 BALANCE_LOW = "balance.low"
 BALANCE_TOPPED_UP = "balance.topped_up"
+# An inbound WhatsApp message (seed 000). No channel publishes one yet: the
+# name can be subscribed to now, and its events reach the subscribers once
+# the WhatsApp channel sends them under this name.
+WHATSAPP_MESSAGE = "whatsapp.message"
 PING = "ping"
 
 MESSAGE_STATUS_EVENTS = frozenset({
@@ -43,8 +47,21 @@ MESSAGE_STATUS_EVENTS = frozenset({
 CATALOGUE: tuple[str, ...] = (
     MESSAGE_QUEUED, MESSAGE_SENT, MESSAGE_DELIVERED, MESSAGE_FAILED, MESSAGE_EXPIRED,
     MESSAGE_REJECTED, MESSAGE_INBOUND, OPT_OUT, OPT_IN, CAMPAIGN_STARTED, CAMPAIGN_COMPLETED,
-    CAMPAIGN_FAILED, BALANCE_LOW, BALANCE_TOPPED_UP,
+    CAMPAIGN_FAILED, BALANCE_LOW, BALANCE_TOPPED_UP, WHATSAPP_MESSAGE,
 )
+# Seed 000's delivery report, "delivered/failed/expired": a subscription to
+# `dlr` receives every final status event of a message, each under its own
+# name (the seed's DLR example is a `message.delivered`). `message.rejected`
+# is one too: a carrier's REJECTD receipt, or its refusal at submit, is the
+# message's last word, and a DLR subscriber would otherwise never hear it.
+DLR = "dlr"
+# Subscription names that stand for several events of the catalogue. The
+# endpoint keeps the name it subscribed with, and matching expands it, so a
+# group that grows reaches its existing subscribers.
+GROUPS: Mapping[str, frozenset[str]] = {
+    DLR: frozenset({MESSAGE_DELIVERED, MESSAGE_FAILED, MESSAGE_EXPIRED, MESSAGE_REJECTED}),
+}
+SUBSCRIBABLE: tuple[str, ...] = (*GROUPS, *CATALOGUE)
 # An endpoint subscribes to named events, or to every event with "*".
 ALL_EVENTS = "*"
 
@@ -129,19 +146,23 @@ def event_id(envelope_id: int) -> UUID:
 
 
 def check_subscriptions(events: list[str]) -> list[str]:
-    """The subscribed events, de-duplicated in catalogue order; raise UnknownEvent."""
+    """The subscribed names, de-duplicated in catalogue order (groups
+    first); raise UnknownEvent."""
     if not events:
         raise UnknownEvent("Subscribe to at least one event, or to \"*\" for all of them")
-    unknown = sorted(set(events) - {*CATALOGUE, ALL_EVENTS})
+    unknown = sorted(set(events) - {*SUBSCRIBABLE, ALL_EVENTS})
     if unknown:
         raise UnknownEvent(f"Unknown webhook events: {', '.join(unknown)}")
     if ALL_EVENTS in events:
         return [ALL_EVENTS]
-    return [name for name in CATALOGUE if name in events]
+    return [name for name in SUBSCRIBABLE if name in events]
 
 
 def subscribes(subscribed: list[str], event_type: str) -> bool:
-    return ALL_EVENTS in subscribed or event_type in subscribed
+    """Whether an endpoint subscribed to these names receives this event."""
+    if ALL_EVENTS in subscribed or event_type in subscribed:
+        return True
+    return any(event_type in GROUPS.get(name, ()) for name in subscribed)
 
 
 def message_facts(envelope: Envelope) -> MessageFacts:

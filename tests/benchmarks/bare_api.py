@@ -30,8 +30,8 @@ def _respond(data: SendSmsRequest) -> SendSmsResponse:
     message_id = str(uuid.uuid4())
     return SendSmsResponse(
         data=SentSms(
-            id=message_id, messageId=message_id, status="queued", to=data.to, segments=1,
-            encoding="GSM-7", cost_micros=40_000, cost=0.04, currency="GBP",
+            id=message_id, messageId=message_id, message_id=message_id, status="queued",
+            to=data.to, segments=1, encoding="GSM-7", cost_micros=40_000, cost=0.04, currency="GBP",
             client_ref=data.client_ref,
         ),
         meta=Meta(request_id="req_" + secrets.token_hex(8)),

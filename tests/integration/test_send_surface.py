@@ -314,14 +314,19 @@ def test_sandbox_reset_hides_earlier_messages_and_refills_the_wallet(
 def test_sandbox_messages_go_to_the_sandbox_simulator_and_are_delivered(
     client: TestClient, container: Container, account: Account
 ) -> None:
+    # A sandbox message sent now is settled as it is accepted; one that is
+    # scheduled waits for the dispatcher, which hands it to the sandbox's
+    # simulator once it is due.
+    due = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
     sandbox_id = UUID(client.post("/v1/sms/send", headers={**account.headers, "X-Sandbox": "1"},
-                                  json={"to": "+447700900123", "from": "Test", "body": "s"},
+                                  json={"to": "+447700900123", "from": "Test", "body": "s",
+                                        "scheduled_at": due},
                                   ).json()["data"]["id"])
     live_id = UUID(client.post("/v1/sms/send", headers=account.headers, json={
         "to": "+447700900123", "from": "Acme", "body": "l"}).json()["data"]["id"])
     carriers = build_carriers(container.settings.bus)
     index = PostgresReceiptIndex(container.pool)
-    clock = _Clock()
+    clock = _Clock(ahead=timedelta(minutes=2))
     dispatcher = Dispatcher(
         container.app, container.outcomes, RouteBook(load_routes(container.pool)), carriers,
         PostgresDispatchClaims(container.pool), index, clock, owner="test",
@@ -349,8 +354,11 @@ def test_sandbox_messages_go_to_the_sandbox_simulator_and_are_delivered(
 
 
 class _Clock:
+    def __init__(self, ahead: timedelta = timedelta(0)) -> None:
+        self._ahead = ahead
+
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return datetime.now(UTC) + self._ahead
 
     def monotonic(self) -> float:
         return time.monotonic()

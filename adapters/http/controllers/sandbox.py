@@ -1,10 +1,16 @@
-"""POST /v1/sandbox/reset: hide the sandbox's messages and refill its wallet."""
+"""/v1/sandbox/reset: hide the sandbox's messages and refill its wallet.
+
+POST is the natural verb; GET is answered too, because seed 000's curl for
+the reset sends no body and no -X, so it is a GET. Credentials travel in
+headers only (no cookies), so a GET cannot be forged by a browser visiting a
+link, and a reset repeated is harmless: it refills to the same amount.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 
 from adapters.bootstrap import Container
@@ -26,13 +32,25 @@ class SandboxController(Controller):
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
     ) -> SandboxResetResponse:
         """Acts on the sandbox whatever the key's mode: live data is never touched."""
-        require_permission(principal, "sms.send")
-        container: Container = request.app.state.container
-        done = container.sandbox.reset(principal.account_id)
-        return SandboxResetResponse(
-            data=SandboxResetOut(
-                sandbox=True, reset_at=done.reset_at,
-                balance_micros=done.balance.balance_micros, currency=done.balance.currency,
-            ),
-            meta=Meta(request_id=request_id_of(request.scope)),
-        )
+        return _reset(request, principal)
+
+    @get("/reset", operation_id="resetSandboxByGet",
+         summary="Reset the sandbox (GET, as seed 000's curl sends it)", sync_to_thread=True)
+    def reset_by_get(
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
+    ) -> SandboxResetResponse:
+        """The same reset as POST."""
+        return _reset(request, principal)
+
+
+def _reset(request: Request[Any, Any, Any], principal: Principal) -> SandboxResetResponse:
+    require_permission(principal, "sms.send")
+    container: Container = request.app.state.container
+    done = container.sandbox.reset(principal.account_id)
+    return SandboxResetResponse(
+        data=SandboxResetOut(
+            sandbox=True, reset_at=done.reset_at,
+            balance_micros=done.balance.balance_micros, currency=done.balance.currency,
+        ),
+        meta=Meta(request_id=request_id_of(request.scope)),
+    )

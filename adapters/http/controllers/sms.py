@@ -104,6 +104,7 @@ class SmsController(Controller):
             data=SentSms(
                 id=str(sent.message_id),
                 messageId=str(sent.message_id),
+                message_id=str(sent.message_id),
                 status=sent.status,
                 to=sent.destination,
                 segments=sent.segments,
@@ -172,7 +173,8 @@ class SmsController(Controller):
                 ),
                 cost_estimate_micros=accepted.cost_micros,
                 currency=accepted.currency,
-                status="scheduled" if data.scheduled_at else "queued",
+                status=accepted.status,
+                statuses=accepted.status_counts(),
                 sandbox=principal.sandbox,
             ),
             meta=Meta(request_id=request_id_of(request.scope)),
@@ -262,7 +264,6 @@ def send_to_many(
             scheduled_at=data.scheduled_at,
         )
     )
-    status = "scheduled" if data.scheduled_at else "queued"
     return SendManyResponse(
         data=SentManyOut(
             batch_id=str(accepted.batch_id),
@@ -270,13 +271,14 @@ def send_to_many(
             rejected=len(accepted.rejections),
             messages=[
                 SentSms(
-                    id=str(m.message_id), messageId=str(m.message_id), status=status,
+                    id=str(m.message_id), messageId=str(m.message_id),
+                    message_id=str(m.message_id), status=status,
                     to=m.destination, segments=m.segments, encoding=m.encoding,
                     cost_micros=m.price_micros, cost=float(micros_to_decimal(m.price_micros)),
                     currency=accepted.currency, client_ref=data.client_ref,
                     sandbox=principal.sandbox,
                 )
-                for m in accepted.messages
+                for m, status in zip(accepted.messages, accepted.statuses, strict=True)
             ],
             rejections=[
                 BulkRejection(r.index, r.to, r.code, r.reason) for r in accepted.rejections
@@ -284,7 +286,8 @@ def send_to_many(
             cost_micros=accepted.cost_micros,
             cost=float(micros_to_decimal(accepted.cost_micros)),
             currency=accepted.currency,
-            status=status,
+            status=accepted.status,
+            statuses=accepted.status_counts(),
             sandbox=principal.sandbox,
         ),
         meta=Meta(request_id=request_id_of(request.scope)),

@@ -83,7 +83,7 @@ def send_to_audience(
     return AudienceSendResponse(
         data=AudienceSendOut(
             batch_id=str(accepted.batch_id),
-            status="scheduled" if scheduled_at else "queued",
+            status=accepted.status,
             recipientsSent=accepted.accepted,
             invalidRecipients=[
                 BulkRejection(r.index, r.to, r.code, r.reason)

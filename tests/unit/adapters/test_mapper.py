@@ -93,3 +93,39 @@ def test_batch_encoding_stores_the_same_events_as_one_by_one(callback_url: str |
     for fast_row, slow_row in zip(fast, slow, strict=True):
         assert vars(mapper.to_domain_event(fast_row)) == vars(mapper.to_domain_event(slow_row))
         assert mapper.to_domain_event(fast_row).callback_url == callback_url  # type: ignore
+
+
+def test_a_sandbox_batch_settled_at_once_encodes_the_same_events_as_one_by_one() -> None:
+    from domain.accepted_batch import AcceptedBatch
+    from domain.messaging.simulator import (
+        EXPIRED_NUMBER,
+        FAILED_NUMBER,
+        REJECTED_NUMBER,
+        SILENT_NUMBER,
+    )
+
+    mapper = MsgspecMapper(transcoder=None)  # type: ignore[arg-type]
+    numbers = ["+447700900123", FAILED_NUMBER, "+447700900124", EXPIRED_NUMBER,
+               REJECTED_NUMBER, SILENT_NUMBER, "+447700900125", REJECTED_NUMBER]
+    batch = AcceptedBatch(
+        account_id="acct", wallet_id=uuid4(), campaign_id=uuid4(), reservation_id="r",
+        sender="Test", currency="GBP", client_ref=None, sandbox=True, validity_minutes=60,
+        timestamp=Message.Event.create_timestamp(),
+        recipients=[Recipient(uuid4(), n, "GB", "hi", "GSM-7", 1, 0) for n in numbers],
+        settled_at=Message.Event.create_timestamp(),
+    )
+    fast = mapper.encode_accepted_batch(batch)
+    slow = [mapper.to_stored_event(e) for e in batch.events()]
+    # Accepted for all 8; then taken and reported for 5, refused for 2; the
+    # silent one is left to the dispatcher.
+    assert len(fast) == len(slow) == 8 + 5 * 2 + 2
+    assert [(s.originator_id, s.originator_version, s.topic) for s in fast] == [
+        (s.originator_id, s.originator_version, s.topic) for s in slow]
+    for fast_row, slow_row in zip(fast, slow, strict=True):
+        assert vars(mapper.to_domain_event(fast_row)) == vars(mapper.to_domain_event(slow_row))
+    message = None
+    for row in fast:
+        if row.originator_id == batch.recipients[2].message_id:
+            message = mapper.to_domain_event(row).mutate(message)  # type: ignore[attr-defined]
+    assert message is not None and (message.status, message.carrier_message_id) == (
+        "delivered", f"sandbox-{batch.recipients[2].message_id.hex}")

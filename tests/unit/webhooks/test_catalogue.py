@@ -167,4 +167,41 @@ def test_subscriptions() -> None:
     for bad in ([], ["message.unknown"], ["ping"]):
         with pytest.raises(UnknownEvent):
             check_subscriptions(bad)
-    assert len(CATALOGUE) == 14
+    assert len(CATALOGUE) == 15
+
+
+SEED_NAMES = ["dlr", "opt_out", "campaign.completed", "campaign.failed", "balance.low",
+              "whatsapp.message"]
+
+
+def test_every_event_name_of_seed_000_can_be_subscribed_to() -> None:
+    assert check_subscriptions(SEED_NAMES) == SEED_NAMES
+    assert check_subscriptions(["message.delivered", "dlr"]) == ["dlr", "message.delivered"]
+
+
+@pytest.mark.parametrize(("name", "receives", "not_receives"), [
+    # The seed's "delivery report (delivered/failed/expired)": every final
+    # status event of a message, each under its own name.
+    ("dlr", ["message.delivered", "message.failed", "message.expired", "message.rejected"],
+     ["message.queued", "message.sent", "message.inbound", "opt_out", "ping"]),
+    ("opt_out", ["opt_out"], ["opt_in", "message.inbound"]),
+    ("balance.low", ["balance.low"], ["balance.topped_up"]),
+    ("campaign.failed", ["campaign.failed"], ["campaign.completed", "campaign.started"]),
+    # No channel publishes it yet: accepted, and matched once it is sent.
+    ("whatsapp.message", ["whatsapp.message"], ["message.inbound", "message.delivered"]),
+])
+def test_a_seed_name_receives_the_events_it_means(
+    name: str, receives: list[str], not_receives: list[str]
+) -> None:
+    assert all(subscribes([name], event) for event in receives)
+    assert not any(subscribes([name], event) for event in not_receives)
+
+
+def test_what_a_dlr_subscriber_receives_is_the_seed_dlr_payload() -> None:
+    event = to_webhook_event(envelope("message.delivery_reported", {
+        "carrier_status": "DELIVRD", "status": "delivered", "error_code": "",
+        "settlement": "capture"}), FACTS)
+    assert event is not None and subscribes(["dlr"], event.type)
+    payload = json.loads(event.body())
+    assert payload["event"] == "message.delivered"
+    assert {"message_id", "destination", "carrier_status", "delivered_at"} <= set(payload["data"])
