@@ -48,6 +48,7 @@ def build_identity(
     pool: ConnectionPool,
     wallets: WalletService,
     accounts: PostgresAccounts,
+    reset_url: str,
 ) -> Identity:
     clock = SystemClock()
     users = PostgresUsers(pool)
@@ -69,7 +70,7 @@ def build_identity(
     )
     passwords = PasswordService(
         users, session_store, PostgresResetTokens(pool), hasher, mailer, clock,
-        ResetPolicy(settings.password_reset_ttl_s, settings.password_reset_url), sessions,
+        ResetPolicy(settings.password_reset_ttl_s, reset_url), sessions,
     )
     oidc = None
     if settings.oidc is not None:
