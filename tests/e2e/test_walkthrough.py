@@ -119,14 +119,29 @@ def run_block(block: str, clone: Path, env: dict[str, str]) -> subprocess.Comple
     )
 
 
+FINANCE_MARK = "=== the finance walk-through"
+
+
 def test_the_walkthrough_as_written_against_up_with_a_data_dir(
     running_up: Up, fresh_clone: Path, user_env: dict[str, str]
 ) -> None:
-    done = run_block(readme_block("## Walk-through"), fresh_clone, user_env)
+    """The walk-through, then the finance walk-through in the same shell."""
+    script = "\n".join([readme_block("## Walk-through"), f"echo '{FINANCE_MARK}'",
+                         readme_block("### A finance walk-through")])
+    done = run_block(script, fresh_clone, user_env)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
-    assert '"status":"queued"' in done.stdout, output
-    assert '"reserved"' in done.stdout, output
-    assert "ledger verified" in done.stdout, output
-    # Nothing was started beside the instance the user runs.
+    walk, finance = done.stdout.split(FINANCE_MARK)
+    assert '"status":"queued"' in walk, output
+    assert '"reserved"' in walk, output
+    assert "ledger verified" in walk, output
+    # Nothing was started beside the instance the user runs, and the JWT key
+    # of its data directory was found.
     assert not (fresh_clone / ".smsledger").exists(), output
+    assert "no JWT signing key configured" not in output, output
+
+    assert "journal checks out" in finance, output
+    assert "DRAFT to" in finance and '"status":"draft"' in finance, output
+    pdf = next(fresh_clone.glob("invoice-*.pdf"))
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert (fresh_clone / "usage.csv").read_text().count("\n") >= 2  # a header and the send
