@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from psycopg_pool import ConnectionPool
 
 from adapters.clock import SystemClock
-from adapters.identity.jwt_tokens import JwtTokens, load_signing_key
+from adapters.identity.jwt_tokens import JwtTokens, signing_key_source
 from adapters.identity.oidc import HttpOidcProvider
 from adapters.identity.passwords import Argon2Hasher
 from adapters.identity_config import IdentitySettings
@@ -57,7 +57,7 @@ def build_identity(
     hasher = Argon2Hasher(
         time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
     )
-    tokens = JwtTokens(load_signing_key(settings), settings.jwt_issuer,
+    tokens = JwtTokens(signing_key_source(settings), settings.jwt_issuer,
                        settings.access_token_ttl_s)
     mailer: Mailer = SmtpMailer(settings.smtp) if settings.smtp else OutboxMailer(pool)
     sessions = SessionService(
