@@ -5,7 +5,6 @@ unset; the other commands then use the instance `up` runs."""
 from __future__ import annotations
 
 import contextlib
-import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -56,10 +55,10 @@ def on_running_instance(settings: Settings, *, named: bool) -> Settings:
                 f"the smsledger up on {record.data_dir} uses the DATABASE_URL of its "
                 "environment: set DATABASE_URL for this command too"
             )
-        address = urllib.parse.urlsplit(record.api_url)
         settings = replace(
             settings, database_url=record.database_url, data_dir=Path(record.data_dir),
-            host=address.hostname or settings.host, port=address.port or settings.port,
+            # Where that instance's clients reach its API, as it recorded it.
+            public_url=settings.public_url or record.api_url,
         )
     return with_key_of_data_dir(settings)
 
