@@ -3,9 +3,14 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1
+    PIP_NO_CACHE_DIR=1 \
+    SMSLEDGER_DATA_DIR=/var/lib/smsledger
 
-RUN useradd --create-home --uid 10001 smsledger
+# /app stays root's (the code is read-only to the service); what the service
+# writes (a JWT key generated when none is configured, `up`'s data) goes to
+# the data dir, which its user owns.
+RUN useradd --create-home --uid 10001 smsledger \
+    && install -d -o smsledger -g smsledger -m 0700 /var/lib/smsledger
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY domain ./domain

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 DEFAULT_TOPUP_MIN_MINOR = 500  # 5.00 in the account's currency
 DEFAULT_TOPUP_MAX_MINOR = 1_000_000  # 10,000.00
 MAX_TOPUP_MINOR = 99_999_999  # Stripe's own ceiling for one Checkout amount
-DEFAULT_SUCCESS_URL = "http://127.0.0.1:8000/billing/success"
-DEFAULT_CANCEL_URL = "http://127.0.0.1:8000/billing/cancel"
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,8 +15,9 @@ class BillingSettings:
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
-    checkout_success_url: str = DEFAULT_SUCCESS_URL
-    checkout_cancel_url: str = DEFAULT_CANCEL_URL
+    # None: the page of that name under the API's address (Settings.checkout_urls).
+    checkout_success_url: str | None = None
+    checkout_cancel_url: str | None = None
     topup_min_minor: int = DEFAULT_TOPUP_MIN_MINOR
     topup_max_minor: int = DEFAULT_TOPUP_MAX_MINOR
 
@@ -36,9 +35,8 @@ class BillingSettings:
             stripe_api_key=env.get("STRIPE_API_KEY") or None,
             stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
             stripe_api_base=base,
-            checkout_success_url=env.get("SMSLEDGER_CHECKOUT_SUCCESS_URL")
-            or DEFAULT_SUCCESS_URL,
-            checkout_cancel_url=env.get("SMSLEDGER_CHECKOUT_CANCEL_URL") or DEFAULT_CANCEL_URL,
+            checkout_success_url=env.get("SMSLEDGER_CHECKOUT_SUCCESS_URL") or None,
+            checkout_cancel_url=env.get("SMSLEDGER_CHECKOUT_CANCEL_URL") or None,
             topup_min_minor=minimum,
             topup_max_minor=maximum,
         )

@@ -148,7 +148,8 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
         inbound=InboundService(app, MessageLogRouter(pool), opt_outs),
         receipts=ReceiptProcessor(outcomes, PostgresReceiptIndex(pool), SystemClock()),
         estimator=Estimator(messaging, accounts, wallets),
-        identity=build_identity(settings.identity, pool, wallets, accounts),
+        identity=build_identity(
+            settings.identity, pool, wallets, accounts, settings.password_reset_url()),
         sender_ids=sender_ids,
         templates=templates,
         send_resolver=SendResolver(sender_ids, templates),
@@ -178,7 +179,8 @@ def build_payment_gateway(settings: Settings) -> PaymentGateway | None:
         return None
     from adapters.stripe.gateway import StripeGateway
 
+    success_url, cancel_url = settings.checkout_urls()
     return StripeGateway(
         billing.stripe_api_key, api_base=billing.stripe_api_base,
-        success_url=billing.checkout_success_url, cancel_url=billing.checkout_cancel_url,
+        success_url=success_url, cancel_url=cancel_url,
     )

@@ -23,6 +23,14 @@ class ConfigError(ValueError):
     pass
 
 
+# Pages that links point at, under the API's base URL. The pages belong to a
+# dashboard that is not part of this service: until one answers there, set
+# SMSLEDGER_PUBLIC_URL (or the full URLs) to where it is deployed.
+RESET_PASSWORD_PATH = "/reset-password?token="  # noqa: S105 - a path, not a secret
+CHECKOUT_SUCCESS_PATH = "/billing/success"
+CHECKOUT_CANCEL_PATH = "/billing/cancel"
+
+
 @dataclass(frozen=True, slots=True)
 class BusSettings:
     """The JetStream stream and the workers that read and write it."""
@@ -109,6 +117,27 @@ class Settings:
     # Where `up` keeps the state of its background roles for /readyz; set by
     # `up` for the API processes it runs, unset elsewhere.
     roles_status_file: Path | None = None
+    # Where clients reach the API (a proxy, a load balancer), when that is
+    # not the address it binds; links in mail and Stripe's pages use it.
+    public_url: str | None = None
+
+    def api_base_url(self) -> str:
+        """The API's address for links and clients: SMSLEDGER_PUBLIC_URL, else
+        the host and port it binds (the port as bound, once it is)."""
+        if self.public_url is not None:
+            return self.public_url.rstrip("/")
+        return f"http://{_url_host(self.host)}:{self.port}"
+
+    def password_reset_url(self) -> str:
+        configured = self.identity.password_reset_url
+        return configured if configured is not None else \
+            f"{self.api_base_url()}{RESET_PASSWORD_PATH}"
+
+    def checkout_urls(self) -> tuple[str, str]:
+        """(success, cancel): where Stripe's page sends the customer back."""
+        base = self.api_base_url()
+        return (self.billing.checkout_success_url or f"{base}{CHECKOUT_SUCCESS_PATH}",
+                self.billing.checkout_cancel_url or f"{base}{CHECKOUT_CANCEL_PATH}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -157,6 +186,7 @@ class Settings:
             billing=BillingSettings.from_env(env, problems),
             group_commit_max=env_int(env, "SMSLEDGER_GROUP_COMMIT_MAX", 64, 1, 64, problems),
             roles_status_file=_path_or_none(env.get(ROLES_STATUS_FILE_ENV)),
+            public_url=_http_url(env, "SMSLEDGER_PUBLIC_URL", problems),
         )
         if problems:
             raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems))
@@ -169,6 +199,24 @@ ROLES_STATUS_FILE_ENV = "SMSLEDGER_ROLES_STATUS_FILE"
 
 def _path_or_none(value: str | None) -> Path | None:
     return Path(value) if value else None
+
+
+def _http_url(env: Mapping[str, str], name: str, problems: list[str]) -> str | None:
+    value = env.get(name) or None
+    if value is not None and not value.startswith(("http://", "https://")):
+        problems.append(f"{name} must be an http(s) URL, e.g. https://sms.example.com")
+        return None
+    return value
+
+
+def _url_host(host: str) -> str:
+    """A bind address as a URL host: a wildcard is reached on the loopback
+    address of this machine, and an IPv6 address goes in brackets."""
+    if host in ("", "0.0.0.0"):  # noqa: S104 - recognising a wildcard, not binding
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
 
 
 def _smpp_carriers(env: Mapping[str, str], problems: list[str]) -> str:

@@ -12,8 +12,6 @@ from pathlib import Path
 
 from adapters.env_values import env_float, env_int
 
-DEFAULT_RESET_URL = "http://127.0.0.1:8000/reset-password?token="
-
 
 @dataclass(frozen=True, slots=True)
 class SmtpSettings:
@@ -55,8 +53,9 @@ class IdentitySettings:
     max_failed_logins: int = 5
     lockout_s: int = 15 * 60
     password_reset_ttl_s: int = 3600
-    # Where the reset link in the mail points; the token is appended.
-    password_reset_url: str = DEFAULT_RESET_URL
+    # Where the reset link in the mail points; the token is appended. None:
+    # the reset page under the API's address (Settings.password_reset_url).
+    password_reset_url: str | None = None
     # Argon2id cost: argon2-cffi's defaults (RFC 9106's low-memory profile).
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65_536
@@ -87,7 +86,7 @@ class IdentitySettings:
             password_reset_ttl_s=env_int(
                 env, "SMSLEDGER_PASSWORD_RESET_TTL_S", 3600, 60, 7 * 86_400, problems
             ),
-            password_reset_url=env.get("SMSLEDGER_PASSWORD_RESET_URL", DEFAULT_RESET_URL),
+            password_reset_url=env.get("SMSLEDGER_PASSWORD_RESET_URL") or None,
             argon2_time_cost=env_int(env, "SMSLEDGER_ARGON2_TIME_COST", 3, 1, 20, problems),
             argon2_memory_kib=env_int(
                 env, "SMSLEDGER_ARGON2_MEMORY_KIB", 65_536, 8_192, 4_194_304, problems

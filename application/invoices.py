@@ -7,6 +7,12 @@ balance at its end, which must equal the opening plus the movements. It also
 keeps the hash of the wallet's last ledger entry of the month, so finance can
 show which chain the figures came from. Closing a month twice keeps the first
 invoice: the month is over and its entries cannot change.
+
+A month still in progress has no invoice yet, but it can have a draft: the
+same statement to date, marked as a draft (its `closed_at`, when its figures
+were taken, lies before the month's end). Drawing it up again keeps it as it
+is unless the ledger moved on since (a new last entry); closing the month
+replaces it with the invoice.
 """
 
 from __future__ import annotations
@@ -64,10 +70,16 @@ class Invoice:
     lines: tuple[InvoiceLine, ...] = ()
     usage_by_country: tuple[CountryUsage, ...] = ()
 
+    @property
+    def draft(self) -> bool:
+        """A statement of the month to date, not its invoice yet."""
+        return self.closed_at < self.period_end
+
 
 class InvoiceStore(Protocol):
     def save(self, invoice: Invoice) -> Invoice:
-        """Keep the invoice unless its month is closed already; return the kept one."""
+        """Keep the invoice and return it, unless the month's invoice is kept
+        already, or a draft of the same last ledger entry: then return that."""
         ...
 
     def get(self, account_id: str, invoice_id: UUID) -> Invoice | None: ...
@@ -103,12 +115,18 @@ class InvoiceService:
         self._store = store
 
     def close_month(
-        self, month: str, now: datetime, *, account_id: str | None = None
+        self, month: str, now: datetime, *, account_id: str | None = None,
+        draft: bool = False,
     ) -> list[Invoice]:
-        """Close the month for every account (or one); idempotent."""
-        _start, end = month_bounds(month)
-        if end > now:
-            raise ValidationFailed("The month is not over yet", month=month)
+        """Close the month for every account (or one); idempotent. With
+        `draft`, a month in progress gets drafts of the month to date."""
+        start, end = month_bounds(month)
+        if start > now:
+            raise ValidationFailed("The month has not begun", month=month)
+        if end > now and not draft:
+            raise ValidationFailed(
+                "The month is not over yet; a draft of the month to date can be drawn up",
+                month=month)
         wallet_ids: Iterator[UUID] | list[UUID] = (
             [ids.wallet_id(account_id, sandbox=False)] if account_id
             else LedgerVerifier(self._app).wallet_ids()

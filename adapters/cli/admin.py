@@ -99,6 +99,8 @@ def cmd_accounts_create(args: argparse.Namespace, settings: Settings) -> int:
         print(f"export SMSLEDGER_ACCOUNT_ID={shlex.quote(profile.account_id)}")
         print(f"export SMSLEDGER_API_KEY={shlex.quote(key.api_key)}")
         print(f"export SMSLEDGER_API_SECRET={shlex.quote(key.api_secret)}")
+        # Where that instance's API answers (--port 0 picks any port).
+        print(f"export SMSLEDGER_URL={shlex.quote(settings.api_base_url())}")
     else:
         print(f"account_id: {profile.account_id}")
         print(f"api_key:    {key.api_key}")

@@ -33,6 +33,9 @@ def add_billing_commands(sub: Any) -> None:
     close = billing_sub.add_parser("close-month", help="close a month's invoices; idempotent")
     close.add_argument("month", help="YYYY-MM")
     close.add_argument("--account", help="only this account")
+    close.add_argument(
+        "--draft", action="store_true",
+        help="for the month in progress: draft invoices of the month to date")
     close.set_defaults(func=cmd_close_month)
     resolve = billing_sub.add_parser(
         "resolve-dispute", help="resolve a payment dispute; sending resumes")
@@ -81,17 +84,23 @@ def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_close_month(args: argparse.Namespace, settings: Settings) -> int:
+    now = datetime.now(UTC)
     with _container(settings) as container:
         try:
             invoices = container.invoices.close_month(
-                args.month, datetime.now(UTC), account_id=args.account)
+                args.month, now, account_id=args.account, draft=args.draft)
         except DomainError as error:
-            print(f"error: {error.message}", file=sys.stderr)
+            in_progress = not args.draft and error.details.get("month") == now.strftime("%Y-%m")
+            print(f"error: {error.message}{' (--draft)' if in_progress else ''}",
+                  file=sys.stderr)
             return 1
     for invoice in invoices:
-        print(f"{invoice.month} {invoice.account_id} {invoice.id} closing "
+        state = f"DRAFT to {invoice.closed_at:%Y-%m-%d %H:%M:%S} UTC" if invoice.draft \
+            else "closed"
+        print(f"{invoice.month} {invoice.account_id} {invoice.id} {state} closing "
               f"{invoice.closing_micros} micros {invoice.currency}")
-    print(f"{len(invoices)} invoice(s) for {args.month}")
+    drafts = sum(invoice.draft for invoice in invoices)
+    print(f"{len(invoices) - drafts} invoice(s) and {drafts} draft(s) for {args.month}")
     return 0
 
 

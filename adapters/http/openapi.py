@@ -1,6 +1,10 @@
 """How the OpenAPI 3.1 document is served: as JSON at `/openapi.json` (and
 `/openapi/openapi.json`), with a Swagger UI page at `/openapi`.
 
+The page's scripts and styles are Swagger UI's own files, kept in
+adapters/http/assets/swagger-ui and served from here: it works offline and
+loads nothing from a third party.
+
 Litestar generates the document from the routes; openapi_document.py then
 finishes it (msgspec's own schemas, the error envelope, security). Both JSON
 addresses serve the same rendering, which is also what
@@ -9,10 +13,14 @@ addresses serve the same rendering, which is also what
 
 from __future__ import annotations
 
+import html
 import json
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, Response, Router, get
+from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -52,6 +60,77 @@ SECURITY_SCHEMES: dict[str, SecurityScheme] = {
 }
 
 
+ASSETS_DIR = Path(__file__).parent / "assets" / "swagger-ui"
+# The files the page loads, and how they are served; nothing else is.
+ASSETS: dict[str, str] = {
+    "swagger-ui-bundle.js": "application/javascript",
+    "swagger-ui.css": "text/css",
+    "favicon-32x32.png": "image/png",
+}
+ASSET_MAX_AGE_S = 86_400
+
+
+class OwnSwaggerPlugin(SwaggerRenderPlugin):
+    """Swagger UI from the product's own files, showing the finished document
+    (what /openapi.json serves), not Litestar's raw one."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            js_url=f"{OPENAPI_PATH}/swagger-ui-bundle.js",
+            css_url=f"{OPENAPI_PATH}/swagger-ui.css",
+            favicon=f"<link rel='icon' type='image/png' href='{OPENAPI_PATH}/favicon-32x32.png'>",
+            path="/",
+        )
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        title = html.escape(str(openapi_schema["info"]["title"]))
+        # validatorUrl null: Swagger UI would otherwise send the document to
+        # validator.swagger.io for a badge.
+        return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+{self.favicon}
+<link rel="stylesheet" href="{self.css_url}">
+{self.style}
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="{self.js_url}"></script>
+<script>
+window.ui = SwaggerUIBundle({{
+  url: "/openapi.json",
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  validatorUrl: null,
+  presets: [SwaggerUIBundle.presets.apis],
+}});
+</script>
+</body>
+</html>
+""".encode()
+
+    def receive_router(self, router: Router) -> None:
+        super().receive_router(router)
+        router.register(swagger_asset)
+
+
+@cache
+def _asset_bytes(name: str) -> bytes:
+    return (ASSETS_DIR / name).read_bytes()
+
+
+@get([f"/{name}" for name in ASSETS], include_in_schema=False, sync_to_thread=False)
+def swagger_asset(request: Request[Any, Any, Any]) -> Response[bytes]:
+    name = request.url.path.rsplit("/", 1)[-1]
+    if name not in ASSETS:
+        raise NotFoundException()
+    return Response(_asset_bytes(name), media_type=ASSETS[name],
+                    headers={"cache-control": f"public, max-age={ASSET_MAX_AGE_S}"})
+
+
 class PublicJsonPlugin(JsonRenderPlugin):
     """Serves the finished document, not Litestar's raw one."""
 
@@ -74,7 +153,7 @@ def openapi_config() -> OpenAPIConfig:
         description=DESCRIPTION,
         path=OPENAPI_PATH,
         components=Components(security_schemes=dict(SECURITY_SCHEMES)),
-        render_plugins=[SwaggerRenderPlugin(path="/"), PublicJsonPlugin(path="/openapi.json")],
+        render_plugins=[OwnSwaggerPlugin(), PublicJsonPlugin(path="/openapi.json")],
     )
 
 

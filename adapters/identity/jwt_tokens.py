@@ -15,6 +15,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -81,11 +82,30 @@ def load_signing_key(settings: IdentitySettings) -> SigningKey:
     return _process_key()
 
 
+_process_key_guard = threading.Lock()
+
+
 @functools.cache
-def _process_key() -> SigningKey:
-    # One per process, not per container: generating an RSA key takes a while.
+def _process_key_unguarded() -> SigningKey:
     log.warning("no JWT signing key configured: sessions last as long as this process")
     return _from_pem(new_private_key_pem())
+
+
+def _process_key() -> SigningKey:
+    # One per process, not per container: generating an RSA key takes a while.
+    # Guarded: two first requests at once must not each make a key.
+    with _process_key_guard:
+        return _process_key_unguarded()
+
+
+def signing_key_source(settings: IdentitySettings) -> SigningKey | Callable[[], SigningKey]:
+    """The configured key, loaded now (a bad one stops the start); without
+    one, the source of a key of this process's own, made (and warned about)
+    only when the process first signs or checks a token. Processes that
+    serve no API (workers, one-off commands) never do, so never warn."""
+    if settings.jwt_private_key_pem is None and settings.jwt_private_key_file is None:
+        return _process_key
+    return load_signing_key(settings)
 
 
 def with_key_in_data_dir(settings: IdentitySettings, data_dir: Path) -> IdentitySettings:
@@ -123,12 +143,19 @@ class JwtTokens:
     once per token: later requests with the same token find it verified.
     """
 
-    def __init__(self, key: SigningKey, issuer: str, ttl_s: int) -> None:
-        self._key = key
+    def __init__(
+        self, key: SigningKey | Callable[[], SigningKey], issuer: str, ttl_s: int
+    ) -> None:
+        self._key_source = key
         self._issuer = issuer
         self._ttl_s = ttl_s
         self._verified: dict[str, tuple[float, AccessClaims]] = {}
         self._guard = threading.Lock()
+
+    @property
+    def _key(self) -> SigningKey:
+        source = self._key_source
+        return source if isinstance(source, SigningKey) else source()
 
     @property
     def public_key(self) -> rsa.RSAPublicKey:
@@ -147,9 +174,9 @@ class JwtTokens:
             "exp": now + self._ttl_s,
             "jti": uuid.uuid4().hex,
         }
+        key = self._key
         token = jwt.encode(
-            claims, self._key.private_key, algorithm=ALGORITHM,
-            headers={"kid": self._key.key_id},
+            claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.key_id},
         )
         return AccessToken(token=token, expires_in_s=self._ttl_s)
 

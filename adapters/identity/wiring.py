@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from psycopg_pool import ConnectionPool
 
 from adapters.clock import SystemClock
-from adapters.identity.jwt_tokens import JwtTokens, load_signing_key
+from adapters.identity.jwt_tokens import JwtTokens, signing_key_source
 from adapters.identity.oidc import HttpOidcProvider
 from adapters.identity.passwords import Argon2Hasher
 from adapters.identity_config import IdentitySettings
@@ -48,6 +48,7 @@ def build_identity(
     pool: ConnectionPool,
     wallets: WalletService,
     accounts: PostgresAccounts,
+    reset_url: str,
 ) -> Identity:
     clock = SystemClock()
     users = PostgresUsers(pool)
@@ -56,7 +57,7 @@ def build_identity(
     hasher = Argon2Hasher(
         time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
     )
-    tokens = JwtTokens(load_signing_key(settings), settings.jwt_issuer,
+    tokens = JwtTokens(signing_key_source(settings), settings.jwt_issuer,
                        settings.access_token_ttl_s)
     mailer: Mailer = SmtpMailer(settings.smtp) if settings.smtp else OutboxMailer(pool)
     sessions = SessionService(
@@ -69,7 +70,7 @@ def build_identity(
     )
     passwords = PasswordService(
         users, session_store, PostgresResetTokens(pool), hasher, mailer, clock,
-        ResetPolicy(settings.password_reset_ttl_s, settings.password_reset_url), sessions,
+        ResetPolicy(settings.password_reset_ttl_s, reset_url), sessions,
     )
     oidc = None
     if settings.oidc is not None:

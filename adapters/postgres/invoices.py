@@ -1,4 +1,6 @@
-"""Closed invoices: one row per account and month, never rewritten."""
+"""Invoices: one row per account and month. A closed invoice is never
+rewritten; a draft (closed_at before period_end) is replaced when a newer
+statement arrives: the invoice, or a draft of a later ledger entry."""
 
 from __future__ import annotations
 
@@ -21,7 +23,12 @@ _SELECT = f"SELECT {', '.join(_COLUMNS)}, lines, usage_by_country FROM invoices"
 _INSERT = (
     f"INSERT INTO invoices ({', '.join(_COLUMNS)}, lines, usage_by_country)"
     f" VALUES ({', '.join(['%s'] * (len(_COLUMNS) + 2))})"
-    " ON CONFLICT (account_id, month) DO NOTHING"
+    " ON CONFLICT (account_id, month) DO UPDATE SET "
+    + ", ".join(f"{name} = EXCLUDED.{name}" for name in (*_COLUMNS[3:], "lines",
+                                                         "usage_by_country"))
+    + " WHERE invoices.closed_at < invoices.period_end"
+    " AND (EXCLUDED.closed_at >= EXCLUDED.period_end"
+    " OR EXCLUDED.entry_hash <> invoices.entry_hash)"
 )
 
 

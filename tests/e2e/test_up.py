@@ -42,6 +42,8 @@ def product_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
         env["SMSLEDGER_STREAM_NAME"] = f"SMSLEDGER_E2E_{RUN_ID}"
         env["SMSLEDGER_SUBJECT_PREFIX"] = f"smsledger_e2e_{RUN_ID}"
     env["SMSLEDGER_SIM_RECEIPT_DELAY_S"] = "0.05"
+    # `up` records itself for the other commands: here, not in the user's home.
+    env["XDG_STATE_HOME"] = str(request.getfixturevalue("tmp_path") / "state")
     yield env
     if os.environ.get("NATS_URL"):
         asyncio.run(_delete_stream(os.environ["NATS_URL"], env["SMSLEDGER_STREAM_NAME"]))

@@ -1,5 +1,6 @@
-"""GET /v1/billing/invoices, /{id} and /{id}/pdf: the account's closed
-monthly statements. Another account's invoice is 404."""
+"""GET /v1/billing/invoices, /{id} and /{id}/pdf: the account's monthly
+statements, closed or drafts of the month to date. Another account's
+invoice is 404."""
 
 from __future__ import annotations
 
@@ -111,7 +112,8 @@ def invoice_out(invoice: Invoice, *, lines: bool) -> InvoiceOut:
         return micros_to_minor_units(amount_micros, c)
 
     return InvoiceOut(
-        id=str(invoice.id), month=invoice.month, currency=c,
+        id=str(invoice.id), month=invoice.month,
+        status="draft" if invoice.draft else "closed", currency=c,
         period_start=invoice.period_start, period_end=invoice.period_end,
         opening_balance=minor(invoice.opening_micros), purchases=minor(invoice.purchases_micros),
         refunds=minor(invoice.refunds_micros), adjustments=minor(invoice.adjustments_micros),

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import jwt
+import pytest
 
 from adapters.identity.jwt_tokens import (
     KEY_FILE_NAME,
@@ -89,3 +90,26 @@ def test_a_configured_key_wins_over_the_data_directory(tmp_path: Path) -> None:
     assert with_key_in_data_dir(from_file, tmp_path) is from_file
     assert not (tmp_path / KEY_FILE_NAME).exists()
     assert load_signing_key(from_file).key_id == load_signing_key(configured).key_id
+
+
+def test_without_a_key_none_is_made_until_a_token_is_signed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Workers and one-off commands sign nothing: they must not warn that
+    sessions last as long as the process (nor spend time making a key)."""
+    from adapters.identity import jwt_tokens
+
+    made: list[jwt_tokens.SigningKey] = []
+
+    def process_key() -> jwt_tokens.SigningKey:
+        if not made:
+            made.append(load_signing_key(IdentitySettings(jwt_private_key_pem=PEM)))
+        return made[0]
+
+    monkeypatch.setattr(jwt_tokens, "_process_key", process_key)
+    tokens = JwtTokens(jwt_tokens.signing_key_source(IdentitySettings()), "smsledger", 60)
+    assert made == []
+    token = tokens.issue(a_user(), uuid.uuid4())
+    assert len(made) == 1 and tokens.verify(token.token) is not None
+    configured = jwt_tokens.signing_key_source(IdentitySettings(jwt_private_key_pem=PEM))
+    assert isinstance(configured, jwt_tokens.SigningKey)  # loaded at once: errors stop a start

@@ -15,7 +15,7 @@ from litestar.testing import TestClient
 
 from adapters.config import Settings
 from adapters.http.app import build_routes
-from adapters.http.openapi import rendered_spec
+from adapters.http.openapi import ASSETS_DIR, rendered_spec
 from adapters.http.openapi_document import CARRIER_OPERATIONS, is_authenticated, operations
 from adapters.http.openapi_dump import document_text
 
@@ -162,3 +162,32 @@ def test_form_encoded_routes_document_both_encodings(document: dict[str, Any]) -
     for path in ("/v1/sms/send", "/v1/oauth/access_token"):
         content = document["paths"][path]["post"]["requestBody"]["content"]
         assert set(content) == {"application/json", "application/x-www-form-urlencoded"}
+
+
+def test_the_page_shows_the_finished_document_with_assets_of_its_own(app: Litestar) -> None:
+    """No CDN: everything the page loads is served by the product itself, so
+    it works offline; and it shows the finished document (security, the
+    error envelope), not Litestar's raw one."""
+    with TestClient(app) as client:
+        page = client.get("/openapi")
+        assert page.status_code == 200
+        loaded = re.findall(r"""(?:src|href|url)\s*[=:]\s*["']([^"']+)["']""", page.text)
+        assert loaded, page.text
+        kinds: set[str] = set()
+        for address in loaded:
+            assert address.startswith("/") and not address.startswith("//"), address
+            served = client.get(address)
+            assert served.status_code == 200, address
+            kinds.add(served.headers["content-type"].split(";")[0])
+        assert {"application/javascript", "text/css", "application/json"} <= kinds
+        # The finished document, as served and committed, not one embedded.
+        assert "/openapi.json" in loaded
+        assert "spec:" not in page.text
+        assert "cdn" not in page.text.lower()
+
+
+def test_the_swagger_ui_assets_are_package_data() -> None:
+    pyproject = (COMMITTED.parent / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"adapters.http" = ["assets/swagger-ui/*"]' in pyproject
+    licence = (ASSETS_DIR / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in licence
