@@ -18,6 +18,7 @@ from litestar.exceptions import (
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import Scope, Send
 
+from adapters.http.json_bodies import refused_body_error
 from adapters.http.request_id import REQUEST_ID_HEADER, request_id_of
 from application.ports import AccountNotFound
 from domain.errors import DomainError
@@ -113,6 +114,9 @@ def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[
 def validation_error(
     request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[dict[str, Any]]:
+    # A body that failed its type is told now, after authentication: Litestar
+    # saw only the decoder's placeholder (see json_bodies.py).
+    exc = refused_body_error(request.scope) or exc
     extra = exc.extra if isinstance(exc.extra, list) else []
     return error_response(request, "VALIDATION_ERROR", str(exc.detail), {"errors": extra})
 
