@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
 from litestar.datastructures import Headers
 from litestar.enums import ScopeType
 from litestar.exceptions import ClientException
@@ -102,13 +103,21 @@ async def _run_and_keep(
         await app(scope, _replaying(body), capture)
     finally:
         status = int(captured["status"])
-        # Not kept either: answers about the credential rather than the
-        # request, which the client fixes and then retries with the same key.
-        if status >= 500 or status in CREDENTIAL_STATUSES:
-            await asyncio.to_thread(store.release, account_id, key)
-        else:
-            response = StoredResponse(status, captured["content_type"], b"".join(captured["body"]))
-            await asyncio.to_thread(store.complete, account_id, key, response)
+        try:
+            # Not kept either: answers about the credential rather than the
+            # request, which the client fixes and then retries with the same key.
+            if status >= 500 or status in CREDENTIAL_STATUSES:
+                await asyncio.to_thread(store.release, account_id, key)
+            else:
+                response = StoredResponse(
+                    status, captured["content_type"], b"".join(captured["body"])
+                )
+                await asyncio.to_thread(store.complete, account_id, key, response)
+        except psycopg.Error:
+            # The database went away after the answer was sent: nothing can
+            # be answered any more, and the claim is taken over once abandoned.
+            log.warning("could not settle Idempotency-Key %r (status %s)", key, status,
+                        exc_info=True)
 
 
 async def _read_body(receive: Receive, limit_bytes: int) -> bytes | None:
