@@ -19,7 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 import pytest
+from eventsourcing import persistence
 from litestar.testing import TestClient
 
 from adapters.bootstrap import Container, build, migrate_database
@@ -240,3 +242,39 @@ def _check_the_store(container: Container, account_id: str, answers: list[Answer
     price = accepted[0].body["data"]["cost_micros"]
     balance = container.wallets.balance(ids.wallet_id(account_id, sandbox=False))
     assert balance.reserved_micros == len(stored) * price, (balance, len(stored))
+
+
+def test_a_send_whose_commit_may_have_happened_says_so(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The save commits but its answer is lost with the connection: the
+    send is not claimed to be refused, and a retry with its Idempotency-Key
+    finds it recorded instead of charging it twice."""
+    owner = new_account(container, "Lost Answer Ltd")
+    principal = container.accounts.authenticate(owner["X-API-Key"], owner["X-API-Secret"])
+    assert principal is not None
+    recorder = container.app.recorder
+    commit_then_lose_the_answer = recorder._append  # type: ignore[attr-defined]
+
+    def append(stored_events: Any) -> Any:
+        commit_then_lose_the_answer(stored_events)
+        lost = psycopg.OperationalError("server closed the connection unexpectedly")
+        raise persistence.OperationalError(str(lost)) from lost
+
+    headers = {**owner, "Idempotency-Key": "lost-answer"}
+    with TestClient(create_app(container)) as client:
+        monkeypatch.setattr(recorder, "_append", append)
+        first = client.post("/v1/sms/send", json=SEND, headers=headers)
+        monkeypatch.undo()
+        assert first.status_code == 503, first.text
+        assert first.json()["error"]["details"]["outcome"] == "unknown"
+        assert int(first.headers["retry-after"]) >= 1
+        message_id = ids.keyed_message_id(principal.account_id, "lost-answer", 0)
+        assert message_id in container.app.get_many([message_id])  # it did commit
+        retry = client.post("/v1/sms/send", json=SEND, headers=headers)
+        assert retry.status_code == 409, retry.text
+        estimate = client.post("/v1/sms/estimate", headers=owner,
+                               json={"to": SEND["to"], "body": SEND["body"]})
+    price = estimate.json()["data"]["cost_micros"]
+    balance = container.wallets.balance(ids.wallet_id(principal.account_id, sandbox=False))
+    assert price > 0 and balance.reserved_micros == price  # charged once
