@@ -10,8 +10,12 @@ waiting for the next step of its backoff, so requests that had hung got
 their connections in a burst, long after their callers had given up.
 
 Here:
-- a failed attempt to connect marks the pool unreachable and fails, at once,
-  every request waiting for a connection: none is coming soon;
+- a failed attempt to connect marks the pool unreachable, until a connection
+  is made or one comes back from a request in good order; and if no
+  connection is out with a request, it fails at once every request waiting
+  for one, since none is coming back soon. (While some are out, the waiting
+  requests wait for them: a server that refuses a new connection because it
+  has too many is not down);
 - while the pool is unreachable, a request waits at most DOWN_WAIT_S. That is
   long enough for its wait to start a new connection attempt (so the first
   request after the database returns finds it) and short enough to answer
@@ -27,6 +31,7 @@ Here:
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from eventsourcing import postgres
@@ -62,11 +67,14 @@ class FailFastPool(postgres.ConnectionPool[Any]):
         settings.setdefault("reconnect_timeout", RECONNECT_TIMEOUT_S)
         settings["kwargs"] = {**CONNECTION_LIMITS, **(settings.get("kwargs") or {})}
         self._unreachable = False
+        self._out = 0  # connections handed to requests and not yet returned
+        self._out_guard = threading.Lock()
         super().__init__(conninfo, **settings)
 
     @property
     def unreachable(self) -> bool:
-        """True from a failed attempt to connect until one succeeds."""
+        """True from a failed attempt to connect until the database is
+        reached again."""
         return self._unreachable
 
     def getconn(self, timeout: float | None = None) -> Connection[Any]:
@@ -74,7 +82,16 @@ class FailFastPool(postgres.ConnectionPool[Any]):
         if self._unreachable:
             wait_s = min(wait_s, DOWN_WAIT_S)
         conn: Connection[Any] = super().getconn(wait_s)
+        with self._out_guard:
+            self._out += 1
         return conn
+
+    def putconn(self, conn: Connection[Any]) -> None:
+        with self._out_guard:
+            self._out -= 1
+        if not (conn.broken or conn.closed):
+            self._reached()
+        super().putconn(conn)
 
     def _connect(self, timeout: float | None = None) -> Connection[Any]:
         try:
@@ -83,12 +100,18 @@ class FailFastPool(postgres.ConnectionPool[Any]):
             if not self._unreachable:
                 log.warning("pool %r cannot reach the database", self.name)
             self._unreachable = True
-            self._fail_waiting_requests()
+            with self._out_guard:
+                none_out = self._out <= 0
+            if none_out:
+                self._fail_waiting_requests()
             raise
+        self._reached()
+        return conn
+
+    def _reached(self) -> None:
         if self._unreachable:
             log.warning("pool %r reached the database again", self.name)
         self._unreachable = False
-        return conn
 
     def _fail_waiting_requests(self) -> None:
         # psycopg_pool keeps its waiting requests in `_waiting` and fails
