@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -15,6 +16,7 @@ from psycopg_pool import ConnectionPool
 from adapters.clock import SystemClock
 from adapters.config import Settings, eventsourcing_env
 from adapters.crm import Crm, build_crm
+from adapters.eventstore.factory import LedgerPostgresFactory
 from adapters.eventstore.unprojected import UnprojectedMessages
 from adapters.identity.wiring import Identity, build_identity
 from adapters.postgres.accounts import PostgresAccounts
@@ -23,6 +25,7 @@ from adapters.postgres.dispatch import PostgresReceiptIndex
 from adapters.postgres.invoices import PostgresInvoices
 from adapters.postgres.migrations import migrate
 from adapters.postgres.opt_outs import MessageLogRouter, PostgresOptOuts
+from adapters.postgres.pools import FailFastPool
 from adapters.postgres.sender_ids import PostgresSenderIds
 from adapters.postgres.surface_settings import PostgresNotificationSettings, PostgresSandboxResets
 from adapters.postgres.templates import PostgresTemplates
@@ -84,6 +87,14 @@ class Container:
     webhook_guard: UrlGuard = field(default_factory=lambda: UrlGuard(SystemResolver()))
     _closed: bool = field(default=False, repr=False)
 
+    def database_pools(self) -> list[ConnectionPool[Any]]:
+        """The pools requests use: the configuration tables' and the event
+        store's (which the library builds)."""
+        factory = self.app.factory
+        if isinstance(factory, LedgerPostgresFactory):
+            return [self.pool, factory.datastore.pool]
+        return [self.pool]
+
     @property
     def api_key_service(self) -> ApiKeyService:
         return ApiKeyService(self.accounts.keys)
@@ -111,7 +122,7 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
         wallet_cache_size=settings.wallet_cache_size,
         group_commit_max=settings.group_commit_max,
     )
-    pool = ConnectionPool(
+    pool = FailFastPool(
         database_url,
         min_size=1,
         max_size=max(CONFIG_POOL_SIZE, settings.db_pool_size),

@@ -17,10 +17,23 @@ class ValidationFailed(DomainError):
     code = "VALIDATION_ERROR"
 
 
-class ConcurrencyExhausted(DomainError):
-    """Another process kept writing the same wallet; the caller may retry."""
+class Unavailable(DomainError):
+    """Something the command needs cannot be reached or kept busy; the caller
+    may retry after `retry_after_s` seconds (the HTTP answer's Retry-After)."""
 
     code = "SERVICE_UNAVAILABLE"
+    retry_after_s = 1
+
+
+class ConcurrencyExhausted(Unavailable):
+    """Another process kept writing the same wallet; the caller may retry."""
+
+
+class OutcomeUnknown(Unavailable):
+    """The connection to the store was lost after a write had been sent, so
+    whether it was saved cannot be known here. It must never be reported as
+    done, nor as not done: a retry with the same Idempotency-Key, whose ids
+    are derived from the key, finds out without doing it twice."""
 
 
 def check_text(value: str, field: str) -> str:

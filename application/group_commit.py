@@ -28,6 +28,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from application.errors import Unavailable
 from domain.errors import DomainError
 from domain.wallet import Wallet
 
@@ -45,11 +46,11 @@ MAX_GROUP_COMMANDS = 64
 WalletCommand = Callable[[Wallet], Sequence[Aggregate]]
 
 
-class CommitFailed(DomainError):
-    """The transaction that held this command failed; nothing of it was
-    acknowledged, and the caller may retry the request."""
-
-    code = "SERVICE_UNAVAILABLE"
+class CommitFailed(Unavailable):
+    """The transaction that held this command failed, so nothing of it was
+    saved, and the caller may retry the request. (When the store cannot tell
+    whether the transaction committed, it raises OutcomeUnknown instead,
+    which reaches each caller as itself.)"""
 
 
 class GroupRunner(Protocol):
@@ -183,8 +184,9 @@ def _for_one_caller(error: BaseException) -> BaseException:
         copy = type(error)(error.message, **error.details)
     else:
         copy = CommitFailed(
-            "The message could not be confirmed as saved, so it was not accepted;"
-            " retry the request",
+            "The message was not saved and nothing was charged: its transaction"
+            " failed. Retry the request",
+            outcome="not_saved",
             cause=type(error).__name__,
         )
     copy.__cause__ = error

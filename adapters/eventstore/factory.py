@@ -8,7 +8,8 @@ from typing import Any
 
 from eventsourcing import postgres
 
-from adapters.eventstore.recorder import LedgerRecorder
+from adapters.eventstore.recorder import LedgerRecorder, SnapshotRecorder
+from adapters.postgres.pools import event_store_pool
 
 
 class _MostRecentFirst(deque[Any]):
@@ -23,8 +24,12 @@ class _MostRecentFirst(deque[Any]):
 
 class LedgerPostgresFactory(postgres.PostgresFactory):
     application_recorder_class = LedgerRecorder
+    aggregate_recorder_class = SnapshotRecorder
 
     def __init__(self, env: Any) -> None:
         super().__init__(env)
-        pool = self.datastore.pool
+        # The library's pool would hang requests through a database outage
+        # (see adapters/postgres/pools.py); it is replaced before it opens.
+        pool = event_store_pool(self.datastore, name="smsledger-events")
         pool._pool = _MostRecentFirst(pool._pool)  # see _MostRecentFirst
+        self.datastore.pool = pool

@@ -14,13 +14,20 @@ takes that same lock:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import inspect
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
 from psycopg.sql import SQL, Composed, Identifier
+from psycopg_pool import PoolTimeout
+
+from adapters.postgres.pools import FailFastPool
+from application.errors import OutcomeUnknown
 
 # No NOTIFY on insert: the relay polls the log in sections and nothing here
 # LISTENs, while a NOTIFY takes a database-wide queue lock at every commit.
@@ -30,6 +37,49 @@ from psycopg.sql import SQL, Composed, Identifier
 COPY_THRESHOLD_EVENTS = 200
 # Saves of up to this many events call a function with scalar parameters.
 MAX_SCALAR_APPEND_ROWS = 8
+
+
+# The library wraps its reads and writes in a retry loop: ten attempts, 0.2 s
+# apart, each waiting for a pooled connection. Through a database outage
+# that kept a request (and the wallet lock it held) waiting for seconds, and
+# a write retried after its connection was lost could commit twice over the
+# caller's single request. These are the same methods without the loop.
+_SELECT_EVENTS = inspect.unwrap(PostgresAggregateRecorder.select_events)
+_INSERT_SNAPSHOTS = inspect.unwrap(PostgresAggregateRecorder.insert_events)
+
+
+def select_events_once(
+    recorder: PostgresAggregateRecorder, originator_id: UUID | str, **kwargs: Any
+) -> Sequence[StoredEvent]:
+    """The library's read, tried once more at once if it failed, unless the
+    pool knows the database is unreachable: a second try gets another
+    connection when the first was a stale one (the server restarted since
+    it was pooled), and cannot help while the server is down."""
+    try:
+        return list(_SELECT_EVENTS(recorder, originator_id, **kwargs))
+    except (InterfaceError, OperationalError):
+        pool = recorder.datastore.pool
+        if isinstance(pool, FailFastPool) and pool.unreachable:
+            raise
+    return list(_SELECT_EVENTS(recorder, originator_id, **kwargs))
+
+
+class SnapshotRecorder(PostgresAggregateRecorder):
+    """The snapshot store, without the library's retry loop. A snapshot that
+    cannot be written is only logged (LedgerApplication._snapshot_from_memory),
+    and its writer holds the wallet's lock while it tries."""
+
+    def select_events(
+        self, originator_id: UUID | str, *, gt: int | None = None, lte: int | None = None,
+        desc: bool = False, limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        return select_events_once(self, originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        result: Sequence[int] | None = _INSERT_SNAPSHOTS(self, stored_events, **kwargs)
+        return result
 
 
 class LedgerRecorder(PostgresApplicationRecorder):
@@ -51,15 +101,22 @@ class LedgerRecorder(PostgresApplicationRecorder):
             function=Identifier(self._append_function),
         )
 
+    def select_events(
+        self, originator_id: UUID | str, *, gt: int | None = None, lte: int | None = None,
+        desc: bool = False, limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        return select_events_once(self, originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         if not stored_events:
             return []
-        if len(stored_events) >= COPY_THRESHOLD_EVENTS:
-            self._copy_events(stored_events, **kwargs)
-            return None
-        return self._append(stored_events)
+        with _outcome_known():
+            if len(stored_events) >= COPY_THRESHOLD_EVENTS:
+                self._copy_events(stored_events, **kwargs)
+                return None
+            return self._append(stored_events)
 
     def _create_append_function(self) -> Composed:
         """One statement that locks and inserts, so a small save is a single
@@ -149,7 +206,8 @@ class LedgerRecorder(PostgresApplicationRecorder):
     def insert_event_stream(self, stored_events: Iterable[StoredEvent]) -> None:
         """COPY events as the iterable produces them; an error while it
         produces rolls everything back."""
-        self._copy_events(stored_events)
+        with _outcome_known():
+            self._copy_events(stored_events)
 
     def _copy_events(self, stored_events: Iterable[StoredEvent], **kwargs: Any) -> None:
         """COPY the events under the table lock.
@@ -174,6 +232,32 @@ class LedgerRecorder(PostgresApplicationRecorder):
                         copy.write_row(
                             (e.originator_id, e.originator_version, e.topic, e.state)
                         )
+
+
+@contextmanager
+def _outcome_known() -> Iterator[None]:
+    """A write that failed for certain raises as it did; one whose connection
+    was lost after the statement (or its COMMIT) may have been sent raises
+    OutcomeUnknown, since the server may have committed it all the same.
+
+    Certain: no connection was had (PoolTimeout), or the server answered
+    with an error (it has an SQLSTATE, such as 57P01 when it shuts down):
+    a failed statement commits nothing. Anything else (a socket closed, an
+    EOF, a timeout without an answer) may have followed a commit.
+    """
+    try:
+        yield
+    except (OperationalError, InterfaceError) as error:
+        cause = error.__cause__
+        answered = isinstance(cause, psycopg.Error) and cause.sqlstate is not None
+        if isinstance(cause, PoolTimeout) or answered:
+            raise
+        raise OutcomeUnknown(
+            "The connection to the database was lost while this was being saved, so"
+            " it may or may not have been saved. Retry with the same Idempotency-Key"
+            " to find out; without one, look it up before sending it again",
+            outcome="unknown",
+        ) from error
 
 
 def _array_literals(stored_events: Sequence[StoredEvent]) -> tuple[str, str, str, str]:

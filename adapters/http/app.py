@@ -40,8 +40,10 @@ from adapters.http.controllers.webhooks import WebhooksController
 from adapters.http.errors import EXCEPTION_HANDLERS
 from adapters.http.form_bodies import form_body_middleware
 from adapters.http.idempotency import idempotency_middleware
+from adapters.http.json_bodies import JsonRequest
 from adapters.http.key_middleware import key_middleware
 from adapters.http.openapi import openapi_config, openapi_json
+from adapters.http.query_strings import nul_check_middleware
 from adapters.http.rate_limit import RateLimiter
 from adapters.http.request_id import request_id_middleware
 
@@ -95,9 +97,11 @@ def build_routes(max_request_body_bytes: int) -> Litestar:
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
-            request_id_middleware, form_body_middleware, key_middleware, idempotency_middleware,
+            request_id_middleware, nul_check_middleware, form_body_middleware, key_middleware,
+            idempotency_middleware,
         ],
         request_max_body_size=max_request_body_bytes,
+        request_class=JsonRequest,
         openapi_config=openapi_config(),
         debug=False,
     )

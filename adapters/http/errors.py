@@ -7,6 +7,8 @@ import json
 import logging
 from typing import Any
 
+import psycopg
+from eventsourcing import persistence
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -18,11 +20,17 @@ from litestar.exceptions import (
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import Scope, Send
 
+from adapters.http.json_bodies import refused_body_error
 from adapters.http.request_id import REQUEST_ID_HEADER, request_id_of
+from application.errors import Unavailable
 from application.ports import AccountNotFound
 from domain.errors import DomainError
 
 log = logging.getLogger(__name__)
+
+# What a 503 for an unreachable database asks callers to wait: the pools try
+# to reconnect about once a second (adapters/postgres/pools.py).
+DATABASE_RETRY_AFTER_S = 1
 
 STATUS_BY_CODE: dict[str, int] = {
     "VALIDATION_ERROR": 400,
@@ -111,12 +119,32 @@ async def send_error(
 
 
 def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
-    return error_response(request, exc.code, exc.message, exc.details)
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, Unavailable) else None
+    return error_response(request, exc.code, exc.message, exc.details, headers=headers)
+
+
+def database_unavailable(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[dict[str, Any]]:
+    """The database could not be reached, or dropped the connection, or gave
+    up on a statement (a lock or statement timeout): the caller may retry.
+    Writes that may have committed all the same are OutcomeUnknown instead
+    (adapters/eventstore/recorder.py)."""
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                str(exc).strip() or type(exc).__name__)
+    return error_response(
+        request, "SERVICE_UNAVAILABLE",
+        "The database is unavailable; retry after the Retry-After seconds",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )
 
 
 def validation_error(
     request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[dict[str, Any]]:
+    # A body that failed its type is told now, after authentication: Litestar
+    # saw only the decoder's placeholder (see json_bodies.py).
+    exc = refused_body_error(request.scope) or exc
     extra = exc.extra if isinstance(exc.extra, list) else []
     return error_response(request, "VALIDATION_ERROR", str(exc.detail), {"errors": extra})
 
@@ -151,6 +179,12 @@ def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Respons
 
 EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {
     DomainError: domain_error,
+    # psycopg's own (the configuration pool; PoolTimeout is one) and the
+    # event store library's wrappers of them.
+    psycopg.OperationalError: database_unavailable,
+    psycopg.InterfaceError: database_unavailable,
+    persistence.OperationalError: database_unavailable,
+    persistence.InterfaceError: database_unavailable,
     ValidationException: validation_error,
     HTTPException: http_error,
     AccountNotFound: account_missing,

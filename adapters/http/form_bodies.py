@@ -37,7 +37,9 @@ def form_body_middleware(app: ASGIApp) -> ASGIApp:
         ):
             await app(scope, receive, send)
             return
-        headers = Headers.from_scope(scope)
+        # Not Headers.from_scope: it caches the headers in the scope, and the
+        # route would then see the form's Content-Type instead of JSON's.
+        headers = Headers(scope["headers"])
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != FORM_TYPE:
             await app(scope, receive, send)

@@ -127,7 +127,12 @@ async def _run_and_keep(
             await app(scope, _replaying(body), hold)
         finally:
             if not settled:  # no answer: the error handler's 500 (or none) is not kept
-                await asyncio.to_thread(store.release, account_id, key)
+                try:
+                    await asyncio.to_thread(store.release, account_id, key)
+                except Exception:
+                    # The database is gone (the likely reason there was no
+                    # answer): the claim is taken over once abandoned.
+                    log.warning("could not release Idempotency-Key %r", key, exc_info=True)
 
 
 async def _settle(

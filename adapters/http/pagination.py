@@ -103,11 +103,17 @@ def _instant(text: str, name: str, *, end: bool) -> datetime:
             moment = datetime.combine(day, time.min, tzinfo=UTC)
             return moment + timedelta(days=1, microseconds=-1) if end else moment
         moment = datetime.fromisoformat(value)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except ValueError:
         raise ValidationFailed(
             f"{name} must be an ISO 8601 date or date-time", **{name: text}
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        # A valid local time whose UTC value leaves the calendar, such as
+        # 9999-12-31T23:59:59-14:00.
+        raise ValidationFailed(
+            f"{name} must fall within the years 1 to 9999 in UTC", **{name: text}
+        ) from None
 
 
 def destination_filter(destination: str | None) -> str | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import socket
+import time
 from typing import Any
 from urllib.parse import urlparse
 
@@ -12,6 +14,8 @@ from litestar.openapi import ResponseSpec
 from adapters.bootstrap import Container
 from adapters.http.schemas import HealthOut
 from adapters.runtime.roles_status import role_checks
+
+log = logging.getLogger(__name__)
 
 CHECK_TIMEOUT_S = 2.0
 
@@ -29,11 +33,18 @@ def nats_reachable(nats_url: str) -> bool:
 
 
 def postgres_reachable(container: Container) -> bool:
+    """Each pool requests use hands out a connection that answers, all within
+    CHECK_TIMEOUT_S. While the database is down the pools give up within a
+    fraction of that (adapters/postgres/pools.py), and the wait starts a
+    reconnection, so the answer turns ready as soon as requests would work."""
+    deadline = time.monotonic() + CHECK_TIMEOUT_S
     try:
-        with container.pool.connection(timeout=CHECK_TIMEOUT_S) as conn:
-            conn.execute("SELECT 1")
+        for pool in container.database_pools():
+            with pool.connection(timeout=max(0.0, deadline - time.monotonic())) as conn:
+                conn.execute("SELECT 1")
         return True
-    except Exception:  # any failure means not ready; the reason is in the log
+    except Exception as error:  # any failure means not ready
+        log.warning("readiness: postgres unreachable: %s", str(error).strip())
         return False
 
 

@@ -24,6 +24,7 @@ from litestar.testing import TestClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -41,9 +42,11 @@ from tests.support.stripe_standin import StripeStandIn
 
 # Bounded so the suite stays quick; raise it locally to hunt harder.
 MAX_EXAMPLES = int(os.environ.get("SMSLEDGER_FUZZ_EXAMPLES", "25"))
+# Generated requests are valid (positive) and invalid (negative) ones:
+# negative_data_rejection fails any invalid request that is not refused.
 CHECKS = [
     not_a_server_error, status_code_conformance, content_type_conformance,
-    response_schema_conformance,
+    response_schema_conformance, negative_data_rejection,
 ]
 PASSWORD = "correct horse battery"
 # Operations left out, and why: the rest of the document is exercised.
@@ -88,6 +91,9 @@ def _document_schema() -> Any:
     # The credentials are the real account's (below), not generated ones;
     # requests without or with wrong ones are test_error_envelopes.py's.
     loaded.config.generation.update(with_security_parameters=False)
+    # A body over the configured size is refused as such (SURFACE_ENV keeps it small).
+    rejection = loaded.config.checks.negative_data_rejection
+    rejection.expected_statuses = [*rejection.expected_statuses, "413"]
     for pattern in EXCLUDED_PATHS:
         loaded = loaded.exclude(path_regex=pattern)
     return loaded
