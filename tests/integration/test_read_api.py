@@ -482,3 +482,18 @@ def test_by_ref_merges_the_log_and_what_it_has_not_seen_yet(
     rest = client.get(f"/v1/sms/by-ref/{ref}", headers=account.headers,
                       params={"page_size": 1, "cursor": page["pagination"]["cursor"]}).json()
     assert [row["id"] for row in rest["data"]] == [str(first)]
+
+
+def test_a_sandbox_send_reads_delivered_at_once(
+    client: TestClient, container: Container, account: Account
+) -> None:
+    """The sandbox settles a send as it accepts it; nothing projects here, yet
+    the read says what the answer said."""
+    sent = client.post("/v1/sms/send", headers={**account.headers, "X-Sandbox": "true"},
+                       json={"to": "+447700900123", "from": "Acme", "body": "hi"})
+    assert sent.status_code == 200, sent.text
+    assert (sent.json()["data"]["status"], sent.json()["data"]["sandbox"]) == ("delivered", True)
+    read = client.get(f"/v1/sms/{sent.json()['data']['id']}",
+                      headers={**account.headers, "X-Sandbox": "true"})
+    assert read.status_code == 200, read.text
+    assert (read.json()["data"]["status"], read.json()["data"]["sandbox"]) == ("delivered", True)
