@@ -1,11 +1,13 @@
-"""The campaign executor as a background role: a loop that asks the executor
-for a pass, off the event loop, and waits a little when there was nothing to do."""
+"""The campaigns role: the campaign executor and the batch completer, each a
+loop that asks for a pass off the event loop and waits a little when there
+was nothing to do."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from application.batch_completion import BatchCompleter
 from application.campaign_executor import CampaignExecutor
@@ -21,30 +23,30 @@ ERROR_BACKOFF_S = 5.0
 
 
 async def run_campaign_executor(executor: CampaignExecutor, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        try:
-            chunks = await asyncio.to_thread(executor.run_once)
-        except Exception:
-            log.exception("the campaign executor's pass failed")
-            chunks, wait_s = 0, ERROR_BACKOFF_S
-        else:
-            wait_s = IDLE_POLL_S
-        if chunks:
-            continue  # more may be waiting: no pause between busy passes
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), wait_s)
+    await _run_passes(executor.run_once, stop, IDLE_POLL_S, "the campaign executor's pass")
 
 
 async def run_batch_completer(completer: BatchCompleter, stop: asyncio.Event) -> None:
+    await _run_passes(
+        completer.complete_finished, stop, COMPLETION_POLL_S, "completing finished batches"
+    )
+
+
+async def _run_passes(
+    one_pass: Callable[[], int], stop: asyncio.Event, idle_s: float, what: str
+) -> None:
+    """Run `one_pass` off the event loop until `stop`: again at once while it
+    finds work (a pass is bounded, so more may be waiting), after `idle_s`
+    when it found none, after ERROR_BACKOFF_S when it failed."""
     while not stop.is_set():
         try:
-            completed = await asyncio.to_thread(completer.complete_finished)
+            done = await asyncio.to_thread(one_pass)
         except Exception:
-            log.exception("completing finished batches failed")
-            completed, wait_s = 0, ERROR_BACKOFF_S
+            log.exception("%s failed", what)
+            done, wait_s = 0, ERROR_BACKOFF_S
         else:
-            wait_s = COMPLETION_POLL_S
-        if completed:
-            continue  # a pass is bounded: more may be done already
+            wait_s = idle_s
+        if done:
+            continue
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), wait_s)

@@ -110,13 +110,19 @@ def parse_phone(raw: str, default_country: str | None = None) -> PhoneNumber:
 
 
 def _parse_formatted(raw: str, default_country: str | None) -> PhoneNumber:
-    text = _without_formatting(raw)
+    international, digits = _written_internationally(raw, _without_formatting(raw))
+    return international or _from_national(raw, digits, default_country)
+
+
+def _written_internationally(raw: str, text: str) -> tuple[PhoneNumber | None, str]:
+    """A number written with "+" or "00" is international, whatever else is
+    said of it; (that number, ""), else (None, its digits)."""
     if text[0] == "+":
-        return _from_international(raw, _ascii_digits(raw, text[1:]), None)
+        return _from_international(raw, _ascii_digits(raw, text[1:]), None), ""
     digits = _ascii_digits(raw, text)
     if digits.startswith("00"):
-        return _from_international(raw, digits[2:], None)
-    return _from_national(raw, digits, default_country)
+        return _from_international(raw, digits[2:], None), ""
+    return None, digits
 
 
 def _without_formatting(raw: str) -> str:
@@ -153,12 +159,9 @@ def parse_carrier_number(
     """
     if ton not in (TON_UNKNOWN, TON_INTERNATIONAL, TON_NATIONAL) or npi not in _TELEPHONE_PLANS:
         _reject(raw, f"not a telephone number (TON {ton}, NPI {npi})")
-    text = _without_formatting(raw)
-    if text[0] == "+":
-        return _from_international(raw, _ascii_digits(raw, text[1:]), None)
-    digits = _ascii_digits(raw, text)
-    if digits.startswith("00"):
-        return _from_international(raw, digits[2:], None)
+    international, digits = _written_internationally(raw, _without_formatting(raw))
+    if international is not None:
+        return international
     home = _BY_ISO2.get(country.upper()) if country else None
     read: PhoneNumber | None = None
     if ton == TON_INTERNATIONAL:
