@@ -1,4 +1,6 @@
-"""Configuration of sign-in: JWT keys, lockout, password resets, mail and OIDC.
+"""Configuration of sign-in: JWT keys, lockout, password resets, mail, OIDC,
+and what bounds sign-in under abuse (per-address limits, the proxies whose
+X-Forwarded-For is believed).
 
 Read from the environment with the rest of `Settings`; every variable is listed
 in the README. Bad values are reported with the others, naming the variable.
@@ -6,6 +8,7 @@ in the README. Bad values are reported with the others, naming the variable.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +16,11 @@ from pathlib import Path
 from adapters.env_values import env_float, env_int
 
 DEFAULT_RESET_URL = "http://127.0.0.1:8000/reset-password?token="
+DEFAULT_SIGN_IN_ATTEMPTS_PER_MIN = 20
+DEFAULT_FAILED_KEY_AUTHS_PER_MIN = 60
+MAX_TRUSTED_PROXIES = 64
+
+ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +68,12 @@ class IdentitySettings:
     # Argon2id cost: argon2-cffi's defaults (RFC 9106's low-memory profile).
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65_536
+    # Per client address: login, register and forgot-password requests, and
+    # API credentials that fail to verify, a minute (a bucket of that many).
+    sign_in_attempts_per_min: int = DEFAULT_SIGN_IN_ATTEMPTS_PER_MIN
+    failed_key_auths_per_min: int = DEFAULT_FAILED_KEY_AUTHS_PER_MIN
+    # Reverse proxies whose X-Forwarded-For names the client.
+    trusted_proxies: tuple[ProxyNetwork, ...] = ()
     smtp: SmtpSettings | None = None
     oidc: OidcSettings | None = None
 
@@ -92,9 +106,33 @@ class IdentitySettings:
             argon2_memory_kib=env_int(
                 env, "SMSLEDGER_ARGON2_MEMORY_KIB", 65_536, 8_192, 4_194_304, problems
             ),
+            sign_in_attempts_per_min=env_int(
+                env, "SMSLEDGER_SIGN_IN_ATTEMPTS_PER_MIN", DEFAULT_SIGN_IN_ATTEMPTS_PER_MIN,
+                1, 1_000_000, problems,
+            ),
+            failed_key_auths_per_min=env_int(
+                env, "SMSLEDGER_FAILED_KEY_AUTHS_PER_MIN", DEFAULT_FAILED_KEY_AUTHS_PER_MIN,
+                1, 1_000_000, problems,
+            ),
+            trusted_proxies=_trusted_proxies(env, problems),
             smtp=_smtp(env, problems),
             oidc=_oidc(env, problems),
         )
+
+
+def _trusted_proxies(env: Mapping[str, str], problems: list[str]) -> tuple[ProxyNetwork, ...]:
+    name = "SMSLEDGER_TRUSTED_PROXIES"
+    texts = [text.strip() for text in env.get(name, "").split(",") if text.strip()]
+    if len(texts) > MAX_TRUSTED_PROXIES:
+        problems.append(f"{name} lists at most {MAX_TRUSTED_PROXIES} addresses or networks")
+        return ()
+    networks: list[ProxyNetwork] = []
+    for text in texts:
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            problems.append(f"{name}: {text!r} is not an IP address or CIDR network")
+    return tuple(networks)
 
 
 def _smtp(env: Mapping[str, str], problems: list[str]) -> SmtpSettings | None:
