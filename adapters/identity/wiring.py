@@ -16,6 +16,7 @@ from adapters.mail.outbox import OutboxMailer
 from adapters.mail.smtp import SmtpMailer
 from adapters.postgres.account_settings import PostgresAccountSettings
 from adapters.postgres.accounts import PostgresAccounts
+from adapters.postgres.login_failures import PostgresLoginFailures
 from adapters.postgres.oidc_logins import PostgresOidcLogins
 from adapters.postgres.sessions import PostgresResetTokens, PostgresSessions, SessionStates
 from adapters.postgres.users import PostgresUsers
@@ -56,6 +57,7 @@ def build_identity(
     hasher = Argon2Hasher(
         time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
     )
+    failures = PostgresLoginFailures(pool)
     tokens = JwtTokens(load_signing_key(settings), settings.jwt_issuer,
                        settings.access_token_ttl_s)
     mailer: Mailer = SmtpMailer(settings.smtp) if settings.smtp else OutboxMailer(pool)
@@ -66,10 +68,12 @@ def build_identity(
             max_failed_logins=settings.max_failed_logins,
             lockout_s=settings.lockout_s,
         ),
+        failures,
     )
     passwords = PasswordService(
         users, session_store, PostgresResetTokens(pool), hasher, mailer, clock,
         ResetPolicy(settings.password_reset_ttl_s, settings.password_reset_url), sessions,
+        failures,
     )
     oidc = None
     if settings.oidc is not None:

@@ -126,9 +126,9 @@ class AuthController(Controller):
     async def login(
         self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]
     ) -> TokensResponse:
-        await _sign_in_attempt(request)
+        client = await _sign_in_attempt(request)
         tokens = await sync_to_thread(
-            _container(request).identity.sessions.login, data.email, data.password
+            _container(request).identity.sessions.login, data.email, data.password, client
         )
         return tokens_response(request, tokens)
 
@@ -217,7 +217,8 @@ class AuthController(Controller):
         token = session_token(request)
         session_id = access_claims(container, token).session_id if token else None
         container.identity.passwords.change(
-            principal.user_id, session_id, data.current_password, data.new_password
+            principal.user_id, session_id, data.current_password, data.new_password,
+            _limits(request).client(request.scope),
         )
         return _done(request, "Password changed; other sessions are signed out")
 
