@@ -10,7 +10,7 @@ from psycopg_pool import ConnectionPool
 from adapters.clock import SystemClock
 from adapters.identity.jwt_tokens import JwtTokens, load_signing_key
 from adapters.identity.oidc import HttpOidcProvider
-from adapters.identity.passwords import Argon2Hasher
+from adapters.identity.passwords import Argon2Hasher, HashSlots
 from adapters.identity_config import IdentitySettings
 from adapters.mail.outbox import OutboxMailer
 from adapters.mail.smtp import SmtpMailer
@@ -32,6 +32,7 @@ from application.wallets import WalletService
 @dataclass
 class Identity:
     settings: IdentitySettings
+    hash_slots: HashSlots
     users: PostgresUsers
     sessions: SessionService
     passwords: PasswordService
@@ -54,8 +55,10 @@ def build_identity(
     users = PostgresUsers(pool)
     session_states = SessionStates(pool)
     session_store = PostgresSessions(pool, session_states)
+    hash_slots = HashSlots(settings.max_concurrent_hashes, settings.hash_wait_s)
     hasher = Argon2Hasher(
-        time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
+        time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib,
+        slots=hash_slots,
     )
     failures = PostgresLoginFailures(pool)
     tokens = JwtTokens(load_signing_key(settings), settings.jwt_issuer,
@@ -84,6 +87,7 @@ def build_identity(
     account_settings = PostgresAccountSettings(pool)
     return Identity(
         settings=settings,
+        hash_slots=hash_slots,
         users=users,
         sessions=sessions,
         passwords=passwords,

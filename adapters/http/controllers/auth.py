@@ -1,7 +1,10 @@
 """/v1/auth/*: register, log in, refresh, who am I, log out, and passwords.
 
 Login, register and forgot-password take a token from the client address's
-sign-in bucket before any work (adapters/http/address_limits.py).
+sign-in bucket before any work (adapters/http/address_limits.py). Each
+password hash runs on one of the process's few hashing slots
+(adapters/identity/passwords.py); a request that would find neither a free
+slot nor a place to wait for one is refused before it costs a query.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from adapters.http.identity_schemas import (
 )
 from adapters.http.request_id import request_id_of
 from adapters.http.schemas import Meta
+from adapters.identity.passwords import busy
 from adapters.postgres.accounts import Principal
 from application.identity.ports import User
 from application.identity.sessions import Registration, SessionTokens
@@ -59,9 +63,13 @@ def _limits(request: Request[Any, Any, Any]) -> AddressLimits:
     return limits
 
 
-async def _sign_in_attempt(request: Request[Any, Any, Any]) -> str:
+async def _sign_in_attempt(request: Request[Any, Any, Any], *, hashes: bool = True) -> str:
     """The client's address, once it has taken a sign-in attempt (429
-    RATE_LIMITED with Retry-After when it has none left)."""
+    RATE_LIMITED with Retry-After when it has none left). A request that
+    would hash a password while every slot and waiting place is taken is
+    refused first (503), before it costs a query."""
+    if hashes and _container(request).identity.hash_slots.saturated():
+        raise busy()
     limits = _limits(request)
     client = limits.client(request.scope)
     await limits.sign_in(client)
@@ -101,7 +109,7 @@ def _done(request: Request[Any, Any, Any], message: str) -> DoneResponse:
 class AuthController(Controller):
     path = "/v1/auth"
     tags = ["Auth"]
-    # Rate limits and lockouts say when to come back.
+    # Rate limits, lockouts and busy hashing slots say when to come back.
     exception_handlers = {DomainError: error_with_retry_after}
 
     @post("/register", operation_id="register",
@@ -185,7 +193,7 @@ class AuthController(Controller):
     ) -> Response[DoneResponse]:
         # Answered before any lookup; the lookup and the mail run afterwards,
         # so neither the answer nor its timing tells whether the email exists.
-        await _sign_in_attempt(request)
+        await _sign_in_attempt(request, hashes=False)
         passwords = _container(request).identity.passwords
         return Response(
             _done(request, "If this address has an account, a reset link is on its way"),

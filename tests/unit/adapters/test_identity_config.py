@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.config import ConfigError, Settings
+from adapters.identity_config import cores
 
 
 def test_defaults_match_the_documented_session_policy() -> None:
@@ -15,6 +16,7 @@ def test_defaults_match_the_documented_session_policy() -> None:
     assert identity.smtp is None
     assert identity.oidc is None
     assert identity.trusted_proxies == ()
+    assert identity.max_concurrent_hashes == cores()
     assert identity.sign_in_attempts_per_min == 20
     assert identity.failed_key_auths_per_min == 60
 
@@ -49,6 +51,7 @@ def test_smtp_and_oidc_are_configured_from_the_environment() -> None:
         ({"SMSLEDGER_JWT_PRIVATE_KEY": "not a pem"}, "SMSLEDGER_JWT_PRIVATE_KEY"),
         ({"SMSLEDGER_LOCKOUT_S": "0"}, "SMSLEDGER_LOCKOUT_S"),
         ({"SMSLEDGER_TRUSTED_PROXIES": "10.0.0.1,proxy.local"}, "SMSLEDGER_TRUSTED_PROXIES"),
+        ({"SMSLEDGER_MAX_CONCURRENT_HASHES": "0"}, "SMSLEDGER_MAX_CONCURRENT_HASHES"),
         ({"SMSLEDGER_SIGN_IN_ATTEMPTS_PER_MIN": "0"}, "SMSLEDGER_SIGN_IN_ATTEMPTS_PER_MIN"),
     ],
 )
