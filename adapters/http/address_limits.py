@@ -115,7 +115,10 @@ def error_with_retry_after(
     request: Request[Any, Any, Any], exc: DomainError
 ) -> Response[dict[str, Any]]:
     """The error envelope, with Retry-After when the error says when to come
-    back (a rate limit, a lockout, every hashing slot busy)."""
-    retry_after = exc.details.get("retry_after_s", exc.details.get("retry_after"))
+    back (a rate limit, a lockout, every hashing slot busy), in its details
+    or as a `retry_after_s` of its class."""
+    retry_after = exc.details.get(
+        "retry_after_s", exc.details.get("retry_after", getattr(exc, "retry_after_s", None))
+    )
     headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else None
     return error_response(request, exc.code, exc.message, exc.details, headers)
