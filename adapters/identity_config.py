@@ -1,4 +1,6 @@
-"""Configuration of sign-in: JWT keys, lockout, password resets, mail and OIDC.
+"""Configuration of sign-in: JWT keys, lockout, password resets, mail, OIDC,
+and what bounds sign-in under abuse (hashes at once, per-address limits, the
+proxies whose X-Forwarded-For is believed).
 
 Read from the environment with the rest of `Settings`; every variable is listed
 in the README. Bad values are reported with the others, naming the variable.
@@ -6,11 +8,28 @@ in the README. Bad values are reported with the others, naming the variable.
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from adapters.env_values import env_float, env_int
+
+DEFAULT_SIGN_IN_ATTEMPTS_PER_MIN = 20
+DEFAULT_FAILED_KEY_AUTHS_PER_MIN = 60
+DEFAULT_HASH_WAIT_S = 2.0
+MAX_TRUSTED_PROXIES = 64
+
+ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def cores() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +78,17 @@ class IdentitySettings:
     # Argon2id cost: argon2-cffi's defaults (RFC 9106's low-memory profile).
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65_536
+    # Argon2id hashes one process runs at once: each holds argon2_memory_kib,
+    # so this bounds their memory. A request that finds them all busy waits
+    # up to hash_wait_s, then is answered 503.
+    max_concurrent_hashes: int = field(default_factory=cores)
+    hash_wait_s: float = DEFAULT_HASH_WAIT_S
+    # Per client address: login, register and forgot-password requests, and
+    # API credentials that fail to verify, a minute (a bucket of that many).
+    sign_in_attempts_per_min: int = DEFAULT_SIGN_IN_ATTEMPTS_PER_MIN
+    failed_key_auths_per_min: int = DEFAULT_FAILED_KEY_AUTHS_PER_MIN
+    # Reverse proxies whose X-Forwarded-For names the client.
+    trusted_proxies: tuple[ProxyNetwork, ...] = ()
     smtp: SmtpSettings | None = None
     oidc: OidcSettings | None = None
 
@@ -91,9 +121,39 @@ class IdentitySettings:
             argon2_memory_kib=env_int(
                 env, "SMSLEDGER_ARGON2_MEMORY_KIB", 65_536, 8_192, 4_194_304, problems
             ),
+            max_concurrent_hashes=env_int(
+                env, "SMSLEDGER_MAX_CONCURRENT_HASHES", cores(), 1, 256, problems
+            ),
+            hash_wait_s=env_float(
+                env, "SMSLEDGER_HASH_WAIT_S", DEFAULT_HASH_WAIT_S, 0.0, 60.0, problems
+            ),
+            sign_in_attempts_per_min=env_int(
+                env, "SMSLEDGER_SIGN_IN_ATTEMPTS_PER_MIN", DEFAULT_SIGN_IN_ATTEMPTS_PER_MIN,
+                1, 1_000_000, problems,
+            ),
+            failed_key_auths_per_min=env_int(
+                env, "SMSLEDGER_FAILED_KEY_AUTHS_PER_MIN", DEFAULT_FAILED_KEY_AUTHS_PER_MIN,
+                1, 1_000_000, problems,
+            ),
+            trusted_proxies=_trusted_proxies(env, problems),
             smtp=_smtp(env, problems),
             oidc=_oidc(env, problems),
         )
+
+
+def _trusted_proxies(env: Mapping[str, str], problems: list[str]) -> tuple[ProxyNetwork, ...]:
+    name = "SMSLEDGER_TRUSTED_PROXIES"
+    texts = [text.strip() for text in env.get(name, "").split(",") if text.strip()]
+    if len(texts) > MAX_TRUSTED_PROXIES:
+        problems.append(f"{name} lists at most {MAX_TRUSTED_PROXIES} addresses or networks")
+        return ()
+    networks: list[ProxyNetwork] = []
+    for text in texts:
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            problems.append(f"{name}: {text!r} is not an IP address or CIDR network")
+    return tuple(networks)
 
 
 def _smtp(env: Mapping[str, str], problems: list[str]) -> SmtpSettings | None:

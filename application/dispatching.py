@@ -19,7 +19,7 @@ from uuid import UUID
 
 from application.carriers import Carrier, SubmitRequest, TemporaryCarrierError
 from application.dispatch_ports import AwaitedReceipt, Clock, DispatchClaims, ReceiptIndex
-from application.errors import ConcurrencyExhausted
+from application.errors import Unavailable
 from application.ledger_app import LedgerApplication
 from application.outcomes import Outcome, OutcomeKind, OutcomeService
 from application.routing import ReceiptPolicy, Route, RouteBook, TokenBucket
@@ -169,15 +169,15 @@ class Dispatcher:
         try:
             self._outcomes.record(outcomes, loaded=loaded)
             return
-        except ConcurrencyExhausted:
-            raise
+        except Unavailable:
+            raise  # the store, not the outcomes: retried whole (OutcomeUnknown too)
         except DomainError as refused:
             log.warning("dispatcher: %d outcomes refused together (%s); one by one",
                         len(outcomes), refused)
         for outcome in outcomes:
             try:
                 self._outcomes.record([outcome])
-            except ConcurrencyExhausted:
+            except Unavailable:
                 raise
             except DomainError as error:
                 log.error("dispatcher: outcome %s of %s refused: %s",

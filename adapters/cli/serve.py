@@ -131,6 +131,9 @@ def serve_api(
         log_level=log_level.lower(),
         access_log=log_level == "DEBUG",
         lifespan="on",
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; the
+        # API decides whom to believe, from SMSLEDGER_TRUSTED_PROXIES only.
+        proxy_headers=False,
         timeout_graceful_shutdown=10,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S,
     )
@@ -169,6 +172,9 @@ def serve_api_workers(
         log_level=settings.log_level.lower(),
         access_log=settings.log_level == "DEBUG",
         lifespan="on",
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; the
+        # API decides whom to believe, from SMSLEDGER_TRUSTED_PROXIES only.
+        proxy_headers=False,
         timeout_graceful_shutdown=10,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Litestar
 
 from adapters.bootstrap import Container
+from adapters.http.address_limits import AddressLimits
 from adapters.http.controllers.admin_accounts import AdminAccountsController
 from adapters.http.controllers.admin_rate_overrides import AdminRateOverridesController
 from adapters.http.controllers.admin_sender_ids import AdminSenderIdsController
@@ -53,6 +54,9 @@ def create_app(container: Container) -> Litestar:
     app.state.container = container
     app.state.rate_limiter = RateLimiter(
         container.accounts.rate_buckets, container.settings.rate_limit_per_s
+    )
+    app.state.address_limits = AddressLimits(
+        container.accounts.rate_buckets, container.settings.identity
     )
     return app
 

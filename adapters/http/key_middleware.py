@@ -9,6 +9,11 @@ given here so that the route (and the idempotency store) never sees it.
 A signed-in user's JWT is verified here too and its principal kept; requests
 without a valid credential pass through untouched, and the route's
 `authenticate` dependency answers them.
+
+API credentials that fail (wrong or malformed) are counted per client
+address (adapters/http/address_limits.py): over the limit, the address's
+credentials are refused with 429 RATE_LIMITED and Retry-After before they are
+checked, until the address has a token again.
 """
 
 from __future__ import annotations
@@ -19,6 +24,11 @@ from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.http.address_limits import (
+    FAILED_KEYS_MESSAGE,
+    AddressLimits,
+    retry_after_headers,
+)
 from adapters.http.bearer import jwt_principal
 from adapters.http.credentials import (
     Malformed,
@@ -31,6 +41,7 @@ from adapters.http.credentials import (
 from adapters.http.errors import send_error
 from adapters.http.rate_limit import Decision, RateLimiter
 from adapters.postgres.accounts import Principal
+from adapters.postgres.api_keys import KeyGrant
 
 PRINCIPAL_STATE_KEY = "smsledger.principal"
 
@@ -55,15 +66,24 @@ def key_middleware(app: ASGIApp) -> ASGIApp:
                 scope.setdefault("state", {})[PRINCIPAL_STATE_KEY] = session
             await app(scope, receive, send)
             return
-        if isinstance(credentials, Malformed):
-            await app(scope, receive, send)
-            return
         state = scope["app"].state
-        accounts = state.container.accounts
-        grant = cached_grant(accounts, credentials)
-        if grant is False:
-            grant = await asyncio.to_thread(verify_grant, accounts, credentials)
+        limits: AddressLimits = state.address_limits
+        client = limits.client(scope)
+        refused_s = limits.failed_key_refusal(client)
+        if refused_s is not None:
+            await _send_too_many_failures(scope, send, refused_s)
+            return
+        grant: KeyGrant | bool | None = None
+        if not isinstance(credentials, Malformed):
+            accounts = state.container.accounts
+            grant = cached_grant(accounts, credentials)
+            if grant is False:
+                grant = await asyncio.to_thread(verify_grant, accounts, credentials)
         if grant is None or isinstance(grant, bool):
+            decision = await limits.count_failed_key(client)
+            if not decision.allowed:
+                await _send_too_many_failures(scope, send, decision.retry_after_s)
+                return
             await app(scope, receive, send)  # `authenticate` answers 401
             return
         scope.setdefault("state", {})[PRINCIPAL_STATE_KEY] = grant.principal
@@ -95,6 +115,13 @@ async def _session_principal(scope: Scope) -> Principal | None:
         return await asyncio.to_thread(jwt_principal, scope["app"].state.container, token)
     except NotAuthorizedException:
         return None
+
+
+async def _send_too_many_failures(scope: Scope, send: Send, retry_after_s: int) -> None:
+    await send_error(
+        scope, send, "RATE_LIMITED", FAILED_KEYS_MESSAGE, {"retry_after": retry_after_s},
+        headers=retry_after_headers(retry_after_s),
+    )
 
 
 async def _send_rate_limited(scope: Scope, send: Send, decision: Decision) -> None:

@@ -55,6 +55,8 @@ ERROR_DESCRIPTIONS = {
     "422": "IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was used with a different request;"
     " or another 422 code of the error table",
     "429": "RATE_LIMITED (see Retry-After) or ACCOUNT_LOCKED",
+    "503": "SERVICE_UNAVAILABLE: every password-hashing slot is busy, or the database"
+    " cannot be reached (see Retry-After)",
     "default": "An error, in the envelope of the error table",
 }
 IDEMPOTENCY_KEY = "Idempotency-Key"
@@ -69,6 +71,12 @@ IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
     " kept at least 24 hours; a 5xx, 401, 403 or 429 is not kept.",
     "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
 }
+# Unauthenticated routes limited per client address (429), and the routes
+# that hash a password, which a busy process answers 503.
+ADDRESS_LIMITED_OPERATIONS = frozenset(
+    {"login", "register", "forgotPassword", "changePassword", "createAccessToken"}
+)
+HASHING_OPERATIONS = frozenset({"login", "register", "changePassword", "resetPassword"})
 
 
 def operations(app: Litestar) -> Iterator[tuple[str, str, HTTPRouteHandler]]:
@@ -118,15 +126,22 @@ def _finish_operation(
     if body is not None and path in FORM_PATHS:
         json_schema = body["content"]["application/json"]["schema"]
         body["content"][FORM_TYPE] = {"schema": json_schema}
-    _error_responses(operation, {str(status) for status in handler.responses or {}})
+    declared = {str(status) for status in handler.responses or {}}
+    extra = {"429"} if operation_id in ADDRESS_LIMITED_OPERATIONS else set()
+    if operation_id in HASHING_OPERATIONS:
+        extra.add("503")
+    _error_responses(operation, declared, extra)
 
 
-def _error_responses(operation: dict[str, Any], declared: set[str]) -> None:
+def _error_responses(
+    operation: dict[str, Any], declared: set[str], extra: set[str] | None = None
+) -> None:
     """Every error answer is the envelope, except those a route declares
     itself (such as /readyz's 503, which reports its checks)."""
     responses: dict[str, Any] = operation.setdefault("responses", {})
     codes = {code for code in responses if not code.startswith(("2", "3"))}
     codes.add("default")
+    codes.update(extra or ())
     if operation.get("requestBody") or operation.get("parameters"):
         codes.add("400")
     if operation.get("requestBody"):

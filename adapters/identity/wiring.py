@@ -10,12 +10,13 @@ from psycopg_pool import ConnectionPool
 from adapters.clock import SystemClock
 from adapters.identity.jwt_tokens import JwtTokens, signing_key_source
 from adapters.identity.oidc import HttpOidcProvider
-from adapters.identity.passwords import Argon2Hasher
+from adapters.identity.passwords import Argon2Hasher, HashSlots
 from adapters.identity_config import IdentitySettings
 from adapters.mail.outbox import OutboxMailer
 from adapters.mail.smtp import SmtpMailer
 from adapters.postgres.account_settings import PostgresAccountSettings
 from adapters.postgres.accounts import PostgresAccounts
+from adapters.postgres.login_failures import PostgresLoginFailures
 from adapters.postgres.oidc_logins import PostgresOidcLogins
 from adapters.postgres.sessions import PostgresResetTokens, PostgresSessions, SessionStates
 from adapters.postgres.users import PostgresUsers
@@ -31,6 +32,7 @@ from application.wallets import WalletService
 @dataclass
 class Identity:
     settings: IdentitySettings
+    hash_slots: HashSlots
     users: PostgresUsers
     sessions: SessionService
     passwords: PasswordService
@@ -54,9 +56,12 @@ def build_identity(
     users = PostgresUsers(pool)
     session_states = SessionStates(pool)
     session_store = PostgresSessions(pool, session_states)
+    hash_slots = HashSlots(settings.max_concurrent_hashes, settings.hash_wait_s)
     hasher = Argon2Hasher(
-        time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
+        time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib,
+        slots=hash_slots,
     )
+    failures = PostgresLoginFailures(pool)
     tokens = JwtTokens(signing_key_source(settings), settings.jwt_issuer,
                        settings.access_token_ttl_s)
     mailer: Mailer = SmtpMailer(settings.smtp) if settings.smtp else OutboxMailer(pool)
@@ -67,10 +72,12 @@ def build_identity(
             max_failed_logins=settings.max_failed_logins,
             lockout_s=settings.lockout_s,
         ),
+        failures,
     )
     passwords = PasswordService(
         users, session_store, PostgresResetTokens(pool), hasher, mailer, clock,
         ResetPolicy(settings.password_reset_ttl_s, reset_url), sessions,
+        failures,
     )
     oidc = None
     if settings.oidc is not None:
@@ -81,6 +88,7 @@ def build_identity(
     account_settings = PostgresAccountSettings(pool)
     return Identity(
         settings=settings,
+        hash_slots=hash_slots,
         users=users,
         sessions=sessions,
         passwords=passwords,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -13,10 +12,7 @@ from psycopg_pool import ConnectionPool
 from application.identity.errors import EmailTaken
 from application.identity.ports import NewAccount, NewUser, User
 
-_COLUMNS = (
-    "id, account_id, email, name, role, platform_admin, password_hash,"
-    " failed_logins, locked_until, created_at"
-)
+_COLUMNS = "id, account_id, email, name, role, platform_admin, password_hash, created_at"
 
 
 def _user(row: dict[str, Any]) -> User:
@@ -28,8 +24,6 @@ def _user(row: dict[str, Any]) -> User:
         role=row["role"],
         platform_admin=row["platform_admin"],
         password_hash=row["password_hash"],
-        failed_logins=row["failed_logins"],
-        locked_until=row["locked_until"],
         created_at=row["created_at"],
     )
 
@@ -78,32 +72,10 @@ class PostgresUsers:
                 (subject, user_id),
             )
 
-    def record_failed_login(
-        self, user_id: uuid.UUID, *, max_failures: int, lock_until: datetime
-    ) -> User:
-        # One statement, so concurrent failures each count exactly once.
-        user = self._one(
-            "UPDATE users SET"
-            " failed_logins = CASE WHEN failed_logins + 1 >= %(max)s THEN 0"
-            "   ELSE failed_logins + 1 END,"
-            " locked_until = CASE WHEN failed_logins + 1 >= %(max)s THEN %(until)s"
-            "   ELSE locked_until END"
-            f" WHERE id = %(id)s RETURNING {_COLUMNS}",
-            {"max": max_failures, "until": lock_until, "id": user_id},
-        )
-        assert user is not None, "a user who just failed to log in exists"
-        return user
-
-    def clear_failed_logins(self, user_id: uuid.UUID) -> None:
-        with self._pool.connection() as conn:
-            conn.execute("UPDATE users SET failed_logins = 0 WHERE id = %s", (user_id,))
-
     def set_password(self, user_id: uuid.UUID, password_hash: str) -> None:
         with self._pool.connection() as conn:
             conn.execute(
-                "UPDATE users SET password_hash = %s, failed_logins = 0, locked_until = NULL"
-                " WHERE id = %s",
-                (password_hash, user_id),
+                "UPDATE users SET password_hash = %s WHERE id = %s", (password_hash, user_id)
             )
 
     def _one(self, query: str, params: Any) -> User | None:

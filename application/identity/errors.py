@@ -20,3 +20,10 @@ class AccountLocked(DomainError):
 
 class EmailTaken(DomainError):
     code = "CONFLICT"
+
+
+class PasswordCheckBusy(DomainError):
+    """Every password-hashing slot of this process is taken: the caller is
+    asked to come back (details carry retry_after_s) rather than queued."""
+
+    code = "SERVICE_UNAVAILABLE"

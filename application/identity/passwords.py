@@ -11,6 +11,7 @@ from application.errors import ValidationFailed
 from application.identity.errors import InvalidCredentials
 from application.identity.ports import (
     Clock,
+    LoginFailureStore,
     Mail,
     Mailer,
     PasswordHasher,
@@ -43,7 +44,9 @@ class PasswordService:
         clock: Clock,
         policy: ResetPolicy,
         session_service: SessionService,
+        failures: LoginFailureStore,
     ) -> None:
+        self._failures = failures
         self._users = users
         self._sessions = sessions
         self._resets = resets
@@ -83,26 +86,34 @@ class PasswordService:
         ))
 
     def reset(self, token: str, new_password: str) -> None:
-        """Set a new password with a mailed token; every session is ended."""
+        """Set a new password with a mailed token; every session is ended and
+        every lockout of the user lifted (whoever reads the mail is the user)."""
         check_password(new_password)
         user_id = self._resets.consume(token_hash(token), self._clock.now())
         if user_id is None:
             raise InvalidCredentials("Invalid or expired reset token")
         self._users.set_password(user_id, self._hasher.hash(new_password))
         self._sessions.revoke_user_sessions(user_id, "password reset")
+        user = self._users.by_id(user_id)
+        if user is not None:
+            self._failures.clear_email(user.email)
 
     def change(
-        self, user_id: UUID, session_id: UUID | None, current_password: str, new_password: str
+        self, user_id: UUID, session_id: UUID | None, current_password: str, new_password: str,
+        client: str,
     ) -> None:
-        """Change the password; every other session of the user is ended."""
+        """Change the password; every other session of the user is ended and
+        every lockout of the user lifted, as a reset does."""
         check_password(new_password, "new_password")
         user = self._users.by_id(user_id)
         if user is None or user.password_hash is None:
             raise InvalidCredentials("This user has no password to change")
         now = self._clock.now()
+        # Guessing through a stolen session is locked out as logins are.
+        self._session_service.refuse_if_locked(user.email, client, now)
         if not self._hasher.verify(user.password_hash, current_password):
-            # Guessing through a stolen session counts toward the lockout too.
-            self._session_service.count_failure(user, now)
+            self._session_service.count_failure(user.email, client, now)
             raise InvalidCredentials("current_password is wrong")
         self._users.set_password(user_id, self._hasher.hash(new_password))
         self._sessions.revoke_user_sessions(user_id, "password changed", keep=session_id)
+        self._failures.clear_email(user.email)

@@ -21,8 +21,6 @@ class User:
     role: str  # one of ROLES, within the user's account
     platform_admin: bool  # a platform operator, who may use /v1/admin/*
     password_hash: str | None  # None for a user who only signs in with OIDC
-    failed_logins: int
-    locked_until: datetime | None
     created_at: datetime
 
 
@@ -59,17 +57,36 @@ class UserStore(Protocol):
 
     def link_oidc_subject(self, user_id: UUID, subject: str) -> None: ...
 
-    def record_failed_login(
-        self, user_id: UUID, *, max_failures: int, lock_until: datetime
-    ) -> User:
+    def set_password(self, user_id: UUID, password_hash: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LoginFailures:
+    """Wrong passwords in a row for one email from one client address."""
+
+    count: int
+    locked_until: datetime | None  # set while the pair is locked out
+
+
+class LoginFailureStore(Protocol):
+    """Failed logins per (email, client address), whether or not the email
+    has a user, so that a lockout neither reaches a victim signing in from
+    elsewhere nor tells which emails exist. A pair's count is forgotten
+    `lockout_s` after its last failure (and its record may then go)."""
+
+    def failures(self, email: str, client: str, now: datetime) -> LoginFailures: ...
+
+    def record_failure(
+        self, email: str, client: str, *, now: datetime, max_failures: int, lockout_s: int
+    ) -> LoginFailures:
         """Count a failure atomically; the one that reaches `max_failures`
-        sets `locked_until` and starts the count again."""
+        locks the pair until `now + lockout_s` and starts the count again."""
         ...
 
-    def clear_failed_logins(self, user_id: UUID) -> None: ...
+    def clear(self, email: str, client: str) -> None: ...
 
-    def set_password(self, user_id: UUID, password_hash: str) -> None:
-        """Store a new hash and lift any lockout."""
+    def clear_email(self, email: str) -> None:
+        """Lift every lockout of the email, from any address."""
         ...
 
 

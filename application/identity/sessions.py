@@ -17,6 +17,8 @@ from application.identity.errors import AccountLocked, InvalidCredentials
 from application.identity.ports import (
     AccessTokenIssuer,
     Clock,
+    LoginFailures,
+    LoginFailureStore,
     NewAccount,
     NewUser,
     PasswordHasher,
@@ -74,8 +76,10 @@ class SessionService:
         wallets: WalletService,
         clock: Clock,
         policy: SessionPolicy,
+        failures: LoginFailureStore,
     ) -> None:
         self._users = users
+        self._failures = failures
         self._sessions = sessions
         self._hasher = hasher
         self._issuer = issuer
@@ -113,31 +117,47 @@ class SessionService:
         self._wallets.open_wallets(user.account_id, registration.currency)
         return user
 
-    def login(self, email: str, password: str) -> SessionTokens:
-        user = self._users.by_email(email.strip().lower())
-        if user is None or user.password_hash is None:
-            self._hasher.burn(password)  # answer as slowly as for a real user
-            raise InvalidCredentials("Invalid email or password")
+    def login(self, email: str, password: str, client: str) -> SessionTokens:
+        """Sign in from the client address `client`. Failures are counted per
+        (email, client), for unknown emails too, and every answer costs one
+        password hash: an unknown email, a wrong password and a locked pair
+        cannot be told apart by their timing, nor by their answer."""
+        email = email.strip().lower()
+        user = self._users.by_email(email)
         now = self._clock.now()
-        self._refuse_if_locked(user, now)
-        if not self._hasher.verify(user.password_hash, password):
-            self.count_failure(user, now)
+        failures = self.refuse_if_locked(email, client, now, password)
+        if user is None or user.password_hash is None:
+            self._hasher.burn(password)
+            self.count_failure(email, client, now)
             raise InvalidCredentials("Invalid email or password")
-        if user.failed_logins:
-            self._users.clear_failed_logins(user.id)
+        if not self._hasher.verify(user.password_hash, password):
+            self.count_failure(email, client, now)
+            raise InvalidCredentials("Invalid email or password")
+        if failures.count:
+            self._failures.clear(email, client)
         return self.start_session(user)
 
-    def count_failure(self, user: User, now: datetime) -> None:
-        """Count a wrong password; the failure that locks the user says so."""
-        after = self._users.record_failed_login(
-            user.id,
-            max_failures=self._policy.max_failed_logins,
-            lock_until=now + timedelta(seconds=self._policy.lockout_s),
+    def refuse_if_locked(
+        self, email: str, client: str, now: datetime, password: str = ""
+    ) -> LoginFailures:
+        """AccountLocked while the pair is locked, after a hash's worth of
+        work: how long an answer takes must not tell that it is locked."""
+        failures = self._failures.failures(email, client, now)
+        if failures.locked_until is not None:
+            self._hasher.burn(password)
+            raise _locked(failures.locked_until, now)
+        return failures
+
+    def count_failure(self, email: str, client: str, now: datetime) -> None:
+        """Count a wrong password; the failure that locks the pair says so."""
+        after = self._failures.record_failure(
+            email, client, now=now, max_failures=self._policy.max_failed_logins,
+            lockout_s=self._policy.lockout_s,
         )
-        if after.locked_until is not None and after.locked_until > now:
-            log.warning("user %s locked after %s failed logins", user.id,
-                        self._policy.max_failed_logins)
-            self._refuse_if_locked(after, now)
+        if after.locked_until is not None:
+            log.warning("sign-in locked for an email from %s after %s failed logins",
+                        client, self._policy.max_failed_logins)
+            raise _locked(after.locked_until, now)
 
     def start_session(self, user: User) -> SessionTokens:
         session_id = uuid.uuid4()
@@ -191,15 +211,14 @@ class SessionService:
             user=user,
         )
 
-    @staticmethod
-    def _refuse_if_locked(user: User, now: datetime) -> None:
-        if user.locked_until is not None and user.locked_until > now:
-            retry_after_s = max(1, int((user.locked_until - now).total_seconds() + 0.999))
-            raise AccountLocked(
-                "Too many failed logins; the account is locked for a while",
-                locked_until=user.locked_until.isoformat(),
-                retry_after_s=retry_after_s,
-            )
+
+def _locked(locked_until: datetime, now: datetime) -> AccountLocked:
+    retry_after_s = max(1, int((locked_until - now).total_seconds() + 0.999))
+    return AccountLocked(
+        "Too many failed logins; the account is locked for a while",
+        locked_until=locked_until.isoformat(),
+        retry_after_s=retry_after_s,
+    )
 
 
 def _check_account_fields(registration: Registration) -> None:

@@ -24,6 +24,7 @@ from adapters.carriers.simulated import (
 from adapters.postgres.dispatch import PostgresDispatchClaims, PostgresReceiptIndex
 from application.carriers import DeliveryReceipt, SubmitRequest, SubmitResult
 from application.dispatching import Dispatcher
+from application.errors import OutcomeUnknown
 from application.receipts import ReceiptProcessor
 from application.routing import ReceiptPolicy, Route, RouteBook
 from application.sending import SendMessage
@@ -322,16 +323,17 @@ class FlakyOutcomes:
     """The outcome service with its database failing the first `failures`
     saves, as during a PostgreSQL outage."""
 
-    def __init__(self, real, failures: int) -> None:
+    def __init__(self, real, failures: int, error: Exception | None = None) -> None:
         self._real = real
         self.failures = failures
         self.calls = 0
+        self._error = error or ConnectionError("the database went away")
 
     def record(self, outcomes, *, loaded=None):
         self.calls += 1
         if self.failures > 0:
             self.failures -= 1
-            raise ConnectionError("the database went away")
+            raise self._error
         return self._real.record(outcomes, loaded=loaded)
 
 
@@ -348,22 +350,29 @@ class CountingCarrier(RecordingCarrier):
 
 
 def _counting_rig(
-    container: Container, failures: int
+    container: Container, failures: int, error: Exception | None = None
 ) -> tuple[Rig, CountingCarrier, FlakyOutcomes]:
     route = Route("counted", "+", "counting", 1000.0, ReceiptPolicy.RECEIPTS, 10, False)
     rig = _rig(container, route)
     carrier = CountingCarrier()
-    flaky = FlakyOutcomes(container.outcomes, failures)
+    flaky = FlakyOutcomes(container.outcomes, failures, error)
     rig.dispatcher._carriers = {"counting": carrier}
     rig.dispatcher._outcomes = flaky
     return rig, carrier, flaky
 
 
-def test_a_failed_save_is_retried_and_never_submits_again(container: Container) -> None:
+@pytest.mark.parametrize("error", [
+    ConnectionError("the database went away"),
+    # What the store raises when the connection drops after the commit was sent.
+    OutcomeUnknown("The connection to the database was lost"),
+], ids=["connection", "outcome-unknown"])
+def test_a_failed_save_is_retried_and_never_submits_again(
+    container: Container, error: Exception
+) -> None:
     """The carrier took the messages; the database failed the save. The
     carrier's ids wait in memory until a save succeeds: nothing is handed
     to the carrier twice, however the redelivery falls."""
-    rig, carrier, flaky = _counting_rig(container, failures=3)
+    rig, carrier, flaky = _counting_rig(container, failures=3, error=error)
     messages = [rig.send(f"+4477009{i:05d}") for i in range(5)]
     decisions = rig.dispatch(*messages)
     assert decisions == dict.fromkeys(messages)  # done with: ack

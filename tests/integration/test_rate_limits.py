@@ -124,3 +124,21 @@ def test_leases_refill_at_the_rate_and_never_oversubscribe(container: Container)
     time.sleep(2)
     capped = buckets.lease(key_id, 50, 10)
     assert capped.taken == 10 and capped.tokens_left <= 40.0
+
+
+def test_a_bucket_of_its_own_shape_and_pruning_of_full_ones(container: Container) -> None:
+    """A bucket may hold more than a second's worth (here 3, refilled at one
+    a second), and a bucket that is full again is deleted by a prune: it is
+    the same as no row, which a lease starts full."""
+    buckets = PostgresRateBuckets(container.pool)
+    busy, idle = uuid.uuid4(), uuid.uuid4()
+    taken = [buckets.lease(busy, 1.0, 1, capacity=3).taken for _ in range(4)]
+    assert taken == [1, 1, 1, 0]
+    assert buckets.lease(idle, 1000.0, 1, capacity=3).taken == 1
+    time.sleep(0.05)  # the idle bucket refills its one token in a millisecond
+    buckets.prune()
+    with container.pool.connection() as conn:
+        rows = conn.execute("SELECT key_id FROM rate_buckets WHERE key_id = ANY(%s)",
+                            ([busy, idle],)).fetchall()
+    assert [row[0] for row in rows] == [busy]
+    assert buckets.lease(idle, 1000.0, 1, capacity=3).tokens_left == 2.0  # it started full

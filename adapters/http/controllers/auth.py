@@ -1,4 +1,11 @@
-"""/v1/auth/*: register, log in, refresh, who am I, log out, and passwords."""
+"""/v1/auth/*: register, log in, refresh, who am I, log out, and passwords.
+
+Login, register and forgot-password take a token from the client address's
+sign-in bucket before any work (adapters/http/address_limits.py). Each
+password hash runs on one of the process's few hashing slots
+(adapters/identity/passwords.py); a request that would find neither a free
+slot nor a place to wait for one is refused before it costs a query.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +16,13 @@ from typing import Any
 import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
+from litestar.concurrency import sync_to_thread
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import JSONBody
 
 from adapters.bootstrap import Container
+from adapters.http.address_limits import AddressLimits, error_with_retry_after
 from adapters.http.auth import authenticate
 from adapters.http.bearer import access_claims, session_token
 from adapters.http.identity_schemas import (
@@ -35,9 +44,11 @@ from adapters.http.identity_schemas import (
 )
 from adapters.http.request_id import request_id_of
 from adapters.http.schemas import Meta
+from adapters.identity.passwords import busy
 from adapters.postgres.accounts import Principal
 from application.identity.ports import User
 from application.identity.sessions import Registration, SessionTokens
+from domain.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +56,24 @@ log = logging.getLogger(__name__)
 def _container(request: Request[Any, Any, Any]) -> Container:
     container: Container = request.app.state.container
     return container
+
+
+def _limits(request: Request[Any, Any, Any]) -> AddressLimits:
+    limits: AddressLimits = request.app.state.address_limits
+    return limits
+
+
+async def _sign_in_attempt(request: Request[Any, Any, Any], *, hashes: bool = True) -> str:
+    """The client's address, once it has taken a sign-in attempt (429
+    RATE_LIMITED with Retry-After when it has none left). A request that
+    would hash a password while every slot and waiting place is taken is
+    refused first (503), before it costs a query."""
+    if hashes and _container(request).identity.hash_slots.saturated():
+        raise busy()
+    limits = _limits(request)
+    client = limits.client(request.scope)
+    await limits.sign_in(client)
+    return client
 
 
 def _meta(request: Request[Any, Any, Any]) -> Meta:
@@ -80,26 +109,35 @@ def _done(request: Request[Any, Any, Any], message: str) -> DoneResponse:
 class AuthController(Controller):
     path = "/v1/auth"
     tags = ["Auth"]
+    # Rate limits, lockouts and busy hashing slots say when to come back.
+    exception_handlers = {DomainError: error_with_retry_after}
 
     @post("/register", operation_id="register",
-          summary="Create an account and its owner", status_code=201, sync_to_thread=True)
-    def register(
+          summary="Create an account and its owner", status_code=201)
+    async def register(
         self, request: Request[Any, Any, Any], data: JSONBody[RegisterRequest]
     ) -> TokensResponse:
-        tokens = _container(request).identity.sessions.register(Registration(
-            email=data.email, password=data.password, name=data.name,
-            company_name=data.company_name or data.name, currency=data.currency.upper(),
-            default_country=data.country.upper() if data.country else None,
-            timezone=data.timezone,
-        ))
+        await _sign_in_attempt(request)
+        tokens = await sync_to_thread(
+            _container(request).identity.sessions.register,
+            Registration(
+                email=data.email, password=data.password, name=data.name,
+                company_name=data.company_name or data.name, currency=data.currency.upper(),
+                default_country=data.country.upper() if data.country else None,
+                timezone=data.timezone,
+            ),
+        )
         return tokens_response(request, tokens)
 
     @post("/login", operation_id="login",
-          summary="Sign in with email and password", status_code=200, sync_to_thread=True)
-    def login(
+          summary="Sign in with email and password", status_code=200)
+    async def login(
         self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]
     ) -> TokensResponse:
-        tokens = _container(request).identity.sessions.login(data.email, data.password)
+        client = await _sign_in_attempt(request)
+        tokens = await sync_to_thread(
+            _container(request).identity.sessions.login, data.email, data.password, client
+        )
         return tokens_response(request, tokens)
 
     @post("/refresh", operation_id="refreshSession",
@@ -155,6 +193,7 @@ class AuthController(Controller):
     ) -> Response[DoneResponse]:
         # Answered before any lookup; the lookup and the mail run afterwards,
         # so neither the answer nor its timing tells whether the email exists.
+        await _sign_in_attempt(request, hashes=False)
         passwords = _container(request).identity.passwords
         return Response(
             _done(request, "If this address has an account, a reset link is on its way"),
@@ -186,7 +225,8 @@ class AuthController(Controller):
         token = session_token(request)
         session_id = access_claims(container, token).session_id if token else None
         container.identity.passwords.change(
-            principal.user_id, session_id, data.current_password, data.new_password
+            principal.user_id, session_id, data.current_password, data.new_password,
+            _limits(request).client(request.scope),
         )
         return _done(request, "Password changed; other sessions are signed out")
 

@@ -18,9 +18,16 @@ from litestar import Controller, Request, Response, post
 from litestar.exceptions import NotAuthorizedException, ValidationException
 
 from adapters.bootstrap import Container
+from adapters.http.address_limits import (
+    FAILED_KEYS_MESSAGE,
+    AddressLimits,
+    TooManyAttempts,
+    error_with_retry_after,
+)
 from adapters.http.credentials import MAX_CREDENTIAL_LENGTH
 from adapters.http.schemas import NO_NUL
 from adapters.postgres.access_tokens import IssuedToken
+from domain.errors import DomainError
 
 MAX_TOKEN_REQUEST_BYTES = 4096
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -61,6 +68,7 @@ def _decode(content_type: str, body: bytes) -> AccessTokenRequest:
 class OAuthController(Controller):
     path = "/v1/oauth"
     tags = ["Authentication"]
+    exception_handlers = {DomainError: error_with_retry_after}
 
     @post("/access_token", operation_id="createAccessToken",
           summary="OAuth client credentials: get a bearer token", status_code=200)
@@ -68,7 +76,22 @@ class OAuthController(Controller):
         """Exchange an API key and secret for a 1-hour Bearer token."""
         data = _decode(request.headers.get("content-type", ""), await request.body())
         container: Container = request.app.state.container
-        issued = await asyncio.to_thread(_issue, container, data)
+        # A wrong client_secret is a failed API credential like any other:
+        # counted per client address, and refused once there are too many.
+        limits: AddressLimits = request.app.state.address_limits
+        client = limits.client(request.scope)
+        refused_s = limits.failed_key_refusal(client)
+        if refused_s is not None:
+            raise TooManyAttempts(FAILED_KEYS_MESSAGE, retry_after=refused_s)
+        try:
+            issued = await asyncio.to_thread(_issue, container, data)
+        except NotAuthorizedException:
+            decision = await limits.count_failed_key(client)
+            if not decision.allowed:
+                raise TooManyAttempts(
+                    FAILED_KEYS_MESSAGE, retry_after=decision.retry_after_s
+                ) from None
+            raise
         return Response(
             AccessTokenResponse(issued.access_token, "Bearer", issued.expires_in_s),
             headers={"cache-control": "no-store", "pragma": "no-cache"},

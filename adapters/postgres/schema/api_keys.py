@@ -1,4 +1,5 @@
-"""Per-account rate limits, OAuth access tokens and shared rate buckets."""
+"""Per-account rate limits, OAuth access tokens and shared rate buckets (per key,
+and per client address)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,13 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             last_taken integer NOT NULL,
             refilled_at timestamptz NOT NULL
         );
+        """,
+    ),
+    (
+        61,
+        'rate buckets say when they are full again, so that idle ones can be pruned',
+        """
+        ALTER TABLE rate_buckets ADD COLUMN full_at timestamptz NOT NULL DEFAULT '-infinity';
         """,
     ),
 )

@@ -1,4 +1,4 @@
-"""Users, sessions and the mail the default adapter keeps."""
+"""Users, sessions, failed logins and the mail the default adapter keeps."""
 
 from __future__ import annotations
 
@@ -72,6 +72,22 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             created_at timestamptz NOT NULL DEFAULT now()
         );
         CREATE INDEX outbound_mail_recipient_idx ON outbound_mail (recipient, id DESC);
+        """,
+    ),
+    (
+        12,
+        'failed logins counted per (email, client address) instead of per user',
+        """
+        CREATE TABLE login_failures (
+            email text NOT NULL CHECK (length(email) <= 254),
+            client_address text NOT NULL CHECK (length(client_address) <= 64),
+            failures integer NOT NULL CHECK (failures >= 0),
+            locked_until timestamptz,
+            forget_at timestamptz NOT NULL,
+            PRIMARY KEY (email, client_address)
+        );
+        CREATE INDEX login_failures_forget_idx ON login_failures (forget_at);
+        ALTER TABLE users DROP COLUMN failed_logins, DROP COLUMN locked_until;
         """,
     ),
 )

@@ -1,7 +1,9 @@
 """An app on a real container whose sign-in settings suit tests: a short
-lockout, so that its end can be waited for, and a cheaper Argon2id cost (the
+lockout, so that its end can be waited for, a cheaper Argon2id cost (the
 same algorithm; the production cost makes each login take most of a second on
-a loaded two-core machine)."""
+a loaded two-core machine), and per-address limits out of the way: every
+TestClient request comes from one address, "testclient", and the limits have
+tests of their own (test_address_limits.py)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ def identity_env() -> dict[str, str]:
         "SMSLEDGER_LOCKOUT_S": str(LOCKOUT_S),
         "SMSLEDGER_ARGON2_TIME_COST": "1",
         "SMSLEDGER_ARGON2_MEMORY_KIB": "8192",
+        "SMSLEDGER_SIGN_IN_ATTEMPTS_PER_MIN": "1000000",
+        "SMSLEDGER_FAILED_KEY_AUTHS_PER_MIN": "1000000",
     }
 
 

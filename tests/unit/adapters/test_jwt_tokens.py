@@ -29,7 +29,7 @@ PEM = new_private_key_pem().decode()
 def a_user() -> User:
     return User(
         id=uuid.uuid4(), account_id="acc-1", email="a@example.com", name="A", role="owner",
-        platform_admin=False, password_hash=None, failed_logins=0, locked_until=None,
+        platform_admin=False, password_hash=None,
         created_at=datetime.now(UTC),
     )
 
