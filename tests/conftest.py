@@ -49,15 +49,8 @@ def nats_url(services_root: Path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def database_url(postgres_server: str) -> Iterator[str]:
     """A fresh, migrated database for this test run."""
-    from adapters.bootstrap import migrate_database
-
-    name = f"smsledger_test_{RUN_ID}"
-    url = infra.create_database(postgres_server, name)
-    try:
-        migrate_database(url)
+    with infra.migrated_database(postgres_server, f"smsledger_test_{RUN_ID}") as url:
         yield url
-    finally:
-        infra.drop_database(postgres_server, name)
 
 
 def pytest_report_header() -> list[str]:

@@ -64,16 +64,20 @@ def select_events_once(
     return list(_SELECT_EVENTS(recorder, originator_id, **kwargs))
 
 
-class SnapshotRecorder(PostgresAggregateRecorder):
-    """The snapshot store, without the library's retry loop. A snapshot that
-    cannot be written is only logged (LedgerApplication._snapshot_from_memory),
-    and its writer holds the wallet's lock while it tries."""
+class _ReadsOnce(PostgresAggregateRecorder):
+    """The library's recorder, its reads tried as select_events_once does."""
 
     def select_events(
         self, originator_id: UUID | str, *, gt: int | None = None, lte: int | None = None,
         desc: bool = False, limit: int | None = None,
     ) -> Sequence[StoredEvent]:
         return select_events_once(self, originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+
+
+class SnapshotRecorder(_ReadsOnce):
+    """The snapshot store, without the library's retry loop. A snapshot that
+    cannot be written is only logged (LedgerApplication._snapshot_from_memory),
+    and its writer holds the wallet's lock while it tries."""
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -82,7 +86,7 @@ class SnapshotRecorder(PostgresAggregateRecorder):
         return result
 
 
-class LedgerRecorder(PostgresApplicationRecorder):
+class LedgerRecorder(_ReadsOnce, PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._append_function = f"{self.events_table_name}_append"
@@ -100,12 +104,6 @@ class LedgerRecorder(PostgresApplicationRecorder):
             schema=Identifier(self.datastore.schema),
             function=Identifier(self._append_function),
         )
-
-    def select_events(
-        self, originator_id: UUID | str, *, gt: int | None = None, lte: int | None = None,
-        desc: bool = False, limit: int | None = None,
-    ) -> Sequence[StoredEvent]:
-        return select_events_once(self, originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any

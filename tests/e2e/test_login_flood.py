@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.bootstrap import Container, build, migrate_database
+from adapters.bootstrap import Container, build
 from adapters.config import Settings
 from tests.benchmarks.api_process import ApiProcess
 from tests.support import infra
@@ -48,13 +48,8 @@ def flood_database_url(postgres_server: str, run_id: str) -> Iterator[str]:
     """A database of its own: the flood's sends are not left behind for the
     tests that run the whole product on the run's database, whose workers
     would have to catch up with them."""
-    name = f"smsledger_test_{run_id}_flood"
-    url = infra.create_database(postgres_server, name)
-    try:
-        migrate_database(url)
+    with infra.migrated_database(postgres_server, f"smsledger_test_{run_id}_flood") as url:
         yield url
-    finally:
-        infra.drop_database(postgres_server, name)
 
 
 @pytest.fixture

@@ -105,15 +105,21 @@ def product(tmp_path: Path, product_env: dict[str, str]) -> Iterator[Product]:
     try:
         yield running
     finally:
-        if running.process is not None and running.process.poll() is None:
-            # A failed test still stops the product gracefully, so that it
-            # stops the embedded servers it started; kill only if it hangs.
-            running.process.terminate()
-            try:
-                running.process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                running.process.kill()
-                running.process.wait(timeout=STOP_TIMEOUT_S)
+        if running.process is not None:
+            stop_gracefully(running.process)
+
+
+def stop_gracefully(process: subprocess.Popen[str]) -> None:
+    """A failed test still stops the product gracefully, so that it stops the
+    embedded servers it started; kill only if it hangs."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=STOP_TIMEOUT_S)
 
 
 def test_send_bulk_balance_verify_and_restart(product: Product) -> None:

@@ -18,7 +18,12 @@ from typing import TypeVar
 import httpx
 import pytest
 
-from tests.e2e.test_up import SMSLEDGER, STOP_TIMEOUT_S, product_env  # noqa: F401 - a fixture
+from tests.e2e.test_up import (  # noqa: F401 - product_env is a fixture
+    SMSLEDGER,
+    STOP_TIMEOUT_S,
+    product_env,
+    stop_gracefully,
+)
 
 pytestmark = pytest.mark.e2e
 T = TypeVar("T")
@@ -98,13 +103,7 @@ def up(tmp_path: Path, product_env: dict[str, str]) -> Iterator[Up]:  # noqa: F8
     try:
         yield running
     finally:
-        if running.process.poll() is None:
-            running.process.terminate()
-            try:
-                running.process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                running.process.kill()
-                running.process.wait(timeout=STOP_TIMEOUT_S)
+        stop_gracefully(running.process)
 
 
 def _poll(fetch: Callable[[], T], done: Callable[[T], bool], timeout_s: float) -> T:

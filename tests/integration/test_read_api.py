@@ -6,8 +6,7 @@ models (the database is shared by the run) and works in an account of its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -23,16 +22,11 @@ from application.sending import BulkRecipient, SendBulk, SendMessage
 from domain.message_status import MessageStatus
 from domain.wallet import TopUpSource
 from projections.registry import ALL_PROJECTIONS
+from tests.support.accounts import Account, new_account
 from tests.support.senders import approve_sender
 
 GB_PRICE_MICROS = 34_800  # the default GBP card's price of one GB segment
 NOTIFICATION_PAGE = 10_000
-
-
-@dataclass(frozen=True)
-class Account:
-    account_id: str
-    headers: dict[str, str]
 
 
 def project_everything(container: Container) -> None:
@@ -49,16 +43,6 @@ def project_everything(container: Container) -> None:
         for p in ALL_PROJECTIONS:
             cur.execute(f"TRUNCATE {', '.join(p.tables)}")
             p.apply(cur, [e for e in envelopes if e.type in p.event_types])
-
-
-def new_account(container: Container, top_up_micros: int = 100_000_000) -> Account:
-    profile = container.accounts.create_account(f"Reader {uuid4().hex[:8]}", "GBP", "GB")
-    live, _ = container.wallets.open_wallets(profile.account_id, "GBP")  # and the sandbox's
-    container.wallets.top_up(live, top_up_micros, TopUpSource.STRIPE, f"pi_{uuid4().hex}")
-    approve_sender(container, profile.account_id)
-    key = container.accounts.issue_key(profile.account_id, sandbox=False)
-    headers = {"X-API-Key": key.api_key, "X-API-Secret": key.api_secret}
-    return Account(profile.account_id, headers)
 
 
 def send(
@@ -85,17 +69,6 @@ def settle(
         + [Outcome(m, OutcomeKind.REPORTED, carrier_status="UNDELIV",
                    status=MessageStatus.FAILED, error_code="EC_ABSENT") for m in failed]
     )
-
-
-@pytest.fixture
-def client(container: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container)) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def account(container: Container) -> Account:
-    return new_account(container)
 
 
 def test_a_message_shows_its_status_cost_and_events(
@@ -404,7 +377,6 @@ def test_the_openapi_document_lists_the_read_operations(client: TestClient) -> N
 def test_messages_can_be_found_by_client_ref(container: Container) -> None:
     from litestar.testing import TestClient
 
-    from adapters.http.app import create_app
 
     profile = container.accounts.create_account("Ref Ltd", "GBP", "GB")
     live, _ = container.wallets.open_wallets(profile.account_id, "GBP")

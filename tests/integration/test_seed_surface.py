@@ -7,48 +7,22 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from uuid import UUID, uuid4
+from uuid import UUID
 
-import pytest
 from litestar.testing import TestClient
 
 from adapters.bootstrap import Container
 from adapters.eventstore.envelopes import envelopes_of
-from adapters.http.app import create_app
 from adapters.postgres.dispatch import PostgresDispatchClaims, PostgresReceiptIndex, load_routes
 from adapters.workers import build_carriers
 from application.carriers import DeliveryReceipt
 from application.dispatching import Dispatcher
 from application.routing import RouteBook
 from domain.message import Message
-from domain.wallet import TopUpSource
 from tests.integration.test_read_api import project_everything
 from tests.integration.webhooks.support import feed, intake_runner, rows
-from tests.support.senders import approve_sender
-
-
-class Account:
-    def __init__(self, container: Container, *, sandbox_key: bool = False) -> None:
-        profile = container.accounts.create_account(f"Seed {uuid4().hex[:6]}", "GBP", "GB")
-        self.account_id = profile.account_id
-        live, _ = container.wallets.open_wallets(profile.account_id, "GBP")
-        container.wallets.top_up(live, 10_000_000, TopUpSource.ADJUSTMENT, "opening")
-        approve_sender(container, profile.account_id)
-        key = container.accounts.issue_key(profile.account_id, sandbox=sandbox_key)
-        self.headers = {"X-API-Key": key.api_key, "X-API-Secret": key.api_secret}
-
-
-@pytest.fixture
-def client(container: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container)) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def account(container: Container) -> Account:
-    return Account(container)
+from tests.support.accounts import Account, new_account
 
 
 def test_the_send_answers_message_id_beside_id_and_message_id(
@@ -91,7 +65,7 @@ def test_sandbox_reset_answers_get_as_the_seeds_curl_sends_it(
     client: TestClient, container: Container
 ) -> None:
     """Seed 000's curl for the reset has no -X POST: it is a GET."""
-    account = Account(container, sandbox_key=True)
+    account = new_account(container, sandbox_key=True)
     for method in ("GET", "POST"):
         reset = client.request(method, "/v1/sandbox/reset",
                                headers={**account.headers, "X-Sandbox": "true"})

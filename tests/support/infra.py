@@ -6,11 +6,12 @@ the embedded servers are started under a caller-chosen temporary directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import psycopg
 from psycopg import sql
@@ -102,3 +103,16 @@ def drop_database(server_dsn: str, name: str) -> None:
 def _check_name(name: str) -> None:
     if not _DATABASE_NAME.fullmatch(name):
         raise ValueError(f"database name {name!r} must match {_DATABASE_NAME.pattern}")
+
+
+@contextlib.contextmanager
+def migrated_database(server_dsn: str, name: str) -> Iterator[str]:
+    """A fresh database `name` with the product's schema, dropped afterwards."""
+    from adapters.bootstrap import migrate_database
+
+    url = create_database(server_dsn, name)
+    try:
+        migrate_database(url)
+        yield url
+    finally:
+        drop_database(server_dsn, name)
