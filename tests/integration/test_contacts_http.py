@@ -3,21 +3,12 @@ imports and opt-outs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from litestar.testing import TestClient
 
 from adapters.bootstrap import Container
-from adapters.http.app import create_app
 from tests.integration.campaign_support import Account, new_account
 from tests.support.keys import narrow_key
-
-
-@pytest.fixture
-def client(container: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container)) as test_client:
-        yield test_client
 
 
 @pytest.fixture

@@ -3,21 +3,13 @@ refused and counted, contact fields as template variables."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from uuid import UUID
 
 import pytest
 from litestar.testing import TestClient
 
 from adapters.bootstrap import Container
-from adapters.http.app import create_app
 from tests.integration.campaign_support import Account, accepted_messages, new_account
-
-
-@pytest.fixture
-def client(container: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container)) as test_client:
-        yield test_client
 
 
 @pytest.fixture

@@ -47,12 +47,6 @@ class Account:
 
 
 @pytest.fixture
-def client(container: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container)) as test_client:
-        yield test_client
-
-
-@pytest.fixture
 def account(container: Container) -> Account:
     return Account(container)
 

@@ -3,7 +3,6 @@ sender-ID decisions, through HTTP on a real container and database."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
@@ -11,7 +10,6 @@ import pytest
 from litestar.testing import TestClient
 
 from adapters.bootstrap import Container
-from adapters.http.app import create_app
 from application.errors import ValidationFailed
 from domain.errors import InvalidTransition
 from domain.wallet import TopUpSource
@@ -35,12 +33,6 @@ def new_account(container: Container, name: str = "Surface") -> Account:
 def restrict(container: Container, account: Account, permissions: list[str]) -> None:
     """Use a key holding only `permissions` from now on."""
     account.headers.update(narrow_key(container, account.account_id, permissions))
-
-
-@pytest.fixture
-def client(container: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container)) as test_client:
-        yield test_client
 
 
 @pytest.fixture
