@@ -13,8 +13,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-from domain.accepted_batch import AcceptedBatch
 from domain.inbound import OptAction
+from domain.messaging.accepted_batch import AcceptedBatch
 from domain.messaging.pricing import RateBook
 
 

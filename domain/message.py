@@ -15,21 +15,21 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.errors import InvalidTransition
-from domain.message_status import (
+from domain.messaging.receipts import status_for_carrier_state
+from domain.messaging.recipient import Recipient
+from domain.messaging.sandbox import SANDBOX_CARRIER, sandbox_carrier_id, settled_status
+from domain.messaging.simulator import (
+    REJECTION_ERROR_CODE,
+    REJECTION_REASON,
+    SimulatedOutcome,
+)
+from domain.messaging.status import (
     FINAL_STATUSES,
     NOT_YET_SUBMITTED,
     REPORTABLE_STATUSES,
     Charge,
     MessageStatus,
 )
-from domain.messaging.receipts import status_for_carrier_state
-from domain.messaging.simulator import (
-    REJECTION_ERROR_CODE,
-    REJECTION_REASON,
-    SimulatedOutcome,
-)
-from domain.recipient import Recipient
-from domain.sandbox import SANDBOX_CARRIER, sandbox_carrier_id, settled_status
 from domain.settlement import SettlementItem, SettlementKind
 
 DEFAULT_VALIDITY_MINUTES = 2880
@@ -306,7 +306,7 @@ class Message(Aggregate):
 
     def settle_in_sandbox(self, outcome: SimulatedOutcome) -> None:
         """Record, as the message is accepted, what the sandbox's simulator
-        did with it (domain/sandbox.py): taken and reported, or refused at
+        did with it (domain/messaging/sandbox.py): taken and reported, or refused at
         submit. A sandbox message holds no money: nothing is settled."""
         assert self.sandbox and self.charge == Charge.NONE, "a free sandbox message"
         assert self.status == MessageStatus.QUEUED, "settled as it is accepted"

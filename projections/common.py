@@ -25,7 +25,7 @@ from psycopg.pq import Format
 from psycopg.rows import dict_row, tuple_row
 
 from domain.message import Message
-from domain.message_status import FINAL_STATUSES, MessageStatus
+from domain.messaging.status import FINAL_STATUSES, MessageStatus
 from domain.published import CONTRACTS, Envelope
 
 STATUSES: tuple[str, ...] = tuple(str(status) for status in MessageStatus)

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from application.carriers import (
+from application.delivery.carriers import (
     DeliveryReceipt,
     InboundHandler,
     ReceiptHandler,

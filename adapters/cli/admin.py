@@ -10,9 +10,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from adapters.bootstrap.services import running_services
 from adapters.cli import finance
-from adapters.cli.services import running_services
-from adapters.config import Settings
+from adapters.config.settings import Settings
 from domain import ids
 from domain.errors import DomainError
 from domain.messaging.phone import KNOWN_COUNTRIES
@@ -60,7 +60,7 @@ def add_commands(sub: Any) -> None:
 
 
 def cmd_accounts_create(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap import build, migrate_database
+    from adapters.bootstrap.container import build, migrate_database
 
     try:
         currency = ensure_currency(args.currency.upper())
@@ -111,7 +111,7 @@ def cmd_accounts_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ledger_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap import build
+    from adapters.bootstrap.container import build
 
     with running_services(settings, need_nats=False) as services:
         container = build(settings, services.database_url)
@@ -133,7 +133,7 @@ def cmd_ledger_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ledger_balance(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap import build
+    from adapters.bootstrap.container import build
 
     wallet_id = ids.wallet_id(args.account, sandbox=args.sandbox)
     with running_services(settings, need_nats=False) as services:

@@ -12,14 +12,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from adapters.bootstrap.services import on_running_instance, running_services
 from adapters.cli import admin, users, workers
 from adapters.cli.serve import bind_api_socket, serve_api, serve_api_workers, wait_for_roles
-from adapters.cli.services import on_running_instance, running_services
-from adapters.config import ConfigError, Settings
+from adapters.config.settings import ConfigError, Settings
 from adapters.runtime import instance
 
 if TYPE_CHECKING:
-    from adapters.bootstrap import Container
+    from adapters.bootstrap.container import Container
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -32,7 +32,7 @@ def up_worker_processes() -> tuple[tuple[str, ...], ...]:
     The relay has one to itself: everything downstream waits for it, and
     sharing an interpreter lock with the projections held it to a fraction
     of its rate. The projections take two (PROJECTOR_GROUPS)."""
-    from adapters.workers import PROJECTOR_GROUPS
+    from adapters.bootstrap.workers import PROJECTOR_GROUPS
 
     return (
         ("relay",),
@@ -42,8 +42,8 @@ def up_worker_processes() -> tuple[tuple[str, ...], ...]:
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap import build, migrate_database
-    from adapters.workers import supervised_workers
+    from adapters.bootstrap.container import build, migrate_database
+    from adapters.bootstrap.workers import supervised_workers
 
     instance.refuse_second_up(settings.data_dir)
     with running_services(settings, need_nats=True) as services:
@@ -89,7 +89,7 @@ def _serve(
 
 
 def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap import build
+    from adapters.bootstrap.container import build
 
     database_url = _required_database_url(settings)
     settings = users.with_session_key(settings)
@@ -108,7 +108,7 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap import migrate_database
+    from adapters.bootstrap.container import migrate_database
 
     with running_services(settings, need_nats=False) as services:
         applied = migrate_database(services.database_url)

@@ -18,8 +18,8 @@ import uvicorn
 from litestar.concurrency import set_asyncio_executor
 from uvicorn.supervisors import Multiprocess
 
-from adapters.bootstrap import Container
-from adapters.config import ROLES_STATUS_FILE_ENV, ConfigError, Settings
+from adapters.bootstrap.container import Container
+from adapters.config.settings import ROLES_STATUS_FILE_ENV, ConfigError, Settings
 from adapters.http.app import create_app
 from adapters.runtime.supervisor import Supervisor
 

@@ -10,13 +10,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from adapters.cli.services import running_services
-from adapters.config import Settings
+from adapters.bootstrap.services import running_services
+from adapters.config.settings import Settings
 from application.identity.sessions import Registration
 from domain.errors import DomainError
 
 if TYPE_CHECKING:
-    from adapters.bootstrap import Container
+    from adapters.bootstrap.container import Container
     from application.identity.ports import User
 
 OPERATORS_ACCOUNT_NAME = "Platform operations"
@@ -52,7 +52,7 @@ def create_platform_admin(container: Container, email: str, password: str, name:
 
 
 def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap import build, migrate_database
+    from adapters.bootstrap.container import build, migrate_database
 
     password = args.password or getpass.getpass("Password: ")
     with running_services(settings, need_nats=False) as services:

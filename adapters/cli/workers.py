@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from adapters.cli.services import running_services
-from adapters.config import ConfigError, Settings
+from adapters.bootstrap.services import running_services
+from adapters.config.settings import ConfigError, Settings
 
 
 def add_commands(sub: Any) -> None:
@@ -36,8 +36,8 @@ def add_commands(sub: Any) -> None:
 
 
 def cmd_worker_role(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap import build
-    from adapters.workers import projections_of, run_workers
+    from adapters.bootstrap.container import build
+    from adapters.bootstrap.workers import projections_of, run_workers
 
     if settings.database_url is None or settings.nats_url is None:
         raise ConfigError("DATABASE_URL and NATS_URL are required for this role")
@@ -65,7 +65,7 @@ def cmd_worker_role(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap import build
+    from adapters.bootstrap.container import build
     from adapters.projector.rebuild import rebuild
     from projections.registry import ALL_PROJECTIONS, by_name
 
@@ -95,7 +95,7 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap import build
+    from adapters.bootstrap.container import build
     from adapters.projector.status import statuses
     from projections.registry import ALL_PROJECTIONS
 

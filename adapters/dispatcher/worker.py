@@ -26,10 +26,10 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from adapters.jetstream.runs import SHARED_RUNS
-from application.carriers import Carrier, DeliveryReceipt, InboundMessage
-from application.dispatching import Dispatcher, OutcomesNotSaved
-from application.inbound import InboundService
-from application.receipts import ReceiptProcessor
+from application.delivery.carriers import Carrier, DeliveryReceipt, InboundMessage
+from application.delivery.dispatching import Dispatcher, OutcomesNotSaved
+from application.delivery.inbound import InboundService
+from application.delivery.receipts import ReceiptProcessor
 from domain.published import subject_of
 
 log = logging.getLogger(__name__)

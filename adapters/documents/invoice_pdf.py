@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from fpdf import FPDF
 
-from application.invoices import Invoice
+from application.billing.invoices import Invoice
 from domain.money import micros_to_decimal
 
 MAX_LINES_PRINTED = 500  # a month with more lists them in the JSON invoice

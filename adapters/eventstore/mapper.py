@@ -21,9 +21,9 @@ from eventsourcing.domain import CanSnapshotAggregate, DomainEventProtocol
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
 
-from domain.accepted_batch import AcceptedBatch
 from domain.message import Message
-from domain.sandbox import sandbox_carrier_id
+from domain.messaging.accepted_batch import AcceptedBatch
+from domain.messaging.sandbox import sandbox_carrier_id
 
 _ENVELOPE_FIELDS = frozenset({"originator_id", "originator_version"})
 _encoder = msgspec.json.Encoder()

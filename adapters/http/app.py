@@ -4,49 +4,49 @@ from __future__ import annotations
 
 from litestar import Litestar
 
-from adapters.bootstrap import Container
-from adapters.http.address_limits import AddressLimits
-from adapters.http.controllers.admin_accounts import AdminAccountsController
-from adapters.http.controllers.admin_rate_overrides import AdminRateOverridesController
-from adapters.http.controllers.admin_sender_ids import AdminSenderIdsController
-from adapters.http.controllers.api_keys import ApiKeysController
-from adapters.http.controllers.auth import AuthController
-from adapters.http.controllers.billing import BillingController
-from adapters.http.controllers.campaign_commands import (
+from adapters.bootstrap.container import Container
+from adapters.http.admin.accounts import AdminAccountsController
+from adapters.http.admin.rate_overrides import AdminRateOverridesController
+from adapters.http.admin.sender_ids import AdminSenderIdsController
+from adapters.http.billing.checkout import CheckoutController
+from adapters.http.billing.controller import BillingController
+from adapters.http.billing.invoices import InvoicesController
+from adapters.http.billing.stripe_webhook import StripeWebhookController
+from adapters.http.billing.usage_export import UsageExportController
+from adapters.http.campaigns.commands import (
     AdminCampaignsController,
     CampaignCommandsController,
 )
-from adapters.http.controllers.campaigns import CampaignsController
-from adapters.http.controllers.carrier_callbacks import CarrierCallbacksController
-from adapters.http.controllers.checkout import CheckoutController
-from adapters.http.controllers.contact_groups import ContactGroupsController, ContactTagsController
-from adapters.http.controllers.contacts import ContactsController
-from adapters.http.controllers.google_auth import GoogleAuthController
-from adapters.http.controllers.health import HealthController
-from adapters.http.controllers.inbound import InboundController
-from adapters.http.controllers.invoices import InvoicesController
-from adapters.http.controllers.messages import MessagesController
-from adapters.http.controllers.notifications import NotificationsController
-from adapters.http.controllers.oauth import OAuthController
-from adapters.http.controllers.opt_outs import OptOutsController
-from adapters.http.controllers.profile import ProfileController
-from adapters.http.controllers.reports import ReportsController
-from adapters.http.controllers.sandbox import SandboxController
-from adapters.http.controllers.sender_ids import SenderIdsController
-from adapters.http.controllers.sms import SmsController
-from adapters.http.controllers.stripe_webhook import StripeWebhookController
-from adapters.http.controllers.templates import TemplatesController
-from adapters.http.controllers.usage_export import UsageExportController
-from adapters.http.controllers.webhooks import WebhooksController
+from adapters.http.campaigns.controller import CampaignsController
+from adapters.http.carriers.callbacks import CarrierCallbacksController
+from adapters.http.contacts.controller import ContactsController
+from adapters.http.contacts.groups import ContactGroupsController, ContactTagsController
+from adapters.http.contacts.opt_outs import OptOutsController
 from adapters.http.errors import EXCEPTION_HANDLERS
 from adapters.http.form_bodies import form_body_middleware
-from adapters.http.idempotency import idempotency_middleware
+from adapters.http.health import HealthController
+from adapters.http.identity.api_keys import ApiKeysController
+from adapters.http.identity.controller import AuthController
+from adapters.http.identity.google import GoogleAuthController
+from adapters.http.identity.oauth import OAuthController
 from adapters.http.json_bodies import JsonRequest
-from adapters.http.key_middleware import key_middleware
+from adapters.http.messages.controller import MessagesController
+from adapters.http.messages.inbound import InboundController
+from adapters.http.messages.reports import ReportsController
+from adapters.http.middleware.address_limits import AddressLimits
+from adapters.http.middleware.api_keys import key_middleware
+from adapters.http.middleware.idempotency import idempotency_middleware
+from adapters.http.middleware.rate_limit import RateLimiter
+from adapters.http.middleware.request_id import request_id_middleware
 from adapters.http.openapi import openapi_config, openapi_json
 from adapters.http.query_strings import nul_check_middleware
-from adapters.http.rate_limit import RateLimiter
-from adapters.http.request_id import request_id_middleware
+from adapters.http.settings.notifications import NotificationsController
+from adapters.http.settings.profile import ProfileController
+from adapters.http.settings.sandbox import SandboxController
+from adapters.http.settings.sender_ids import SenderIdsController
+from adapters.http.settings.templates import TemplatesController
+from adapters.http.sms.controller import SmsController
+from adapters.http.webhooks.controller import WebhooksController
 
 
 def create_app(container: Container) -> Litestar:

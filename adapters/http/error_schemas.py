@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from adapters.http.schemas import Meta
+from adapters.http.sms.schemas import Meta
 
 
 class ErrorOut(msgspec.Struct):

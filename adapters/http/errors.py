@@ -21,7 +21,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import Scope, Send
 
 from adapters.http.json_bodies import refused_body_error
-from adapters.http.request_id import REQUEST_ID_HEADER, request_id_of
+from adapters.http.middleware.request_id import REQUEST_ID_HEADER, request_id_of
 from application.errors import Unavailable
 from application.ports import AccountNotFound
 from domain.errors import DomainError

@@ -7,7 +7,7 @@
 - Errors: Litestar documents its own error shape; ours is the envelope of
   adapters/http/errors.py, so every error response, and the `default` one,
   refer to ErrorResponse.
-- Security: a route that depends on `principal` (adapters/http/auth.py)
+- Security: a route that depends on `principal` (adapters/http/middleware/auth.py)
   requires credentials; the document says which, from the route itself, so a
   new resource route is documented as secured without anyone remembering to.
 - Form bodies: routes that also take `application/x-www-form-urlencoded`
@@ -27,10 +27,10 @@ from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
 
-from adapters.http.controllers.oauth import AccessTokenRequest
 from adapters.http.error_schemas import ErrorResponse
 from adapters.http.form_bodies import FORM_PATHS, FORM_TYPE
-from adapters.http.idempotency import MAX_KEY_LENGTH
+from adapters.http.identity.oauth import AccessTokenRequest
+from adapters.http.middleware.idempotency import MAX_KEY_LENGTH
 
 REF_TEMPLATE = "#/components/schemas/{name}"
 ERROR_REF = {"$ref": REF_TEMPLATE.format(name="ErrorResponse")}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 
-from adapters.config import Settings
+from adapters.config.settings import Settings
 from adapters.http.app import build_routes
 from adapters.http.openapi import rendered_spec
 

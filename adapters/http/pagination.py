@@ -17,8 +17,8 @@ from litestar import Request
 from litestar.params import QueryParameter
 from psycopg import Cursor
 
-from adapters.bootstrap import Container
-from adapters.http.read_schemas import Pagination
+from adapters.bootstrap.container import Container
+from adapters.http.messages.schemas import Pagination
 from application.errors import ValidationFailed
 from domain.errors import DomainError
 from domain.messaging.phone import parse_phone

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from litestar import Litestar
 
-from adapters.bootstrap import build
-from adapters.config import ConfigError, Settings
+from adapters.bootstrap.container import build
+from adapters.config.settings import ConfigError, Settings
 from adapters.http.app import create_app
 
 

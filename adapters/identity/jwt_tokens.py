@@ -24,7 +24,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from adapters.identity_config import IdentitySettings
+from adapters.config.identity import IdentitySettings
 from application.identity.ports import AccessToken, User
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from typing import Any
 
 import jwt
 
-from adapters.identity_config import OidcSettings
+from adapters.config.identity import OidcSettings
 from application.identity.oidc import OidcIdentity, OidcProviderError
 
 ID_TOKEN_ALGORITHMS = ["RS256"]

@@ -14,7 +14,7 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
-from adapters.config import BusSettings
+from adapters.config.settings import BusSettings
 
 log = logging.getLogger(__name__)
 

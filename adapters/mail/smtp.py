@@ -7,7 +7,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 
-from adapters.identity_config import SmtpSettings
+from adapters.config.identity import SmtpSettings
 from application.identity.ports import Mail
 
 log = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ from uuid import UUID
 
 from psycopg_pool import ConnectionPool
 
-from application.carriers import DeliveryReceipt
-from application.dispatch_ports import AwaitedReceipt
-from application.routing import ReceiptPolicy, Route
+from application.delivery.carriers import DeliveryReceipt
+from application.delivery.ports import AwaitedReceipt
+from application.delivery.routing import ReceiptPolicy, Route
 
 
 def load_routes(pool: ConnectionPool) -> list[Route]:

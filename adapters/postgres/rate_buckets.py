@@ -3,7 +3,7 @@ per client address and purpose (sign-in attempts, failed key checks).
 
 A process does not ask the database on every request: it leases a small batch
 of tokens with one statement and spends them locally (see
-adapters/http/rate_limit.py). The row refills at its rate up to its capacity,
+adapters/http/middleware/rate_limit.py). The row refills at its rate up to its capacity,
 using the database's clock, so that processes on hosts with different clocks
 agree. The table is UNLOGGED: buckets are worth nothing after a crash (they
 simply start full), and leases then cost no WAL flush.

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psutil
 
-from adapters.config import ConfigError
+from adapters.config.settings import ConfigError
 
 _logger = logging.getLogger(__name__)
 

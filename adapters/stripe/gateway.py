@@ -15,7 +15,7 @@ from typing import Any
 
 import stripe
 
-from application.billing_ports import ChargeResult, HostedSession
+from application.billing.ports import ChargeResult, HostedSession
 from application.errors import PaymentsUnavailable
 
 REQUEST_TIMEOUT_S = 30.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from adapters.env_values import env_float
+from adapters.config.env_values import env_float
 from domain.webhooks.retry import DEFAULT_SCHEDULE_S, parse_schedule
 
 DEFAULT_TIMEOUT_S = 10.0

@@ -29,8 +29,8 @@ from application.identity.ports import (
 )
 from application.identity.tokens import new_token, token_hash
 from application.identity.validation import check_password, normal_email
-from application.profile import valid_timezone
-from application.wallets import WalletService
+from application.ledger.wallets import WalletService
+from application.settings.profile import valid_timezone
 from domain.errors import DomainError
 from domain.messaging.phone import KNOWN_COUNTRIES
 from domain.money import ensure_currency

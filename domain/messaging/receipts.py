@@ -7,7 +7,7 @@ message; this table only decides the status it moves to.
 
 from __future__ import annotations
 
-from domain.message_status import MessageStatus
+from domain.messaging.status import MessageStatus
 
 # Intermediate states keep the message `sent`; final ones end it.
 _STATUS_BY_CARRIER_STATE: dict[str, MessageStatus] = {

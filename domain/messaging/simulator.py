@@ -15,7 +15,7 @@ The seeded share is decided from the message id and the seed, so the same
 message always gets the same outcome. Two parties follow these rules: the
 simulated carrier (adapters/carriers/simulated.py), which reports after a
 delay, and the sandbox, which settles a message at once when it accepts it
-(domain/sandbox.py). So a magic number means the same thing in both.
+(domain/messaging/sandbox.py). So a magic number means the same thing in both.
 """
 
 from __future__ import annotations

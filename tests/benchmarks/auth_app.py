@@ -15,14 +15,14 @@ import msgspec
 from litestar import Controller, Litestar, Request, get
 from litestar.di import NamedDependency, Provide
 
-from adapters.bootstrap import build
+from adapters.bootstrap.container import build
 from adapters.cli.serve import tune_gc
-from adapters.config import Settings
+from adapters.config.settings import Settings
 from adapters.http.app import create_app
-from adapters.http.auth import authenticate, require_permission
-from adapters.http.request_id import request_id_of
-from adapters.http.schemas import Meta
-from adapters.postgres.accounts import Principal
+from adapters.http.middleware.auth import authenticate, require_permission
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.sms.schemas import Meta
+from adapters.postgres.identity.accounts import Principal
 
 
 class Ping(msgspec.Struct):

@@ -23,7 +23,7 @@ from litestar import Litestar, get, post
 from litestar.params import JSONBody
 
 from adapters.cli.serve import tune_gc, use_worker_threads
-from adapters.http.schemas import Meta, SendSmsRequest, SendSmsResponse, SentSms
+from adapters.http.sms.schemas import Meta, SendSmsRequest, SendSmsResponse, SentSms
 
 
 def _respond(data: SendSmsRequest) -> SendSmsResponse:

@@ -47,11 +47,16 @@ from typing import Any
 
 import httpx
 
-from adapters.bootstrap import Container, build
-from adapters.config import Settings
-from adapters.http.credentials import KeyPair, cached_grant, credentials_from_raw, verify_grant
-from adapters.http.rate_limit import MAX_LEASE_TOKENS, RateLimiter
-from adapters.postgres.api_keys import KeyGrant
+from adapters.bootstrap.container import Container, build
+from adapters.config.settings import Settings
+from adapters.http.middleware.credentials import (
+    KeyPair,
+    cached_grant,
+    credentials_from_raw,
+    verify_grant,
+)
+from adapters.http.middleware.rate_limit import MAX_LEASE_TOKENS, RateLimiter
+from adapters.postgres.identity.api_keys import KeyGrant
 from tests.benchmarks.api_process import _free_port
 from tests.benchmarks.harness import bench_database, machine_info, progress, summary
 

@@ -35,8 +35,8 @@ from uuid import UUID, uuid4
 import httpx
 import psycopg
 
-from adapters.bootstrap import Container, build
-from adapters.config import Settings
+from adapters.bootstrap.container import Container, build
+from adapters.config.settings import Settings
 from domain.settlement import SettlementItem
 from domain.wallet import TopUpSource, Wallet
 from projections.usage_export import usage_csv

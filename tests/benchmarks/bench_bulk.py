@@ -21,12 +21,12 @@ from typing import Any
 import msgspec
 import psycopg
 
-from adapters.bootstrap import Container
-from adapters.http.schemas import BulkSmsRequest
-from application.sending import BulkRecipient, SendBulk, _BulkPreparation
+from adapters.bootstrap.container import Container
+from adapters.http.sms.schemas import BulkSmsRequest
+from application.sending.send import BulkRecipient, SendBulk, _BulkPreparation
 from domain import ids
-from domain.accepted_batch import AcceptedBatch
 from domain.message import Message
+from domain.messaging.accepted_batch import AcceptedBatch
 from domain.messaging.templates import Template
 from tests.benchmarks.api_process import ApiProcess, new_client, post_bulk
 from tests.benchmarks.harness import (

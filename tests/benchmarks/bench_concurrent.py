@@ -37,7 +37,7 @@ import httpx
 import msgspec
 import psycopg
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from domain import ids
 from tests.benchmarks.api_process import ApiProcess
 from tests.benchmarks.harness import (

@@ -28,13 +28,13 @@ from uuid import UUID
 
 import psycopg
 
-from adapters.bootstrap import Container, build
-from adapters.config import Settings
-from application.campaigns import CreateCampaign
-from application.contact_import import ImportSession, take_csv_records
-from application.contact_ports import Audience
-from application.csv_stream import CsvRecords
-from application.sending import BulkRecipient, SendBulk
+from adapters.bootstrap.container import Container, build
+from adapters.config.settings import Settings
+from application.campaigns.commands import CreateCampaign
+from application.contacts.csv_stream import CsvRecords
+from application.contacts.imports import ImportSession, take_csv_records
+from application.contacts.ports import Audience
+from application.sending.send import BulkRecipient, SendBulk
 from tests.benchmarks.harness import (
     SENDER,
     TEMPLATE,

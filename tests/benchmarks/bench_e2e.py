@@ -21,10 +21,10 @@ from typing import Any
 
 import psycopg
 
-from adapters.bootstrap import Container, build
-from adapters.config import Settings
-from adapters.workers import WorkerThread
-from application.sending import BulkRecipient, SendBulk
+from adapters.bootstrap.container import Container, build
+from adapters.bootstrap.workers import WorkerThread
+from adapters.config.settings import Settings
+from application.sending.send import BulkRecipient, SendBulk
 from domain import ids
 from tests.benchmarks.bench_bulk import _raw_rows, copy_raw_events
 from tests.benchmarks.harness import (

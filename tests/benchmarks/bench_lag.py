@@ -24,10 +24,10 @@ from typing import Any
 import nats
 from eventsourcing.utils import get_topic
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
+from adapters.bootstrap.workers import PROJECTOR_GROUPS, WorkerProcess
 from adapters.projector.status import statuses, topics_of
 from adapters.relay.relay import RELAY_NAME
-from adapters.workers import PROJECTOR_GROUPS, WorkerProcess
 from domain.message import Message
 from projections.registry import ALL_PROJECTIONS
 from tests.benchmarks.bench_relay import (

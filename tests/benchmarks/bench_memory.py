@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from tests.benchmarks.api_process import ApiProcess, new_client, post_bulk
 from tests.benchmarks.harness import (
     BULK_SIZE,

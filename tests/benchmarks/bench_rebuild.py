@@ -27,7 +27,7 @@ import psycopg
 from eventsourcing.utils import get_topic
 from psycopg import sql
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.projector.rebuild import REBUILD_SECTION_SIZE, rebuild
 from domain.message import Message
 from projections.base import Projection

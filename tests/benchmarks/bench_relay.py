@@ -29,13 +29,13 @@ from eventsourcing.persistence import Notification
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from adapters.bootstrap import Container
-from adapters.config import BusSettings
+from adapters.bootstrap.container import Container
+from adapters.config.settings import BusSettings
 from adapters.eventstore.envelopes import envelopes_of
 from adapters.jetstream.streams import ensure_stream, stream_settings
 from adapters.relay.positions import RelayPositions
 from adapters.relay.relay import RELAY_NAME, Relay
-from application.sending import BulkRecipient, SendBulk
+from application.sending.send import BulkRecipient, SendBulk
 from domain.published import batches_of, encode_envelope, subject_of
 from tests.benchmarks.bench_bulk import profile_top
 from tests.benchmarks.harness import (

@@ -17,8 +17,8 @@ from typing import Any
 
 import psycopg
 
-from adapters.bootstrap import Container
-from application.sending import SendMessage
+from adapters.bootstrap.container import Container
+from application.sending.send import SendMessage
 from tests.benchmarks.bench_bulk import profile_top
 from tests.benchmarks.harness import (
     MESSAGE_ACCEPTED_TOPIC,

@@ -45,19 +45,19 @@ import aiohttp
 import httpx
 import nats
 
-from adapters.bootstrap import Container, build
-from adapters.config import Settings
+from adapters.bootstrap.container import Container, build
+from adapters.bootstrap.workers import WorkerThread
+from adapters.config.settings import Settings
 from adapters.projector.runner import Delivery, ProjectionRunner
 from adapters.webhooks.config import WebhookSettings
 from adapters.webhooks.endpoints import WebhookEndpoints
 from adapters.webhooks.intake import WebhookIntake
 from adapters.webhooks.sender import WebhookSender
 from adapters.webhooks.ssrf import SystemResolver, UrlGuard
-from adapters.workers import WorkerThread
-from application.outcomes import Outcome, OutcomeKind
-from application.sending import BulkRecipient, SendBulk
+from application.delivery.outcomes import Outcome, OutcomeKind
+from application.sending.send import BulkRecipient, SendBulk
 from domain.ids import keyed_message_id
-from domain.message_status import MessageStatus
+from domain.messaging.status import MessageStatus
 from domain.published import Envelope, encode_envelope
 from tests.benchmarks.bench_lag import isolated_bus
 from tests.benchmarks.bench_relay import (

@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from adapters.bootstrap import Container, build
-from adapters.config import Settings
+from adapters.bootstrap.container import Container, build
+from adapters.config.settings import Settings
 from tests.benchmarks.bench_bulk import run_bulk
 from tests.benchmarks.bench_concurrent import concurrent_details, concurrent_row, run_concurrent
 from tests.benchmarks.bench_lag import run_lag

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 
 import pytest
 
-from adapters.config import eventsourcing_env, in_memory_eventsourcing_env
+from adapters.config.settings import eventsourcing_env, in_memory_eventsourcing_env
 from adapters.pricing.loader import load_rate_book
-from application.ledger_app import LedgerApplication
-from application.outcomes import OutcomeService
+from application.delivery.outcomes import OutcomeService
+from application.ledger.app import LedgerApplication
+from application.ledger.verification import LedgerVerifier
+from application.ledger.wallets import WalletService
 from application.ports import AccountProfile
-from application.sending import MessagingService
-from application.verification import LedgerVerifier
-from application.wallets import WalletService
+from application.sending.send import MessagingService
 from domain import ids
 from tests.support.fakes import InMemoryAccounts, InMemoryOptOuts
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
-from application.batch_completion import BatchCompleter
-from application.sending import BulkRecipient, SendBulk
+from application.campaigns.batch_completion import BatchCompleter
+from application.sending.send import BulkRecipient, SendBulk
 from domain.campaign import Campaign
 from tests.contract.conftest import Ledger
 

@@ -12,11 +12,11 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import OperationalError
 
 from application.errors import Conflict
-from application.group_commit import CommitFailed, WalletCommand
-from application.ledger_app import SNAPSHOT_INTERVAL_EVENTS
+from application.ledger.app import SNAPSHOT_INTERVAL_EVENTS
+from application.ledger.group_commit import CommitFailed, WalletCommand
 from domain.errors import DuplicateReservation, InsufficientBalance
 from domain.message import Message
-from domain.recipient import Recipient
+from domain.messaging.recipient import Recipient
 from domain.wallet import Wallet
 from tests.contract.conftest import Ledger
 

@@ -7,11 +7,11 @@ from uuid import uuid4
 
 import pytest
 
+from application.delivery.outcomes import Outcome, OutcomeKind
 from application.errors import ValidationFailed
-from application.outcomes import Outcome, OutcomeKind
-from application.sending import BulkRecipient, SendBulk, SendMessage
+from application.sending.send import BulkRecipient, SendBulk, SendMessage
 from domain.errors import InsufficientBalance, InvalidPhoneNumber, MessageTooLong
-from domain.message_status import MessageStatus
+from domain.messaging.status import MessageStatus
 from domain.wallet import TopUpSource
 from tests.contract.conftest import Ledger
 

@@ -30,12 +30,12 @@ from uuid import UUID, uuid4
 import psycopg
 import pytest
 
-from adapters.bootstrap import Container, build, migrate_database
-from adapters.config import Settings
+from adapters.bootstrap.container import Container, build, migrate_database
+from adapters.config.settings import Settings
 from adapters.runtime.embedded import EmbeddedPostgres
-from application.sending import BulkRecipient, SendBulk
+from application.sending.send import BulkRecipient, SendBulk
 from domain.message import Message
-from domain.message_status import FINAL_STATUSES
+from domain.messaging.status import FINAL_STATUSES
 from domain.wallet import TopUpSource
 from tests.conftest import RUN_ID
 from tests.integration.smpp.smsc import ScriptedSmsc, free_port

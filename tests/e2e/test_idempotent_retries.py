@@ -12,8 +12,8 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from adapters.bootstrap import Container, build
-from adapters.config import Settings
+from adapters.bootstrap.container import Container, build
+from adapters.config.settings import Settings
 from domain.wallet import TopUpSource
 from tests.benchmarks.api_process import ApiProcess
 from tests.support.senders import approve_sender

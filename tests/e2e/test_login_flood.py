@@ -22,8 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.bootstrap import Container, build
-from adapters.config import Settings
+from adapters.bootstrap.container import Container, build
+from adapters.config.settings import Settings
 from tests.benchmarks.api_process import ApiProcess
 from tests.support import infra
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.bootstrap import Container, build
-from adapters.config import Settings
-from adapters.http.rate_limit import lease_size
+from adapters.bootstrap.container import Container, build
+from adapters.config.settings import Settings
+from adapters.http.middleware.rate_limit import lease_size
 from tests.benchmarks.api_process import ApiProcess
 
 pytestmark = pytest.mark.e2e

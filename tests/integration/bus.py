@@ -10,8 +10,8 @@ from dataclasses import replace
 import nats
 from nats.js import JetStreamContext
 
-from adapters.bootstrap import Container
-from adapters.config import BusSettings
+from adapters.bootstrap.container import Container
+from adapters.config.settings import BusSettings
 from adapters.jetstream.streams import ensure_stream, stream_settings
 from tests.conftest import RUN_ID
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from domain.message import Message
 from domain.wallet import TopUpSource
 from tests.support.senders import approve_sender

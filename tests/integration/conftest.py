@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container, build
-from adapters.config import Settings
+from adapters.bootstrap.container import Container, build
+from adapters.config.settings import Settings
 from adapters.http.app import create_app
 from tests.support.accounts import Account, new_account
 

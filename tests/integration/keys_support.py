@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from domain.wallet import TopUpSource
 from tests.support.senders import approve_sender
 

@@ -7,11 +7,11 @@ from uuid import UUID
 
 import pytest
 
-from adapters.bootstrap import Container
-from application.campaigns import CreateCampaign
-from application.contact_ports import Audience
-from application.contacts import NewContact
-from application.sending import BulkRecipient
+from adapters.bootstrap.container import Container
+from application.campaigns.commands import CreateCampaign
+from application.contacts.ports import Audience
+from application.contacts.service import NewContact
+from application.sending.send import BulkRecipient
 from domain.campaign import Campaign
 from domain.errors import InvalidTransition
 from domain.inbound import OptAction

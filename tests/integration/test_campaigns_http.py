@@ -14,8 +14,8 @@ from uuid import UUID
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
-from adapters.campaign_worker import run_campaign_executor
+from adapters.bootstrap.campaign_worker import run_campaign_executor
+from adapters.bootstrap.container import Container
 from adapters.eventstore.envelopes import envelopes_of
 from adapters.http.app import create_app
 from projections.campaign_progress import CampaignProgress

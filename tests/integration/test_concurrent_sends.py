@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from adapters.bootstrap import Container, build
-from adapters.config import Settings
-from application.sending import SendMessage
+from adapters.bootstrap.container import Container, build
+from adapters.config.settings import Settings
+from application.sending.send import SendMessage
 from domain import ids
 from domain.errors import InsufficientBalance
 from domain.wallet import TopUpSource

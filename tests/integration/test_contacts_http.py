@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from tests.integration.campaign_support import Account, new_account
 from tests.support.keys import narrow_key
 

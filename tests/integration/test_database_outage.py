@@ -24,8 +24,8 @@ import pytest
 from eventsourcing import persistence
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container, build, migrate_database
-from adapters.config import Settings
+from adapters.bootstrap.container import Container, build, migrate_database
+from adapters.config.settings import Settings
 from adapters.http.app import create_app
 from adapters.runtime.embedded import EmbeddedPostgres
 from domain import ids

@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.carriers.simulated import (
     EXPIRED_NUMBER,
     FAILED_NUMBER,
@@ -22,14 +22,14 @@ from adapters.carriers.simulated import (
     SimulatorSettings,
 )
 from adapters.postgres.dispatch import PostgresDispatchClaims, PostgresReceiptIndex
-from application.carriers import DeliveryReceipt, SubmitRequest, SubmitResult
-from application.dispatching import Dispatcher
+from application.delivery.carriers import DeliveryReceipt, SubmitRequest, SubmitResult
+from application.delivery.dispatching import Dispatcher
+from application.delivery.receipts import ReceiptProcessor
+from application.delivery.routing import ReceiptPolicy, Route, RouteBook
 from application.errors import OutcomeUnknown
-from application.receipts import ReceiptProcessor
-from application.routing import ReceiptPolicy, Route, RouteBook
-from application.sending import SendMessage
+from application.sending.send import SendMessage
 from domain import ids
-from domain.message_status import MessageStatus
+from domain.messaging.status import MessageStatus
 from domain.wallet import TopUpSource
 
 
@@ -184,7 +184,7 @@ def test_another_dispatchers_claim_holds_the_message_back(rig: Rig) -> None:
     message = rig.send("+447700900123")
     assert PostgresDispatchClaims(rig.container.pool).claim([message], "other", 60) == {message}
     delay_s = rig.dispatch(message)[message]
-    from application.dispatching import CLAIMED_ELSEWHERE_S
+    from application.delivery.dispatching import CLAIMED_ELSEWHERE_S
 
     assert delay_s == CLAIMED_ELSEWHERE_S
     assert rig.status(message) == "queued"
@@ -200,7 +200,7 @@ def test_a_receipt_before_the_submission_is_parked_then_applied(rig: Rig) -> Non
     index.remove(list(entry.values()))
     assert rig.receipts.process([receipt]).parked == 1
     assert rig.status(message) == "sent"
-    from application.dispatch_ports import AwaitedReceipt
+    from application.delivery.ports import AwaitedReceipt
 
     index.add([AwaitedReceipt(message, "simulated", receipt.carrier_message_id,
                               rig.clock.now() + timedelta(days=3), False)])
@@ -247,8 +247,8 @@ def test_a_rejection_settles_after_another_process_reserved_on_the_wallet(
     """The API and the dispatcher are separate processes with their own
     wallet caches. A reservation the API made after the dispatcher last
     settled on the wallet must still be found when its message settles."""
-    from adapters.bootstrap import build
-    from adapters.config import Settings
+    from adapters.bootstrap.container import build
+    from adapters.config.settings import Settings
 
     api = build(Settings.from_env({}), database_url)
     try:
@@ -272,7 +272,7 @@ def test_a_rejection_settles_after_another_process_reserved_on_the_wallet(
 def test_stale_parked_receipts_do_not_hold_back_a_fresh_one(rig: Rig) -> None:
     """More unmatchable receipts than one retry reads, parked first, must not
     keep a receipt whose message is known now from being applied."""
-    from application.receipts import SWEEP_BATCH
+    from application.delivery.receipts import SWEEP_BATCH
 
     index = PostgresReceiptIndex(rig.container.pool)
     stale = [DeliveryReceipt("simulated", f"nobody-{uuid4()}", "DELIVRD", "", None, "stale")
@@ -292,7 +292,7 @@ def _a_fresh_receipt_is_applied_behind_stale_ones(rig: Rig, index) -> None:
     entry = index.find("simulated", [receipt.carrier_message_id])
     index.remove(list(entry.values()))
     assert rig.receipts.process([receipt]).parked == 1  # overtook our record of the submit
-    from application.dispatch_ports import AwaitedReceipt
+    from application.delivery.ports import AwaitedReceipt
 
     index.add([AwaitedReceipt(message, "simulated", receipt.carrier_message_id,
                               rig.clock.now() + timedelta(days=3), False)])
@@ -301,7 +301,7 @@ def _a_fresh_receipt_is_applied_behind_stale_ones(rig: Rig, index) -> None:
 
 
 def test_a_receipt_that_never_matches_is_dropped_after_its_parking_time(rig: Rig) -> None:
-    from application.receipts import PARK_FOR_S
+    from application.delivery.receipts import PARK_FOR_S
 
     index = PostgresReceiptIndex(rig.container.pool)
     orphan = DeliveryReceipt("simulated", f"orphan-{uuid4()}", "DELIVRD", "", None, "orphan")

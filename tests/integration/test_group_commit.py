@@ -11,9 +11,9 @@ from uuid import UUID, uuid4
 import psycopg
 from eventsourcing.persistence import StoredEvent
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.eventstore.recorder import _array_literals
-from application.sending import SendMessage
+from application.sending.send import SendMessage
 from domain import ids
 from domain.errors import InsufficientBalance
 from domain.wallet import TopUpSource, Wallet

@@ -8,7 +8,7 @@ from uuid import UUID
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from tests.integration.campaign_support import Account, accepted_messages, new_account
 
 

@@ -11,7 +11,7 @@ from uuid import uuid4
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.http.app import create_app
 from tests.integration.keys_support import create_key, new_account, pair
 

@@ -11,11 +11,11 @@ from uuid import UUID, uuid4
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.eventstore.envelopes import envelopes_of
 from adapters.http.app import create_app
-from application.dispatch_ports import AwaitedReceipt
-from application.outcomes import Outcome, OutcomeKind
+from application.delivery.outcomes import Outcome, OutcomeKind
+from application.delivery.ports import AwaitedReceipt
 from domain.inbound import opt_action_of
 from domain.wallet import TopUpSource
 from projections.message_log import MessageLog

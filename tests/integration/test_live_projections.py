@@ -10,14 +10,14 @@ from uuid import UUID
 
 from psycopg import sql
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
+from adapters.bootstrap.workers import run_workers
 from adapters.jetstream.runs import SHARED_RUNS
 from adapters.projector.rebuild import rebuild
 from adapters.projector.status import statuses
-from adapters.workers import run_workers
-from application.outcomes import Outcome, OutcomeKind
-from application.sending import BulkRecipient, SendBulk, SendMessage
-from domain.message_status import MessageStatus
+from application.delivery.outcomes import Outcome, OutcomeKind
+from application.sending.send import BulkRecipient, SendBulk, SendMessage
+from domain.messaging.status import MessageStatus
 from domain.wallet import TopUpSource
 from projections.registry import ALL_PROJECTIONS
 from tests.integration.bus import isolated_bus, jetstream

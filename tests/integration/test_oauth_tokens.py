@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container, build
-from adapters.config import Settings
+from adapters.bootstrap.container import Container, build
+from adapters.config.settings import Settings
 from adapters.http.app import create_app
-from adapters.postgres.access_tokens import ACCESS_TOKEN_TTL_S, PostgresAccessTokens
-from adapters.postgres.api_keys import hash_secret
+from adapters.postgres.identity.access_tokens import ACCESS_TOKEN_TTL_S, PostgresAccessTokens
+from adapters.postgres.identity.api_keys import hash_secret
 from tests.integration.keys_support import create_key, new_account
 
 SEND = {"to": "+447700900123", "from": "Acme", "body": "hi"}

@@ -10,7 +10,7 @@ from uuid import uuid4
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.http.app import create_app
 from domain.api_keys import PERMISSIONS
 from tests.integration.keys_support import create_key, new_account, pair
@@ -49,8 +49,8 @@ STANDS_IN_FOR = {"sms.read": {"sms.read", "reports.read"}}
 def matrix(database_url: str) -> Iterator[tuple[TestClient, dict[str, dict[str, dict[str, str]]]]]:
     """Per permission, an account with a key lacking only it and a key
     holding only it."""
-    from adapters.bootstrap import build
-    from adapters.config import Settings
+    from adapters.bootstrap.container import build
+    from adapters.config.settings import Settings
 
     container: Container = build(Settings.from_env({}), database_url)
     try:

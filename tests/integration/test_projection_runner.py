@@ -11,7 +11,7 @@ from uuid import uuid4
 import pytest
 from psycopg import Cursor
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.projector import runner as runner_module
 from adapters.projector.runner import Delivery, ProjectionRunner
 from domain.published import Envelope, batches_of, decode_envelopes, encode_envelope

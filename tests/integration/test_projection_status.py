@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.projector.status import statuses, topics_of
-from application.sending import BulkRecipient, SendBulk
+from application.sending.send import BulkRecipient, SendBulk
 from domain.wallet import TopUpSource
 from projections.registry import ALL_PROJECTIONS
 

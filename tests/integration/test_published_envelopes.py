@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 from eventsourcing.persistence import Mapper, Notification
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.eventstore.envelopes import envelopes_of
-from application.sending import SendMessage
+from application.sending.send import SendMessage
 from domain.published import Envelope, encode_envelope, publish
 from domain.wallet import TopUpSource
 from tests.integration.test_live_projections import _mixed_workload

@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.http.app import create_app
-from adapters.http.rate_limit import lease_size
+from adapters.http.middleware.rate_limit import lease_size
 from adapters.postgres.rate_buckets import PostgresRateBuckets
 from tests.integration.keys_support import create_key, new_account, pair
 

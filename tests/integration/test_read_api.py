@@ -14,12 +14,12 @@ from uuid import UUID, uuid4
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.eventstore.envelopes import envelopes_of
 from adapters.http.app import create_app
-from application.outcomes import Outcome, OutcomeKind
-from application.sending import BulkRecipient, SendBulk, SendMessage
-from domain.message_status import MessageStatus
+from application.delivery.outcomes import Outcome, OutcomeKind
+from application.sending.send import BulkRecipient, SendBulk, SendMessage
+from domain.messaging.status import MessageStatus
 from domain.wallet import TopUpSource
 from projections.registry import ALL_PROJECTIONS
 from tests.support.accounts import Account, new_account

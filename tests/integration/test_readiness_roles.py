@@ -9,7 +9,7 @@ from pathlib import Path
 
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.http.app import create_app
 from adapters.runtime.roles_status import write_roles_status
 

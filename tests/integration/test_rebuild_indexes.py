@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.projector.rebuild import rebuild
 from domain.published import Envelope
 from projections.registry import ALL_PROJECTIONS, by_name

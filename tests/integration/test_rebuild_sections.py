@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.eventstore.envelopes import envelopes_of, envelopes_of_rows
 from adapters.projector.rebuild import rebuild
 from adapters.projector.sections import ReadAhead, read_sections

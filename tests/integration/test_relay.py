@@ -16,12 +16,12 @@ from eventsourcing.persistence import Mapper
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.eventstore.envelopes import envelopes_of
 from adapters.eventstore.mapper import MsgspecMapper
 from adapters.relay.positions import RelayPositions
 from adapters.relay.relay import RELAY_NAME, Relay
-from application.sending import BulkRecipient, SendBulk, SendMessage
+from application.sending.send import BulkRecipient, SendBulk, SendMessage
 from domain.published import Envelope, decode_envelopes
 from domain.wallet import TopUpSource
 from tests.integration.bus import isolated_bus, jetstream

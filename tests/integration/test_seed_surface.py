@@ -12,13 +12,13 @@ from uuid import UUID
 
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
+from adapters.bootstrap.workers import build_carriers
 from adapters.eventstore.envelopes import envelopes_of
 from adapters.postgres.dispatch import PostgresDispatchClaims, PostgresReceiptIndex, load_routes
-from adapters.workers import build_carriers
-from application.carriers import DeliveryReceipt
-from application.dispatching import Dispatcher
-from application.routing import RouteBook
+from application.delivery.carriers import DeliveryReceipt
+from application.delivery.dispatching import Dispatcher
+from application.delivery.routing import RouteBook
 from domain.message import Message
 from tests.integration.test_read_api import project_everything
 from tests.integration.webhooks.support import feed, intake_runner, rows

@@ -16,15 +16,15 @@ from uuid import UUID, uuid4
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container, build
-from adapters.config import Settings
+from adapters.bootstrap.container import Container, build
+from adapters.bootstrap.workers import build_carriers
+from adapters.config.settings import Settings
 from adapters.http.app import create_app
 from adapters.postgres.dispatch import PostgresDispatchClaims, PostgresReceiptIndex, load_routes
-from adapters.workers import build_carriers
-from application.carriers import DeliveryReceipt
-from application.dispatching import Dispatcher
-from application.receipts import ReceiptProcessor
-from application.routing import RouteBook
+from application.delivery.carriers import DeliveryReceipt
+from application.delivery.dispatching import Dispatcher
+from application.delivery.receipts import ReceiptProcessor
+from application.delivery.routing import RouteBook
 from domain import ids
 from domain.message import Message
 from domain.wallet import TopUpSource

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from application.errors import ValidationFailed
 from domain.errors import InvalidTransition
 from domain.wallet import TopUpSource

@@ -10,9 +10,9 @@ from uuid import uuid4
 
 import pytest
 
-from adapters.bootstrap import Container, build
-from adapters.config import Settings
-from application.sending import BulkRecipient, SendBulk, SendMessage
+from adapters.bootstrap.container import Container, build
+from adapters.config.settings import Settings
+from application.sending.send import BulkRecipient, SendBulk, SendMessage
 from domain import ids
 from domain.errors import InsufficientBalance
 from domain.wallet import TopUpSource

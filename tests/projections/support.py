@@ -13,8 +13,8 @@ import psycopg
 
 from domain.campaign import Campaign
 from domain.message import Message
+from domain.messaging.recipient import Recipient
 from domain.published import Envelope, decode_envelope, encode_envelope, publish
-from domain.recipient import Recipient
 from domain.wallet import Wallet
 from projections.base import Projection
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from domain.campaign import Campaign
 from domain.errors import InvalidTransition
-from domain.message_status import MessageStatus
+from domain.messaging.status import MessageStatus
 from projections import common
 from projections.registry import by_name
 from tests.projections.support import BASE_TIME, accept, apply, new_account, record

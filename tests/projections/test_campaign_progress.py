@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 
 from domain.campaign import Campaign
-from domain.message_status import MessageStatus
+from domain.messaging.status import MessageStatus
 from projections.campaign_progress import CampaignProgress, get_campaign
 from tests.projections.support import BASE_TIME, accept, apply, new_account, record
 

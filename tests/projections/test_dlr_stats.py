@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from uuid import uuid4
 
-from domain.message_status import MessageStatus
+from domain.messaging.status import MessageStatus
 from projections.dlr_stats import DlrStats, delivery_rate, dlr_stats
 from tests.projections.support import BASE_TIME, accept, apply, new_account, record
 

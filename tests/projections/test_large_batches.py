@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from uuid import uuid4
 
-from domain.message_status import MessageStatus
+from domain.messaging.status import MessageStatus
 from domain.settlement import SettlementItem
 from domain.wallet import TopUpSource, Wallet
 from projections.registry import ALL_PROJECTIONS, by_name

@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from domain.message_status import MessageStatus
+from domain.messaging.status import MessageStatus
 from projections.message_log import MessageLog, get_message, list_messages
 from tests.projections.support import BASE_TIME, accept, apply, new_account, record
 

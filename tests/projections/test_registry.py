@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from psycopg import sql
 
-from domain.message_status import MessageStatus
+from domain.messaging.status import MessageStatus
 from projections.registry import ALL_PROJECTIONS, by_name
 from tests.projections.support import accept, apply, new_account, record
 from tests.projections.test_batching import MESSAGE_PROJECTIONS, _dump

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from domain.message_status import MessageStatus
+from domain.messaging.status import MessageStatus
 from projections.usage import Usage, usage
 from tests.projections.support import accept, apply, new_account, record
 

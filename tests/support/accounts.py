@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import uuid4
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from domain.wallet import TopUpSource
 from tests.support.senders import approve_sender
 

@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from uuid import UUID
 
-from application.campaign_ports import Appended, Claim, ListedRecipient
-from application.contact_ports import Audience
+from application.campaigns.ports import Appended, Claim, ListedRecipient
+from application.contacts.ports import Audience
 
 
 class InMemoryRecipientList:

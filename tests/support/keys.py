@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 
 
 def narrow_key(container: Container, account_id: str, permissions: Sequence[str]) -> dict[str, str]:

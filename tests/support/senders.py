@@ -3,7 +3,7 @@ operator would, through the application service."""
 
 from __future__ import annotations
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 
 TEST_SENDER = "Acme"
 

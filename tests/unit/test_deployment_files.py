@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from adapters.bootstrap.workers import projections_of
 from adapters.cli.main import build_parser
-from adapters.workers import projections_of
 from projections.registry import ALL_PROJECTIONS
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -36,7 +36,7 @@ from adapters.carriers.smpp.session import (
     SmppSession,
 )
 from adapters.carriers.smpp.text import ESM_CLASS_UDHI, UnencodableBody, encode_body, udh
-from application.carriers import (
+from application.delivery.carriers import (
     InboundHandler,
     ReceiptHandler,
     SubmitRequest,

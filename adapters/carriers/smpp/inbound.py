@@ -27,7 +27,7 @@ from adapters.carriers.smpp.text import (
     decode_text,
     strip_udh,
 )
-from application.carriers import (
+from application.delivery.carriers import (
     DeliveryReceipt,
     InboundHandler,
     InboundMessage,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final, Protocol
 
-from application.carriers import DeliveryReceipt
+from application.delivery.carriers import DeliveryReceipt
 from domain.messaging.receipts import MESSAGE_STATE_WORDS
 
 TLV_RECEIPTED_MESSAGE_ID: Final = 0x001E

@@ -13,8 +13,8 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container, build
-from adapters.config import Settings
+from adapters.bootstrap.container import Container, build
+from adapters.config.settings import Settings
 from adapters.http.app import create_app
 from tests.integration.keys_support import new_account
 

@@ -20,8 +20,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
-from application.invoices import month_bounds
+from adapters.bootstrap.container import Container
+from application.billing.invoices import month_bounds
 from tests.integration.api_surface.conftest import (
     assert_envelope,
     fill_path,

@@ -11,7 +11,7 @@ import pytest
 from litestar import Litestar, get
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from tests.integration.api_surface.conftest import (
     EVERY_METHOD,
     MAX_BODY_BYTES,

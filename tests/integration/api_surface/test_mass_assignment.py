@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.cli.users import create_platform_admin
 from tests.integration.api_surface.conftest import assert_envelope, fill_path
 from tests.integration.keys_support import new_account

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from tests.integration.api_surface.conftest import assert_envelope
 from tests.integration.test_read_api import project_everything
 

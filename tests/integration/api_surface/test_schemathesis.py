@@ -29,9 +29,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from adapters.bootstrap import Container, build
+from adapters.bootstrap.container import Container, build
 from adapters.cli.users import create_platform_admin
-from adapters.config import Settings
+from adapters.config.settings import Settings
 from adapters.http.app import create_app
 from adapters.http.openapi_dump import document_text
 from tests.integration.api_surface.conftest import SURFACE_ENV

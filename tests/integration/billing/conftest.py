@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container, build
+from adapters.bootstrap.container import Container, build
 from adapters.http.app import create_app
 from tests.integration.billing.support import stripe_settings
 from tests.support.stripe_standin import StripeStandIn

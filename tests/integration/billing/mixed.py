@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
-from application.outcomes import Outcome, OutcomeKind
-from application.sending import SendMessage
-from domain.message_status import MessageStatus
+from adapters.bootstrap.container import Container
+from application.delivery.outcomes import Outcome, OutcomeKind
+from application.sending.send import SendMessage
+from domain.messaging.status import MessageStatus
 from tests.integration.billing.support import Account, deliver, open_account
 from tests.support.stripe_standin import StripeStandIn
 

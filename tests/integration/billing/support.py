@@ -10,8 +10,8 @@ from uuid import UUID
 
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
-from adapters.config import Settings
+from adapters.bootstrap.container import Container
+from adapters.config.settings import Settings
 from domain import ids
 from domain.wallet import TopUpSource
 from tests.support.senders import approve_sender

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container, build
-from application.sending import SendMessage
+from adapters.bootstrap.container import Container, build
+from application.sending.send import SendMessage
 from domain.errors import InsufficientBalance
 from domain.wallet import Wallet
 from tests.integration.billing.support import (

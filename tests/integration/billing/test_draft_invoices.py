@@ -12,8 +12,8 @@ import pytest
 from litestar.testing import TestClient
 from pypdf import PdfReader
 
-from adapters.bootstrap import Container
-from application.invoices import month_bounds
+from adapters.bootstrap.container import Container
+from application.billing.invoices import month_bounds
 from domain.wallet import TopUpSource
 from tests.integration.billing.support import open_account
 

@@ -15,9 +15,9 @@ import pytest
 from litestar.testing import TestClient
 from pypdf import PdfReader
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.cli.main import main
-from application.invoices import month_bounds
+from application.billing.invoices import month_bounds
 from domain.wallet import Wallet
 from tests.integration.billing.mixed import mixed_month
 from tests.integration.billing.support import open_account

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container, build
-from adapters.config import Settings
+from adapters.bootstrap.container import Container, build
+from adapters.config.settings import Settings
 from adapters.http.app import create_app
 from tests.integration.billing.support import Account, balance_micros, deliver, open_account
 from tests.support.stripe_standin import StripeStandIn

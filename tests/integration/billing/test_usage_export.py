@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.projector.rebuild import rebuild
 from projections.message_log import MessageLog
 from projections.usage_export import COLUMNS

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.cli.users import cmd_create_admin, create_platform_admin
-from adapters.config import Settings
+from adapters.config.settings import Settings
 from domain import ids
 from domain.wallet import TopUpSource
 from tests.integration.identity.conftest import PASSWORD, bearer, new_email, register

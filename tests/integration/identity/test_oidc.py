@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from tests.integration.identity.conftest import PASSWORD, bearer, new_email, register
 from tests.integration.identity.oidc_standin import CLIENT_ID, REDIRECT_URI, OidcStandIn
 
@@ -140,8 +140,8 @@ def test_state_must_be_ours_and_is_used_once(
 
 
 def test_without_configuration_google_is_not_found(database_url: str) -> None:
-    from adapters.bootstrap import build
-    from adapters.config import Settings
+    from adapters.bootstrap.container import build
+    from adapters.config.settings import Settings
     from adapters.http.app import create_app
 
     container = build(Settings.from_env({}), database_url)

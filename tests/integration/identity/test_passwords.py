@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from tests.integration.identity.conftest import PASSWORD, bearer, new_email, register
 
 NEW_PASSWORD = "a brand new passphrase"

@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.identity.passwords import Argon2Hasher
 from domain import ids
 from tests.integration.identity.conftest import PASSWORD, bearer, new_email, register

@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from domain import ids
 from domain.wallet import TopUpSource
 from tests.integration.identity.conftest import bearer, register

@@ -9,7 +9,7 @@ from typing import Any
 import jwt
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from domain import ids
 from tests.integration.identity.conftest import (
     LOCKOUT_S,
@@ -185,8 +185,8 @@ def test_api_processes_sharing_the_key_accept_each_others_tokens(
     database_url: str, identity_env: dict[str, str]
 ) -> None:
     """Two containers stand for two API processes; a third has another key."""
-    from adapters.bootstrap import build
-    from adapters.config import Settings
+    from adapters.bootstrap.container import build
+    from adapters.config.settings import Settings
     from adapters.http.app import create_app
     from adapters.identity.jwt_tokens import new_private_key_pem
 

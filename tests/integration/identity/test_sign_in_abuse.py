@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container, build
-from adapters.config import Settings
+from adapters.bootstrap.container import Container, build
+from adapters.config.settings import Settings
 from adapters.http.app import create_app
 from tests.integration.identity.conftest import LOCKOUT_S, PASSWORD, new_email
 from tests.integration.identity.test_passwords import mails_to, reset_token

@@ -14,10 +14,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container, build
-from adapters.config import Settings
+from adapters.bootstrap.container import Container, build
+from adapters.config.identity import SmtpSettings
+from adapters.config.settings import Settings
 from adapters.http.app import create_app
-from adapters.identity_config import SmtpSettings
 from adapters.mail.smtp import SmtpMailer
 from application.identity.ports import Mail
 from tests.integration.identity.conftest import new_email, register

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 import smpp34
 
-from application.carriers import DeliveryReceipt, InboundMessage
+from application.delivery.carriers import DeliveryReceipt, InboundMessage
 from domain.messaging.encoding import GSM7_BASIC_CHARS
 
 # GSM 03.38 extension table (3GPP TS 23.038, 6.2.1.1), written out here rather

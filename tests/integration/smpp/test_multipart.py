@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from application.carriers import SubmitRequest
+from application.delivery.carriers import SubmitRequest
 from domain.messaging.encoding import count_segments
 from tests.integration.smpp.conftest import CarrierFactory
 from tests.integration.smpp.smsc import ScriptedSmsc, Submit, eventually, gsm_decode, receipt_text

@@ -9,10 +9,10 @@ from uuid import uuid4
 
 import pytest
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.dispatcher.worker import ReceiptCollector
 from adapters.eventstore.envelopes import envelopes_of
-from application.sending import BulkRecipient, SendBulk, SendMessage
+from application.sending.send import BulkRecipient, SendBulk, SendMessage
 from domain.errors import RecipientOptedOut
 from domain.wallet import TopUpSource
 from projections.message_log import MessageLog

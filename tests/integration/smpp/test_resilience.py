@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from application.carriers import SubmitRequest, SubmitResult, TemporaryCarrierError
+from application.delivery.carriers import SubmitRequest, SubmitResult, TemporaryCarrierError
 from tests.integration.smpp.conftest import CarrierFactory
 from tests.integration.smpp.smsc import CuttableLink, ScriptedSmsc, eventually
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from application.carriers import InboundMessage, SubmitRequest, TemporaryCarrierError
+from application.delivery.carriers import InboundMessage, SubmitRequest, TemporaryCarrierError
 from tests.integration.smpp.conftest import CarrierFactory, NetSmppSmsc
 from tests.integration.smpp.smsc import Recorder, ScriptedSmsc, eventually, gsm_encode
 

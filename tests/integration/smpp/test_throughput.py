@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from application.carriers import SubmitRequest
+from application.delivery.carriers import SubmitRequest
 from tests.integration.smpp.conftest import CarrierFactory
 from tests.integration.smpp.smsc import ScriptedSmsc
 

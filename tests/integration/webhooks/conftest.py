@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.http.app import create_app
 from adapters.webhooks.config import WebhookSettings
 from adapters.webhooks.sender import WebhookSender

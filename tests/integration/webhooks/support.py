@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 
 import msgspec
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.projector.runner import Delivery, ProjectionRunner
 from adapters.webhooks.intake import WebhookIntake
 from domain.published import Envelope, encode_envelope

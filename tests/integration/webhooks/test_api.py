@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from tests.integration.webhooks.conftest import Account, running_sender
 from tests.support.webhook_receiver import (
     receiver,

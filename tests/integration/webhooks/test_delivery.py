@@ -15,7 +15,7 @@ import msgspec
 import psycopg
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from adapters.webhooks import queue
 from adapters.webhooks.intake import WebhookIntake
 from adapters.webhooks.sender import WebhookSender

@@ -11,7 +11,7 @@ from uuid import uuid4
 
 from litestar.testing import TestClient
 
-from adapters.bootstrap import Container
+from adapters.bootstrap.container import Container
 from domain import ids
 from tests.integration.webhooks.conftest import Account
 from tests.integration.webhooks.support import (

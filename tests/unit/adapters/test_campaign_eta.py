@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from adapters.http.controllers.campaigns import eta_seconds
+from adapters.http.campaigns.controller import eta_seconds
 
 NOW = datetime(2026, 3, 15, 8, 0, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from adapters.http.client_address import TrustedProxies, client_address
+from adapters.http.middleware.client_address import TrustedProxies, client_address
 
 PROXIES = TrustedProxies([ipaddress.ip_network("10.0.0.0/8"),
                           ipaddress.ip_network("2001:db8:aaaa::/48")])

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.http.credentials import (
+from adapters.http.middleware.credentials import (
     AccessToken,
     KeyPair,
     Malformed,
     credentials_from_raw,
     parse_credentials,
 )
-from adapters.http.rate_limit import lease_size
+from adapters.http.middleware.rate_limit import lease_size
 
 KEY = "bsms_live_Ab-_c1"
 SECRET = "sk_live_Zz-_9"

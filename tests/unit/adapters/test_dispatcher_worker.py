@@ -14,7 +14,7 @@ from nats.aio.msg import Msg
 
 from adapters.dispatcher import worker as worker_module
 from adapters.dispatcher.worker import DispatcherWorker
-from application.dispatching import OutcomesNotSaved
+from application.delivery.dispatching import OutcomesNotSaved
 
 
 class RecordingClient:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.config import ConfigError, Settings
-from adapters.identity_config import cores
+from adapters.config.identity import cores
+from adapters.config.settings import ConfigError, Settings
 
 
 def test_defaults_match_the_documented_session_policy() -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import jwt
 import pytest
 
+from adapters.config.identity import IdentitySettings
 from adapters.identity.jwt_tokens import (
     KEY_FILE_NAME,
     JwtTokens,
@@ -20,7 +21,6 @@ from adapters.identity.jwt_tokens import (
     new_private_key_pem,
     with_key_in_data_dir,
 )
-from adapters.identity_config import IdentitySettings
 from application.identity.ports import User
 
 PEM = new_private_key_pem().decode()

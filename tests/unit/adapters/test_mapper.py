@@ -10,7 +10,7 @@ from eventsourcing.domain import Aggregate, Snapshot
 
 from adapters.eventstore.mapper import MsgspecMapper
 from domain.message import Message
-from domain.recipient import Recipient
+from domain.messaging.recipient import Recipient
 from domain.wallet import TopUpSource, Wallet
 
 
@@ -71,7 +71,7 @@ def test_wallet_snapshots_restore_the_same_wallet() -> None:
 
 @pytest.mark.parametrize("callback_url", [None, "https://hooks.example.com/dlr?a=1&b=\"2\""])
 def test_batch_encoding_stores_the_same_events_as_one_by_one(callback_url: str | None) -> None:
-    from domain.accepted_batch import AcceptedBatch
+    from domain.messaging.accepted_batch import AcceptedBatch
 
     mapper = MsgspecMapper(transcoder=None)  # type: ignore[arg-type]
     batch = AcceptedBatch(
@@ -96,7 +96,7 @@ def test_batch_encoding_stores_the_same_events_as_one_by_one(callback_url: str |
 
 
 def test_a_sandbox_batch_settled_at_once_encodes_the_same_events_as_one_by_one() -> None:
-    from domain.accepted_batch import AcceptedBatch
+    from domain.messaging.accepted_batch import AcceptedBatch
     from domain.messaging.simulator import (
         EXPIRED_NUMBER,
         FAILED_NUMBER,

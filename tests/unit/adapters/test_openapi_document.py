@@ -13,7 +13,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from adapters.config import Settings
+from adapters.config.settings import Settings
 from adapters.http.app import build_routes
 from adapters.http.openapi import ASSETS_DIR, rendered_spec
 from adapters.http.openapi_document import CARRIER_OPERATIONS, is_authenticated, operations

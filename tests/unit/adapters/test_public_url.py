@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from adapters.config import ConfigError, Settings
+from adapters.config.settings import ConfigError, Settings
 
 
 def test_links_follow_the_bound_address() -> None:

@@ -9,15 +9,15 @@ import pytest
 from litestar.concurrency import sync_to_thread
 from litestar.exceptions import PermissionDeniedException
 
-from adapters.http.auth import (
+from adapters.http.middleware.auth import (
     check_replay,
     recording_requirements,
     require_permission,
     require_platform_admin,
     requires_permissions,
 )
-from adapters.postgres.accounts import Principal
 from adapters.postgres.idempotency import RequiredAuthority
+from adapters.postgres.identity.accounts import Principal
 
 
 def _key(*permissions: str) -> Principal:

@@ -9,7 +9,7 @@ from litestar import Litestar, get
 from litestar.params import PathParameter
 from litestar.testing import TestClient
 
-from adapters.http.address_limits import TooManyAttempts, error_with_retry_after
+from adapters.http.middleware.address_limits import TooManyAttempts, error_with_retry_after
 from application.identity.errors import AccountLocked, PasswordCheckBusy
 from domain.errors import DomainError
 

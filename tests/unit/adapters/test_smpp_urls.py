@@ -1,7 +1,7 @@
 import pytest
 
 from adapters.carriers.smpp.urls import parse_smpp_urls
-from adapters.config import ConfigError, Settings
+from adapters.config.settings import ConfigError, Settings
 
 
 def test_urls_become_carrier_configs() -> None:

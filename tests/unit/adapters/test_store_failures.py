@@ -17,7 +17,7 @@ from psycopg_pool import PoolTimeout
 from adapters.eventstore.recorder import _outcome_known
 from adapters.http.errors import EXCEPTION_HANDLERS
 from application.errors import OutcomeUnknown
-from application.group_commit import CommitFailed
+from application.ledger.group_commit import CommitFailed
 
 
 def _wrapped(cause: Exception) -> OperationalError:

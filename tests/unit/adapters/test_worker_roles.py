@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.bootstrap.workers import PROJECTOR_GROUPS, projections_of
 from adapters.cli.main import up_worker_processes
-from adapters.workers import PROJECTOR_GROUPS, projections_of
 from projections.registry import ALL_PROJECTIONS
 
 

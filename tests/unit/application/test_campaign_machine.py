@@ -15,21 +15,21 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from adapters.config import in_memory_eventsourcing_env
+from adapters.config.settings import in_memory_eventsourcing_env
 from adapters.pricing.loader import load_rate_book
-from application.campaign_executor import CampaignExecutor
-from application.campaigns import CampaignService, CreateCampaign
-from application.contact_ports import Audience
-from application.ledger_app import LedgerApplication
-from application.outcomes import Outcome, OutcomeKind, OutcomeService
+from application.campaigns.commands import CampaignService, CreateCampaign
+from application.campaigns.executor import CampaignExecutor
+from application.contacts.ports import Audience
+from application.delivery.outcomes import Outcome, OutcomeKind, OutcomeService
+from application.ledger.app import LedgerApplication
+from application.ledger.wallets import WalletService
 from application.ports import AccountProfile
-from application.sending import BulkRecipient, MessagingService
-from application.wallets import WalletService
+from application.sending.send import BulkRecipient, MessagingService
 from domain.campaign import ALLOWED_FROM, Campaign, CampaignStatus
 from domain.errors import DomainError, InvalidTransition
 from domain.inbound import OptAction
 from domain.message import Message
-from domain.message_status import MessageStatus
+from domain.messaging.status import MessageStatus
 from domain.wallet import TopUpSource
 from tests.support.campaign_fakes import InMemoryRecipientList, InMemoryRuns, InMemoryTrust
 from tests.support.fakes import InMemoryAccounts, InMemoryOptOuts

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from application.csv_stream import CsvRecords
+from application.contacts.csv_stream import CsvRecords
 from application.errors import ValidationFailed
 
 MESSY = (

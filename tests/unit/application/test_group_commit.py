@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from application.errors import NotFound
-from application.group_commit import CommitFailed, GroupCommitter, WalletCommand
+from application.ledger.group_commit import CommitFailed, GroupCommitter, WalletCommand
 from domain.errors import InsufficientBalance
 
 WAIT_S = 5.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from application.routing import ReceiptPolicy, Route, reply_country
+from application.delivery.routing import ReceiptPolicy, Route, reply_country
 
 
 def route(name: str, prefix: str, carrier: str) -> Route:

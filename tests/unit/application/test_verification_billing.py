@@ -2,9 +2,9 @@
 
 from uuid import uuid4
 
-from adapters.config import in_memory_eventsourcing_env
-from application.ledger_app import LedgerApplication
-from application.verification import LedgerVerifier
+from adapters.config.settings import in_memory_eventsourcing_env
+from application.ledger.app import LedgerApplication
+from application.ledger.verification import LedgerVerifier
 from domain.wallet import TopUpSource, Wallet
 
 

@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from adapters.config import in_memory_eventsourcing_env
+from adapters.config.settings import in_memory_eventsourcing_env
 from application.errors import Conflict
-from application.ledger_app import LedgerApplication
-from application.verification import LedgerVerifier
-from application.wallets import WalletService
+from application.ledger.app import LedgerApplication
+from application.ledger.verification import LedgerVerifier
+from application.ledger.wallets import WalletService
 from domain import ids
 from domain.errors import InsufficientBalance
 from domain.settlement import SettlementItem

@@ -4,8 +4,8 @@ import pytest
 
 from domain.errors import InvalidTransition
 from domain.message import Message
-from domain.message_status import Charge, MessageStatus
-from domain.recipient import Recipient
+from domain.messaging.recipient import Recipient
+from domain.messaging.status import Charge, MessageStatus
 
 
 def accepted(price_micros: int = 35_000) -> Message:

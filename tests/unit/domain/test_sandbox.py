@@ -8,6 +8,8 @@ from uuid import uuid4
 import pytest
 
 from domain.message import Message
+from domain.messaging.recipient import Recipient
+from domain.messaging.sandbox import sandbox_outcome, settled_status
 from domain.messaging.simulator import (
     DELIVERED,
     EXPIRED_NUMBER,
@@ -17,8 +19,6 @@ from domain.messaging.simulator import (
     SimulatedOutcome,
     simulated_outcome,
 )
-from domain.recipient import Recipient
-from domain.sandbox import sandbox_outcome, settled_status
 
 OUTCOMES = [("+447700900123", "delivered", "DELIVRD"), (FAILED_NUMBER, "failed", "UNDELIV"),
             (EXPIRED_NUMBER, "expired", "EXPIRED"), (REJECTED_NUMBER, "rejected", "")]

@@ -1,0 +1,1 @@
+"""Platform operators' endpoints: accounts, rate-card overrides, sender-ID review."""

@@ -1,0 +1,141 @@
+"""/v1/admin/accounts: platform operators list and inspect accounts, mark them
+trusted, and adjust their balances with a reason. Only a signed-in platform
+operator gets past `require_platform_admin`; an API key never does."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody, PathParameter
+
+from adapters.bootstrap.container import Container
+from adapters.http.identity.schemas import (
+    AdjustmentRequest,
+    AdminAccountDetailOut,
+    AdminAccountListResponse,
+    AdminAccountOut,
+    AdminAccountPatch,
+    AdminAccountResponse,
+    RateOverrideOut,
+    WalletOut,
+    WalletResponse,
+)
+from adapters.http.messages.schemas import Pagination
+from adapters.http.middleware.auth import authenticate, require_platform_admin
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
+from adapters.http.sms.schemas import Meta
+from adapters.postgres.identity.accounts import Principal
+from application.errors import NotFound, ValidationFailed
+from application.ledger.wallets import Balance
+from application.settings.profile import AccountSettings
+from domain import ids
+
+AccountId = Annotated[str, PathParameter(max_length=64)]
+
+
+def _container(request: Request[Any, Any, Any]) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+def _meta(request: Request[Any, Any, Any]) -> Meta:
+    return Meta(request_id=request_id_of(request.scope))
+
+
+def _account_out(s: AccountSettings) -> AdminAccountOut:
+    return AdminAccountOut(
+        id=s.account_id, name=s.name, currency=s.currency, default_country=s.default_country,
+        timezone=s.timezone, trusted=s.trusted, created_at=s.created_at,
+    )
+
+
+def wallet_out(balance: Balance, *, sandbox: bool) -> WalletOut:
+    return WalletOut(
+        sandbox=sandbox, currency=balance.currency, balance_micros=balance.balance_micros,
+        reserved_micros=balance.reserved_micros, available_micros=balance.available_micros,
+        credit_limit_micros=balance.credit_limit_micros,
+    )
+
+
+class AdminAccountsController(Controller):
+    path = "/v1/admin/accounts"
+    tags = ["Admin"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @get("/", operation_id="adminListAccounts", summary="Admin: list accounts", sync_to_thread=True)
+    def list_accounts(
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        page_size: PageSize = DEFAULT_PAGE_SIZE, cursor: PageCursor = None,
+    ) -> AdminAccountListResponse:
+        require_platform_admin(principal)
+        try:
+            rows, token, has_more, total = _container(request).identity.account_settings.page(
+                page_size, cursor
+            )
+        except ValueError as error:
+            raise ValidationFailed(str(error)) from error
+        return AdminAccountListResponse(
+            data=[_account_out(row) for row in rows],
+            pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
+                                  cursor=token),
+            meta=_meta(request),
+        )
+
+    @get("/{account_id:str}", operation_id="adminGetAccount",
+         summary="Admin: get an account", sync_to_thread=True)
+    def get_account(
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        account_id: AccountId,
+    ) -> AdminAccountResponse:
+        require_platform_admin(principal)
+        return AdminAccountResponse(data=_detail(request, account_id), meta=_meta(request))
+
+    @patch("/{account_id:str}", operation_id="adminUpdateAccount",
+           summary="Admin: update an account", sync_to_thread=True)
+    def update_account(
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        account_id: AccountId, data: JSONBody[AdminAccountPatch],
+    ) -> AdminAccountResponse:
+        require_platform_admin(principal)
+        _container(request).identity.account_admin.set_trusted(account_id, data.trusted)
+        return AdminAccountResponse(data=_detail(request, account_id), meta=_meta(request))
+
+    @post(
+        "/{account_id:str}/adjustments", operation_id="adminAdjustBalance",
+        summary="Admin: adjust an account's balance", status_code=201,
+        sync_to_thread=True,
+    )
+    def adjust_balance(
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        account_id: AccountId, data: JSONBody[AdjustmentRequest],
+    ) -> WalletResponse:
+        require_platform_admin(principal)
+        # The reference names the operator, so the statement shows who did it.
+        reference = data.reference or f"admin:{principal.user_id}"
+        balance = _container(request).identity.account_admin.adjust_balance(
+            account_id, data.amount_micros, data.reason, reference, sandbox=data.sandbox
+        )
+        return WalletResponse(data=wallet_out(balance, sandbox=data.sandbox),
+                              meta=_meta(request))
+
+
+def _detail(request: Request[Any, Any, Any], account_id: str) -> AdminAccountDetailOut:
+    container = _container(request)
+    settings = container.identity.account_settings.get(account_id)
+    if settings is None:
+        raise NotFound("No such account", account_id=account_id)
+    wallets = [
+        wallet_out(container.wallets.balance(ids.wallet_id(account_id, sandbox=sandbox)),
+                   sandbox=sandbox)
+        for sandbox in (False, True)
+    ]
+    overrides = container.identity.account_admin.rate_overrides(account_id)
+    return AdminAccountDetailOut(
+        id=settings.account_id, name=settings.name, currency=settings.currency,
+        default_country=settings.default_country, timezone=settings.timezone,
+        trusted=settings.trusted, created_at=settings.created_at, wallets=wallets,
+        rate_overrides=[RateOverrideOut(country=c, price_micros=p) for c, p in overrides.items()],
+    )

@@ -1,0 +1,87 @@
+"""/v1/admin/accounts/{account_id}/rate-overrides: per-country prices that
+replace the rate card for one account. Platform operators only.
+
+Sending reads overrides through the accounts' profile cache: the process that
+takes the change drops its copy at once, other API processes within
+CACHE_TTL_S (10 s) of adapters/postgres/identity/accounts.py.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, delete, get, put
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody, PathParameter
+
+from adapters.bootstrap.container import Container
+from adapters.http.identity.schemas import (
+    DoneOut,
+    DoneResponse,
+    RateOverrideListResponse,
+    RateOverrideOut,
+    RateOverrideRequest,
+    RateOverrideResponse,
+)
+from adapters.http.middleware.auth import authenticate, require_platform_admin
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.sms.schemas import Meta
+from adapters.postgres.identity.accounts import Principal
+
+AccountId = Annotated[str, PathParameter(max_length=64)]
+Country = Annotated[str, PathParameter(min_length=2, max_length=2)]
+
+
+def _container(request: Request[Any, Any, Any]) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+class AdminRateOverridesController(Controller):
+    path = "/v1/admin/accounts/{account_id:str}/rate-overrides"
+    tags = ["Admin"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @get("/", operation_id="adminListRateOverrides",
+         summary="Admin: list an account's rate overrides", sync_to_thread=True)
+    def list_overrides(
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        account_id: AccountId,
+    ) -> RateOverrideListResponse:
+        require_platform_admin(principal)
+        overrides = _container(request).identity.account_admin.rate_overrides(account_id)
+        return RateOverrideListResponse(
+            data=[RateOverrideOut(country=c, price_micros=p) for c, p in overrides.items()],
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )
+
+    @put("/{country:str}", operation_id="adminSetRateOverride",
+         summary="Admin: set a country rate override", sync_to_thread=True)
+    def set_override(
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        account_id: AccountId, country: Country, data: JSONBody[RateOverrideRequest],
+    ) -> RateOverrideResponse:
+        require_platform_admin(principal)
+        _container(request).identity.account_admin.set_rate_override(
+            account_id, country, data.price_micros
+        )
+        return RateOverrideResponse(
+            data=RateOverrideOut(country=country.upper(), price_micros=data.price_micros),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )
+
+    @delete(
+        "/{country:str}", operation_id="adminDeleteRateOverride",
+        summary="Admin: remove a country rate override", status_code=200,
+        sync_to_thread=True,
+    )
+    def delete_override(
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        account_id: AccountId, country: Country,
+    ) -> DoneResponse:
+        require_platform_admin(principal)
+        _container(request).identity.account_admin.delete_rate_override(account_id, country)
+        return DoneResponse(
+            data=DoneOut(ok=True, message="Override removed; the rate card applies"),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )

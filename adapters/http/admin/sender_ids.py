@@ -1,0 +1,60 @@
+"""/v1/admin/sender-ids/{id}/approve and /reject: platform operators decide
+sender ID requests. Never reachable with an API key."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+
+from adapters.bootstrap.container import Container
+from adapters.http.middleware.auth import authenticate, require_platform_admin
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.settings.schemas import RejectSenderIdRequest, SenderIdResponse
+from adapters.http.settings.sender_ids import sender_id_out
+from adapters.http.sms.schemas import Meta
+from adapters.postgres.identity.accounts import Principal
+
+
+class AdminSenderIdsController(Controller):
+    path = "/v1/admin/sender-ids"
+    tags = ["Admin"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @post("/{sender_id_request:uuid}/approve", operation_id="approveSenderId",
+          summary="Admin: approve a sender ID", status_code=200,
+          sync_to_thread=True)
+    def approve(
+        self,
+        request: Request[Any, Any, Any],
+        sender_id_request: FromPath[UUID],
+        principal: NamedDependency[Principal],
+    ) -> SenderIdResponse:
+        operator = require_platform_admin(principal)
+        container: Container = request.app.state.container
+        record = container.sender_ids.approve(sender_id_request, operator=operator.user_id)
+        return SenderIdResponse(
+            data=sender_id_out(record), meta=Meta(request_id=request_id_of(request.scope))
+        )
+
+    @post("/{sender_id_request:uuid}/reject", operation_id="rejectSenderId",
+          summary="Admin: reject a sender ID", status_code=200,
+          sync_to_thread=True)
+    def reject(
+        self,
+        request: Request[Any, Any, Any],
+        sender_id_request: FromPath[UUID],
+        data: JSONBody[RejectSenderIdRequest],
+        principal: NamedDependency[Principal],
+    ) -> SenderIdResponse:
+        operator = require_platform_admin(principal)
+        container: Container = request.app.state.container
+        record = container.sender_ids.reject(
+            sender_id_request, data.reason, operator=operator.user_id
+        )
+        return SenderIdResponse(
+            data=sender_id_out(record), meta=Meta(request_id=request_id_of(request.scope))
+        )

@@ -1,0 +1,79 @@
+"""POST /v1/billing/checkout and /v1/billing/auto-topup: spending the
+customer's card. Both need `settings.write`: charging a card is an account
+setting's power, not a reader's, and every key that may change the account's
+settings holds it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
+
+from adapters.bootstrap.container import Container
+from adapters.http.billing.schemas import (
+    AutoTopUpOut,
+    AutoTopUpRequest,
+    AutoTopUpResponse,
+    CheckoutOut,
+    CheckoutRequest,
+    CheckoutResponse,
+)
+from adapters.http.middleware.auth import authenticate, require_permission
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.sms.schemas import Meta
+from adapters.postgres.identity.accounts import Principal
+
+SPEND_PERMISSION = "settings.write"
+
+
+class CheckoutController(Controller):
+    path = "/v1/billing"
+    tags = ["Billing"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @post("/checkout", operation_id="createCheckout",
+          summary="Start a top-up checkout", status_code=201, sync_to_thread=True)
+    def checkout(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[CheckoutRequest],
+        principal: NamedDependency[Principal],
+    ) -> CheckoutResponse:
+        require_permission(principal, SPEND_PERMISSION)
+        container: Container = request.app.state.container
+        started = container.billing.checkout(
+            principal.account_id, data.amount, data.currency, sandbox=principal.sandbox
+        )
+        return CheckoutResponse(
+            data=CheckoutOut(
+                id=started.id, url=started.url, amount=started.amount_minor,
+                currency=started.currency, topup_ref=started.topup_ref,
+                sandbox=started.sandbox, credited=started.credited,
+            ),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )
+
+    @post("/auto-topup", operation_id="configureAutoTopUp",
+          summary="Configure auto top-up", status_code=200,
+          sync_to_thread=True)
+    def auto_topup(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[AutoTopUpRequest],
+        principal: NamedDependency[Principal],
+    ) -> AutoTopUpResponse:
+        require_permission(principal, SPEND_PERMISSION)
+        container: Container = request.app.state.container
+        rule = container.auto_topup.configure(
+            principal.account_id, sandbox=principal.sandbox, enabled=data.enabled,
+            threshold_minor=data.threshold, amount_minor=data.amount,
+        )
+        return AutoTopUpResponse(
+            data=AutoTopUpOut(
+                enabled=rule.enabled, threshold=rule.threshold_minor,
+                amount=rule.amount_minor, currency=rule.currency, setup_url=rule.setup_url,
+            ),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )

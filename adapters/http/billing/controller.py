@@ -1,0 +1,204 @@
+"""GET /v1/billing/balance, /transactions and /usage, for the key's account:
+the wallet of the key's mode (live or sandbox), its statement, and the
+month's usage."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency, Provide
+from litestar.params import QueryParameter
+
+from adapters.bootstrap.container import Container
+from adapters.http.messages.schemas import (
+    CountryUsageOut,
+    TransactionListResponse,
+    TransactionOut,
+    UsageOut,
+    UsageResponse,
+)
+from adapters.http.middleware.auth import authenticate, require_permission
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.pagination import (
+    DEFAULT_PAGE_SIZE,
+    PageCursor,
+    PageSize,
+    RangeEnd,
+    RangeStart,
+    date_range,
+    pagination,
+    run_query,
+)
+from adapters.http.sms.schemas import BalanceOut, BalanceResponse, Meta
+from adapters.postgres.identity.accounts import Principal
+from domain import ids
+from domain.money import micros_to_minor_units, micros_to_minor_units_ceiling
+from projections.usage import usage
+from projections.wallet_transactions import list_transactions
+
+TypeFilter = Annotated[
+    str | None,
+    QueryParameter(
+        name="type",
+        description="PURCHASE, USAGE, REFUND, BONUS, ADJUSTMENT or RESERVATION",
+    ),
+]
+AsOf = Annotated[
+    str | None,
+    QueryParameter(
+        description="An ISO 8601 instant (UTC when it has no offset): the balance as it "
+        "stood then, replayed from the ledger"
+    ),
+]
+Month = Annotated[
+    str | None, QueryParameter(description="YYYY-MM (UTC); the current month when omitted")
+]
+
+
+class BillingController(Controller):
+    path = "/v1/billing"
+    tags = ["Billing"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @get("/balance", operation_id="getBalance",
+         summary="Get the wallet balance", sync_to_thread=True)
+    def balance(
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        as_of: AsOf = None,
+    ) -> BalanceResponse:
+        require_permission(principal, "billing.read")
+        container: Container = request.app.state.container
+        wallet_id = ids.wallet_id(principal.account_id, sandbox=principal.sandbox)
+        instant = None if as_of is None else date_range(as_of, None).start
+        b = (
+            container.wallets.balance(wallet_id) if instant is None
+            else container.wallets.balance_as_of(wallet_id, instant)
+        )
+
+        def minor(amount_micros: int) -> int:
+            return micros_to_minor_units(amount_micros, b.currency)
+
+        return BalanceResponse(
+            data=BalanceOut(
+                balance=minor(b.balance_micros),
+                reserved=micros_to_minor_units_ceiling(b.reserved_micros, b.currency),
+                credit_limit=minor(b.credit_limit_micros),
+                available=minor(b.available_micros),
+                low_balance_threshold=minor(b.low_balance_threshold_micros),
+                balance_micros=b.balance_micros,
+                reserved_micros=b.reserved_micros,
+                credit_limit_micros=b.credit_limit_micros,
+                available_micros=b.available_micros,
+                low_balance_threshold_micros=b.low_balance_threshold_micros,
+                currency=b.currency,
+                sandbox=principal.sandbox,
+                auto_topup_enabled=b.auto_topup_enabled,
+                frozen=b.frozen,
+                flagged=b.flagged,
+                as_of=instant,
+            ),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )
+
+    @get("/transactions", operation_id="listTransactions",
+         summary="List wallet transactions", sync_to_thread=True)
+    def transactions(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        kind: TypeFilter = None,
+        from_date: RangeStart = None,
+        to_date: RangeEnd = None,
+        page_size: PageSize = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
+    ) -> TransactionListResponse:
+        require_permission(principal, "billing.read")
+        dates = date_range(from_date, to_date)
+        result = run_query(
+            request, list_transactions, principal.account_id,
+            sandbox=principal.sandbox, type=kind, from_date=dates.start, to_date=dates.end,
+            page_size=page_size, cursor_token=cursor,
+        )
+        currency = _currency(request, principal)
+        return TransactionListResponse(
+            data=[transaction_out(row, currency) for row in result[0]],
+            pagination=pagination(page_size, result),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )
+
+    @get("/usage", operation_id="getUsage", summary="Monthly usage by country", sync_to_thread=True)
+    def monthly_usage(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        month: Month = None,
+    ) -> UsageResponse:
+        require_permission(principal, "billing.read")
+        summary = run_query(request, usage, principal.account_id, month)
+        if principal.sandbox:
+            # Usage counts live messages only: sandbox sends are free and are
+            # not usage, so a sandbox key's month is empty.
+            summary = {**summary, "messages": 0, "segments": 0, "cost_micros": 0,
+                       "by_country": []}
+        return UsageResponse(
+            data=usage_out(summary, _currency(request, principal), sandbox=principal.sandbox),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )
+
+
+def _currency(request: Request[Any, Any, Any], principal: Principal) -> str:
+    container: Container = request.app.state.container
+    return container.accounts.profile(principal.account_id).currency
+
+
+def transaction_out(row: dict[str, Any], default_currency: str) -> TransactionOut:
+    currency = row["currency"] or default_currency
+    return TransactionOut(
+        id=row["id"],
+        type=row["type"],
+        amount=_line_amount(row["amount_micros"], currency),
+        amount_micros=row["amount_micros"],
+        balance_change_micros=row["balance_change_micros"],
+        balance_after=micros_to_minor_units(row["balance_micros"], currency),
+        balance_after_micros=row["balance_micros"],
+        reserved_after_micros=row["reserved_micros"],
+        currency=currency,
+        reference=row["reference"],
+        description=row["description"],
+        created_at=row["occurred_at"],
+    )
+
+
+def _line_amount(amount_micros: int, currency: str) -> int:
+    """A line's amount in minor units, its size rounded up either way: a
+    message's reservation, its usage and its refund all show what the
+    message costs in whole minor units, as its cost estimate did. The
+    running balance is floored, as on /balance."""
+    size = micros_to_minor_units_ceiling(abs(amount_micros), currency)
+    return size if amount_micros >= 0 else -size
+
+
+def usage_out(summary: dict[str, Any], currency: str, *, sandbox: bool) -> UsageOut:
+    def cost(amount_micros: int) -> int:
+        return micros_to_minor_units_ceiling(amount_micros, currency)
+
+    return UsageOut(
+        month=summary["month"],
+        currency=currency,
+        sandbox=sandbox,
+        messages=summary["messages"],
+        segments=summary["segments"],
+        cost_micros=summary["cost_micros"],
+        cost=cost(summary["cost_micros"]),
+        by_country=[
+            CountryUsageOut(
+                country=row["country"],
+                messages=row["messages"],
+                segments=row["segments"],
+                cost_micros=row["cost_micros"],
+                cost=cost(row["cost_micros"]),
+            )
+            for row in summary["by_country"]
+        ],
+    )

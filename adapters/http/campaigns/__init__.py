@@ -1,0 +1,1 @@
+"""Campaigns over HTTP: create, fill, review, run, and read progress."""

@@ -1,0 +1,184 @@
+"""Campaign commands: create, recipients, submit, pause, resume, cancel
+(sms.send), and the operators' approve and reject (/v1/admin/campaigns).
+
+Each answers with the campaign as its own events leave it, so a client sees
+its command's effect at once; GET /v1/campaigns/{id} shows progress from the
+read model, a moment behind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+
+from adapters.bootstrap.container import Container
+from adapters.http.campaigns.schemas import (
+    CampaignCreateIn,
+    CampaignRecipientsIn,
+    CampaignStateOut,
+    CampaignStateResponse,
+    InvalidRecipientOut,
+    RecipientsAddedOut,
+    RecipientsAddedResponse,
+    ReviewIn,
+)
+from adapters.http.middleware.auth import authenticate, require_permission, require_platform_admin
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.sms.audience import audience_of
+from adapters.http.sms.schemas import Meta
+from adapters.postgres.identity.accounts import Principal
+from application.campaigns.commands import CampaignService, CreateCampaign
+from application.errors import ValidationFailed
+from application.sending.send import BulkRecipient
+from domain.campaign import Campaign
+
+
+def state_out(campaign: Campaign) -> CampaignStateOut:
+    return CampaignStateOut(
+        id=str(campaign.id), name=campaign.name, status=str(campaign.status),
+        reason=campaign.reason, sender=campaign.sender, body=campaign.body,
+        schedule_at=campaign.scheduled_at, client_ref=campaign.client_ref,
+        sandbox=campaign.sandbox, listed=campaign.listed, recipients=campaign.recipients,
+        processed=campaign.processed, accepted=campaign.accepted, rejected=campaign.rejected,
+        opted_out=campaign.opted_out, cost_micros=campaign.total_price_micros,
+    )
+
+
+def _respond(request: Request[Any, Any, Any], campaign: Campaign) -> CampaignStateResponse:
+    return CampaignStateResponse(state_out(campaign), Meta(request_id=request_id_of(request.scope)))
+
+
+def create_campaign(request: Request[Any, Any, Any], data: CampaignCreateIn,
+                    principal: Principal) -> CampaignStateResponse:
+    require_permission(principal, "sms.send")
+    container: Container = request.app.state.container
+    # The executor sends through the messaging service directly, so the
+    # sender ID and the template are settled here, once, for the campaign.
+    body = container.send_resolver.resolve(
+        principal.account_id, sender=data.sender, body=data.body,
+        template_id=data.template_id, sandbox=principal.sandbox,
+    )
+    campaign = _service(request).create(CreateCampaign(
+        account_id=principal.account_id, sandbox=principal.sandbox, name=data.name,
+        sender=data.sender, body=body, client_ref=data.client_ref,
+        scheduled_at=data.schedule_at, unicode=data.unicode,
+    ))
+    return _respond(request, campaign)
+
+
+def _service(request: Request[Any, Any, Any]) -> CampaignService:
+    container: Container = request.app.state.container
+    return container.crm.campaigns
+
+
+def _actor(principal: Principal) -> str:
+    """Who did it, as the campaign's events record it."""
+    if principal.user_id is not None:
+        return f"user:{principal.user_id}"
+    return f"key:{principal.key_id}"
+
+
+class CampaignCommandsController(Controller):
+    path = "/v1/campaigns"
+    tags = ["Campaigns"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @post("/{campaign_id:uuid}/recipients", operation_id="addCampaignRecipients",
+          summary="Add recipients to a draft campaign",
+          status_code=200, sync_to_thread=True)
+    def recipients(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
+                   data: JSONBody[CampaignRecipientsIn],
+                   principal: NamedDependency[Principal]) -> RecipientsAddedResponse:
+        """Numbers with variables, groups, contacts or all contacts, onto a
+        draft's list; call as often as needed. A number listed twice is kept once."""
+        require_permission(principal, "sms.send")
+        audience = audience_of(data)
+        if not data.recipients and audience.empty:
+            raise ValidationFailed(
+                "Name recipients, groupId, groupIds, contactIds or sendToAllContacts"
+            )
+        added = _service(request).add_recipients(
+            principal.account_id, principal.sandbox, campaign_id,
+            [BulkRecipient(r.to, r.variables or {}) for r in data.recipients], audience,
+        )
+        return RecipientsAddedResponse(
+            RecipientsAddedOut(
+                added=added.added, duplicates=added.duplicates, invalid=added.invalid,
+                invalid_recipients=[InvalidRecipientOut(i.index, i.to, i.reason)
+                                    for i in added.invalid_recipients],
+                listed=added.listed,
+            ),
+            Meta(request_id=request_id_of(request.scope)),
+        )
+
+    @post("/{campaign_id:uuid}/submit", operation_id="submitCampaign",
+          summary="Submit a campaign for approval", status_code=200,
+          sync_to_thread=True)
+    def submit(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
+               principal: NamedDependency[Principal]) -> CampaignStateResponse:
+        """To pending_approval (approved at once for a trusted account)."""
+        require_permission(principal, "sms.send")
+        return _respond(request, _service(request).submit(
+            principal.account_id, principal.sandbox, campaign_id, _actor(principal)))
+
+    @post("/{campaign_id:uuid}/pause", operation_id="pauseCampaign",
+          summary="Pause a sending campaign", status_code=200,
+          sync_to_thread=True)
+    def pause(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
+              principal: NamedDependency[Principal]) -> CampaignStateResponse:
+        """No new chunk starts; messages already queued may still go."""
+        require_permission(principal, "sms.send")
+        return _respond(request, _service(request).pause(
+            principal.account_id, principal.sandbox, campaign_id, _actor(principal)))
+
+    @post("/{campaign_id:uuid}/resume", operation_id="resumeCampaign",
+          summary="Resume a paused campaign", status_code=200,
+          sync_to_thread=True)
+    def resume(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
+               principal: NamedDependency[Principal]) -> CampaignStateResponse:
+        """Continue after the last recipient sent."""
+        require_permission(principal, "sms.send")
+        return _respond(request, _service(request).resume(
+            principal.account_id, principal.sandbox, campaign_id, _actor(principal)))
+
+    @post("/{campaign_id:uuid}/cancel", operation_id="cancelCampaign",
+          summary="Cancel a campaign", status_code=200,
+          sync_to_thread=True)
+    def cancel(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
+               principal: NamedDependency[Principal]) -> CampaignStateResponse:
+        """Stops it for good; messages not yet submitted are cancelled and
+        their reservations released."""
+        require_permission(principal, "sms.send")
+        return _respond(request, _service(request).cancel(
+            principal.account_id, principal.sandbox, campaign_id, _actor(principal)))
+
+
+class AdminCampaignsController(Controller):
+    path = "/v1/admin/campaigns"
+    tags = ["Admin"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @post("/{campaign_id:uuid}/approve", operation_id="approveCampaign",
+          summary="Approve a campaign (operators)", status_code=200,
+          sync_to_thread=True)
+    def approve(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
+                principal: NamedDependency[Principal],
+                data: JSONBody[ReviewIn | None] = None) -> CampaignStateResponse:
+        require_platform_admin(principal)
+        return _respond(request, _service(request).approve(campaign_id, _actor(principal)))
+
+    @post("/{campaign_id:uuid}/reject", operation_id="rejectCampaign",
+          summary="Reject a campaign (operators)", status_code=200,
+          sync_to_thread=True)
+    def reject(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
+               data: JSONBody[ReviewIn], principal: NamedDependency[Principal]
+               ) -> CampaignStateResponse:
+        require_platform_admin(principal)
+        if data.reason is None:
+            raise ValidationFailed("A rejection needs a reason")
+        return _respond(request, _service(request).reject(
+            campaign_id, _actor(principal), data.reason))

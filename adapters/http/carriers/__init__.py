@@ -1,0 +1,1 @@
+"""Callbacks from HTTP carriers: delivery receipts and inbound messages."""

@@ -1,0 +1,1 @@
+"""The contact base over HTTP: contacts, groups, imports and opt-outs."""

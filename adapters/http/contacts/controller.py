@@ -1,0 +1,208 @@
+"""/v1/contacts: contacts, their tags, and the JSON import.
+
+contacts.read to read, contacts.write to change. Another account's contact,
+group or tag is 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from adapters.bootstrap.container import Container
+from adapters.http.contacts.imports import import_out, job_out
+from adapters.http.contacts.schemas import (
+    ContactIn,
+    ContactListResponse,
+    ContactOut,
+    ContactPatchIn,
+    ContactResponse,
+    DeletedOut,
+    DeletedResponse,
+    ImportIn,
+    ImportResponse,
+    TagLinkIn,
+)
+from adapters.http.messages.schemas import Pagination
+from adapters.http.middleware.auth import authenticate, require_permission
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
+from adapters.http.sms.schemas import Meta
+from adapters.postgres.identity.accounts import Principal
+from application.contacts.imports import ImportSession, import_json
+from application.contacts.ports import ContactPatch, ContactQuery
+from application.contacts.service import NewContact
+from application.errors import NotFound
+
+
+def uuid_or_404(value: str | None, what: str) -> UUID | None:
+    """An id from a body or query: one that is not a UUID names nothing."""
+    if value is None:
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        raise NotFound(f"No such {what}", **{f"{what}_id": value}) from None
+
+
+def contact_out(row: dict[str, Any]) -> ContactOut:
+    return ContactOut(
+        id=row["id"], phone=row["phone"], first_name=row["first_name"],
+        last_name=row["last_name"], email=row["email"], reference=row["reference"],
+        custom_fields=row["custom_fields"], group_ids=row["group_ids"], tags=row["tags"],
+        tag_ids=row["tag_ids"], created_at=row["created_at"], updated_at=row["updated_at"],
+    )
+
+
+def _meta(request: Request[Any, Any, Any]) -> Meta:
+    return Meta(request_id=request_id_of(request.scope))
+
+
+def _container(request: Request[Any, Any, Any]) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+class ContactsController(Controller):
+    path = "/v1/contacts"
+    tags = ["Contacts"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @get("/", operation_id="listContacts", summary="List contacts", sync_to_thread=True)
+    def contacts(
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        search: FromQuery[str | None] = None, group_id: FromQuery[str | None] = None,
+        tag_id: FromQuery[str | None] = None, page_size: PageSize = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
+    ) -> ContactListResponse:
+        """Live contacts, newest first; `search` matches names and phone."""
+        require_permission(principal, "contacts.read")
+        page = _container(request).crm.contacts.page(principal.account_id, ContactQuery(
+            search=search, group_id=uuid_or_404(group_id, "group"),
+            tag_id=uuid_or_404(tag_id, "tag"), page_size=page_size, cursor=cursor,
+        ))
+        return ContactListResponse(
+            data=[contact_out(row) for row in page.rows],
+            pagination=Pagination(page.total, page_size, page.has_more, page.cursor),
+            meta=_meta(request),
+        )
+
+    @post("/", operation_id="createContact",
+          summary="Create a contact", status_code=201, sync_to_thread=True)
+    def create(
+        self, request: Request[Any, Any, Any], data: JSONBody[ContactIn],
+        principal: NamedDependency[Principal],
+    ) -> ContactResponse:
+        require_permission(principal, "contacts.write")
+        row = _container(request).crm.contacts.create(NewContact(
+            principal.account_id, data.phone, first_name=data.first_name or data.firstName,
+            last_name=data.last_name or data.lastName, email=data.email,
+            reference=data.reference, custom_fields=data.custom_fields or {},
+            group_id=uuid_or_404(data.group_id or data.groupId, "group"),
+        ))
+        return ContactResponse(data=contact_out(row), meta=_meta(request))
+
+    @get("/{contact_id:uuid}", operation_id="getContact",
+         summary="Get a contact", sync_to_thread=True)
+    def contact(
+        self, request: Request[Any, Any, Any], contact_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+    ) -> ContactResponse:
+        require_permission(principal, "contacts.read")
+        row = _container(request).crm.contacts.get(principal.account_id, contact_id)
+        return ContactResponse(data=contact_out(row), meta=_meta(request))
+
+    @patch("/{contact_id:uuid}", operation_id="updateContact",
+           summary="Update a contact", sync_to_thread=True)
+    def update(
+        self, request: Request[Any, Any, Any], contact_id: FromPath[UUID],
+        data: JSONBody[ContactPatchIn], principal: NamedDependency[Principal],
+    ) -> ContactResponse:
+        require_permission(principal, "contacts.write")
+        row = _container(request).crm.contacts.update(principal.account_id, contact_id,
+                                                       ContactPatch(
+            phone=data.phone, first_name=data.first_name, last_name=data.last_name,
+            email=data.email, reference=data.reference, custom_fields=data.custom_fields,
+        ))
+        return ContactResponse(data=contact_out(row), meta=_meta(request))
+
+    @delete("/{contact_id:uuid}", operation_id="deleteContact",
+            summary="Delete a contact", status_code=200,
+            sync_to_thread=True)
+    def delete_contact(
+        self, request: Request[Any, Any, Any], contact_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+    ) -> DeletedResponse:
+        """Soft: the contact is no longer listed or sent to; its number is free."""
+        require_permission(principal, "contacts.write")
+        _container(request).crm.contacts.delete(principal.account_id, contact_id)
+        return DeletedResponse(DeletedOut(str(contact_id), True), _meta(request))
+
+    @post("/{contact_id:uuid}/tags", operation_id="tagContact",
+          summary="Tag a contact", status_code=200,
+          sync_to_thread=True)
+    def tag(
+        self, request: Request[Any, Any, Any], contact_id: FromPath[UUID],
+        data: JSONBody[TagLinkIn], principal: NamedDependency[Principal],
+    ) -> ContactResponse:
+        require_permission(principal, "contacts.write")
+        tag_id = uuid_or_404(data.tag_id, "tag")
+        assert tag_id is not None
+        row = _container(request).crm.contacts.tag(principal.account_id, contact_id, tag_id)
+        return ContactResponse(data=contact_out(row), meta=_meta(request))
+
+    @delete("/{contact_id:uuid}/tags/{tag_id:uuid}", operation_id="untagContact",
+            summary="Remove a tag from a contact",
+            status_code=200, sync_to_thread=True)
+    def untag(
+        self, request: Request[Any, Any, Any], contact_id: FromPath[UUID],
+        tag_id: FromPath[UUID], principal: NamedDependency[Principal],
+    ) -> ContactResponse:
+        require_permission(principal, "contacts.write")
+        contacts = _container(request).crm.contacts
+        contacts.untag(principal.account_id, contact_id, tag_id)
+        return ContactResponse(
+            data=contact_out(contacts.get(principal.account_id, contact_id)),
+            meta=_meta(request),
+        )
+
+    @post("/import", operation_id="importContacts",
+          summary="Import contacts from JSON", status_code=200, sync_to_thread=True)
+    def import_contacts(
+        self, request: Request[Any, Any, Any], data: JSONBody[ImportIn],
+        principal: NamedDependency[Principal],
+    ) -> ImportResponse:
+        """Up to 10,000 contacts as JSON; the report's lines are 1-based
+        positions in `contacts`."""
+        require_permission(principal, "contacts.write")
+        crm = _container(request).crm
+        group_id = uuid_or_404(data.group_id or data.groupId, "group")
+        if group_id is not None:
+            crm.contacts.require_group(principal.account_id, group_id)
+        session = ImportSession(crm.imports, _container(request).accounts,
+                                principal.account_id, group_id, "json")
+        rows = [
+            {"phone": c.phone, "first_name": c.first_name or c.firstName,
+             "last_name": c.last_name or c.lastName, "email": c.email,
+             "reference": c.reference, "custom_fields": c.custom_fields or {}}
+            for c in data.contacts
+        ]
+        report = import_json(session, rows)
+        return ImportResponse(data=import_out(report, group_id), meta=_meta(request))
+
+    @get("/imports/{import_id:uuid}", operation_id="getContactImport",
+         summary="Get an import's progress", sync_to_thread=True)
+    def import_job(
+        self, request: Request[Any, Any, Any], import_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+    ) -> ImportResponse:
+        """An import's progress while it runs, and its report once done."""
+        require_permission(principal, "contacts.read")
+        row = _container(request).crm.imports.get(principal.account_id, import_id)
+        if row is None:
+            raise NotFound("No such import", import_id=str(import_id))
+        return ImportResponse(data=job_out(row), meta=_meta(request))

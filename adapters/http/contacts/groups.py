@@ -1,0 +1,130 @@
+"""/v1/contacts/groups and /v1/contacts/tags: named sets of contacts, and the
+CSV import into a group."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, delete, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+
+from adapters.bootstrap.container import Container
+from adapters.http.contacts.imports import MAX_CSV_BYTES, import_out, stream_csv
+from adapters.http.contacts.schemas import (
+    DeletedOut,
+    DeletedResponse,
+    ImportResponse,
+    LabelIn,
+    LabelListResponse,
+    LabelOut,
+    LabelResponse,
+)
+from adapters.http.messages.schemas import Pagination
+from adapters.http.middleware.auth import authenticate, require_permission
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.sms.schemas import Meta
+from adapters.postgres.identity.accounts import Principal
+from application.contacts.imports import ImportSession
+
+
+def label_out(row: dict[str, Any]) -> LabelOut:
+    return LabelOut(id=row["id"], name=row["name"], contact_count=int(row["contact_count"]),
+                    created_at=row["created_at"])
+
+
+def _labels(request: Request[Any, Any, Any], rows: list[dict[str, Any]]) -> LabelListResponse:
+    return LabelListResponse(
+        data=[label_out(r) for r in rows],
+        pagination=Pagination(len(rows), max(1, len(rows)), False, None),
+        meta=Meta(request_id=request_id_of(request.scope)),
+    )
+
+
+def _container(request: Request[Any, Any, Any]) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+class ContactGroupsController(Controller):
+    path = "/v1/contacts/groups"
+    tags = ["Contacts"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @get("/", operation_id="listContactGroups", summary="List contact groups", sync_to_thread=True)
+    def groups(self, request: Request[Any, Any, Any],
+               principal: NamedDependency[Principal]) -> LabelListResponse:
+        """Every group of the account, by name, with its live contacts counted."""
+        require_permission(principal, "contacts.read")
+        return _labels(request, _container(request).crm.contacts.groups(principal.account_id))
+
+    @post("/", operation_id="createContactGroup",
+          summary="Create a contact group", status_code=201, sync_to_thread=True)
+    def create(self, request: Request[Any, Any, Any], data: JSONBody[LabelIn],
+               principal: NamedDependency[Principal]) -> LabelResponse:
+        require_permission(principal, "contacts.write")
+        row = _container(request).crm.contacts.create_group(principal.account_id, data.name)
+        return LabelResponse(label_out(row), Meta(request_id=request_id_of(request.scope)))
+
+    @delete("/{group_id:uuid}", operation_id="deleteContactGroup",
+            summary="Delete a contact group", status_code=200,
+            sync_to_thread=True)
+    def delete_group(self, request: Request[Any, Any, Any], group_id: FromPath[UUID],
+               principal: NamedDependency[Principal]) -> DeletedResponse:
+        """The group goes; its contacts stay."""
+        require_permission(principal, "contacts.write")
+        _container(request).crm.contacts.delete_group(principal.account_id, group_id)
+        return DeletedResponse(DeletedOut(str(group_id), True),
+                               Meta(request_id=request_id_of(request.scope)))
+
+    @post("/{group_id:uuid}/import", operation_id="importContactsCsv",
+          summary="Import contacts into a group from CSV", status_code=200,
+          request_max_body_size=MAX_CSV_BYTES)
+    async def import_csv(self, request: Request[Any, Any, Any], group_id: FromPath[UUID],
+                         principal: NamedDependency[Principal]) -> ImportResponse:
+        """The body is the CSV file itself (Content-Type: text/csv), UTF-8, with a
+        header row: phone,name,email,custom_field... Rows are written as they
+        arrive; GET /v1/contacts/imports/{id} follows a long import."""
+        require_permission(principal, "contacts.write")
+        container = _container(request)
+        await asyncio.to_thread(container.crm.contacts.require_group, principal.account_id,
+                                group_id)
+        session = await asyncio.to_thread(
+            ImportSession, container.crm.imports, container.accounts, principal.account_id,
+            group_id, "csv",
+        )
+        report = await stream_csv(request.stream(), session)
+        return ImportResponse(import_out(report, group_id),
+                              Meta(request_id=request_id_of(request.scope)))
+
+
+class ContactTagsController(Controller):
+    path = "/v1/contacts/tags"
+    tags = ["Contacts"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @get("/", operation_id="listContactTags", summary="List contact tags", sync_to_thread=True)
+    def tags_(self, request: Request[Any, Any, Any],
+              principal: NamedDependency[Principal]) -> LabelListResponse:
+        require_permission(principal, "contacts.read")
+        return _labels(request, _container(request).crm.contacts.tags(principal.account_id))
+
+    @post("/", operation_id="createContactTag",
+          summary="Create a contact tag", status_code=201, sync_to_thread=True)
+    def create(self, request: Request[Any, Any, Any], data: JSONBody[LabelIn],
+               principal: NamedDependency[Principal]) -> LabelResponse:
+        require_permission(principal, "contacts.write")
+        row = _container(request).crm.contacts.create_tag(principal.account_id, data.name)
+        return LabelResponse(label_out(row), Meta(request_id=request_id_of(request.scope)))
+
+    @delete("/{tag_id:uuid}", operation_id="deleteContactTag",
+            summary="Delete a contact tag", status_code=200,
+            sync_to_thread=True)
+    def delete_tag(self, request: Request[Any, Any, Any], tag_id: FromPath[UUID],
+               principal: NamedDependency[Principal]) -> DeletedResponse:
+        require_permission(principal, "contacts.write")
+        _container(request).crm.contacts.delete_tag(principal.account_id, tag_id)
+        return DeletedResponse(DeletedOut(str(tag_id), True),
+                               Meta(request_id=request_id_of(request.scope)))

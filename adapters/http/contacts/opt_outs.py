@@ -1,0 +1,67 @@
+"""/v1/contacts/opt-outs: the numbers the account may not send to, from the
+append-only opt-out log (STOP replies, and opt-outs recorded here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
+
+from adapters.bootstrap.container import Container
+from adapters.http.contacts.schemas import (
+    OptOutIn,
+    OptOutListResponse,
+    OptOutOut,
+    OptOutResponse,
+)
+from adapters.http.middleware.auth import authenticate, require_permission
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.pagination import (
+    DEFAULT_PAGE_SIZE,
+    PageCursor,
+    PageSize,
+    pagination,
+    run_query,
+)
+from adapters.http.sms.schemas import Meta
+from adapters.postgres.contacts.opt_out_list import latest_opt_out, list_opt_outs
+from adapters.postgres.identity.accounts import Principal
+
+
+def opt_out_out(row: dict[str, Any]) -> OptOutOut:
+    return OptOutOut(phone=row["phone"], source=row["source"], keyword=row["keyword"],
+                     opted_out_at=row["created_at"])
+
+
+class OptOutsController(Controller):
+    path = "/v1/contacts/opt-outs"
+    tags = ["Contacts"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @get("/", operation_id="listOptOuts", summary="List opt-outs", sync_to_thread=True)
+    def opt_outs(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+                 page_size: PageSize = DEFAULT_PAGE_SIZE,
+                 cursor: PageCursor = None) -> OptOutListResponse:
+        """Numbers opted out now, newest first, with the source and time."""
+        require_permission(principal, "contacts.read")
+        result = run_query(request, list_opt_outs, principal.account_id, page_size=page_size,
+                           cursor_token=cursor)
+        return OptOutListResponse(
+            data=[opt_out_out(row) for row in result[0]],
+            pagination=pagination(page_size, result),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )
+
+    @post("/", operation_id="createOptOut",
+          summary="Opt a number out", status_code=201, sync_to_thread=True)
+    def opt_out(self, request: Request[Any, Any, Any], data: JSONBody[OptOutIn],
+                principal: NamedDependency[Principal]) -> OptOutResponse:
+        """Opt a number out of this account's messages (it stays in its groups)."""
+        require_permission(principal, "contacts.write")
+        container: Container = request.app.state.container
+        number = container.crm.contacts.opt_out(principal.account_id, data.phone, data.source)
+        row = run_query(request, latest_opt_out, principal.account_id, number)
+        assert row is not None
+        return OptOutResponse(opt_out_out(row), Meta(request_id=request_id_of(request.scope)))

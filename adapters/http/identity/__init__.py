@@ -1,0 +1,1 @@
+"""Signing in: sessions, OAuth clients, Google sign-in and API keys."""

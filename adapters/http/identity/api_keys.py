@@ -1,0 +1,152 @@
+"""GET/POST/DELETE /v1/settings/api-keys: an account's API keys.
+
+The secret is in the creation's answer only; it is stored as a hash and never
+shown again. Managing keys needs the settings.write permission, and a key can
+only grant what its creator holds (a test key creates test keys only).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, delete, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+
+from adapters.bootstrap.container import Container
+from adapters.http.messages.schemas import Pagination
+from adapters.http.middleware.auth import authenticate, require_permission, requires_permissions
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.sms.schemas import NO_NUL, Meta
+from adapters.postgres.identity.accounts import Principal
+from application.identity.api_keys import ApiKeyService, CreateKey, KeyInfo
+from domain.api_keys import MAX_ACTIVE_KEYS_PER_ACCOUNT, MAX_KEY_NAME_LENGTH, PERMISSIONS
+
+MANAGE_PERMISSION = "settings.write"
+
+Permission = Annotated[str, msgspec.Meta(max_length=40)]
+
+
+class CreateApiKeyRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_KEY_NAME_LENGTH,
+                                      pattern=NO_NUL)]
+    permissions: Annotated[
+        list[Permission],
+        msgspec.Meta(min_length=1, max_length=len(PERMISSIONS),
+                     description="Any of: " + ", ".join(PERMISSIONS)),
+    ]
+    mode: Literal["live", "test"] = "live"
+
+
+class ApiKeyOut(msgspec.Struct):
+    id: str
+    name: str
+    key: str
+    mode: str
+    sandbox: bool
+    permissions: list[str]
+    created_at: datetime
+
+
+class CreatedApiKeyOut(msgspec.Struct):
+    id: str
+    name: str
+    key: str
+    secret: str  # shown this once
+    mode: str
+    sandbox: bool
+    permissions: list[str]
+    created_at: datetime
+
+
+class CreatedApiKeyResponse(msgspec.Struct):
+    data: CreatedApiKeyOut
+    meta: Meta
+
+
+class ApiKeyListResponse(msgspec.Struct):
+    data: list[ApiKeyOut]
+    pagination: Pagination
+    meta: Meta
+
+
+class RevokedApiKeyOut(msgspec.Struct):
+    id: str
+    revoked: bool
+
+
+class RevokedApiKeyResponse(msgspec.Struct):
+    data: RevokedApiKeyOut
+    meta: Meta
+
+
+def _out(info: KeyInfo) -> ApiKeyOut:
+    return ApiKeyOut(
+        id=str(info.id), name=info.name, key=info.api_key,
+        mode="test" if info.sandbox else "live", sandbox=info.sandbox,
+        permissions=list(info.permissions), created_at=info.created_at,
+    )
+
+
+def _service(request: Request[Any, Any, Any]) -> ApiKeyService:
+    container: Container = request.app.state.container
+    return container.api_key_service
+
+
+class ApiKeysController(Controller):
+    path = "/v1/settings/api-keys"
+    tags = ["Settings"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @get("/", operation_id="listApiKeys", summary="List API keys", sync_to_thread=True)
+    def list_keys(
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
+    ) -> ApiKeyListResponse:
+        require_permission(principal, MANAGE_PERMISSION)
+        keys = [_out(info) for info in _service(request).list(principal.account_id)]
+        return ApiKeyListResponse(
+            data=keys,
+            pagination=Pagination(len(keys), MAX_ACTIVE_KEYS_PER_ACCOUNT, False, None),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )
+
+    @post("/", operation_id="createApiKey",
+          summary="Create an API key (secret shown once)", status_code=201, sync_to_thread=True)
+    def create_key(
+        self, request: Request[Any, Any, Any], data: JSONBody[CreateApiKeyRequest],
+        principal: NamedDependency[Principal],
+    ) -> CreatedApiKeyResponse:
+        require_permission(principal, MANAGE_PERMISSION)
+        created = _service(request).create(CreateKey(
+            account_id=principal.account_id, name=data.name,
+            permissions=tuple(data.permissions), mode=data.mode,
+            creator_permissions=principal.permissions, creator_sandbox=principal.sandbox,
+        ))
+        # The key could grant only what its creator holds: so must a replay.
+        requires_permissions(created.info.permissions)
+        shown = _out(created.info)
+        return CreatedApiKeyResponse(
+            data=CreatedApiKeyOut(
+                id=shown.id, name=shown.name, key=shown.key, secret=created.api_secret,
+                mode=shown.mode, sandbox=shown.sandbox, permissions=shown.permissions,
+                created_at=shown.created_at,
+            ),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )
+
+    @delete("/{key_id:uuid}", operation_id="revokeApiKey",
+            summary="Revoke an API key", status_code=200,
+            sync_to_thread=True)
+    def revoke_key(
+        self, request: Request[Any, Any, Any], key_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+    ) -> RevokedApiKeyResponse:
+        require_permission(principal, MANAGE_PERMISSION)
+        _service(request).revoke(principal.account_id, key_id)
+        return RevokedApiKeyResponse(
+            data=RevokedApiKeyOut(id=str(key_id), revoked=True),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )

@@ -1,0 +1,239 @@
+"""/v1/auth/*: register, log in, refresh, who am I, log out, and passwords.
+
+Login, register and forgot-password take a token from the client address's
+sign-in bucket before any work (adapters/http/middleware/address_limits.py). Each
+password hash runs on one of the process's few hashing slots
+(adapters/identity/passwords.py); a request that would find neither a free
+slot nor a place to wait for one is refused before it costs a query.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import anyio.to_thread
+from litestar import Controller, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.concurrency import sync_to_thread
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.params import JSONBody
+
+from adapters.bootstrap.container import Container
+from adapters.http.identity.schemas import (
+    AccountSummaryOut,
+    ChangePasswordRequest,
+    DoneOut,
+    DoneResponse,
+    ForgotPasswordRequest,
+    LoginRequest,
+    LogoutRequest,
+    MeOut,
+    MeResponse,
+    RefreshRequest,
+    RegisterRequest,
+    ResetPasswordRequest,
+    TokensOut,
+    TokensResponse,
+    UserOut,
+)
+from adapters.http.middleware.address_limits import AddressLimits, error_with_retry_after
+from adapters.http.middleware.auth import authenticate
+from adapters.http.middleware.bearer import access_claims, session_token
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.sms.schemas import Meta
+from adapters.identity.passwords import busy
+from adapters.postgres.identity.accounts import Principal
+from application.identity.ports import User
+from application.identity.sessions import Registration, SessionTokens
+from domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+def _container(request: Request[Any, Any, Any]) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+def _limits(request: Request[Any, Any, Any]) -> AddressLimits:
+    limits: AddressLimits = request.app.state.address_limits
+    return limits
+
+
+async def _sign_in_attempt(request: Request[Any, Any, Any], *, hashes: bool = True) -> str:
+    """The client's address, once it has taken a sign-in attempt (429
+    RATE_LIMITED with Retry-After when it has none left). A request that
+    would hash a password while every slot and waiting place is taken is
+    refused first (503), before it costs a query."""
+    if hashes and _container(request).identity.hash_slots.saturated():
+        raise busy()
+    limits = _limits(request)
+    client = limits.client(request.scope)
+    await limits.sign_in(client)
+    return client
+
+
+def _meta(request: Request[Any, Any, Any]) -> Meta:
+    return Meta(request_id=request_id_of(request.scope))
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        id=str(user.id), email=user.email, name=user.name, role=user.role,
+        platform_admin=user.platform_admin, account_id=user.account_id,
+        created_at=user.created_at,
+    )
+
+
+def tokens_response(request: Request[Any, Any, Any], tokens: SessionTokens) -> TokensResponse:
+    return TokensResponse(
+        data=TokensOut(
+            access_token=tokens.access_token,
+            refresh_token=tokens.refresh_token,
+            token_type="Bearer",  # noqa: S106 - the token type, not a secret
+            expires_in=tokens.expires_in_s,
+            refresh_expires_in=tokens.refresh_expires_in_s,
+            user=user_out(tokens.user),
+        ),
+        meta=_meta(request),
+    )
+
+
+def _done(request: Request[Any, Any, Any], message: str) -> DoneResponse:
+    return DoneResponse(data=DoneOut(ok=True, message=message), meta=_meta(request))
+
+
+class AuthController(Controller):
+    path = "/v1/auth"
+    tags = ["Auth"]
+    # Rate limits, lockouts and busy hashing slots say when to come back.
+    exception_handlers = {DomainError: error_with_retry_after}
+
+    @post("/register", operation_id="register",
+          summary="Create an account and its owner", status_code=201)
+    async def register(
+        self, request: Request[Any, Any, Any], data: JSONBody[RegisterRequest]
+    ) -> TokensResponse:
+        await _sign_in_attempt(request)
+        tokens = await sync_to_thread(
+            _container(request).identity.sessions.register,
+            Registration(
+                email=data.email, password=data.password, name=data.name,
+                company_name=data.company_name or data.name, currency=data.currency.upper(),
+                default_country=data.country.upper() if data.country else None,
+                timezone=data.timezone,
+            ),
+        )
+        return tokens_response(request, tokens)
+
+    @post("/login", operation_id="login",
+          summary="Sign in with email and password", status_code=200)
+    async def login(
+        self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]
+    ) -> TokensResponse:
+        client = await _sign_in_attempt(request)
+        tokens = await sync_to_thread(
+            _container(request).identity.sessions.login, data.email, data.password, client
+        )
+        return tokens_response(request, tokens)
+
+    @post("/refresh", operation_id="refreshSession",
+          summary="Rotate a refresh token for new tokens", status_code=200, sync_to_thread=True)
+    def refresh(
+        self, request: Request[Any, Any, Any], data: JSONBody[RefreshRequest]
+    ) -> TokensResponse:
+        tokens = _container(request).identity.sessions.refresh(data.refresh_token)
+        return tokens_response(request, tokens)
+
+    @get(
+        "/me", operation_id="getMe", summary="The signed-in user and account", sync_to_thread=True,
+        dependencies={"principal": Provide(authenticate, sync_to_thread=False)},
+    )
+    def me(
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
+    ) -> MeResponse:
+        if principal.user_id is None:
+            raise PermissionDeniedException("An API key is not a user; sign in to see /me")
+        identity = _container(request).identity
+        user = identity.sessions.user(principal.user_id)
+        account = identity.profiles.profile(user.account_id).settings
+        return MeResponse(
+            data=MeOut(
+                id=str(user.id), email=user.email, name=user.name, role=user.role,
+                platform_admin=user.platform_admin, account_id=user.account_id,
+                created_at=user.created_at, permissions=sorted(principal.permissions),
+                account=AccountSummaryOut(
+                    id=account.account_id, name=account.name, currency=account.currency,
+                    default_country=account.default_country, timezone=account.timezone,
+                ),
+            ),
+            meta=_meta(request),
+        )
+
+    @post("/logout", operation_id="logout",
+          summary="Sign out (revoke the session)", status_code=200, sync_to_thread=True)
+    def logout(
+        self, request: Request[Any, Any, Any], data: JSONBody[LogoutRequest]
+    ) -> DoneResponse:
+        container = _container(request)
+        token = session_token(request)
+        session_id = access_claims(container, token).session_id if token else None
+        if session_id is None and not data.refresh_token:
+            raise NotAuthorizedException("Send the refresh token, or the access token")
+        container.identity.sessions.logout(data.refresh_token, session_id)
+        return _done(request, "Signed out")
+
+    @post("/forgot-password", operation_id="forgotPassword",
+          summary="Send a password-reset mail", status_code=200)
+    async def forgot_password(
+        self, request: Request[Any, Any, Any], data: JSONBody[ForgotPasswordRequest]
+    ) -> Response[DoneResponse]:
+        # Answered before any lookup; the lookup and the mail run afterwards,
+        # so neither the answer nor its timing tells whether the email exists.
+        await _sign_in_attempt(request, hashes=False)
+        passwords = _container(request).identity.passwords
+        return Response(
+            _done(request, "If this address has an account, a reset link is on its way"),
+            background=BackgroundTask(_in_thread, passwords.send_reset_mail, data.email),
+        )
+
+    @post("/reset-password", operation_id="resetPassword",
+          summary="Set a new password with a reset token", status_code=200,
+          sync_to_thread=True)
+    def reset_password(
+        self, request: Request[Any, Any, Any], data: JSONBody[ResetPasswordRequest]
+    ) -> DoneResponse:
+        _container(request).identity.passwords.reset(data.token, data.password)
+        return _done(request, "Password changed; sign in with the new one")
+
+    @post(
+        "/change-password", operation_id="changePassword",
+        summary="Change the signed-in user's password", status_code=200,
+        sync_to_thread=True,
+        dependencies={"principal": Provide(authenticate, sync_to_thread=False)},
+    )
+    def change_password(
+        self, request: Request[Any, Any, Any], data: JSONBody[ChangePasswordRequest],
+        principal: NamedDependency[Principal],
+    ) -> DoneResponse:
+        if principal.user_id is None:
+            raise PermissionDeniedException("An API key has no password; sign in as a user")
+        container = _container(request)
+        token = session_token(request)
+        session_id = access_claims(container, token).session_id if token else None
+        container.identity.passwords.change(
+            principal.user_id, session_id, data.current_password, data.new_password,
+            _limits(request).client(request.scope),
+        )
+        return _done(request, "Password changed; other sessions are signed out")
+
+
+async def _in_thread(function: Callable[[str], None], argument: str) -> None:
+    try:
+        await anyio.to_thread.run_sync(function, argument)
+    except Exception:
+        # The caller has its answer already; the failure is for the operator.
+        log.exception("sending a password-reset mail failed")

@@ -1,0 +1,49 @@
+"""/v1/auth/google/url and /v1/auth/google: sign-in through the configured
+OpenID Connect provider (Google's endpoints, or any other's)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import JSONBody
+
+from adapters.bootstrap.container import Container
+from adapters.http.identity.controller import tokens_response
+from adapters.http.identity.schemas import (
+    GoogleSignInRequest,
+    GoogleUrlOut,
+    GoogleUrlResponse,
+    TokensResponse,
+)
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.sms.schemas import Meta
+from application.errors import NotFound
+from application.identity.oidc import OidcSignIn
+
+
+def _oidc(request: Request[Any, Any, Any]) -> OidcSignIn:
+    container: Container = request.app.state.container
+    if container.identity.oidc is None:
+        raise NotFound("Google sign-in is not configured on this server")
+    return container.identity.oidc
+
+
+class GoogleAuthController(Controller):
+    path = "/v1/auth/google"
+    tags = ["Auth"]
+
+    @get("/url", operation_id="getGoogleAuthUrl", summary="Google sign-in URL", sync_to_thread=True)
+    def url(self, request: Request[Any, Any, Any]) -> GoogleUrlResponse:
+        start = _oidc(request).start()
+        return GoogleUrlResponse(
+            data=GoogleUrlOut(url=start.url, state=start.state),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )
+
+    @post("/", operation_id="googleSignIn",
+          summary="Sign in with Google (OIDC code)", status_code=200, sync_to_thread=True)
+    def sign_in(
+        self, request: Request[Any, Any, Any], data: JSONBody[GoogleSignInRequest]
+    ) -> TokensResponse:
+        return tokens_response(request, _oidc(request).finish(data.code, data.state))

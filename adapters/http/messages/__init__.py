@@ -1,0 +1,1 @@
+"""Reading messages: the message log, reports and inbound messages."""

@@ -1,0 +1,234 @@
+"""GET /v1/sms/{message_id} and GET /v1/sms: the message log of the key's
+account and mode (a sandbox key sees only sandbox messages, a live key only
+live ones). /v1/reports/messages lists through `message_page` too."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, QueryParameter
+
+from adapters.bootstrap.container import Container
+from adapters.http.messages.schemas import (
+    MessageDetailOut,
+    MessageEventOut,
+    MessageListResponse,
+    MessageOut,
+    MessageResponse,
+)
+from adapters.http.middleware.auth import authenticate, require_permission
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.pagination import (
+    DEFAULT_PAGE_SIZE,
+    PageCursor,
+    PageSize,
+    RangeEnd,
+    RangeStart,
+    date_range,
+    destination_filter,
+    pagination,
+    run_query,
+)
+from adapters.http.sms.schemas import Meta
+from adapters.postgres.identity.accounts import Principal
+from application.errors import NotFound, check_text
+from domain.money import micros_to_decimal
+from projections.message_log import get_message, list_messages
+
+Row = dict[str, Any]
+
+StatusFilter = Annotated[
+    str | None,
+    QueryParameter(
+        description="queued, sent, delivered, failed, expired, rejected, cancelled or scheduled"
+    ),
+]
+CampaignFilter = Annotated[str | None, QueryParameter(description="A batch or campaign id")]
+DestinationFilter = Annotated[
+    str | None, QueryParameter(description="An E.164 number, matched exactly")
+]
+
+
+class MessagesController(Controller):
+    path = "/v1/sms"
+    tags = ["SMS"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @get("/{message_id:str}", operation_id="getMessage",
+         summary="Get a message with its events", sync_to_thread=True)
+    def message(
+        self,
+        request: Request[Any, Any, Any],
+        message_id: FromPath[str],
+        principal: NamedDependency[Principal],
+    ) -> MessageResponse:
+        require_permission(principal, "sms.read")
+        row = run_query(request, get_message, principal.account_id, message_id)
+        if row is None:  # perhaps sent a moment ago: the log is not there yet
+            row = _from_store(request, principal.account_id, message_id)
+        if row is None or row["sandbox"] != principal.sandbox or _reset_away(
+            request, principal, row
+        ):
+            raise NotFound("No such message", message_id=message_id)
+        return MessageResponse(
+            data=message_detail(row), meta=Meta(request_id=request_id_of(request.scope))
+        )
+
+    @get("/", operation_id="listMessages", summary="List messages", sync_to_thread=True)
+    def messages(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        status: StatusFilter = None,
+        from_date: RangeStart = None,
+        to_date: RangeEnd = None,
+        destination: DestinationFilter = None,
+        campaign_id: CampaignFilter = None,
+        client_ref: FromQuery[str | None] = None,
+        page_size: PageSize = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
+    ) -> MessageListResponse:
+        require_permission(principal, "sms.read")
+        return message_page(
+            request, principal, status=status, from_date=from_date, to_date=to_date,
+            destination=destination, campaign_id=campaign_id, client_ref=client_ref,
+            page_size=page_size, cursor=cursor,
+        )
+
+
+    @get("/by-ref/{client_ref:str}", operation_id="listMessagesByClientRef",
+         summary="Find messages by client_ref",
+         sync_to_thread=True)
+    def by_client_ref(
+        self,
+        request: Request[Any, Any, Any],
+        client_ref: FromPath[str],
+        principal: NamedDependency[Principal],
+        page_size: PageSize = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
+    ) -> MessageListResponse:
+        """The messages sent with this client_ref, newest first; the first
+        page includes messages sent a moment ago that the log has not reached."""
+        require_permission(principal, "sms.read")
+        check_text(client_ref, "client_ref")
+        if cursor is not None:
+            return message_page(
+                request, principal, status=None, from_date=None, to_date=None,
+                destination=None, campaign_id=None, client_ref=client_ref,
+                page_size=page_size, cursor=cursor,
+            )
+        container: Container = request.app.state.container
+        result = run_query(
+            request, container.unprojected.first_page_by_client_ref, principal.account_id,
+            client_ref, sandbox=principal.sandbox,
+            accepted_after=_sandbox_cutoff(request, principal), page_size=page_size,
+        )
+        return MessageListResponse(
+            data=[message_out(row) for row in result[0]],
+            pagination=pagination(page_size, result),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )
+
+
+def message_page(
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    *,
+    status: str | None,
+    from_date: str | None,
+    to_date: str | None,
+    destination: str | None,
+    campaign_id: str | None,
+    client_ref: str | None,
+    page_size: int,
+    cursor: str | None,
+) -> MessageListResponse:
+    for name, text in (("client_ref", client_ref), ("campaign_id", campaign_id)):
+        if text is not None:
+            check_text(text, name)  # a NUL would fail the query: VALIDATION_ERROR instead
+    dates = date_range(from_date, to_date)
+    result = run_query(
+        request, list_messages, principal.account_id,
+        status=status, from_date=dates.start, to_date=dates.end,
+        destination=destination_filter(destination), campaign_id=campaign_id,
+        client_ref=client_ref, sandbox=principal.sandbox,
+        page_size=page_size, cursor_token=cursor,
+        accepted_after=_sandbox_cutoff(request, principal),
+    )
+    return MessageListResponse(
+        data=[message_out(row) for row in result[0]],
+        pagination=pagination(page_size, result),
+        meta=Meta(request_id=request_id_of(request.scope)),
+    )
+
+
+def _from_store(request: Request[Any, Any, Any], account_id: str, message_id: str) -> Row | None:
+    container: Container = request.app.state.container
+    return run_query(request, container.unprojected.message, account_id, message_id)
+
+
+def _sandbox_cutoff(request: Request[Any, Any, Any], principal: Principal) -> datetime | None:
+    """A sandbox's messages accepted before its latest reset are hidden."""
+    if not principal.sandbox:
+        return None
+    container: Container = request.app.state.container
+    return container.sandbox.last_reset(principal.account_id)
+
+
+def _reset_away(request: Request[Any, Any, Any], principal: Principal, row: Row) -> bool:
+    cutoff = _sandbox_cutoff(request, principal)
+    return cutoff is not None and row["accepted_at"] <= cutoff
+
+
+def _text(value: str | None) -> str | None:
+    """The log keeps '' for "none yet"; the API says null."""
+    return value or None
+
+
+def _message_fields(row: Row) -> dict[str, Any]:
+    return {
+        "id": row["message_id"],
+        "message_id": row["message_id"],
+        "status": row["status"],
+        "destination": row["destination"],
+        "country": row["country"],
+        "sender": row["sender"],
+        "encoding": row["encoding"],
+        "segments": row["segments"],
+        "cost_micros": row["price_micros"],
+        "cost": float(micros_to_decimal(row["price_micros"])),
+        "currency": row["currency"],
+        "charge": row["charge"],
+        "carrier_status": _text(row["carrier_status"]),
+        "error_code": _text(row["error_code"]),
+        "error_reason": _text(row["error_reason"]),
+        "client_ref": row["client_ref"],
+        "campaign_id": row["campaign_id"],
+        "sandbox": row["sandbox"],
+        "accepted_at": row["accepted_at"],
+        "submitted_at": row["submitted_at"],
+        "delivered_at": row["delivered_at"],
+        "final_at": row["final_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def message_out(row: Row) -> MessageOut:
+    return MessageOut(**_message_fields(row))
+
+
+def message_detail(row: Row) -> MessageDetailOut:
+    events = [
+        MessageEventOut(
+            type=event["type"],
+            status=event["status"],
+            carrier_status=_text(event.get("carrier_status")),
+            error_code=_text(event.get("error_code")),
+            occurred_at=datetime.fromisoformat(event["at"]),
+        )
+        for event in row["events"]
+    ]
+    return MessageDetailOut(**_message_fields(row), events=events)

@@ -1,0 +1,67 @@
+"""GET /v1/inbound: messages received from the account's recipients."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromQuery
+
+from adapters.http.messages.schemas import Pagination
+from adapters.http.middleware.auth import authenticate, require_permission
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.pagination import pagination, run_query
+from adapters.http.sms.schemas import Meta
+from adapters.postgres.identity.accounts import Principal
+from projections.inbound import list_inbound
+
+
+class InboundOut(msgspec.Struct):
+    id: str
+    direction: str
+    carrier: str
+    from_: str = msgspec.field(name="from")
+    to: str = ""
+    body: str = ""
+    received_at: datetime | None = None
+
+
+class InboundListResponse(msgspec.Struct):
+    data: list[InboundOut]
+    pagination: Pagination
+    meta: Meta
+
+
+class InboundController(Controller):
+    path = "/v1/inbound"
+    tags = ["Inbound"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @get("/", operation_id="listInbound", summary="List inbound messages", sync_to_thread=True)
+    def list_inbound(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        page_size: FromQuery[int] = 50,
+        cursor: FromQuery[str | None] = None,
+    ) -> InboundListResponse:
+        require_permission(principal, "sms.read")
+        result = run_query(
+            request, list_inbound, principal.account_id, page_size=page_size, cursor_token=cursor
+        )
+        rows = result[0] if not principal.sandbox else []  # replies reach live numbers only
+        return InboundListResponse(
+            data=[
+                InboundOut(
+                    id=row["inbound_id"], direction="incoming", carrier=row["carrier"],
+                    from_=row["source"], to=row["destination"], body=row["body"],
+                    received_at=row["received_at"],
+                )
+                for row in rows
+            ],
+            pagination=pagination(page_size, result),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )

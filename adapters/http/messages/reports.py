@@ -1,0 +1,126 @@
+"""GET /v1/reports/messages and GET /v1/reports/dlr-stats, for the key's
+account and mode."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromQuery, QueryParameter
+
+from adapters.http.messages.controller import (
+    CampaignFilter,
+    DestinationFilter,
+    StatusFilter,
+    message_page,
+)
+from adapters.http.messages.schemas import (
+    DlrBreakdownOut,
+    DlrStatsOut,
+    DlrStatsResponse,
+    MessageListResponse,
+    StatusCounts,
+)
+from adapters.http.middleware.auth import authenticate, require_permission
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.pagination import (
+    DEFAULT_PAGE_SIZE,
+    PageCursor,
+    PageSize,
+    RangeEnd,
+    RangeStart,
+    date_range,
+    run_query,
+)
+from adapters.http.sms.schemas import Meta
+from adapters.postgres.identity.accounts import Principal
+from application.errors import ValidationFailed
+from projections.dlr_stats import dlr_stats
+
+CountryFilter = Annotated[
+    str | None, QueryParameter(description="ISO 3166 alpha-2 destination country, e.g. GB")
+]
+COUNTRY_CODE_LENGTH = 2
+
+
+class ReportsController(Controller):
+    path = "/v1/reports"
+    tags = ["Reports"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @get("/messages", operation_id="listMessageReports",
+         summary="Message report", sync_to_thread=True)
+    def messages(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        status: StatusFilter = None,
+        from_date: RangeStart = None,
+        to_date: RangeEnd = None,
+        destination: DestinationFilter = None,
+        campaign_id: CampaignFilter = None,
+        client_ref: FromQuery[str | None] = None,
+        page_size: PageSize = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
+    ) -> MessageListResponse:
+        require_permission(principal, "reports.read")
+        return message_page(
+            request, principal, status=status, from_date=from_date, to_date=to_date,
+            destination=destination, campaign_id=campaign_id, client_ref=client_ref,
+            page_size=page_size, cursor=cursor,
+        )
+
+    @get("/dlr-stats", operation_id="getDlrStats",
+         summary="Delivery-report statistics", sync_to_thread=True)
+    def delivery_stats(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        from_date: RangeStart = None,
+        to_date: RangeEnd = None,
+        country: CountryFilter = None,
+        campaign_id: CampaignFilter = None,
+    ) -> DlrStatsResponse:
+        require_permission(principal, "reports.read")
+        dates = date_range(from_date, to_date)
+        stats = run_query(
+            request, dlr_stats, principal.account_id,
+            from_date=dates.start, to_date=dates.end, country=_country(country),
+            campaign_id=campaign_id, sandbox=principal.sandbox,
+        )
+        return DlrStatsResponse(
+            data=dlr_stats_out(stats), meta=Meta(request_id=request_id_of(request.scope))
+        )
+
+
+def _country(country: str | None) -> str | None:
+    if country is None:
+        return None
+    code = country.strip().upper()
+    if len(code) != COUNTRY_CODE_LENGTH or not code.isalpha() or not code.isascii():
+        raise ValidationFailed("country must be an ISO 3166 alpha-2 code", country=country)
+    return code
+
+
+def _rate(rate: str | None) -> float | None:
+    return None if rate is None else float(rate)
+
+
+def dlr_stats_out(stats: dict[str, Any]) -> DlrStatsOut:
+    return DlrStatsOut(
+        totals=StatusCounts(**stats["totals"]),
+        total=stats["total"],
+        delivery_rate=_rate(stats["delivery_rate"]),
+        median_delivery_ms=stats["median_delivery_ms"],
+        breakdown=[
+            DlrBreakdownOut(
+                day=cell["day"],
+                country=cell["country"],
+                counts=StatusCounts(**cell["counts"]),
+                total=cell["total"],
+                delivery_rate=_rate(cell["delivery_rate"]),
+            )
+            for cell in stats["breakdown"]
+        ],
+    )

@@ -1,0 +1,220 @@
+"""Response bodies of the read API, as msgspec structs.
+
+Every amount is given in integer micros (the amount of record) and in whole
+minor units of the currency (pence, cents), as the seed's billing shows them.
+Read models lag the write side by a moment: a message just sent may be
+NOT_FOUND for as long as the projections take to see it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import msgspec
+
+from adapters.http.sms.schemas import Meta
+
+
+class Pagination(msgspec.Struct):
+    total: int
+    page_size: int
+    has_more: bool
+    cursor: str | None  # the token for the next page; null on the last one
+
+
+class StatusCounts(msgspec.Struct):
+    """Messages per status (every status, zero included)."""
+
+    scheduled: int
+    queued: int
+    sent: int
+    delivered: int
+    failed: int
+    expired: int
+    rejected: int
+    cancelled: int
+
+
+# Messages ------------------------------------------------------------------
+
+
+class MessageEventOut(msgspec.Struct):
+    type: str
+    status: str
+    carrier_status: str | None
+    error_code: str | None
+    occurred_at: datetime
+
+
+class MessageOut(msgspec.Struct, kw_only=True):
+    id: str
+    message_id: str
+    status: str
+    destination: str
+    country: str
+    sender: str
+    encoding: str
+    segments: int
+    cost_micros: int
+    # A JSON number rendered from the exact micros, as on the send response.
+    cost: float
+    currency: str
+    charge: str  # held, captured, released or none
+    carrier_status: str | None
+    error_code: str | None
+    error_reason: str | None
+    client_ref: str | None
+    campaign_id: str | None
+    sandbox: bool
+    accepted_at: datetime
+    submitted_at: datetime | None
+    delivered_at: datetime | None
+    final_at: datetime | None
+    updated_at: datetime
+
+
+class MessageDetailOut(MessageOut, kw_only=True):
+    events: list[MessageEventOut]
+
+
+class MessageResponse(msgspec.Struct):
+    data: MessageDetailOut
+    meta: Meta
+
+
+class MessageListResponse(msgspec.Struct):
+    data: list[MessageOut]
+    pagination: Pagination
+    meta: Meta
+
+
+# Delivery statistics --------------------------------------------------------
+
+
+class DlrBreakdownOut(msgspec.Struct):
+    day: date
+    country: str
+    counts: StatusCounts
+    total: int
+    delivery_rate: float | None
+
+
+class DlrStatsOut(msgspec.Struct):
+    totals: StatusCounts
+    total: int
+    # delivered / (delivered + failed + expired + rejected); null before any.
+    delivery_rate: float | None
+    median_delivery_ms: int | None
+    breakdown: list[DlrBreakdownOut]
+
+
+class DlrStatsResponse(msgspec.Struct):
+    data: DlrStatsOut
+    meta: Meta
+
+
+# Campaigns -----------------------------------------------------------------
+
+
+class CampaignOut(msgspec.Struct, kw_only=True):
+    id: str
+    campaign_id: str
+    kind: str | None  # batch or campaign
+    name: str | None
+    sender: str | None
+    client_ref: str | None
+    sandbox: bool
+    status: str  # the campaign's own state: draft, running, completed, failed
+    failure_reason: str | None
+    accepted: int
+    rejected: int
+    messages: StatusCounts
+    messages_total: int
+    # The price of the accepted messages, as reserved when they were accepted.
+    total_cost_micros: int
+    total_cost: int
+    currency: str
+    created_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    failed_at: datetime | None
+    updated_at: datetime
+    # The review workflow of full campaigns (a bulk batch leaves these at
+    # their zero values).
+    schedule_at: datetime | None = None
+    reason: str | None = None  # why it was paused, rejected, cancelled or failed
+    listed: int = 0
+    recipients: int = 0  # frozen at submission
+    processed: int = 0  # accepted + rejected so far
+    opted_out: int = 0
+    cost_so_far_micros: int = 0
+    cost_so_far: int = 0
+    eta_seconds: int | None = None  # while sending, from the rate so far
+    submitted_at: datetime | None = None
+    approved_at: datetime | None = None
+    rejected_at: datetime | None = None
+    paused_at: datetime | None = None
+    cancelled_at: datetime | None = None
+
+
+class CampaignResponse(msgspec.Struct):
+    data: CampaignOut
+    meta: Meta
+
+
+class CampaignListResponse(msgspec.Struct):
+    data: list[CampaignOut]
+    pagination: Pagination
+    meta: Meta
+
+
+# Billing -------------------------------------------------------------------
+
+
+class TransactionOut(msgspec.Struct, kw_only=True):
+    """One statement line, newest first. `amount` is signed from the customer's
+    side; `balance_change_micros` is 0 for RESERVATION and REFUND, which only
+    move money between spendable funds and holds."""
+
+    id: str
+    type: str
+    amount: int  # minor units, the size rounded up; amount_micros is exact
+    amount_micros: int
+    balance_change_micros: int
+    balance_after: int  # minor units, floored
+    balance_after_micros: int
+    reserved_after_micros: int
+    currency: str
+    reference: str
+    description: str
+    created_at: datetime
+
+
+class TransactionListResponse(msgspec.Struct):
+    data: list[TransactionOut]
+    pagination: Pagination
+    meta: Meta
+
+
+class CountryUsageOut(msgspec.Struct):
+    country: str
+    messages: int
+    segments: int
+    cost_micros: int
+    cost: int
+
+
+class UsageOut(msgspec.Struct, kw_only=True):
+    month: str
+    currency: str
+    sandbox: bool
+    messages: int
+    segments: int
+    cost_micros: int
+    cost: int
+    by_country: list[CountryUsageOut]
+
+
+class UsageResponse(msgspec.Struct):
+    data: UsageOut
+    meta: Meta

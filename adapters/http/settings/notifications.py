@@ -1,0 +1,68 @@
+"""/v1/settings/notifications: which e-mails the account wants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get, patch
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
+
+from adapters.bootstrap.container import Container
+from adapters.http.middleware.auth import authenticate, require_permission
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.settings.schemas import (
+    NotificationsOut,
+    NotificationsPatch,
+    NotificationsResponse,
+)
+from adapters.http.sms.schemas import Meta
+from adapters.postgres.identity.accounts import Principal
+from application.settings.notifications import NotificationSettings
+
+
+class NotificationsController(Controller):
+    path = "/v1/settings/notifications"
+    tags = ["Settings"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @get("/", operation_id="getNotificationSettings",
+         summary="Get notification settings", sync_to_thread=True)
+    def get_settings(
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
+    ) -> NotificationsResponse:
+        container: Container = request.app.state.container
+        settings = container.notifications.get(principal.account_id)
+        return _response(request, settings)
+
+    @patch("/", operation_id="updateNotificationSettings",
+           summary="Update notification settings", sync_to_thread=True)
+    def update_settings(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[NotificationsPatch],
+        principal: NamedDependency[Principal],
+    ) -> NotificationsResponse:
+        """Change the fields given; the others keep their values."""
+        require_permission(principal, "settings.write")
+        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
+        container: Container = request.app.state.container
+        settings = container.notifications.update(principal.account_id, changes)
+        return _response(request, settings)
+
+
+def _response(
+    request: Request[Any, Any, Any], settings: NotificationSettings
+) -> NotificationsResponse:
+    return NotificationsResponse(
+        data=NotificationsOut(
+            low_balance_email=settings.low_balance_email,
+            delivery_failure_email=settings.delivery_failure_email,
+            webhook_failure_email=settings.webhook_failure_email,
+            campaign_completed_email=settings.campaign_completed_email,
+            weekly_usage_email=settings.weekly_usage_email,
+            recipients=list(settings.recipients),
+        ),
+        meta=Meta(request_id=request_id_of(request.scope)),
+    )

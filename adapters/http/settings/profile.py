@@ -1,0 +1,86 @@
+"""GET and PATCH /v1/settings/profile: the caller's account profile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get, patch
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
+
+from adapters.bootstrap.container import Container
+from adapters.http.identity.schemas import ProfileOut, ProfilePatch, ProfileResponse
+from adapters.http.middleware.auth import authenticate, require_permission
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.sms.schemas import Meta
+from adapters.postgres.identity.accounts import Principal
+from application.errors import ValidationFailed
+from application.settings.profile import Profile, ProfileChange
+from domain.money import MICROS_PER_UNIT, MINOR_UNIT_EXPONENTS, micros_to_minor_units
+
+
+def _profile_response(request: Request[Any, Any, Any], profile: Profile) -> ProfileResponse:
+    s = profile.settings
+    return ProfileResponse(
+        data=ProfileOut(
+            account_id=s.account_id, name=s.name, currency=s.currency, timezone=s.timezone,
+            default_country=s.default_country,
+            low_balance_threshold=micros_to_minor_units(
+                profile.low_balance_threshold_micros, s.currency
+            ),
+            low_balance_threshold_micros=profile.low_balance_threshold_micros,
+            trusted=s.trusted, created_at=s.created_at,
+        ),
+        meta=Meta(request_id=request_id_of(request.scope)),
+    )
+
+
+class ProfileController(Controller):
+    path = "/v1/settings/profile"
+    tags = ["Settings"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @get("/", operation_id="getProfile", summary="Get the account profile", sync_to_thread=True)
+    def get_profile(
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
+    ) -> ProfileResponse:
+        container: Container = request.app.state.container
+        return _profile_response(
+            request, container.identity.profiles.profile(principal.account_id)
+        )
+
+    @patch("/", operation_id="updateProfile",
+           summary="Update the account profile", sync_to_thread=True)
+    def update_profile(
+        self, request: Request[Any, Any, Any], data: JSONBody[ProfilePatch],
+        principal: NamedDependency[Principal],
+    ) -> ProfileResponse:
+        require_permission(principal, "settings.write")
+        container: Container = request.app.state.container
+        change = _change(data, container.accounts.profile(principal.account_id).currency)
+        profile = container.identity.profiles.change(principal.account_id, change)
+        container.accounts.forget_profile(principal.account_id)
+        return _profile_response(request, profile)
+
+
+def _change(data: ProfilePatch, currency: str) -> ProfileChange:
+    unset = msgspec.UNSET
+    threshold_micros = None
+    if data.low_balance_threshold is not unset and data.low_balance_threshold_micros is not unset:
+        raise ValidationFailed(
+            "Send low_balance_threshold or low_balance_threshold_micros, not both"
+        )
+    if data.low_balance_threshold is not unset:
+        micros_per_minor_unit = MICROS_PER_UNIT // 10 ** MINOR_UNIT_EXPONENTS[currency]
+        threshold_micros = data.low_balance_threshold * micros_per_minor_unit
+    elif data.low_balance_threshold_micros is not unset:
+        threshold_micros = data.low_balance_threshold_micros
+    return ProfileChange(
+        name=None if data.name is unset else data.name,
+        timezone=None if data.timezone is unset else data.timezone,
+        default_country=None if data.default_country in (unset, None)
+        else str(data.default_country),
+        clear_default_country=data.default_country is None,
+        low_balance_threshold_micros=threshold_micros,
+    )

@@ -1,0 +1,56 @@
+"""/v1/sandbox/reset: hide the sandbox's messages and refill its wallet.
+
+POST is the natural verb; GET is answered too, because seed 000's curl for
+the reset sends no body and no -X, so it is a GET. Credentials travel in
+headers only (no cookies), so a GET cannot be forged by a browser visiting a
+link, and a reset repeated is harmless: it refills to the same amount.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
+
+from adapters.bootstrap.container import Container
+from adapters.http.middleware.auth import authenticate, require_permission
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.settings.schemas import SandboxResetOut, SandboxResetResponse
+from adapters.http.sms.schemas import Meta
+from adapters.postgres.identity.accounts import Principal
+
+
+class SandboxController(Controller):
+    path = "/v1/sandbox"
+    tags = ["Sandbox"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @post("/reset", operation_id="resetSandbox",
+          summary="Reset the sandbox", status_code=200, sync_to_thread=True)
+    def reset(
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
+    ) -> SandboxResetResponse:
+        """Acts on the sandbox whatever the key's mode: live data is never touched."""
+        return _reset(request, principal)
+
+    @get("/reset", operation_id="resetSandboxByGet",
+         summary="Reset the sandbox (GET, as seed 000's curl sends it)", sync_to_thread=True)
+    def reset_by_get(
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
+    ) -> SandboxResetResponse:
+        """The same reset as POST."""
+        return _reset(request, principal)
+
+
+def _reset(request: Request[Any, Any, Any], principal: Principal) -> SandboxResetResponse:
+    require_permission(principal, "sms.send")
+    container: Container = request.app.state.container
+    done = container.sandbox.reset(principal.account_id)
+    return SandboxResetResponse(
+        data=SandboxResetOut(
+            sandbox=True, reset_at=done.reset_at,
+            balance_micros=done.balance.balance_micros, currency=done.balance.currency,
+        ),
+        meta=Meta(request_id=request_id_of(request.scope)),
+    )

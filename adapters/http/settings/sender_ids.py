@@ -1,0 +1,74 @@
+"""/v1/settings/sender-ids: an account's sender ID requests and their status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
+
+from adapters.bootstrap.container import Container
+from adapters.http.messages.schemas import Pagination
+from adapters.http.middleware.auth import authenticate, require_permission
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
+from adapters.http.settings.schemas import (
+    SenderIdListResponse,
+    SenderIdOut,
+    SenderIdRequest,
+    SenderIdResponse,
+)
+from adapters.http.sms.schemas import Meta
+from adapters.postgres.identity.accounts import Principal
+from application.settings.sender_ids import SenderIdRecord
+
+
+class SenderIdsController(Controller):
+    path = "/v1/settings/sender-ids"
+    tags = ["Settings"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @get("/", operation_id="listSenderIds", summary="List sender IDs", sync_to_thread=True)
+    def list_sender_ids(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        page_size: PageSize = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
+    ) -> SenderIdListResponse:
+        container: Container = request.app.state.container
+        records, token, has_more, total = container.sender_ids.page(
+            principal.account_id, page_size, cursor
+        )
+        return SenderIdListResponse(
+            data=[sender_id_out(r) for r in records],
+            pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
+                                  cursor=token),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )
+
+    @post("/", operation_id="requestSenderId",
+          summary="Request a sender ID", status_code=201, sync_to_thread=True)
+    def request_sender_id(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[SenderIdRequest],
+        principal: NamedDependency[Principal],
+    ) -> SenderIdResponse:
+        """Ask for a sender ID; it is pending until a platform operator decides."""
+        require_permission(principal, "settings.write")
+        container: Container = request.app.state.container
+        record = container.sender_ids.request(principal.account_id, data.sender_id, data.purpose)
+        return SenderIdResponse(
+            data=sender_id_out(record), meta=Meta(request_id=request_id_of(request.scope))
+        )
+
+
+def sender_id_out(record: SenderIdRecord) -> SenderIdOut:
+    return SenderIdOut(
+        id=str(record.id), sender_id=record.sender_id, kind=record.kind,
+        status=str(record.status), purpose=record.purpose,
+        rejection_reason=record.rejection_reason, created_at=record.created_at,
+        decided_at=record.decided_at,
+    )

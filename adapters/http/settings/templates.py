@@ -1,0 +1,121 @@
+"""/v1/templates: saved message bodies with `{{variable}}` placeholders."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+
+from adapters.bootstrap.container import Container
+from adapters.http.messages.schemas import Pagination
+from adapters.http.middleware.auth import authenticate, require_permission
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
+from adapters.http.settings.schemas import (
+    CreateTemplateRequest,
+    TemplateListResponse,
+    TemplateOut,
+    TemplateResponse,
+    UpdateTemplateRequest,
+)
+from adapters.http.sms.schemas import Meta
+from adapters.postgres.identity.accounts import Principal
+from application.settings.templates import SavedTemplate
+
+
+class TemplatesController(Controller):
+    path = "/v1/templates"
+    tags = ["Templates"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @get("/", operation_id="listTemplates", summary="List templates", sync_to_thread=True)
+    def list_templates(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        page_size: PageSize = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
+    ) -> TemplateListResponse:
+        require_permission(principal, "templates.read")
+        templates, token, has_more, total = _container(request).templates.page(
+            principal.account_id, page_size, cursor
+        )
+        return TemplateListResponse(
+            data=[template_out(t) for t in templates],
+            pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
+                                  cursor=token),
+            meta=_meta(request),
+        )
+
+    @post("/", operation_id="createTemplate",
+          summary="Create a template", status_code=201, sync_to_thread=True)
+    def create(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[CreateTemplateRequest],
+        principal: NamedDependency[Principal],
+    ) -> TemplateResponse:
+        require_permission(principal, "templates.write")
+        template = _container(request).templates.create(
+            principal.account_id, data.name, data.content
+        )
+        return TemplateResponse(data=template_out(template), meta=_meta(request))
+
+    @get("/{template_id:uuid}", operation_id="getTemplate",
+         summary="Get a template", sync_to_thread=True)
+    def get_template(
+        self,
+        request: Request[Any, Any, Any],
+        template_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+    ) -> TemplateResponse:
+        require_permission(principal, "templates.read")
+        template = _container(request).templates.get(principal.account_id, template_id)
+        return TemplateResponse(data=template_out(template), meta=_meta(request))
+
+    @patch("/{template_id:uuid}", operation_id="updateTemplate",
+           summary="Update a template", sync_to_thread=True)
+    def update(
+        self,
+        request: Request[Any, Any, Any],
+        template_id: FromPath[UUID],
+        data: JSONBody[UpdateTemplateRequest],
+        principal: NamedDependency[Principal],
+    ) -> TemplateResponse:
+        require_permission(principal, "templates.write")
+        template = _container(request).templates.update(
+            principal.account_id, template_id, name=data.name, content=data.content
+        )
+        return TemplateResponse(data=template_out(template), meta=_meta(request))
+
+    @delete("/{template_id:uuid}", operation_id="deleteTemplate",
+            summary="Delete a template", status_code=204,
+            sync_to_thread=True)
+    def remove(
+        self,
+        request: Request[Any, Any, Any],
+        template_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+    ) -> None:
+        require_permission(principal, "templates.write")
+        _container(request).templates.delete(principal.account_id, template_id)
+
+
+def template_out(template: SavedTemplate) -> TemplateOut:
+    return TemplateOut(
+        id=str(template.id), name=template.name, content=template.content,
+        variables=list(template.variables), created_at=template.created_at,
+        updated_at=template.updated_at,
+    )
+
+
+def _container(request: Request[Any, Any, Any]) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+def _meta(request: Request[Any, Any, Any]) -> Meta:
+    return Meta(request_id=request_id_of(request.scope))

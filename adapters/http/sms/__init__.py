@@ -1,0 +1,1 @@
+"""Sending SMS over HTTP: one message, many recipients, or an audience."""

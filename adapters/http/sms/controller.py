@@ -1,0 +1,294 @@
+"""POST /v1/sms/send and POST /v1/sms/bulk."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+
+from adapters.bootstrap.container import Container
+from adapters.http.middleware.auth import authenticate, require_permission
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.middleware.sandbox_mode import scoped_idempotency_key
+from adapters.http.sms.audience_controller import (
+    AudienceSend,
+    AudienceSendResponse,
+    send_to_audience,
+    wants_audience,
+)
+from adapters.http.sms.schemas import (
+    BulkAcceptedOut,
+    BulkRejection,
+    BulkSmsRequest,
+    BulkSmsResponse,
+    CancelledOut,
+    CancelledResponse,
+    EstimateOut,
+    EstimateRejection,
+    EstimateRequest,
+    EstimateResponse,
+    Meta,
+    SendManyResponse,
+    SendSmsRequest,
+    SendSmsResponse,
+    SentManyOut,
+    SentSms,
+)
+from adapters.http.webhooks.controller import checked_callback_url
+from adapters.postgres.identity.accounts import Principal
+from application.errors import ValidationFailed
+from application.sending.estimate import EstimateRequest as EstimateCommand
+from application.sending.send import BulkRecipient, SendBulk, SendMessage
+from domain.money import micros_to_decimal, micros_to_minor_units_ceiling
+
+
+class SmsController(Controller):
+    path = "/v1/sms"
+    tags = ["SMS"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @post("/send", operation_id="sendSms",
+          summary="Send an SMS", status_code=200, sync_to_thread=True)
+    def send(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[SendSmsRequest],
+        principal: NamedDependency[Principal],
+    ) -> SendSmsResponse | SendManyResponse | AudienceSendResponse:
+        """Send one message, or one per number when `to` is an array. Also
+        accepts a form-encoded body with the same fields."""
+        require_permission(principal, "sms.send")
+        container: Container = request.app.state.container
+        body = container.send_resolver.resolve(
+            principal.account_id, sender=data.sender, body=data.body,
+            template_id=data.template_id, sandbox=principal.sandbox,
+        )
+        callback_url = checked_callback_url(container, data.callback_url)
+        if wants_audience(data):
+            numbers = data.to if isinstance(data.to, list) else [data.to] if data.to else []
+            return send_to_audience(
+                request, principal, data, [BulkRecipient(n, data.variables or {}) for n in numbers],
+                AudienceSend(
+                    sender=data.sender, body=body, client_ref=data.client_ref,
+                    unicode=data.unicode, validity_minutes=data.validity_minutes,
+                    scheduled_at=data.scheduled_at, callback_url=callback_url,
+                    idempotency_key=_idempotency_key(request, principal),
+                ),
+            )
+        if data.to is None:
+            raise ValidationFailed(
+                "to is required (or groupId, groupIds, contactIds or sendToAllContacts)",
+                field="to")
+        if isinstance(data.to, list):
+            return send_to_many(request, container, data, body, principal)
+        sent = container.messaging.send(
+            SendMessage(
+                account_id=principal.account_id,
+                to=data.to,
+                sender=data.sender,
+                body=body,
+                variables=data.variables or {},
+                client_ref=data.client_ref,
+                unicode=data.unicode,
+                sandbox=principal.sandbox,
+                validity_minutes=data.validity_minutes,
+                idempotency_key=_idempotency_key(request, principal),
+                scheduled_at=data.scheduled_at,
+                callback_url=callback_url,
+            )
+        )
+        return SendSmsResponse(
+            data=SentSms(
+                id=str(sent.message_id),
+                messageId=str(sent.message_id),
+                message_id=str(sent.message_id),
+                status=sent.status,
+                to=sent.destination,
+                segments=sent.segments,
+                encoding=sent.encoding,
+                cost_micros=sent.price_micros,
+                cost=float(micros_to_decimal(sent.price_micros)),
+                currency=sent.currency,
+                client_ref=data.client_ref,
+                sandbox=principal.sandbox,
+            ),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )
+
+    @post("/bulk", operation_id="sendBulkSms",
+          summary="Send one body to many recipients", status_code=200, sync_to_thread=True)
+    def bulk(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[BulkSmsRequest],
+        principal: NamedDependency[Principal],
+    ) -> BulkSmsResponse | AudienceSendResponse:
+        require_permission(principal, "sms.send")
+        container: Container = request.app.state.container
+        body = container.send_resolver.resolve(
+            principal.account_id, sender=data.sender, body=data.body,
+            template_id=data.template_id, sandbox=principal.sandbox,
+        )
+        callback_url = checked_callback_url(container, data.callback_url)
+        explicit = [BulkRecipient(r.to, r.variables or {}) for r in data.recipients]
+        if wants_audience(data):
+            return send_to_audience(request, principal, data, explicit, AudienceSend(
+                sender=data.sender, body=body, client_ref=data.client_ref,
+                unicode=data.unicode, validity_minutes=data.validity_minutes,
+                scheduled_at=data.scheduled_at, callback_url=callback_url,
+                idempotency_key=_idempotency_key(request, principal),
+            ))
+        if not explicit:
+            raise ValidationFailed(
+                "recipients is required (1 to 10,000), or groupId, groupIds, contactIds or"
+                " sendToAllContacts", field="recipients")
+        accepted = container.messaging.send_bulk(
+            SendBulk(
+                account_id=principal.account_id,
+                recipients=explicit,
+                sender=data.sender,
+                body=body,
+                client_ref=data.client_ref,
+                unicode=data.unicode,
+                sandbox=principal.sandbox,
+                validity_minutes=data.validity_minutes,
+                idempotency_key=_idempotency_key(request, principal),
+                scheduled_at=data.scheduled_at,
+                callback_url=callback_url,
+            )
+        )
+        return BulkSmsResponse(
+            data=BulkAcceptedOut(
+                batch_id=str(accepted.batch_id),
+                accepted=accepted.accepted,
+                rejected=len(accepted.rejections),
+                rejections=[
+                    BulkRejection(r.index, r.to, r.code, r.reason) for r in accepted.rejections
+                ],
+                cost_estimate=micros_to_minor_units_ceiling(
+                    accepted.cost_micros, accepted.currency
+                ),
+                cost_estimate_micros=accepted.cost_micros,
+                currency=accepted.currency,
+                status=accepted.status,
+                statuses=accepted.status_counts(),
+                sandbox=principal.sandbox,
+            ),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )
+
+    @post(
+        "/{message_id:uuid}/cancel",
+        operation_id="cancelMessage", summary="Cancel a scheduled message",
+        status_code=200,
+        sync_to_thread=True,
+    )
+    def cancel(
+        self,
+        request: Request[Any, Any, Any],
+        message_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+    ) -> CancelledResponse:
+        require_permission(principal, "sms.send")
+        container: Container = request.app.state.container
+        message = container.outcomes.cancel(
+            principal.account_id, message_id, sandbox=principal.sandbox
+        )
+        return CancelledResponse(
+            data=CancelledOut(id=str(message.id), status=str(message.status),
+                              sandbox=principal.sandbox),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )
+
+    @post("/estimate", operation_id="estimateSms",
+          summary="Estimate parts and cost of a send", status_code=200, sync_to_thread=True)
+    def estimate(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[EstimateRequest],
+        principal: NamedDependency[Principal],
+    ) -> EstimateResponse:
+        """What a send would cost and whether the wallet can pay; charges nothing."""
+        require_permission(principal, "sms.send")
+        container: Container = request.app.state.container
+        tos = [data.to] if isinstance(data.to, str) else data.to
+        estimate = container.estimator.estimate(EstimateCommand(
+            principal.account_id, tos, data.body, data.variables or {}, data.unicode,
+            principal.sandbox,
+        ))
+        return EstimateResponse(
+            data=EstimateOut(
+                recipients=estimate.recipients, length=estimate.length,
+                parts=estimate.segments, encoding=estimate.encoding,
+                cost_micros=estimate.cost_micros,
+                cost=float(micros_to_decimal(estimate.cost_micros)),
+                currency=estimate.currency, balance_micros=estimate.balance_micros,
+                available_micros=estimate.available_micros, canAfford=estimate.can_afford,
+                rejected=[EstimateRejection(r.index, r.to, r.code, r.reason)
+                          for r in estimate.rejections],
+                sandbox=principal.sandbox,
+            ),
+            meta=Meta(request_id=request_id_of(request.scope)),
+        )
+
+
+def _idempotency_key(request: Request[Any, Any, Any], principal: Principal) -> str | None:
+    """The key message ids derive from, scoped to the request's mode."""
+    return scoped_idempotency_key(
+        request.headers.get("idempotency-key"), sandbox=principal.sandbox
+    )
+
+
+def send_to_many(
+    request: Request[Any, Any, Any], container: Container, data: SendSmsRequest, body: str,
+    principal: Principal,
+) -> SendManyResponse:
+    """`to` as an array: one batch, accepted (or refused) in one transaction,
+    answered with a line per message."""
+    assert isinstance(data.to, list)
+    variables = data.variables or {}
+    accepted = container.messaging.send_bulk(
+        SendBulk(
+            account_id=principal.account_id,
+            recipients=[BulkRecipient(to, variables) for to in data.to],
+            sender=data.sender,
+            body=body,
+            client_ref=data.client_ref,
+            unicode=data.unicode,
+            sandbox=principal.sandbox,
+            validity_minutes=data.validity_minutes,
+            idempotency_key=_idempotency_key(request, principal),
+            scheduled_at=data.scheduled_at,
+        )
+    )
+    return SendManyResponse(
+        data=SentManyOut(
+            batch_id=str(accepted.batch_id),
+            accepted=accepted.accepted,
+            rejected=len(accepted.rejections),
+            messages=[
+                SentSms(
+                    id=str(m.message_id), messageId=str(m.message_id),
+                    message_id=str(m.message_id), status=status,
+                    to=m.destination, segments=m.segments, encoding=m.encoding,
+                    cost_micros=m.price_micros, cost=float(micros_to_decimal(m.price_micros)),
+                    currency=accepted.currency, client_ref=data.client_ref,
+                    sandbox=principal.sandbox,
+                )
+                for m, status in zip(accepted.messages, accepted.statuses, strict=True)
+            ],
+            rejections=[
+                BulkRejection(r.index, r.to, r.code, r.reason) for r in accepted.rejections
+            ],
+            cost_micros=accepted.cost_micros,
+            cost=float(micros_to_decimal(accepted.cost_micros)),
+            currency=accepted.currency,
+            status=accepted.status,
+            statuses=accepted.status_counts(),
+            sandbox=principal.sandbox,
+        ),
+        meta=Meta(request_id=request_id_of(request.scope)),
+    )

@@ -1,0 +1,1 @@
+"""Webhook endpoints over HTTP: register, list, test, and read deliveries."""

@@ -1,0 +1,239 @@
+"""/v1/settings/webhooks: endpoints, their secrets, deliveries, tests and replays."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from adapters.bootstrap.container import Container
+from adapters.http.messages.schemas import Pagination
+from adapters.http.middleware.auth import authenticate, require_permission
+from adapters.http.middleware.request_id import request_id_of
+from adapters.http.sms.schemas import Meta
+from adapters.http.webhooks.schemas import (
+    AttemptListResponse,
+    CreateWebhookRequest,
+    DeletedOut,
+    DeletedResponse,
+    QueuedTestOut,
+    QueuedTestResponse,
+    ReplayOut,
+    ReplayRequest,
+    ReplayResponse,
+    UpdateWebhookRequest,
+    WebhookListResponse,
+    WebhookOut,
+    WebhookResponse,
+    attempt_out,
+)
+from adapters.postgres.identity.accounts import Principal
+from adapters.webhooks.endpoints import Endpoint, WebhookEndpoints
+from adapters.webhooks.ssrf import UrlRefused
+from application.errors import ValidationFailed
+from domain.webhooks.catalogue import PING, UnknownEvent, check_subscriptions
+
+WRITE = "webhooks.write"
+READ = "webhooks.read"
+
+
+def _can_read(principal: Principal) -> None:
+    if READ not in principal.permissions:
+        require_permission(principal, WRITE)
+
+
+def _store(request: Request[Any, Any, Any]) -> WebhookEndpoints:
+    container: Container = request.app.state.container
+    return WebhookEndpoints(container.pool)
+
+
+async def _checked_url(request: Request[Any, Any, Any], url: str) -> str:
+    container: Container = request.app.state.container
+    try:
+        await container.webhook_guard.target(url)
+    except UrlRefused as refused:
+        raise ValidationFailed(str(refused), url=url) from None
+    return url
+
+
+def checked_callback_url(container: Container, url: str | None) -> str | None:
+    """A message's callback_url, refused now if no address could fix it
+    (http to a host not allowed, credentials, no host); its addresses are
+    checked at each attempt, as an endpoint's are."""
+    if url is None:
+        return None
+    try:
+        container.webhook_guard.check_syntax(url)
+    except UrlRefused as refused:
+        raise ValidationFailed(f"callback_url: {refused}", callback_url=url) from None
+    return url
+
+
+def _events(names: list[str]) -> list[str]:
+    try:
+        return check_subscriptions(names)
+    except UnknownEvent as unknown:
+        raise ValidationFailed(str(unknown), events=names) from None
+
+
+def _out(endpoint: Endpoint, secret: str | None = None) -> WebhookOut:
+    return WebhookOut(
+        id=str(endpoint.id), url=endpoint.url, events=endpoint.events,
+        description=endpoint.description, active=endpoint.active,
+        disabled_reason=endpoint.disabled_reason or None, disabled_at=endpoint.disabled_at,
+        failing_since=endpoint.failing_since,
+        previous_secret_valid_until=endpoint.previous_secret_until, created_at=endpoint.created_at,
+        updated_at=endpoint.updated_at, secret=secret,
+    )
+
+
+def _meta(request: Request[Any, Any, Any]) -> Meta:
+    return Meta(request_id=request_id_of(request.scope))
+
+
+class WebhooksController(Controller):
+    path = "/v1/settings/webhooks"
+    tags = ["Webhooks"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
+
+    @get("/", operation_id="listWebhooks", summary="List webhook endpoints", sync_to_thread=True)
+    def list_webhooks(
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        page_size: FromQuery[int] = 50, cursor: FromQuery[str | None] = None,
+    ) -> WebhookListResponse:
+        _can_read(principal)
+        if not 1 <= page_size <= 500:
+            raise ValidationFailed("page_size must be 1 to 500")
+        rows, token, has_more, total = _store(request).page(
+            principal.account_id, page_size, cursor
+        )
+        return WebhookListResponse(
+            data=[_out(row) for row in rows],
+            pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
+                                  cursor=token),
+            meta=_meta(request),
+        )
+
+    @post("/", operation_id="createWebhook", summary="Create a webhook endpoint", status_code=201)
+    async def create_webhook(
+        self, request: Request[Any, Any, Any], data: JSONBody[CreateWebhookRequest],
+        principal: NamedDependency[Principal],
+    ) -> WebhookResponse:
+        require_permission(principal, WRITE)
+        url = await _checked_url(request, data.url)
+        endpoint, secret = await asyncio.to_thread(
+            _store(request).create, principal.account_id, url, _events(data.events),
+            data.description, data.active,
+        )
+        return WebhookResponse(data=_out(endpoint, secret), meta=_meta(request))
+
+    @get("/{endpoint_id:uuid}", operation_id="getWebhook",
+         summary="Get a webhook endpoint", sync_to_thread=True)
+    def get_webhook(
+        self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+    ) -> WebhookResponse:
+        _can_read(principal)
+        endpoint = _store(request).get(principal.account_id, endpoint_id)
+        return WebhookResponse(data=_out(endpoint), meta=_meta(request))
+
+    @patch("/{endpoint_id:uuid}", operation_id="updateWebhook",
+           summary="Update a webhook endpoint")
+    async def update_webhook(
+        self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
+        data: JSONBody[UpdateWebhookRequest], principal: NamedDependency[Principal],
+    ) -> WebhookResponse:
+        require_permission(principal, WRITE)
+        changes: dict[str, Any] = {
+            name: value for name, value in msgspec.structs.asdict(data).items()
+            if value is not msgspec.UNSET
+        }
+        if "url" in changes:
+            changes["url"] = await _checked_url(request, changes["url"])
+        if "events" in changes:
+            changes["events"] = _events(changes["events"])
+        endpoint = await asyncio.to_thread(
+            _store(request).update, principal.account_id, endpoint_id, changes
+        )
+        return WebhookResponse(data=_out(endpoint), meta=_meta(request))
+
+    @delete("/{endpoint_id:uuid}", operation_id="deleteWebhook",
+            summary="Delete a webhook endpoint", status_code=200,
+            sync_to_thread=True)
+    def delete_webhook(
+        self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+    ) -> DeletedResponse:
+        require_permission(principal, WRITE)
+        _store(request).delete(principal.account_id, endpoint_id)
+        return DeletedResponse(data=DeletedOut(id=str(endpoint_id), deleted=True),
+                               meta=_meta(request))
+
+    @post("/{endpoint_id:uuid}/rotate-secret", operation_id="rotateWebhookSecret",
+          summary="Rotate a webhook signing secret",
+          status_code=200, sync_to_thread=True)
+    def rotate_secret(
+        self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+    ) -> WebhookResponse:
+        require_permission(principal, WRITE)
+        endpoint, secret = _store(request).rotate_secret(principal.account_id, endpoint_id)
+        return WebhookResponse(data=_out(endpoint, secret), meta=_meta(request))
+
+    @get("/{endpoint_id:uuid}/deliveries", operation_id="listWebhookDeliveries",
+         summary="List a webhook endpoint's deliveries",
+         sync_to_thread=True)
+    def list_deliveries(
+        self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+        page_size: FromQuery[int] = 50, cursor: FromQuery[str | None] = None,
+    ) -> AttemptListResponse:
+        _can_read(principal)
+        if not 1 <= page_size <= 500:
+            raise ValidationFailed("page_size must be 1 to 500")
+        rows, token, has_more, total = _store(request).attempts(
+            principal.account_id, endpoint_id, page_size, cursor
+        )
+        return AttemptListResponse(
+            data=[attempt_out(row) for row in rows],
+            pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
+                                  cursor=token),
+            meta=_meta(request),
+        )
+
+    @post("/{endpoint_id:uuid}/test", operation_id="testWebhook",
+          summary="Send a test event to a webhook endpoint", status_code=202,
+          sync_to_thread=True)
+    def test_webhook(
+        self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+    ) -> QueuedTestResponse:
+        require_permission(principal, WRITE)
+        event_id = _store(request).send_test(
+            principal.account_id, endpoint_id, datetime.now(UTC)
+        )
+        return QueuedTestResponse(
+            data=QueuedTestOut(event_id=str(event_id), event=PING, status="queued"),
+            meta=_meta(request),
+        )
+
+    @post("/{endpoint_id:uuid}/replay", operation_id="replayWebhook",
+          summary="Replay webhook events", status_code=202,
+          sync_to_thread=True)
+    def replay(
+        self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
+        data: JSONBody[ReplayRequest], principal: NamedDependency[Principal],
+    ) -> ReplayResponse:
+        require_permission(principal, WRITE)
+        queued = _store(request).replay(
+            principal.account_id, endpoint_id, since=data.since,
+            since_event_id=data.since_event_id, until=data.until,
+        )
+        return ReplayResponse(data=ReplayOut(endpoint_id=str(endpoint_id), queued=queued),
+                              meta=_meta(request))

@@ -1,0 +1,1 @@
+"""Billing's own tables: processor customers, payments, invoices."""

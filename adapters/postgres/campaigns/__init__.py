@@ -1,0 +1,1 @@
+"""Campaigns' own tables: recipient lists and execution runs."""

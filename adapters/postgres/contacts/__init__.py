@@ -1,0 +1,1 @@
+"""The contact base's tables: contacts, labels, imports and opt-outs."""

@@ -1,0 +1,1 @@
+"""Identity's tables: users, sessions, accounts, API keys and access tokens."""

@@ -1,0 +1,1 @@
+"""Account settings' tables: profile rows, sender IDs, templates, surface settings."""

@@ -1,0 +1,122 @@
+"""Sender ID requests and each account's sending policy, in PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+from uuid import UUID
+
+from psycopg.errors import UniqueViolation
+from psycopg_pool import ConnectionPool
+
+from adapters.postgres.keyset import newest_first
+from application.errors import Conflict, NotFound, ValidationFailed
+from application.settings.sender_ids import Decision, SenderIdRecord, SendingPolicy
+from domain.messaging.sender import SenderIdStatus
+
+COLUMNS = ("id", "account_id", "sender_id", "kind", "status", "purpose", "rejection_reason",
+           "created_at", "decided_at")
+# Policies are read on every send. An approval is seen at once (a refusal is
+# confirmed against the database); a withdrawn numeric permission within this.
+POLICY_TTL_S = 10.0
+POLICY_CACHE_MAX = 100_000
+
+
+class PostgresSenderIds:
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+        self._policies: dict[str, tuple[float, SendingPolicy]] = {}
+        self._guard = threading.Lock()
+
+    def add(self, record: SenderIdRecord, *, limit: int) -> None:
+        with self._pool.connection() as conn, conn.transaction():
+            # Serialises an account's requests, so the count below holds.
+            conn.execute("SELECT 1 FROM accounts WHERE id = %s FOR UPDATE", (record.account_id,))
+            count = conn.execute("SELECT count(*) FROM sender_ids WHERE account_id = %s",
+                                 (record.account_id,)).fetchone()
+            if count is not None and int(count[0]) >= limit:
+                raise ValidationFailed(f"An account has at most {limit} sender ID requests")
+            try:
+                conn.execute(
+                    "INSERT INTO sender_ids (id, account_id, sender_id, kind, status, purpose,"
+                    " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    (record.id, record.account_id, record.sender_id, record.kind,
+                     str(record.status), record.purpose, record.created_at),
+                )
+            except UniqueViolation:
+                raise Conflict("This sender ID is already requested or approved",
+                               sender_id=record.sender_id) from None
+
+    def get(self, record_id: UUID) -> SenderIdRecord | None:
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM sender_ids WHERE id = %s",
+                (record_id,),
+            ).fetchone()
+        return None if row is None else _record(dict(zip(COLUMNS, row, strict=True)))
+
+    def page(
+        self, account_id: str, page_size: int, cursor: str | None
+    ) -> tuple[list[SenderIdRecord], str | None, bool, int]:
+        rows, token, has_more, total = newest_first(
+            self._pool, "sender_ids", COLUMNS, account_id, page_size, cursor
+        )
+        return [_record(row) for row in rows], token, has_more, total
+
+    def decide(self, record_id: UUID, expected: SenderIdStatus, decision: Decision) -> bool:
+        with self._pool.connection() as conn:
+            cursor = conn.execute(
+                "UPDATE sender_ids SET status = %s, rejection_reason = %s, decided_by = %s,"
+                " decided_at = %s WHERE id = %s AND status = %s RETURNING account_id",
+                (str(decision.status), decision.reason, decision.decided_by,
+                 decision.decided_at, record_id, str(expected)),
+            )
+            row = cursor.fetchone()
+        if row is not None:
+            self._forget(str(row[0]))
+        return row is not None
+
+    def policy(self, account_id: str, *, fresh: bool) -> SendingPolicy:
+        if not fresh:
+            with self._guard:
+                cached = self._policies.get(account_id)
+            if cached is not None and cached[0] > time.monotonic():
+                return cached[1]
+        with self._pool.connection() as conn:
+            approved = conn.execute(
+                "SELECT sender_id FROM sender_ids WHERE account_id = %s AND status = 'approved'",
+                (account_id,),
+            ).fetchall()
+            numeric = conn.execute(
+                "SELECT allow_numeric_senders FROM accounts WHERE id = %s", (account_id,)
+            ).fetchone()
+        policy = SendingPolicy(frozenset(r[0] for r in approved), bool(numeric and numeric[0]))
+        with self._guard:
+            if len(self._policies) >= POLICY_CACHE_MAX:
+                self._policies.clear()
+            self._policies[account_id] = (time.monotonic() + POLICY_TTL_S, policy)
+        return policy
+
+    def set_numeric_allowed(self, account_id: str, allowed: bool) -> None:
+        with self._pool.connection() as conn:
+            updated = conn.execute(
+                "UPDATE accounts SET allow_numeric_senders = %s WHERE id = %s",
+                (allowed, account_id),
+            ).rowcount
+        if not updated:
+            raise NotFound("No such account", account_id=account_id)
+        self._forget(account_id)
+
+    def _forget(self, account_id: str) -> None:
+        with self._guard:
+            self._policies.pop(account_id, None)
+
+
+def _record(row: dict[str, Any]) -> SenderIdRecord:
+    return SenderIdRecord(
+        id=row["id"], account_id=row["account_id"], sender_id=row["sender_id"],
+        kind=row["kind"], status=SenderIdStatus(row["status"]), purpose=row["purpose"],
+        rejection_reason=row["rejection_reason"], created_at=row["created_at"],
+        decided_at=row["decided_at"],
+    )

@@ -1,0 +1,85 @@
+"""Saved templates in PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from psycopg.errors import UniqueViolation
+from psycopg_pool import ConnectionPool
+
+from adapters.postgres.keyset import newest_first
+from application.errors import Conflict, ValidationFailed
+from application.settings.templates import SavedTemplate
+
+COLUMNS = ("id", "account_id", "name", "content", "variables", "created_at", "updated_at")
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM templates"
+
+
+class PostgresTemplates:
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+
+    def add(self, template: SavedTemplate, *, limit: int) -> None:
+        with self._pool.connection() as conn, conn.transaction():
+            # Serialises an account's creations, so the count below holds.
+            conn.execute("SELECT 1 FROM accounts WHERE id = %s FOR UPDATE",
+                         (template.account_id,))
+            count = conn.execute("SELECT count(*) FROM templates WHERE account_id = %s",
+                                 (template.account_id,)).fetchone()
+            if count is not None and int(count[0]) >= limit:
+                raise ValidationFailed(f"An account has at most {limit} templates")
+            try:
+                conn.execute(
+                    "INSERT INTO templates (id, account_id, name, content, variables,"
+                    " created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    (template.id, template.account_id, template.name, template.content,
+                     list(template.variables), template.created_at, template.updated_at),
+                )
+            except UniqueViolation:
+                raise _name_taken(template.name) from None
+
+    def get(self, account_id: str, template_id: UUID) -> SavedTemplate | None:
+        with self._pool.connection() as conn:
+            row = conn.execute(_SELECT + " WHERE id = %s AND account_id = %s",
+                               (template_id, account_id)).fetchone()
+        return None if row is None else _template(dict(zip(COLUMNS, row, strict=True)))
+
+    def replace(self, template: SavedTemplate) -> bool:
+        try:
+            with self._pool.connection() as conn:
+                updated = conn.execute(
+                    "UPDATE templates SET name = %s, content = %s, variables = %s,"
+                    " updated_at = %s WHERE id = %s AND account_id = %s",
+                    (template.name, template.content, list(template.variables),
+                     template.updated_at, template.id, template.account_id),
+                ).rowcount
+        except UniqueViolation:
+            raise _name_taken(template.name) from None
+        return updated == 1
+
+    def delete(self, account_id: str, template_id: UUID) -> bool:
+        with self._pool.connection() as conn:
+            deleted = conn.execute("DELETE FROM templates WHERE id = %s AND account_id = %s",
+                                   (template_id, account_id)).rowcount
+        return deleted == 1
+
+    def page(
+        self, account_id: str, page_size: int, cursor: str | None
+    ) -> tuple[list[SavedTemplate], str | None, bool, int]:
+        rows, token, has_more, total = newest_first(
+            self._pool, "templates", COLUMNS, account_id, page_size, cursor
+        )
+        return [_template(row) for row in rows], token, has_more, total
+
+
+def _name_taken(name: str) -> Conflict:
+    return Conflict("The account already has a template with this name", name=name)
+
+
+def _template(row: dict[str, Any]) -> SavedTemplate:
+    return SavedTemplate(
+        id=row["id"], account_id=row["account_id"], name=row["name"], content=row["content"],
+        variables=tuple(row["variables"]), created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )

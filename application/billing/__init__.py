@@ -1,0 +1,1 @@
+"""Billing: card top-ups, the processor's notifications, auto top-up and invoices."""

@@ -1,0 +1,1 @@
+"""Campaigns: commands, execution in chunks, and completing bulk batches."""

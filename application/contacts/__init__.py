@@ -1,0 +1,1 @@
+"""The contact base: contacts, groups, tags, opt-outs and CSV imports."""

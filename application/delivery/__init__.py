@@ -1,0 +1,1 @@
+"""Delivery: dispatching to carriers, routing, receipts, outcomes and inbound."""

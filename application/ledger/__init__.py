@@ -1,0 +1,1 @@
+"""The ledger: wallets, the group-committing ledger app, verification and the journal."""

@@ -1,0 +1,1 @@
+"""Account settings: profile, sender IDs, templates and notification preferences."""
