@@ -11,7 +11,8 @@ from psycopg.errors import UniqueViolation
 from psycopg_pool import ConnectionPool
 
 from adapters.postgres.keyset import newest_first
-from application.errors import Conflict, NotFound, ValidationFailed
+from adapters.postgres.quotas import check_quota
+from application.errors import Conflict, NotFound
 from application.settings.sender_ids import Decision, SenderIdRecord, SendingPolicy
 from domain.messaging.sender import SenderIdStatus
 
@@ -31,12 +32,9 @@ class PostgresSenderIds:
 
     def add(self, record: SenderIdRecord, *, limit: int) -> None:
         with self._pool.connection() as conn, conn.transaction():
-            # Serialises an account's requests, so the count below holds.
-            conn.execute("SELECT 1 FROM accounts WHERE id = %s FOR UPDATE", (record.account_id,))
-            count = conn.execute("SELECT count(*) FROM sender_ids WHERE account_id = %s",
-                                 (record.account_id,)).fetchone()
-            if count is not None and int(count[0]) >= limit:
-                raise ValidationFailed(f"An account has at most {limit} sender ID requests")
+            check_quota(
+                conn, "sender_ids", record.account_id, limit=limit, what="sender ID requests"
+            )
             try:
                 conn.execute(
                     "INSERT INTO sender_ids (id, account_id, sender_id, kind, status, purpose,"

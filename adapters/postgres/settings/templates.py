@@ -9,7 +9,8 @@ from psycopg.errors import UniqueViolation
 from psycopg_pool import ConnectionPool
 
 from adapters.postgres.keyset import newest_first
-from application.errors import Conflict, ValidationFailed
+from adapters.postgres.quotas import check_quota
+from application.errors import Conflict
 from application.settings.templates import SavedTemplate
 
 COLUMNS = ("id", "account_id", "name", "content", "variables", "created_at", "updated_at")
@@ -22,13 +23,7 @@ class PostgresTemplates:
 
     def add(self, template: SavedTemplate, *, limit: int) -> None:
         with self._pool.connection() as conn, conn.transaction():
-            # Serialises an account's creations, so the count below holds.
-            conn.execute("SELECT 1 FROM accounts WHERE id = %s FOR UPDATE",
-                         (template.account_id,))
-            count = conn.execute("SELECT count(*) FROM templates WHERE account_id = %s",
-                                 (template.account_id,)).fetchone()
-            if count is not None and int(count[0]) >= limit:
-                raise ValidationFailed(f"An account has at most {limit} templates")
+            check_quota(conn, "templates", template.account_id, limit=limit, what="templates")
             try:
                 conn.execute(
                     "INSERT INTO templates (id, account_id, name, content, variables,"
