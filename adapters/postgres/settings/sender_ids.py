@@ -7,11 +7,10 @@ import time
 from typing import Any
 from uuid import UUID
 
-from psycopg.errors import UniqueViolation
 from psycopg_pool import ConnectionPool
 
 from adapters.postgres.keyset import newest_first
-from adapters.postgres.quotas import check_quota
+from adapters.postgres.quotas import insert_within_quota
 from application.errors import Conflict, NotFound
 from application.settings.sender_ids import Decision, SenderIdRecord, SendingPolicy
 from domain.messaging.sender import SenderIdStatus
@@ -31,20 +30,16 @@ class PostgresSenderIds:
         self._guard = threading.Lock()
 
     def add(self, record: SenderIdRecord, *, limit: int) -> None:
-        with self._pool.connection() as conn, conn.transaction():
-            check_quota(
-                conn, "sender_ids", record.account_id, limit=limit, what="sender ID requests"
-            )
-            try:
-                conn.execute(
-                    "INSERT INTO sender_ids (id, account_id, sender_id, kind, status, purpose,"
-                    " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    (record.id, record.account_id, record.sender_id, record.kind,
-                     str(record.status), record.purpose, record.created_at),
-                )
-            except UniqueViolation:
-                raise Conflict("This sender ID is already requested or approved",
-                               sender_id=record.sender_id) from None
+        row = {
+            "id": record.id, "account_id": record.account_id, "sender_id": record.sender_id,
+            "kind": record.kind, "status": str(record.status), "purpose": record.purpose,
+            "created_at": record.created_at,
+        }
+        insert_within_quota(
+            self._pool, "sender_ids", row, limit=limit, what="sender ID requests",
+            conflict=Conflict("This sender ID is already requested or approved",
+                              sender_id=record.sender_id),
+        )
 
     def get(self, record_id: UUID) -> SenderIdRecord | None:
         with self._pool.connection() as conn:

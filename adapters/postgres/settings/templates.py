@@ -9,7 +9,7 @@ from psycopg.errors import UniqueViolation
 from psycopg_pool import ConnectionPool
 
 from adapters.postgres.keyset import newest_first
-from adapters.postgres.quotas import check_quota
+from adapters.postgres.quotas import insert_within_quota
 from application.errors import Conflict
 from application.settings.templates import SavedTemplate
 
@@ -22,17 +22,15 @@ class PostgresTemplates:
         self._pool = pool
 
     def add(self, template: SavedTemplate, *, limit: int) -> None:
-        with self._pool.connection() as conn, conn.transaction():
-            check_quota(conn, "templates", template.account_id, limit=limit, what="templates")
-            try:
-                conn.execute(
-                    "INSERT INTO templates (id, account_id, name, content, variables,"
-                    " created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    (template.id, template.account_id, template.name, template.content,
-                     list(template.variables), template.created_at, template.updated_at),
-                )
-            except UniqueViolation:
-                raise _name_taken(template.name) from None
+        row = {
+            "id": template.id, "account_id": template.account_id, "name": template.name,
+            "content": template.content, "variables": list(template.variables),
+            "created_at": template.created_at, "updated_at": template.updated_at,
+        }
+        insert_within_quota(
+            self._pool, "templates", row, limit=limit, what="templates",
+            conflict=_name_taken(template.name),
+        )
 
     def get(self, account_id: str, template_id: UUID) -> SavedTemplate | None:
         with self._pool.connection() as conn:
