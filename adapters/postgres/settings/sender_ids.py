@@ -52,10 +52,9 @@ class PostgresSenderIds:
     def page(
         self, account_id: str, page_size: int, cursor: str | None
     ) -> tuple[list[SenderIdRecord], str | None, bool, int]:
-        rows, token, has_more, total = newest_first(
-            self._pool, "sender_ids", COLUMNS, account_id, page_size, cursor
+        return newest_first(
+            self._pool, "sender_ids", COLUMNS, account_id, page_size, cursor, _record
         )
-        return [_record(row) for row in rows], token, has_more, total
 
     def decide(self, record_id: UUID, expected: SenderIdStatus, decision: Decision) -> bool:
         with self._pool.connection() as conn:

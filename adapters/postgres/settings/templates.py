@@ -60,10 +60,9 @@ class PostgresTemplates:
     def page(
         self, account_id: str, page_size: int, cursor: str | None
     ) -> tuple[list[SavedTemplate], str | None, bool, int]:
-        rows, token, has_more, total = newest_first(
-            self._pool, "templates", COLUMNS, account_id, page_size, cursor
+        return newest_first(
+            self._pool, "templates", COLUMNS, account_id, page_size, cursor, _template
         )
-        return [_template(row) for row in rows], token, has_more, total
 
 
 def _name_taken(name: str) -> Conflict:
