@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from eventsourcing.domain import Aggregate
 
@@ -126,19 +126,34 @@ class Campaign(Aggregate):
             aggregate.recipients = self.recipients
             aggregate.last_seq = self.last_seq
 
-    class Approved(Event):
-        by: str
+    class Moved(Event):
+        """An event whose whole effect is to move the campaign to `moves_to`."""
+
+        moves_to: ClassVar[CampaignStatus]
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.status = S.APPROVED
+            aggregate.status = self.moves_to
 
-    class Rejected(Event):
+    class MovedWithReason(Moved):
+        """A move that records why; the reason stands until a resume clears it."""
+
+        # Each subclass declares `reason` itself, so its stored fields keep
+        # their order.
+        if TYPE_CHECKING:
+            reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            super().apply(aggregate)
+            aggregate.reason = self.reason
+
+    class Approved(Moved):
+        moves_to = S.APPROVED
+        by: str
+
+    class Rejected(MovedWithReason):
+        moves_to = S.REJECTED
         by: str
         reason: str
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.status = S.REJECTED
-            aggregate.reason = self.reason
 
     class Started(Event):
         def apply(self, aggregate: Any) -> None:
@@ -165,13 +180,10 @@ class Campaign(Aggregate):
             aggregate.opted_out += self.opted_out
             aggregate.total_price_micros += self.total_price_micros
 
-    class Paused(Event):
+    class Paused(MovedWithReason):
+        moves_to = S.PAUSED
         reason: str
         by: str
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.status = S.PAUSED
-            aggregate.reason = self.reason
 
     class Resumed(Event):
         by: str
@@ -180,24 +192,17 @@ class Campaign(Aggregate):
             aggregate.status = S.SENDING
             aggregate.reason = None
 
-    class Cancelled(Event):
+    class Cancelled(MovedWithReason):
+        moves_to = S.CANCELLED
         by: str
         reason: str
 
-        def apply(self, aggregate: Any) -> None:
-            aggregate.status = S.CANCELLED
-            aggregate.reason = self.reason
+    class Completed(Moved):
+        moves_to = S.COMPLETED
 
-    class Completed(Event):
-        def apply(self, aggregate: Any) -> None:
-            aggregate.status = S.COMPLETED
-
-    class Failed(Event):
+    class Failed(MovedWithReason):
+        moves_to = S.FAILED
         reason: str
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.status = S.FAILED
-            aggregate.reason = self.reason
 
     def __init__(
         self,

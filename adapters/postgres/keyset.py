@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from psycopg import sql
@@ -12,6 +12,8 @@ from psycopg_pool import ConnectionPool
 
 from application.errors import ValidationFailed
 from projections.common import check_page_size, decode_cursor, encode_cursor, keyset_page
+
+T = TypeVar("T")
 
 
 def newest_first(
@@ -21,8 +23,10 @@ def newest_first(
     account_id: str,
     page_size: int,
     cursor: str | None,
-) -> tuple[list[dict[str, Any]], str | None, bool, int]:
-    """A page of the account's rows: (rows, next cursor, has_more, total)."""
+    record: Callable[[dict[str, Any]], T],
+) -> tuple[list[T], str | None, bool, int]:
+    """A page of the account's rows, each made a `record`: (records, next
+    cursor, has_more, total)."""
     try:
         check_page_size(page_size)
         after = None if cursor is None else _key(cursor)
@@ -38,7 +42,7 @@ def newest_first(
     if has_more:
         last = rows[-1]
         token = encode_cursor({"t": last["created_at"].isoformat(), "id": str(last["id"])})
-    return rows, token, has_more, total
+    return [record(row) for row in rows], token, has_more, total
 
 
 def _key(token: str) -> list[Any]:

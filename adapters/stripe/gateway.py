@@ -67,14 +67,8 @@ class StripeGateway:
             # Copied onto the payment, so its refunds and disputes name the account.
             "payment_intent_data": {"metadata": dict(metadata)},
             "client_reference_id": metadata.get("account_id"),
-            "success_url": self._success_url,
-            "cancel_url": self._cancel_url,
         }
-        session = _call(
-            self._client.v1.checkout.sessions.create, params,
-            {"idempotency_key": idempotency_key},
-        )
-        return HostedSession(str(session.id), str(session.url))
+        return self._open_session(params, idempotency_key)
 
     def create_setup_checkout(
         self, *, customer_ref: str, currency: str, metadata: Mapping[str, str],
@@ -85,9 +79,12 @@ class StripeGateway:
             "customer": customer_ref,
             "currency": currency.lower(),
             "metadata": dict(metadata),
-            "success_url": self._success_url,
-            "cancel_url": self._cancel_url,
         }
+        return self._open_session(params, idempotency_key)
+
+    def _open_session(self, params: dict[str, Any], idempotency_key: str) -> HostedSession:
+        """A hosted checkout page that sends the customer back to our own pages."""
+        params |= {"success_url": self._success_url, "cancel_url": self._cancel_url}
         session = _call(
             self._client.v1.checkout.sessions.create, params,
             {"idempotency_key": idempotency_key},

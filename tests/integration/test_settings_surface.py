@@ -286,3 +286,20 @@ def test_notification_settings_default_then_patch(
 
 def uuid_of(record: dict[str, str]) -> UUID:
     return UUID(record["id"])
+
+
+def test_an_account_adds_templates_and_sender_ids_up_to_its_cap(
+    container: Container, account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("application.settings.templates.MAX_TEMPLATES_PER_ACCOUNT", 2)
+    monkeypatch.setattr("application.settings.sender_ids.MAX_SENDER_IDS_PER_ACCOUNT", 2)
+    for n in range(2):
+        container.templates.create(account.account_id, f"T{n}", "hello")
+        container.sender_ids.request(account.account_id, f"Brand{n}")
+    with pytest.raises(ValidationFailed, match="at most 2 templates"):
+        container.templates.create(account.account_id, "T2", "hello")
+    with pytest.raises(ValidationFailed, match="at most 2 sender ID requests"):
+        container.sender_ids.request(account.account_id, "Brand2")
+    # The cap is the account's own: another account still has room.
+    other = new_account(container, "Other")
+    container.templates.create(other.account_id, "T2", "hello")

@@ -7,11 +7,11 @@ import time
 from typing import Any
 from uuid import UUID
 
-from psycopg.errors import UniqueViolation
 from psycopg_pool import ConnectionPool
 
 from adapters.postgres.keyset import newest_first
-from application.errors import Conflict, NotFound, ValidationFailed
+from adapters.postgres.quotas import insert_within_quota
+from application.errors import Conflict, NotFound
 from application.settings.sender_ids import Decision, SenderIdRecord, SendingPolicy
 from domain.messaging.sender import SenderIdStatus
 
@@ -30,23 +30,16 @@ class PostgresSenderIds:
         self._guard = threading.Lock()
 
     def add(self, record: SenderIdRecord, *, limit: int) -> None:
-        with self._pool.connection() as conn, conn.transaction():
-            # Serialises an account's requests, so the count below holds.
-            conn.execute("SELECT 1 FROM accounts WHERE id = %s FOR UPDATE", (record.account_id,))
-            count = conn.execute("SELECT count(*) FROM sender_ids WHERE account_id = %s",
-                                 (record.account_id,)).fetchone()
-            if count is not None and int(count[0]) >= limit:
-                raise ValidationFailed(f"An account has at most {limit} sender ID requests")
-            try:
-                conn.execute(
-                    "INSERT INTO sender_ids (id, account_id, sender_id, kind, status, purpose,"
-                    " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    (record.id, record.account_id, record.sender_id, record.kind,
-                     str(record.status), record.purpose, record.created_at),
-                )
-            except UniqueViolation:
-                raise Conflict("This sender ID is already requested or approved",
-                               sender_id=record.sender_id) from None
+        row = {
+            "id": record.id, "account_id": record.account_id, "sender_id": record.sender_id,
+            "kind": record.kind, "status": str(record.status), "purpose": record.purpose,
+            "created_at": record.created_at,
+        }
+        insert_within_quota(
+            self._pool, "sender_ids", row, limit=limit, what="sender ID requests",
+            conflict=Conflict("This sender ID is already requested or approved",
+                              sender_id=record.sender_id),
+        )
 
     def get(self, record_id: UUID) -> SenderIdRecord | None:
         with self._pool.connection() as conn:
@@ -59,10 +52,9 @@ class PostgresSenderIds:
     def page(
         self, account_id: str, page_size: int, cursor: str | None
     ) -> tuple[list[SenderIdRecord], str | None, bool, int]:
-        rows, token, has_more, total = newest_first(
-            self._pool, "sender_ids", COLUMNS, account_id, page_size, cursor
+        return newest_first(
+            self._pool, "sender_ids", COLUMNS, account_id, page_size, cursor, _record
         )
-        return [_record(row) for row in rows], token, has_more, total
 
     def decide(self, record_id: UUID, expected: SenderIdStatus, decision: Decision) -> bool:
         with self._pool.connection() as conn:

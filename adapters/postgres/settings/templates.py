@@ -9,7 +9,8 @@ from psycopg.errors import UniqueViolation
 from psycopg_pool import ConnectionPool
 
 from adapters.postgres.keyset import newest_first
-from application.errors import Conflict, ValidationFailed
+from adapters.postgres.quotas import insert_within_quota
+from application.errors import Conflict
 from application.settings.templates import SavedTemplate
 
 COLUMNS = ("id", "account_id", "name", "content", "variables", "created_at", "updated_at")
@@ -21,23 +22,15 @@ class PostgresTemplates:
         self._pool = pool
 
     def add(self, template: SavedTemplate, *, limit: int) -> None:
-        with self._pool.connection() as conn, conn.transaction():
-            # Serialises an account's creations, so the count below holds.
-            conn.execute("SELECT 1 FROM accounts WHERE id = %s FOR UPDATE",
-                         (template.account_id,))
-            count = conn.execute("SELECT count(*) FROM templates WHERE account_id = %s",
-                                 (template.account_id,)).fetchone()
-            if count is not None and int(count[0]) >= limit:
-                raise ValidationFailed(f"An account has at most {limit} templates")
-            try:
-                conn.execute(
-                    "INSERT INTO templates (id, account_id, name, content, variables,"
-                    " created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    (template.id, template.account_id, template.name, template.content,
-                     list(template.variables), template.created_at, template.updated_at),
-                )
-            except UniqueViolation:
-                raise _name_taken(template.name) from None
+        row = {
+            "id": template.id, "account_id": template.account_id, "name": template.name,
+            "content": template.content, "variables": list(template.variables),
+            "created_at": template.created_at, "updated_at": template.updated_at,
+        }
+        insert_within_quota(
+            self._pool, "templates", row, limit=limit, what="templates",
+            conflict=_name_taken(template.name),
+        )
 
     def get(self, account_id: str, template_id: UUID) -> SavedTemplate | None:
         with self._pool.connection() as conn:
@@ -67,10 +60,9 @@ class PostgresTemplates:
     def page(
         self, account_id: str, page_size: int, cursor: str | None
     ) -> tuple[list[SavedTemplate], str | None, bool, int]:
-        rows, token, has_more, total = newest_first(
-            self._pool, "templates", COLUMNS, account_id, page_size, cursor
+        return newest_first(
+            self._pool, "templates", COLUMNS, account_id, page_size, cursor, _template
         )
-        return [_template(row) for row in rows], token, has_more, total
 
 
 def _name_taken(name: str) -> Conflict:
