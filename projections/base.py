@@ -20,10 +20,15 @@ from domain.published import Envelope
 class Projection(Protocol):
     #: Stable name: the tracking key and the durable consumer's name.
     name: str
-    #: Tables it owns, emptied by a rebuild, in an order safe to truncate.
+    #: Tables it owns, emptied by a rebuild, in an order safe to truncate;
+    #: dropped and created again from `ddl` when `schema_version` changes.
     tables: tuple[str, ...]
     #: Published event types it reads; others are skipped by the runner.
     event_types: frozenset[str]
+    #: The shape of its tables and of the rows `apply` writes. Bump it with
+    #: any change to either (a column, what a column holds): `smsledger
+    #: migrate` then rebuilds the read model from the event store.
+    schema_version: int
 
     def ddl(self) -> str:
         """CREATE TABLE IF NOT EXISTS ... for its tables and indexes."""

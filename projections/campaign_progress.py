@@ -178,6 +178,7 @@ class CampaignProgress:
     name = "campaign_progress"
     tables: tuple[str, ...] = (CAMPAIGNS, MESSAGES)
     event_types = CAMPAIGN_TYPES | MESSAGE_TYPES
+    schema_version = 1
 
     def ddl(self) -> str:
         return _DDL

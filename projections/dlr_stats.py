@@ -119,6 +119,7 @@ class DlrStats:
     name = "dlr_stats"
     tables: tuple[str, ...] = (COUNTS, MESSAGES)
     event_types = MESSAGE_TYPES
+    schema_version = 1
 
     def ddl(self) -> str:
         return _DDL

@@ -34,6 +34,7 @@ class Inbound:
     name = "inbound"
     tables: tuple[str, ...] = (TABLE,)
     event_types = frozenset({RECEIVED})
+    schema_version = 1
 
     def ddl(self) -> str:
         return _DDL

@@ -141,6 +141,7 @@ class MessageLog:
     name = "message_log"
     tables: tuple[str, ...] = (TABLE,)
     event_types = MESSAGE_TYPES
+    schema_version = 1
 
     def ddl(self) -> str:
         return _DDL

@@ -87,6 +87,7 @@ class Usage:
     name = "usage"
     tables: tuple[str, ...] = (TOTALS, PENDING)
     event_types = MESSAGE_TYPES
+    schema_version = 1
 
     def ddl(self) -> str:
         return _DDL

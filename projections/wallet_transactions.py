@@ -138,6 +138,7 @@ class WalletTransactions:
     name = "wallet_transactions"
     tables: tuple[str, ...] = (TRANSACTIONS, WALLETS)
     event_types = frozenset({OPENED, TOPPED_UP, RESERVED, SETTLED, ADJUSTED, REFUNDED})
+    schema_version = 1
 
     def ddl(self) -> str:
         return _DDL

@@ -33,6 +33,7 @@ from adapters.postgres.settings.surface_settings import (
 )
 from adapters.postgres.settings.templates import PostgresTemplates
 from adapters.pricing.loader import load_rate_book
+from adapters.projector.versions import ProgressFor, Upgraded, upgrade
 from adapters.webhooks.ssrf import SystemResolver, UrlGuard
 from application.billing.auto_topup import AutoTopUp
 from application.billing.invoices import InvoiceService
@@ -53,6 +54,7 @@ from application.sending.send import MessagingService
 from application.settings.notifications import NotificationService
 from application.settings.sender_ids import SenderIdService
 from application.settings.templates import TemplateService
+from projections.registry import ALL_PROJECTIONS
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +119,25 @@ def migrate_database(database_url: str) -> list[int]:
     LedgerApplication(env).close()
     with psycopg.connect(database_url, autocommit=True) as conn:
         return migrate(conn)
+
+
+def upgrade_projections(
+    database_url: str, progress_for: ProgressFor | None = None
+) -> list[Upgraded]:
+    """Rebuild the read models whose projection's schema version changed;
+    after `migrate_database`, which creates their tables."""
+    app = LedgerApplication(eventsourcing_env(database_url, pool_size=1))
+    # A rebuild uses three connections at once: its writes, its read-ahead
+    # and a second index build.
+    pool: ConnectionPool = ConnectionPool(
+        database_url, min_size=1, max_size=3, kwargs={"autocommit": True}, open=True,
+        name="smsledger-migrate",
+    )
+    try:
+        return upgrade(ALL_PROJECTIONS, pool, app.recorder, app.mapper, progress_for)
+    finally:
+        pool.close()
+        app.close()
 
 
 def build(settings: Settings, database_url: str, nats_url: str | None = None) -> Container:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from adapters.bootstrap.services import on_running_instance, running_services
 from adapters.cli import admin, users, workers
+from adapters.cli.progress import ProgressBar
 from adapters.cli.serve import bind_api_socket, serve_api, serve_api_workers, wait_for_roles
 from adapters.config.settings import ConfigError, Settings
 from adapters.runtime import instance
@@ -50,6 +51,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         applied = migrate_database(services.database_url)
         if applied:
             print(f"applied migrations {applied}", flush=True)
+        _upgrade_projections(services.database_url)
         settings = users.with_session_key(settings)
         sock = bind_api_socket(settings.host, args.port)
         settings = replace(settings, port=sock.getsockname()[1])
@@ -112,8 +114,22 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
     with running_services(settings, need_nats=False) as services:
         applied = migrate_database(services.database_url)
-    print(f"migrations applied: {applied}" if applied else "schema is up to date")
+        print(f"migrations applied: {applied}" if applied else "schema is up to date",
+              flush=True)
+        _upgrade_projections(services.database_url)
     return 0
+
+
+def _upgrade_projections(database_url: str) -> None:
+    """Rebuild the read models whose projection's schema version changed,
+    with a progress bar each: a rebuild of millions of events takes minutes."""
+    from adapters.bootstrap.container import upgrade_projections
+
+    for upgraded in upgrade_projections(database_url, lambda p: ProgressBar(p.name).update):
+        result = upgraded.result
+        print(f"{result.projection}: rebuilt for schema version {upgraded.declared}"
+              f" (was {upgraded.recorded}); applied {result.envelopes_applied} events,"
+              f" position {result.position}", flush=True)
 
 
 def cmd_openapi(args: argparse.Namespace, settings: Settings) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.bootstrap.services import running_services
+from adapters.cli.progress import ProgressBar
 from adapters.config.settings import ConfigError, Settings
 
 
@@ -83,7 +84,6 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
                     projection, container.pool, container.app.recorder, container.app.mapper,
                     progress=bar.update,
                 )
-                bar.done()
                 # The server sends only the events of the projection's types;
                 # the position says how far into the log the rebuild reached.
                 print(f"{result.projection}: read {result.events_read} events of its types,"
@@ -113,22 +113,3 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{row.name:<22}{row.position:>12}{row.lag_events:>12}{row.lag_s:>10.2f}"
               f"{row.dead_letters:>8}")
     return 0
-
-
-class ProgressBar:
-    """A one-line progress bar on stderr: rebuilds of millions take minutes."""
-
-    WIDTH = 30
-
-    def __init__(self, label: str) -> None:
-        self._label = label
-
-    def update(self, reached: int, target: int) -> None:
-        fraction = reached / target if target else 1.0
-        filled = int(self.WIDTH * fraction)
-        bar = "#" * filled + "." * (self.WIDTH - filled)
-        print(f"\r{self._label:<20} [{bar}] {reached}/{target}", end="", file=sys.stderr,
-              flush=True)
-
-    def done(self) -> None:
-        print(file=sys.stderr, flush=True)

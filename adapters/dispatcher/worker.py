@@ -51,7 +51,8 @@ RECEIPT_BUFFER_MAX = 20_000
 
 class ReceiptCollector:
     """Gathers receipts from carrier callbacks and applies them in batches,
-    so a burst of receipts becomes one settlement per wallet per batch."""
+    so a burst of receipts becomes one settlement per wallet per batch; and
+    settles, the same way, those HTTP carriers posted to the API."""
 
     def __init__(self, processor: ReceiptProcessor, inbound: InboundService) -> None:
         self._processor = processor
@@ -94,6 +95,10 @@ class ReceiptCollector:
             await asyncio.to_thread(self._processor.process, batch)
             del self._buffer[: len(batch)]
             self._room.set()
+        # Then those HTTP carriers posted: a full batch means more may wait.
+        settled = RECEIPT_BATCH_MAX
+        while settled == RECEIPT_BATCH_MAX:
+            settled = await asyncio.to_thread(self._processor.settle_received, RECEIPT_BATCH_MAX)
 
 
 class DispatcherWorker:

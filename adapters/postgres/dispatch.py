@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -144,3 +144,31 @@ class PostgresReceiptIndex:
                 (parked_before, limit),
             ).fetchall()
         return [DeliveryReceipt(*row) for row in rows]
+
+    def receive(self, receipts: Sequence[DeliveryReceipt], now: datetime) -> None:
+        with self._pool.connection() as conn, conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO received_receipts (carrier, carrier_message_id, carrier_state,"
+                " error_code, done_at, raw, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [(r.carrier, r.carrier_message_id, r.carrier_state, r.error_code, r.done_at,
+                  r.raw, now) for r in receipts],
+            )
+
+    def settle_received(
+        self, limit: int, settle: Callable[[list[DeliveryReceipt]], object]
+    ) -> int:
+        # The rows stay locked, and so skipped by every other dispatcher,
+        # until they are deleted in the same transaction once settled.
+        with self._pool.connection() as conn, conn.transaction():
+            rows = conn.execute(
+                "SELECT id, carrier, carrier_message_id, carrier_state, error_code, done_at, raw"
+                " FROM received_receipts ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                (limit,),
+            ).fetchall()
+            if not rows:
+                return 0
+            settle([DeliveryReceipt(*row[1:]) for row in rows])
+            conn.execute(
+                "DELETE FROM received_receipts WHERE id = ANY(%s)", ([row[0] for row in rows],)
+            )
+        return len(rows)

@@ -1,11 +1,16 @@
-"""A projection's tracking position, read and advanced inside the same
-transaction as its read tables."""
+"""A projection's tracking position and schema version, read and advanced
+inside the same transaction as its read tables."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from psycopg import Cursor
+
+
+class ProjectionOutdated(Exception):
+    """The read model was written by another version of the projection (or
+    its rebuild has not finished): `smsledger migrate` rebuilds it."""
 
 
 def projection_lock_key(name: str) -> str:
@@ -20,16 +25,26 @@ def try_lock(cursor: Cursor[tuple[object, ...]], name: str) -> bool:
     return bool(row and row[0])
 
 
-def current_position(cursor: Cursor[tuple[object, ...]], name: str) -> int:
+def current_position(cursor: Cursor[tuple[object, ...]], name: str, schema_version: int) -> int:
+    """The position, locked; ProjectionOutdated if another version of the
+    projection wrote the read model, so that this one never writes rows of
+    its shape among theirs. A projection seen for the first time starts
+    empty, at this version."""
     cursor.execute(
-        "INSERT INTO projection_positions (name, position) VALUES (%s, 0)"
+        "INSERT INTO projection_positions (name, position, schema_version) VALUES (%s, 0, %s)"
         " ON CONFLICT (name) DO NOTHING",
-        (name,),
+        (name, schema_version),
     )
     row = cursor.execute(
-        "SELECT position FROM projection_positions WHERE name = %s FOR UPDATE", (name,)
+        "SELECT position, schema_version FROM projection_positions WHERE name = %s FOR UPDATE",
+        (name,),
     ).fetchone()
     assert row is not None
+    if row[1] != schema_version:
+        raise ProjectionOutdated(
+            f"projection {name} is at schema version {row[1]}, this code writes version"
+            f" {schema_version}; run `smsledger migrate`"
+        )
     return int(row[0])  # type: ignore[call-overload,no-any-return]
 
 
@@ -45,9 +60,18 @@ def advance(
 
 
 def reset(cursor: Cursor[tuple[object, ...]], name: str) -> None:
+    """Back to the start, with no version until the rebuild completes: a
+    rebuild that fails half way leaves a read model no version vouches for."""
     cursor.execute(
-        "INSERT INTO projection_positions (name, position) VALUES (%s, 0)"
+        "INSERT INTO projection_positions (name, position, schema_version) VALUES (%s, 0, NULL)"
         " ON CONFLICT (name) DO UPDATE SET position = 0, last_event_at = NULL,"
-        " updated_at = now()",
+        " schema_version = NULL, updated_at = now()",
         (name,),
+    )
+
+
+def record_version(cursor: Cursor[tuple[object, ...]], name: str, schema_version: int) -> None:
+    cursor.execute(
+        "UPDATE projection_positions SET schema_version = %s, updated_at = now() WHERE name = %s",
+        (schema_version, name),
     )

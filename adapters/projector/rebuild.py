@@ -6,7 +6,8 @@ It empties the projection's tables, drops their secondary indexes, applies
 every event up to the log's current end in large sections, each committed
 with the position, builds the indexes again, then lets go: the live
 consumer resumes, skips what the rebuild covered and applies the rest. No
-gap, no double count.
+gap, no double count. The projection's schema version is recorded with the
+last commit, so a rebuild that fails half way is taken up again by migrate.
 """
 
 from __future__ import annotations
@@ -104,6 +105,8 @@ def rebuild(
             index_build_s = time.perf_counter() - started
             with conn.transaction(), conn.cursor() as cursor:
                 positions.advance(cursor, projection.name, target, None)
+                # Only now: the read model is whole, and of this version.
+                positions.record_version(cursor, projection.name, projection.schema_version)
         finally:
             conn.execute("RESET synchronous_commit")
             if indexes:  # the rebuild failed: the read model keeps its indexes

@@ -39,6 +39,7 @@ ACK_WAIT_S = 60.0
 RETRY_BACKOFF_BASE_S = 0.1
 RETRY_BACKOFF_CAP_S = 5.0
 BUSY_DELAY_S = 1.0
+OUTDATED_DELAY_S = 10.0
 
 
 class ProjectionBusy(Exception):
@@ -86,7 +87,7 @@ class ProjectionRunner:
         """Apply a batch at once, or envelope by envelope if the batch fails."""
         try:
             self._apply_in_one_transaction(deliveries)
-        except ProjectionBusy:
+        except (ProjectionBusy, positions.ProjectionOutdated):
             raise
         except Exception:
             log.warning("projection %s: batch failed, applying one by one",
@@ -103,7 +104,8 @@ class ProjectionRunner:
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
             if not positions.try_lock(cursor, self.projection.name):
                 raise ProjectionBusy(self.projection.name)
-            position = positions.current_position(cursor, self.projection.name)
+            position = positions.current_position(
+                cursor, self.projection.name, self.projection.schema_version)
             fresh = [
                 e for e in envelopes
                 if e.id > position and e.type in self.projection.event_types
@@ -121,7 +123,7 @@ class ProjectionRunner:
             try:
                 self._apply_in_one_transaction([delivery])
                 return
-            except ProjectionBusy:
+            except (ProjectionBusy, positions.ProjectionOutdated):
                 raise
             except Exception as error:  # the envelope itself is refused
                 delivery.error = f"{type(error).__name__}: {error}"
@@ -149,7 +151,8 @@ class ProjectionRunner:
                 (self.projection.name, envelope_id, envelope.type if envelope else "?",
                  delivery.raw, delivery.error, self._max_deliveries),
             )
-            positions.current_position(cursor, self.projection.name)
+            positions.current_position(
+                cursor, self.projection.name, self.projection.schema_version)
             positions.advance(cursor, self.projection.name, envelope_id, None)
         log.error("projection %s: parked envelope %s after %s deliveries: %s",
                   self.projection.name, envelope_id, self._max_deliveries, delivery.error)
@@ -194,6 +197,14 @@ class ProjectionRunner:
             self.stats.busy += 1
             for msg in msgs:
                 await msg.nak(delay=BUSY_DELAY_S)
+            return
+        except positions.ProjectionOutdated as outdated:
+            # Deployed before `migrate` ran, or left running after it: the
+            # batch waits in the stream until the versions agree.
+            self.stats.busy += 1
+            log.warning("%s", outdated)
+            for msg in msgs:
+                await msg.nak(delay=OUTDATED_DELAY_S)
             return
         if msgs:
             # The consumer acks cumulatively: acking the batch's last message

@@ -84,6 +84,7 @@ class WebhookIntake:
     name = NAME
     event_types = CONSUMED_TYPES
     tables: tuple[str, ...] = ()
+    schema_version = 1  # its tables are migrations', never rebuilt
 
     def __init__(self, name: str = NAME) -> None:
         self.name = name  # the consumer's position and durable name

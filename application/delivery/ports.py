@@ -3,7 +3,7 @@ and an index from carrier message ids back to our messages."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -65,6 +65,19 @@ class ReceiptIndex(Protocol):
         ...
 
     def unpark(self, parked_ids: Sequence[int]) -> None: ...
+
+    def receive(self, receipts: Sequence[DeliveryReceipt], now: datetime) -> None:
+        """Keep receipts durably until a dispatcher settles them."""
+        ...
+
+    def settle_received(
+        self, limit: int, settle: Callable[[list[DeliveryReceipt]], object]
+    ) -> int:
+        """Hand up to `limit` kept receipts, oldest first and none that another
+        dispatcher holds, to `settle`, and forget them once it returns. If it
+        raises, or the process dies meanwhile, they stay for the next round.
+        How many were handed over."""
+        ...
 
     def expire_parked(self, parked_before: datetime, limit: int) -> list[DeliveryReceipt]:
         """Drop receipts parked before the cutoff that still match nothing;

@@ -1,5 +1,10 @@
 """Delivery receipts in, outcomes out; and settlement of silent carriers.
 
+Receipts are settled in batches by the dispatcher: those of SMPP carriers as
+its binds read them, those HTTP carriers post to the API once the API has
+stored them (`receive`), so that an answered receipt survives the API
+process and a burst of them is one settlement per wallet per batch.
+
 A receipt can arrive before we have recorded the submission it answers (the
 carrier's receipt overtakes our own save). Such a receipt is parked and
 retried for a while instead of being dropped.
@@ -23,6 +28,7 @@ log = logging.getLogger(__name__)
 
 PARK_FOR_S = 600.0  # how long an unmatched receipt is retried
 SWEEP_BATCH = 500
+RECEIVED_BATCH = 2000  # stored receipts settled together
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +74,19 @@ class ReceiptProcessor:
         if unknown and park:
             self._index.park(unknown, self._clock.now())
         return ReceiptsApplied(len(outcomes), len(unknown))
+
+    def receive(self, receipt: DeliveryReceipt) -> None:
+        """Store a receipt for the dispatcher's next batch; once this returns
+        the receipt is kept whatever happens to this process."""
+        self._index.receive([receipt], self._clock.now())
+
+    def settle_received(self, limit: int = RECEIVED_BATCH) -> int:
+        """Settle a batch of the stored receipts, as `process` settles the
+        ones a carrier hands over, parking those whose message is not known
+        yet. A batch that fails stays stored and is settled again; a receipt
+        settled twice moves nothing the second time (a message's transitions
+        are monotonic, and its money moves only with them)."""
+        return self._index.settle_received(limit, self.process)
 
     def retry_parked(self, limit: int = SWEEP_BATCH) -> ReceiptsApplied:
         """Apply the parked receipts whose message is known now; give up on

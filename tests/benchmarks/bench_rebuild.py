@@ -56,6 +56,7 @@ class _TimedProjection:
         self.apply_s = 0.0
         self.name, self.tables = projection.name, projection.tables
         self.event_types = projection.event_types
+        self.schema_version = projection.schema_version
 
     def ddl(self) -> str:
         return self._projection.ddl()

@@ -3,6 +3,7 @@ the API on real PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,9 @@ from uuid import UUID, uuid4
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap.container import Container
+from adapters.bootstrap.container import Container, build
+from adapters.config.settings import Settings
+from adapters.dispatcher.worker import ReceiptCollector
 from adapters.eventstore.envelopes import envelopes_of
 from adapters.http.app import create_app
 from application.delivery.outcomes import Outcome, OutcomeKind
@@ -176,6 +179,116 @@ def test_a_receipt_callback_delivers_and_captures(
                            json={"message_id": "carrier-77", "status": "delivrd",
                                  "error_code": "000", "vendor_field": 1})
     assert response.status_code == 200, response.text
+    _settle_as_the_dispatcher(container)
     message = container.app.repository.get(message_id)
     assert (message.status, message.carrier_status, message.charge) == (
         "delivered", "DELIVRD", "captured")
+
+
+def _settle_as_the_dispatcher(container: Container) -> None:
+    """One round of the dispatcher's receipt side."""
+    asyncio.run(ReceiptCollector(container.receipts, container.inbound).flush())
+
+
+def _submitted(
+    client: TestClient, container: Container, account: dict[str, str], route: str,
+    carrier_id: str, to: str = PHONE,
+) -> UUID:
+    message_id = UUID(_send(client, account, to).json()["data"]["id"])
+    container.outcomes.record([Outcome(message_id, OutcomeKind.SUBMITTED, route, carrier_id)])
+    container.receipts._index.add([AwaitedReceipt(
+        message_id, route, carrier_id, datetime.now(UTC) + timedelta(days=3), False)])
+    return message_id
+
+
+def _post_receipt(
+    client: TestClient, route: tuple[str, str], carrier_id: str, status: str = "DELIVRD"
+) -> None:
+    name, secret = route
+    response = client.post(f"/v1/carrier/{name}/dlr", headers={"X-Carrier-Secret": secret},
+                           json={"message_id": carrier_id, "status": status})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"accepted": True}
+
+
+def _stored_receipts(container: Container, route: str) -> int:
+    with container.pool.connection() as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM received_receipts WHERE carrier = %s", (route,)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_posted_receipts_outlive_the_api_and_settle_in_one_batch(
+    client: TestClient, container: Container, database_url: str, account: dict[str, str],
+    route: tuple[str, str],
+) -> None:
+    name = route[0]
+    reports = {"c-1": "DELIVRD", "c-2": "delivrd", "c-3": "UNDELIV"}
+    ids = {carrier_id: _submitted(client, container, account, name, carrier_id,
+                                  f"+44770090056{i}")
+           for i, carrier_id in enumerate(reports)}
+    wallet_id = container.app.repository.get(ids["c-1"]).wallet_id
+    before = container.wallets.balance(wallet_id)
+    for carrier_id, status in reports.items():
+        _post_receipt(client, route, carrier_id, status)
+    # Answered, stored, and not settled by the API process.
+    assert _stored_receipts(container, name) == 3
+    assert {container.app.repository.get(i).status for i in ids.values()} == {"sent"}
+
+    # The API process is gone; a dispatcher of another process settles them.
+    dispatcher_side = build(Settings.from_env({}), database_url)
+    try:
+        _settle_as_the_dispatcher(dispatcher_side)
+    finally:
+        dispatcher_side.close()
+    messages = {c: container.app.repository.get(i) for c, i in ids.items()}
+    assert {c: (m.status, m.charge) for c, m in messages.items()} == {
+        "c-1": ("delivered", "captured"), "c-2": ("delivered", "captured"),
+        "c-3": ("failed", "released")}
+    after = container.wallets.balance(wallet_id)
+    assert after.version == before.version + 1  # one settlement for the batch
+    captured = messages["c-1"].price_micros + messages["c-2"].price_micros
+    assert after.balance_micros == before.balance_micros - captured
+    assert after.reserved_micros == before.reserved_micros - captured \
+        - messages["c-3"].price_micros
+    assert _stored_receipts(container, name) == 0
+
+
+def test_a_duplicate_receipt_is_settled_once(
+    client: TestClient, container: Container, account: dict[str, str], route: tuple[str, str]
+) -> None:
+    message_id = _submitted(client, container, account, route[0], "dup-1")
+    message = container.app.repository.get(message_id)
+    before = container.wallets.balance(message.wallet_id)
+    _post_receipt(client, route, "dup-1")
+    _post_receipt(client, route, "dup-1")  # in the same batch
+    _settle_as_the_dispatcher(container)
+    _post_receipt(client, route, "dup-1")  # in a later one
+    _settle_as_the_dispatcher(container)
+    settled = container.app.repository.get(message_id)
+    assert (settled.status, settled.charge) == ("delivered", "captured")
+    assert settled.version == message.version + 1  # one DeliveryReported
+    after = container.wallets.balance(message.wallet_id)
+    assert after.version == before.version + 1
+    assert after.balance_micros == before.balance_micros - message.price_micros
+    assert _stored_receipts(container, route[0]) == 0
+
+
+def test_a_receipt_posted_before_its_submit_is_known_is_parked_then_settled(
+    client: TestClient, container: Container, account: dict[str, str], route: tuple[str, str]
+) -> None:
+    name = route[0]
+    message_id = UUID(_send(client, account).json()["data"]["id"])
+    _post_receipt(client, route, "early-1")
+    _settle_as_the_dispatcher(container)
+    with container.pool.connection() as conn:
+        parked = conn.execute("SELECT count(*) FROM parked_receipts WHERE carrier = %s"
+                              " AND carrier_message_id = 'early-1'", (name,)).fetchone()
+    assert parked == (1,)
+    container.outcomes.record([Outcome(message_id, OutcomeKind.SUBMITTED, name, "early-1")])
+    container.receipts._index.add([AwaitedReceipt(
+        message_id, name, "early-1", datetime.now(UTC) + timedelta(days=3), False)])
+    assert container.receipts.retry_parked().applied == 1
+    message = container.app.repository.get(message_id)
+    assert (message.status, message.charge) == ("delivered", "captured")

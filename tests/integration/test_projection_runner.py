@@ -23,6 +23,7 @@ class RecordingProjection:
     """Records each envelope id under a primary key: applying one twice fails."""
 
     event_types = frozenset({"message.accepted", "message.delivery_reported"})
+    schema_version = 1
 
     def __init__(self, poison_ids: frozenset[int] = frozenset(), flaky_once: bool = False):
         self.name = f"test_{uuid4().hex[:12]}"
@@ -183,6 +184,25 @@ def test_a_batch_is_turned_away_while_a_rebuild_holds_the_lock(
         )
     runner.apply_batch(_deliveries([41]))
     assert projection.applied_ids(container) == [41]
+
+
+def test_a_batch_waits_while_another_schema_version_wrote_the_read_model(
+    container: Container, projection_factory
+) -> None:
+    from adapters.projector.positions import ProjectionOutdated
+
+    projection = projection_factory()
+    ProjectionRunner(projection, container.pool, max_deliveries=MAX_DELIVERIES).apply_batch(
+        _deliveries([51]))
+    newer = RecordingProjection()
+    newer.name, newer.table, newer.tables = projection.name, projection.table, projection.tables
+    newer.schema_version = 2  # deployed before `migrate` rebuilt the read model
+    runner = ProjectionRunner(newer, container.pool, max_deliveries=MAX_DELIVERIES)
+    with pytest.raises(ProjectionOutdated):
+        runner.apply_batch(_deliveries([52]))
+    assert runner.stats.parked == 0  # held back, not parked
+    assert projection.applied_ids(container) == [51]
+    assert _position(container, projection.name) == 51
 
 
 def test_a_poison_envelope_inside_a_run_is_parked_alone(

@@ -37,6 +37,7 @@ class _Failing:
     def __init__(self, inner: Any) -> None:
         self._inner = inner
         self.name, self.tables, self.event_types = inner.name, inner.tables, inner.event_types
+        self.schema_version = inner.schema_version
 
     def ddl(self) -> str:
         return str(self._inner.ddl())

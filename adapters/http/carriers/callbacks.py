@@ -2,7 +2,8 @@
 
 Each route with a callback secret accepts them at /v1/carrier/{route}/...;
 the carrier sends the secret in X-Carrier-Secret. A wrong or missing secret,
-or a route without one, is 401 and changes nothing.
+or a route without one, is 401 and changes nothing. A delivery report is
+stored and answered; the dispatcher settles it with the others in a batch.
 """
 
 from __future__ import annotations
@@ -71,10 +72,11 @@ class CarrierCallbacksController(Controller):
     ) -> CallbackAccepted:
         container: Container = request.app.state.container
         raw = msgspec.json.encode(data).decode()
-        container.receipts.process([DeliveryReceipt(
+        # Stored, then answered: the dispatcher settles it in its next batch.
+        container.receipts.receive(DeliveryReceipt(
             carrier, data.message_id, data.status.strip().upper(), data.error_code,
             data.done_at, raw,
-        )])
+        ))
         return CallbackAccepted(accepted=True)
 
     @post("/{route:str}/inbound", operation_id="receiveCarrierInbound",

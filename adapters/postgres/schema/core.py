@@ -1,4 +1,5 @@
-"""The accounts, the relay's and projections' positions, dispatch and idempotency."""
+"""The accounts, the relay's and projections' positions and versions, dispatch,
+receipts and idempotency."""
 
 from __future__ import annotations
 
@@ -158,6 +159,32 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         ALTER TABLE idempotency_keys
             ADD COLUMN required_permissions text[] NOT NULL DEFAULT '{}',
             ADD COLUMN requires_platform_admin boolean NOT NULL DEFAULT false;
+        """,
+    ),
+    (
+        8,
+        'the schema version of the projection that wrote each read model',
+        # Rows already there were written by each projection's version 1,
+        # the one every projection declared when versions began. NULL means
+        # no complete build: a rebuild under way or one that failed.
+        """
+        ALTER TABLE projection_positions ADD COLUMN schema_version integer DEFAULT 1;
+        """,
+    ),
+    (
+        9,
+        'delivery receipts received over HTTP, waiting for the dispatcher',
+        """
+        CREATE TABLE received_receipts (
+            id bigserial PRIMARY KEY,
+            carrier text NOT NULL,
+            carrier_message_id text NOT NULL,
+            carrier_state text NOT NULL,
+            error_code text NOT NULL,
+            done_at timestamptz,
+            raw text NOT NULL,
+            received_at timestamptz NOT NULL DEFAULT now()
+        );
         """,
     ),
 )
