@@ -252,7 +252,7 @@ class Message(Aggregate):
         timestamp: datetime,
     ) -> list[Message.Event]:
         """The events `settle_in_sandbox` records on a message just
-        accepted, built without the aggregate, as `accepted_event` is for
+        accepted, built without the aggregate, as `accepted_events` are for
         the same reason; the two are held equal by a unit test."""
         version = cls.INITIAL_VERSION + 1
         common = {"originator_id": message_id, "timestamp": timestamp,
