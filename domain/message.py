@@ -8,6 +8,8 @@ replaying the events tells exactly when money was captured or released.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -33,6 +35,39 @@ from domain.messaging.status import (
 from domain.settlement import SettlementItem, SettlementKind
 
 DEFAULT_VALIDITY_MINUTES = 2880
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """What messages accepted together share: every field of their Accepted
+    event but the recipient's own (ACCEPTED_RECIPIENT_FIELDS). A single send
+    is a batch of one with the same terms."""
+
+    account_id: str
+    wallet_id: UUID
+    campaign_id: UUID | None
+    reservation_id: str
+    sender: str
+    currency: str
+    client_ref: str | None
+    sandbox: bool
+    validity_minutes: int = DEFAULT_VALIDITY_MINUTES
+    scheduled_at: datetime | None = None
+    callback_url: str | None = None
+
+    def state(self) -> dict[str, Any]:
+        """The terms as event state, by field name."""
+        return {name: getattr(self, name) for name in ACCEPTANCE_FIELDS}
+
+
+ACCEPTANCE_FIELDS = tuple(f.name for f in fields(Acceptance))
+# A recipient's fields that its Accepted event holds: all but its message id,
+# which is the event's originator id.
+ACCEPTED_RECIPIENT_FIELDS = tuple(name for name in Recipient._fields if name != "message_id")
+
+
+def _recipient_state(recipient: Recipient) -> dict[str, Any]:
+    return {name: getattr(recipient, name) for name in ACCEPTED_RECIPIENT_FIELDS}
 
 
 class Message(Aggregate):
@@ -167,103 +202,45 @@ class Message(Aggregate):
 
     @classmethod
     def accept(
-        cls,
-        recipient: Recipient,
-        *,
-        account_id: str,
-        wallet_id: UUID,
-        campaign_id: UUID | None,
-        reservation_id: str,
-        sender: str,
-        currency: str,
-        client_ref: str | None,
-        sandbox: bool,
-        validity_minutes: int = DEFAULT_VALIDITY_MINUTES,
-        scheduled_at: datetime | None = None,
-        timestamp: datetime | None = None,
-        callback_url: str | None = None,
+        cls, recipient: Recipient, terms: Acceptance, timestamp: datetime | None = None
     ) -> Message:
-        assert recipient.segments >= 1 and recipient.price_micros >= 0
-        return cls._create(
-            cls.Accepted,
-            id=recipient.message_id,
-            timestamp=timestamp,
-            account_id=account_id,
-            wallet_id=wallet_id,
-            campaign_id=campaign_id,
-            reservation_id=reservation_id,
-            destination=recipient.destination,
-            country=recipient.country,
-            sender=sender,
-            body=recipient.body,
-            encoding=recipient.encoding,
-            segments=recipient.segments,
-            price_micros=recipient.price_micros,
-            currency=currency,
-            client_ref=client_ref,
-            sandbox=sandbox,
-            validity_minutes=validity_minutes,
-            scheduled_at=scheduled_at,
-            callback_url=callback_url,
-        )
+        """One message accepted: the one-recipient case of a batch, whose
+        event it records (`accepted_events`)."""
+        (event,) = cls.accepted_events(
+            terms, (recipient,), timestamp or cls.Event.create_timestamp())
+        message = event.mutate(None)
+        assert isinstance(message, Message)
+        message.pending_events.append(event)  # as the library's own _create does
+        return message
 
     @classmethod
-    def accepted_event(
-        cls,
-        recipient: Recipient,
-        *,
-        account_id: str,
-        wallet_id: UUID,
-        campaign_id: UUID | None,
-        reservation_id: str,
-        sender: str,
-        currency: str,
-        client_ref: str | None,
-        sandbox: bool,
-        validity_minutes: int,
-        timestamp: datetime,
-        scheduled_at: datetime | None = None,
-        callback_url: str | None = None,
-    ) -> Message.Accepted:
-        """The creation event alone, without building the aggregate.
+    def accepted_events(
+        cls, terms: Acceptance, recipients: Iterable[Recipient], timestamp: datetime
+    ) -> list[Message.Accepted]:
+        """The creation events of messages accepted together, without
+        building their aggregates.
 
         A bulk send creates up to 10,000 messages that nobody reads back in
         the same request. Building each aggregate costs more than the rest of
-        the request together, so the bulk path records the same Accepted
-        event the aggregate would have recorded, constructed the way the
-        library itself reconstructs stored events. `Message.accept` and this
-        method are held equal by a unit test.
+        the request together, so the events are constructed the way the
+        library itself reconstructs stored ones, from the terms the messages
+        share and each recipient's own fields, both by name. A unit test holds
+        them equal to the events the library's constructor would build.
         """
-        assert recipient.segments >= 1 and recipient.price_micros >= 0
-        event = object.__new__(cls.Accepted)
-        object.__setattr__(
-            event,
-            "__dict__",
-            {
-                "originator_id": recipient.message_id,
-                "originator_version": cls.INITIAL_VERSION,
-                "timestamp": timestamp,
-                "originator_topic": _MESSAGE_TOPIC,
-                "account_id": account_id,
-                "wallet_id": wallet_id,
-                "campaign_id": campaign_id,
-                "reservation_id": reservation_id,
-                "destination": recipient.destination,
-                "country": recipient.country,
-                "sender": sender,
-                "body": recipient.body,
-                "encoding": recipient.encoding,
-                "segments": recipient.segments,
-                "price_micros": recipient.price_micros,
-                "currency": currency,
-                "client_ref": client_ref,
-                "sandbox": sandbox,
-                "validity_minutes": validity_minutes,
-                "scheduled_at": scheduled_at,
-                "callback_url": callback_url,
-            },
-        )
-        return event
+        shared = {
+            "originator_version": cls.INITIAL_VERSION,
+            "timestamp": timestamp,
+            "originator_topic": _MESSAGE_TOPIC,
+            **terms.state(),
+        }
+        events = []
+        for recipient in recipients:
+            assert recipient.segments >= 1 and recipient.price_micros >= 0
+            events.append(_built(
+                cls.Accepted, originator_id=recipient.message_id, **shared,
+                **_recipient_state(recipient),
+            ))
+        return events
 
     @classmethod
     def sandbox_settlement_events(
@@ -275,7 +252,7 @@ class Message(Aggregate):
         timestamp: datetime,
     ) -> list[Message.Event]:
         """The events `settle_in_sandbox` records on a message just
-        accepted, built without the aggregate, as `accepted_event` is for
+        accepted, built without the aggregate, as `accepted_events` are for
         the same reason; the two are held equal by a unit test."""
         version = cls.INITIAL_VERSION + 1
         common = {"originator_id": message_id, "timestamp": timestamp,
@@ -445,7 +422,7 @@ class Message(Aggregate):
 # The library's topic format, module:qualname, without its registry.
 _MESSAGE_TOPIC = f"{Message.__module__}:{Message.__qualname__}"
 
-_E = TypeVar("_E", bound=Message.Event)
+_E = TypeVar("_E", bound=Aggregate.Event)
 
 
 def _built(event_class: type[_E], **state: Any) -> _E:

@@ -74,7 +74,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("events", "jsonb"),
 )
 _NAMES = [name for name, _ in COLUMNS]
-assert _NAMES[-1] == "events"  # _accepted_columns and _values rely on it
+assert _NAMES[-1] == "events"  # _values puts the timeline, encoded, last
+# A row's values in COLUMNS order, taken by name.
 _FIELDS_BUT_EVENTS = itemgetter(*_NAMES[:-1])
 _UPSERT = unnest_upsert(TABLE, COLUMNS, ("message_id",))
 # A message's row is created by its acceptance, which is handed over once
@@ -201,50 +202,52 @@ def _accepted_values(envelope: Envelope) -> tuple[Any, ...]:
     """The new row in column order, its timeline already JSON."""
     status = status_after(envelope)
     events = _json.encode([_event_entry(envelope, status)]).decode()
-    return (*_accepted_columns(envelope, status), events)
+    return (*_FIELDS_BUT_EVENTS(_accepted_columns(envelope, status)), events)
 
 
 def _accepted_row(envelope: Envelope) -> Row:
     status = status_after(envelope)
-    row = dict(zip(_NAMES[:-1], _accepted_columns(envelope, status), strict=True))
+    row = _accepted_columns(envelope, status)
     # The acceptance opens the timeline, so the list tells the whole story.
     row["events"] = [_event_entry(envelope, status)]
     return row
 
 
-def _accepted_columns(envelope: Envelope, status: str) -> tuple[Any, ...]:
-    """Every column of a new row but the last, `events`, in COLUMNS order."""
+def _accepted_columns(envelope: Envelope, status: str) -> Row:
+    """Every column of a new row but `events`, by name: the row is put in
+    COLUMNS order by those names, so a column added or moved cannot shift a
+    value into its neighbour."""
     data = envelope.data
     price_micros = int(data["price_micros"])
     at = envelope.occurred_at
-    return (
-        envelope.aggregate_id,
-        envelope.account_id,
-        uuid_or_none(data["campaign_id"]),
-        data["client_ref"],
-        data["destination"],
-        data["country"],
-        data["sender"],
-        data["encoding"],
-        int(data["segments"]),
-        price_micros,
-        data["currency"],
-        bool(data["sandbox"]),
-        status,
-        "",  # carrier
-        "",  # carrier_message_id
-        "",  # carrier_status
-        "",  # error_code
-        "",  # error_reason
+    return {
+        "message_id": envelope.aggregate_id,
+        "account_id": envelope.account_id,
+        "campaign_id": uuid_or_none(data["campaign_id"]),
+        "client_ref": data["client_ref"],
+        "destination": data["destination"],
+        "country": data["country"],
+        "sender": data["sender"],
+        "encoding": data["encoding"],
+        "segments": int(data["segments"]),
+        "price_micros": price_micros,
+        "currency": data["currency"],
+        "sandbox": bool(data["sandbox"]),
+        "status": status,
+        "carrier": "",
+        "carrier_message_id": "",
+        "carrier_status": "",
+        "error_code": "",
+        "error_reason": "",
         # As in the aggregate: a free (sandbox) message holds nothing.
-        "held" if price_micros > 0 else "none",
-        at,  # accepted_at
-        None,  # submitted_at
-        None,  # delivered_at
-        None,  # final_at
-        at,  # updated_at
-        envelope.id,  # last_event_id
-    )
+        "charge": "held" if price_micros > 0 else "none",
+        "accepted_at": at,
+        "submitted_at": None,
+        "delivered_at": None,
+        "final_at": None,
+        "updated_at": at,
+        "last_event_id": envelope.id,
+    }
 
 
 def _values(row: Row) -> tuple[Any, ...]:

@@ -14,6 +14,7 @@ import typing
 from dataclasses import fields
 from datetime import datetime
 from functools import cache
+from operator import attrgetter
 from typing import Any
 
 import msgspec
@@ -21,7 +22,7 @@ from eventsourcing.domain import CanSnapshotAggregate, DomainEventProtocol
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
 
-from domain.message import Message
+from domain.message import ACCEPTED_RECIPIENT_FIELDS, Message
 from domain.messaging.accepted_batch import AcceptedBatch
 from domain.messaging.sandbox import sandbox_carrier_id
 
@@ -42,17 +43,20 @@ def _state_type(event_class: type) -> type[msgspec.Struct]:
     return msgspec.defstruct(f"{event_class.__qualname__}State", state_fields)
 
 
-class _VaryingAcceptedFields(msgspec.Struct):
-    """The fields of Message.Accepted that differ between a batch's messages."""
+def _varying_accepted_type() -> type[msgspec.Struct]:
+    """A struct of the fields of Message.Accepted that differ between a
+    batch's messages: the recipient's own, by name, with the event's types."""
+    hints = typing.get_type_hints(Message.Accepted)
+    return msgspec.defstruct(
+        "VaryingAcceptedFields",
+        [(name, hints[name]) for name in ACCEPTED_RECIPIENT_FIELDS],
+    )
 
-    destination: str
-    country: str
-    body: str
-    encoding: str
-    segments: int
-    price_micros: int
 
-
+_VaryingAcceptedFields = _varying_accepted_type()
+# The recipient's values in the order of the struct's fields: both come from
+# the same names, so a field added or moved cannot shift a value.
+_varying_values = attrgetter(*ACCEPTED_RECIPIENT_FIELDS)
 _varying_encoder = msgspec.json.Encoder()
 _ACCEPTED_TOPIC = get_topic(Message.Accepted)
 
@@ -96,7 +100,7 @@ class MsgspecMapper(Mapper[Any]):
             sample = samples.get(id(outcome))
             if sample is None:
                 events = Message.sandbox_settlement_events(
-                    message_id, account_id=batch.account_id, outcome=outcome,
+                    message_id, account_id=batch.terms.account_id, outcome=outcome,
                     timestamp=settled_at,
                 )
                 encoded = [self.to_stored_event(event) for event in events]
@@ -117,30 +121,17 @@ class MsgspecMapper(Mapper[Any]):
         shared = _encoder.encode({
             "timestamp": batch.timestamp,
             "originator_topic": f"{Message.__module__}:{Message.__qualname__}",
-            "account_id": batch.account_id,
-            "wallet_id": batch.wallet_id,
-            "campaign_id": batch.campaign_id,
-            "reservation_id": batch.reservation_id,
-            "sender": batch.sender,
-            "currency": batch.currency,
-            "client_ref": batch.client_ref,
-            "sandbox": batch.sandbox,
-            "validity_minutes": batch.validity_minutes,
-            "scheduled_at": batch.scheduled_at,
-            "callback_url": batch.callback_url,
+            **batch.terms.state(),
             "class_version": Message.Accepted.class_version,
         })
         prefix = shared[:-1] + b","
         encode = _varying_encoder.encode
         version = Message.INITIAL_VERSION
+        varying, values = _VaryingAcceptedFields, _varying_values
         return [
             StoredEvent(
-                r.message_id,
-                version,
-                _ACCEPTED_TOPIC,
-                prefix + encode(_VaryingAcceptedFields(
-                    r.destination, r.country, r.body, r.encoding, r.segments, r.price_micros
-                ))[1:],
+                r.message_id, version, _ACCEPTED_TOPIC,
+                prefix + encode(varying(*values(r)))[1:],
             )
             for r in batch.recipients
         ]

@@ -13,8 +13,7 @@ entirely sent or not at all, and never twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -22,12 +21,17 @@ from eventsourcing.domain import Aggregate
 from application.campaigns.ports import ListedRecipient
 from application.ledger.app import LedgerApplication
 from application.ports import AccountProfile
-from application.sending.send import BulkRecipient, MessagingService, SendBulk, _BulkPreparation
+from application.sending.outgoing import Outgoing
+from application.sending.send import (
+    BulkRecipient,
+    MessagingService,
+    _BulkPreparation,
+    acceptance_terms,
+)
 from domain import ids
 from domain.campaign import Campaign, CampaignStatus
 from domain.errors import RecipientOptedOut
 from domain.message import Message
-from domain.messaging.accepted_batch import AcceptedBatch
 from domain.messaging.templates import Template
 from domain.wallet import Wallet
 
@@ -55,15 +59,13 @@ def send_chunk(
     template = Template.parse(campaign.body)
     card = messaging.card_for(profile, sandbox=campaign.sandbox)
     reservation_id = f"campaign/{campaign_id}/{to_seq}"
-    command = SendBulk(
-        account_id=campaign.account_id,
-        recipients=[
-            BulkRecipient(r.phone, r.variables, ids.campaign_message_id(campaign_id, r.seq))
-            for r in rows
-        ],
-        sender=campaign.sender, body=campaign.body, client_ref=campaign.client_ref,
-        unicode=campaign.unicode, sandbox=campaign.sandbox,
-    )
+    command = Outgoing(
+        account_id=campaign.account_id, sandbox=campaign.sandbox, sender=campaign.sender,
+        body=campaign.body, client_ref=campaign.client_ref, unicode=campaign.unicode,
+    ).to_many([
+        BulkRecipient(r.phone, r.variables, ids.campaign_message_id(campaign_id, r.seq))
+        for r in rows
+    ])
     attempts = 0
 
     def reserve_and_save(wallet: Wallet) -> Campaign:
@@ -77,9 +79,10 @@ def send_chunk(
         preparation = _BulkPreparation(command, profile, template, card, opted_out)
         timestamp = Message.Event.create_timestamp()
 
-        def batches() -> Iterator[AcceptedBatch]:
-            for batch in preparation.batches(wallet_id, campaign_id, wallet.currency, timestamp):
-                yield replace(batch, reservation_id=reservation_id)
+        terms = acceptance_terms(
+            command, wallet_id=wallet_id, campaign_id=campaign_id,
+            reservation_id=reservation_id, currency=wallet.currency,
+        )
 
         def close() -> list[Aggregate]:
             total = preparation.total_micros
@@ -93,7 +96,8 @@ def send_chunk(
             )
             return [wallet, current]
 
-        app.record_stream([], batches(), close, expected_events=len(rows))
+        batches = preparation.batches(terms, timestamp)
+        app.record_stream([], batches, close, expected_events=len(rows))
         return current
 
     return app.run_on_wallet(wallet_id, reserve_and_save)

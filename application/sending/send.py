@@ -25,7 +25,7 @@ from application.ports import AccountDirectory, AccountProfile, OptOutRegistry
 from domain import ids
 from domain.campaign import Campaign
 from domain.errors import DomainError, RecipientOptedOut
-from domain.message import DEFAULT_VALIDITY_MINUTES, Message
+from domain.message import ACCEPTANCE_FIELDS, DEFAULT_VALIDITY_MINUTES, Acceptance, Message
 from domain.messaging.accepted_batch import AcceptedBatch
 from domain.messaging.encoding import count_segments
 from domain.messaging.phone import parse_phone
@@ -145,9 +145,7 @@ class MessagingService:
 
     def send(self, command: SendMessage) -> SentMessage:
         profile = self._accounts.profile(command.account_id)
-        validate_sender_id(command.sender)
-        _check_client_ref(command.client_ref)
-        _check_schedule(command.scheduled_at, self._now())
+        _check_command(command, self._now())
         message_id = (
             ids.keyed_message_id(command.account_id, command.idempotency_key, 0)
             if command.idempotency_key
@@ -162,11 +160,7 @@ class MessagingService:
             self.card_for(profile, sandbox=command.sandbox),
             force_unicode=command.unicode,
         )
-        if recipient.destination in self._opt_outs.opted_out(command.account_id):
-            raise RecipientOptedOut(
-                "The recipient has opted out of messages from this account",
-                to=recipient.destination,
-            )
+        _refuse_opted_out(recipient, self._opt_outs.opted_out(command.account_id))
         wallet_id = ids.wallet_id(command.account_id, sandbox=command.sandbox)
         settle_now = command.sandbox and command.scheduled_at is None
         outcome = sandbox_outcome(message_id, recipient.destination) if settle_now else None
@@ -175,20 +169,10 @@ class MessagingService:
             wallet.ensure_can_send()
             if recipient.price_micros:
                 wallet.reserve(str(message_id), recipient.price_micros, f"message:{message_id}")
-            message = Message.accept(
-                recipient,
-                account_id=command.account_id,
-                wallet_id=wallet_id,
-                campaign_id=None,
-                reservation_id=str(message_id),
-                sender=command.sender,
-                currency=wallet.currency,
-                client_ref=command.client_ref,
-                sandbox=command.sandbox,
-                validity_minutes=command.validity_minutes,
-                scheduled_at=command.scheduled_at,
-                callback_url=command.callback_url,
-            )
+            message = Message.accept(recipient, acceptance_terms(
+                command, wallet_id=wallet_id, campaign_id=None,
+                reservation_id=str(message_id), currency=wallet.currency,
+            ))
             if outcome is not None:
                 message.settle_in_sandbox(outcome)
             return [message]  # saved with the wallet by the group it joins
@@ -223,9 +207,7 @@ class MessagingService:
                 max_recipients=MAX_BULK_RECIPIENTS,
             )
         profile = self._accounts.profile(command.account_id)
-        validate_sender_id(command.sender)
-        _check_client_ref(command.client_ref)
-        _check_schedule(command.scheduled_at, self._now())
+        _check_command(command, self._now())
         key = command.idempotency_key
         batch_id = ids.keyed_batch_id(command.account_id, key) if key else uuid4()
         wallet_id = ids.wallet_id(command.account_id, sandbox=command.sandbox)
@@ -253,7 +235,11 @@ class MessagingService:
             def close() -> list[Aggregate]:
                 return preparation.close(wallet, campaign, batch_id)
 
-            batches = preparation.batches(wallet_id, batch_id, wallet.currency, timestamp)
+            terms = acceptance_terms(
+                command, wallet_id=wallet_id, campaign_id=batch_id,
+                reservation_id=str(batch_id), currency=wallet.currency,
+            )
+            batches = preparation.batches(terms, timestamp)
             self._app.record_stream([campaign], batches, close, expected_events=count)
             prepared.append(preparation)
 
@@ -321,14 +307,9 @@ class _BulkPreparation:
                         message_id, item.to, self._template, item.variables, self._profile,
                         self._card, force_unicode=command.unicode,
                     )
+                    _refuse_opted_out(recipient, self._opted_out)
                 except DomainError as error:
                     self.rejections.append(Rejection(index, item.to, error.code, error.message))
-                    continue
-                if recipient.destination in self._opted_out:
-                    self.rejections.append(Rejection(
-                        index, item.to, RecipientOptedOut.code,
-                        "The recipient has opted out of messages from this account",
-                    ))
                     continue
                 chunk.append(recipient)
                 self.total_micros += recipient.price_micros
@@ -345,27 +326,11 @@ class _BulkPreparation:
         outcome = sandbox_outcome(recipient.message_id, recipient.destination)
         return self._unsettled if outcome is None else str(settled_status(outcome))
 
-    def batches(
-        self, wallet_id: UUID, batch_id: UUID, currency: str, timestamp: datetime
-    ) -> Iterator[AcceptedBatch]:
-        command = self._command
+    def batches(self, terms: Acceptance, timestamp: datetime) -> Iterator[AcceptedBatch]:
+        """The prepared recipients, a chunk at a time, accepted on `terms`."""
         for chunk in self.chunks():
-            yield AcceptedBatch(
-                account_id=command.account_id,
-                wallet_id=wallet_id,
-                campaign_id=batch_id,
-                reservation_id=str(batch_id),
-                sender=command.sender,
-                currency=currency,
-                client_ref=command.client_ref,
-                sandbox=command.sandbox,
-                validity_minutes=command.validity_minutes,
-                timestamp=timestamp,
-                recipients=chunk,
-                scheduled_at=command.scheduled_at,
-                callback_url=command.callback_url,
-                settled_at=Message.Event.create_timestamp() if self.settle_now else None,
-            )
+            settled_at = Message.Event.create_timestamp() if self.settle_now else None
+            yield AcceptedBatch(terms, timestamp, chunk, settled_at)
 
     def close(self, wallet: Wallet, campaign: Campaign, batch_id: UUID) -> list[Aggregate]:
         """Once every recipient is prepared: reserve the total and start the
@@ -408,6 +373,40 @@ def prepare_recipient(
         segments=count.segments,
         price_micros=price_micros,
     )
+
+
+def acceptance_terms(
+    command: SendMessage | SendBulk,
+    *,
+    wallet_id: UUID,
+    campaign_id: UUID | None,
+    reservation_id: str,
+    currency: str,
+) -> Acceptance:
+    """The terms a send's messages are accepted on: where their money is
+    held, and every other term taken from the command by name, so that a
+    term added to acceptance cannot be left behind by one kind of send."""
+    placed: dict[str, object] = {
+        "wallet_id": wallet_id, "campaign_id": campaign_id,
+        "reservation_id": reservation_id, "currency": currency,
+    }
+    stated = {name: getattr(command, name) for name in ACCEPTANCE_FIELDS if name not in placed}
+    return Acceptance(**stated, **placed)  # type: ignore[arg-type]
+
+
+def _check_command(command: SendMessage | SendBulk, now: datetime) -> None:
+    """What every send is checked for before its recipients."""
+    validate_sender_id(command.sender)
+    _check_client_ref(command.client_ref)
+    _check_schedule(command.scheduled_at, now)
+
+
+def _refuse_opted_out(recipient: Recipient, opted_out: frozenset[str]) -> None:
+    if recipient.destination in opted_out:
+        raise RecipientOptedOut(
+            "The recipient has opted out of messages from this account",
+            to=recipient.destination,
+        )
 
 
 def _check_schedule(scheduled_at: datetime | None, now: datetime) -> None:

@@ -25,7 +25,7 @@ from adapters.bootstrap.container import Container
 from adapters.http.sms.schemas import BulkSmsRequest
 from application.sending.send import BulkRecipient, SendBulk, _BulkPreparation
 from domain import ids
-from domain.message import Message
+from domain.message import Acceptance, Message
 from domain.messaging.accepted_batch import AcceptedBatch
 from domain.messaging.templates import Template
 from tests.benchmarks.api_process import ApiProcess, new_client, post_bulk
@@ -160,9 +160,11 @@ def _stage_run(container: Container, account: BenchAccount, body: bytes) -> dict
     batch_id = uuid.uuid4()
     started = time.perf_counter()
     batch = AcceptedBatch(
-        account_id=account.account_id, wallet_id=wallet_id, campaign_id=batch_id,
-        reservation_id=str(batch_id), sender=command.sender, currency=CURRENCY,
-        client_ref=None, sandbox=False, validity_minutes=command.validity_minutes,
+        Acceptance(
+            account_id=account.account_id, wallet_id=wallet_id, campaign_id=batch_id,
+            reservation_id=str(batch_id), sender=command.sender, currency=CURRENCY,
+            client_ref=None, sandbox=False, validity_minutes=command.validity_minutes,
+        ),
         timestamp=Message.Event.create_timestamp(), recipients=accepted,
     )
     stored = container.app.mapper.encode_accepted_batch(batch)  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ from application.errors import Conflict
 from application.ledger.app import SNAPSHOT_INTERVAL_EVENTS
 from application.ledger.group_commit import CommitFailed, WalletCommand
 from domain.errors import DuplicateReservation, InsufficientBalance
-from domain.message import Message
+from domain.message import Acceptance, Message
 from domain.messaging.recipient import Recipient
 from domain.wallet import Wallet
 from tests.contract.conftest import Ledger
@@ -44,11 +44,11 @@ def accept(
         wallet.reserve(reservation_id, amount_micros, f"message:{message_id}")
         if fail_after_reserving:
             raise Boom("failed after changing the wallet")
-        return [Message.accept(
-            recipient, account_id=account_id, wallet_id=wallet.id, campaign_id=None,
+        return [Message.accept(recipient, Acceptance(
+            account_id=account_id, wallet_id=wallet.id, campaign_id=None,
             reservation_id=reservation_id, sender="Acme", currency=wallet.currency,
             client_ref=None, sandbox=False,
-        )]
+        ))]
 
     command.message_id = message_id  # type: ignore[attr-defined]
     return command

@@ -137,6 +137,31 @@ def test_to_as_an_array_lists_one_message_per_recipient(
     assert live_balance(client, account)["reserved_micros"] == data["cost_micros"]
 
 
+def test_to_as_an_array_keeps_every_field_of_a_single_send(
+    client: TestClient, container: Container, account: Account
+) -> None:
+    """The array is many single sends at once: each message carries the
+    callback_url, schedule, validity and encoding a single send would."""
+    at = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    fields = {"from": "Acme", "body": "Hi", "client_ref": "cb-many",
+              "callback_url": "https://93.184.216.34/cb", "scheduled_at": at.isoformat(),
+              "validity_minutes": 90, "unicode": True}
+    single = client.post("/v1/sms/send", headers=account.headers,
+                         json={"to": "+447700900003", **fields})
+    many = client.post("/v1/sms/send", headers=account.headers,
+                       json={"to": ["+447700900001", "+447700900002"], **fields})
+    assert single.status_code == 200, single.text
+    assert many.status_code == 200, many.text
+    ids = [single.json()["data"]["id"], *(m["id"] for m in many.json()["data"]["messages"])]
+
+    def carried(message: Message) -> tuple[object, ...]:
+        return (message.callback_url, message.scheduled_at, message.validity_minutes,
+                message.encoding, message.client_ref, message.status)
+
+    assert [carried(stored(container, i)) for i in ids] == [
+        ("https://93.184.216.34/cb", at, 90, "UCS-2", "cb-many", "scheduled")] * 3
+
+
 def test_to_as_an_array_is_bounded_and_a_bulk_over_10000_is_refused(
     client: TestClient, account: Account
 ) -> None:

@@ -12,7 +12,7 @@ import msgspec
 import psycopg
 
 from domain.campaign import Campaign
-from domain.message import Message
+from domain.message import Acceptance, Message
 from domain.messaging.recipient import Recipient
 from domain.published import Envelope, decode_envelope, encode_envelope, publish
 from domain.wallet import Wallet
@@ -70,8 +70,7 @@ def accept(
         segments=segments,
         price_micros=0 if sandbox else price_micros,
     )
-    return Message.accept(
-        recipient,
+    terms = Acceptance(
         account_id=account_id,
         wallet_id=wallet_id or uuid4(),
         campaign_id=campaign_id,
@@ -80,8 +79,8 @@ def accept(
         currency="GBP",
         client_ref=client_ref,
         sandbox=sandbox,
-        timestamp=at,
     )
+    return Message.accept(recipient, terms, timestamp=at)
 
 
 def apply(

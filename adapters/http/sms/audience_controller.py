@@ -9,8 +9,6 @@ sent, what was invalid and what was opted out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -21,7 +19,8 @@ from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.audience import HasAudience, audience_of
 from adapters.http.sms.schemas import BulkRejection, Meta
 from adapters.postgres.identity.accounts import Principal
-from application.sending.send import BulkRecipient, SendBulk
+from application.sending.outgoing import Outgoing
+from application.sending.send import BulkRecipient
 from domain.errors import RecipientOptedOut
 from domain.money import micros_to_minor_units_ceiling
 
@@ -48,37 +47,16 @@ def wants_audience(data: HasAudience) -> bool:
     return bool(data.groupId or data.groupIds or data.contactIds or data.sendToAllContacts)
 
 
-@dataclass(frozen=True, slots=True)
-class AudienceSend:
-    """What a send to an audience carries besides its recipients."""
-
-    sender: str
-    body: str  # resolved: a template's content, the sender ID checked
-    client_ref: str | None
-    unicode: bool
-    validity_minutes: int
-    scheduled_at: datetime | None
-    callback_url: str | None
-    idempotency_key: str | None
-
-
 def send_to_audience(
     request: Request[Any, Any, Any],
     principal: Principal,
     data: HasAudience,
     explicit: list[BulkRecipient],
-    send: AudienceSend,
+    outgoing: Outgoing,
 ) -> AudienceSendResponse:
     container: Container = request.app.state.container
     chosen = container.crm.audience.resolve(principal.account_id, explicit, audience_of(data))
-    scheduled_at = send.scheduled_at
-    accepted = container.messaging.send_bulk(SendBulk(
-        account_id=principal.account_id, recipients=chosen.recipients, sender=send.sender,
-        body=send.body, client_ref=send.client_ref, unicode=send.unicode,
-        sandbox=principal.sandbox, validity_minutes=send.validity_minutes,
-        idempotency_key=send.idempotency_key, scheduled_at=scheduled_at,
-        callback_url=send.callback_url,
-    ))
+    accepted = container.messaging.send_bulk(outgoing.to_many(chosen.recipients))
     opted_out = [r.to for r in accepted.rejections if r.code == RecipientOptedOut.code]
     return AudienceSendResponse(
         data=AudienceSendOut(

@@ -14,7 +14,6 @@ from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.middleware.sandbox_mode import scoped_idempotency_key
 from adapters.http.sms.audience_controller import (
-    AudienceSend,
     AudienceSendResponse,
     send_to_audience,
     wants_audience,
@@ -41,7 +40,8 @@ from adapters.http.webhooks.controller import checked_callback_url
 from adapters.postgres.identity.accounts import Principal
 from application.errors import ValidationFailed
 from application.sending.estimate import EstimateRequest as EstimateCommand
-from application.sending.send import BulkRecipient, SendBulk, SendMessage
+from application.sending.outgoing import Outgoing
+from application.sending.send import BulkRecipient
 from domain.money import micros_to_decimal, micros_to_minor_units_ceiling
 
 
@@ -66,40 +66,21 @@ class SmsController(Controller):
             principal.account_id, sender=data.sender, body=data.body,
             template_id=data.template_id, sandbox=principal.sandbox,
         )
-        callback_url = checked_callback_url(container, data.callback_url)
+        outgoing = _outgoing(request, principal, data, body,
+                             checked_callback_url(container, data.callback_url))
         if wants_audience(data):
             numbers = data.to if isinstance(data.to, list) else [data.to] if data.to else []
             return send_to_audience(
                 request, principal, data, [BulkRecipient(n, data.variables or {}) for n in numbers],
-                AudienceSend(
-                    sender=data.sender, body=body, client_ref=data.client_ref,
-                    unicode=data.unicode, validity_minutes=data.validity_minutes,
-                    scheduled_at=data.scheduled_at, callback_url=callback_url,
-                    idempotency_key=_idempotency_key(request, principal),
-                ),
+                outgoing,
             )
         if data.to is None:
             raise ValidationFailed(
                 "to is required (or groupId, groupIds, contactIds or sendToAllContacts)",
                 field="to")
         if isinstance(data.to, list):
-            return send_to_many(request, container, data, body, principal)
-        sent = container.messaging.send(
-            SendMessage(
-                account_id=principal.account_id,
-                to=data.to,
-                sender=data.sender,
-                body=body,
-                variables=data.variables or {},
-                client_ref=data.client_ref,
-                unicode=data.unicode,
-                sandbox=principal.sandbox,
-                validity_minutes=data.validity_minutes,
-                idempotency_key=_idempotency_key(request, principal),
-                scheduled_at=data.scheduled_at,
-                callback_url=callback_url,
-            )
-        )
+            return send_to_many(request, container, data, outgoing)
+        sent = container.messaging.send(outgoing.to_one(data.to, data.variables))
         return SendSmsResponse(
             data=SentSms(
                 id=str(sent.message_id),
@@ -132,34 +113,16 @@ class SmsController(Controller):
             principal.account_id, sender=data.sender, body=data.body,
             template_id=data.template_id, sandbox=principal.sandbox,
         )
-        callback_url = checked_callback_url(container, data.callback_url)
+        outgoing = _outgoing(request, principal, data, body,
+                             checked_callback_url(container, data.callback_url))
         explicit = [BulkRecipient(r.to, r.variables or {}) for r in data.recipients]
         if wants_audience(data):
-            return send_to_audience(request, principal, data, explicit, AudienceSend(
-                sender=data.sender, body=body, client_ref=data.client_ref,
-                unicode=data.unicode, validity_minutes=data.validity_minutes,
-                scheduled_at=data.scheduled_at, callback_url=callback_url,
-                idempotency_key=_idempotency_key(request, principal),
-            ))
+            return send_to_audience(request, principal, data, explicit, outgoing)
         if not explicit:
             raise ValidationFailed(
                 "recipients is required (1 to 10,000), or groupId, groupIds, contactIds or"
                 " sendToAllContacts", field="recipients")
-        accepted = container.messaging.send_bulk(
-            SendBulk(
-                account_id=principal.account_id,
-                recipients=explicit,
-                sender=data.sender,
-                body=body,
-                client_ref=data.client_ref,
-                unicode=data.unicode,
-                sandbox=principal.sandbox,
-                validity_minutes=data.validity_minutes,
-                idempotency_key=_idempotency_key(request, principal),
-                scheduled_at=data.scheduled_at,
-                callback_url=callback_url,
-            )
-        )
+        accepted = container.messaging.send_bulk(outgoing.to_many(explicit))
         return BulkSmsResponse(
             data=BulkAcceptedOut(
                 batch_id=str(accepted.batch_id),
@@ -235,6 +198,20 @@ class SmsController(Controller):
         )
 
 
+def _outgoing(
+    request: Request[Any, Any, Any], principal: Principal,
+    data: SendSmsRequest | BulkSmsRequest, body: str, callback_url: str | None,
+) -> Outgoing:
+    """The send a request states, whether it goes to one number or many."""
+    return Outgoing(
+        account_id=principal.account_id, sandbox=principal.sandbox, sender=data.sender,
+        body=body, client_ref=data.client_ref, unicode=data.unicode,
+        validity_minutes=data.validity_minutes,
+        idempotency_key=_idempotency_key(request, principal),
+        scheduled_at=data.scheduled_at, callback_url=callback_url,
+    )
+
+
 def _idempotency_key(request: Request[Any, Any, Any], principal: Principal) -> str | None:
     """The key message ids derive from, scoped to the request's mode."""
     return scoped_idempotency_key(
@@ -243,27 +220,15 @@ def _idempotency_key(request: Request[Any, Any, Any], principal: Principal) -> s
 
 
 def send_to_many(
-    request: Request[Any, Any, Any], container: Container, data: SendSmsRequest, body: str,
-    principal: Principal,
+    request: Request[Any, Any, Any], container: Container, data: SendSmsRequest,
+    outgoing: Outgoing,
 ) -> SendManyResponse:
     """`to` as an array: one batch, accepted (or refused) in one transaction,
     answered with a line per message."""
     assert isinstance(data.to, list)
     variables = data.variables or {}
     accepted = container.messaging.send_bulk(
-        SendBulk(
-            account_id=principal.account_id,
-            recipients=[BulkRecipient(to, variables) for to in data.to],
-            sender=data.sender,
-            body=body,
-            client_ref=data.client_ref,
-            unicode=data.unicode,
-            sandbox=principal.sandbox,
-            validity_minutes=data.validity_minutes,
-            idempotency_key=_idempotency_key(request, principal),
-            scheduled_at=data.scheduled_at,
-        )
-    )
+        outgoing.to_many([BulkRecipient(to, variables) for to in data.to]))
     return SendManyResponse(
         data=SentManyOut(
             batch_id=str(accepted.batch_id),
@@ -276,7 +241,7 @@ def send_to_many(
                     to=m.destination, segments=m.segments, encoding=m.encoding,
                     cost_micros=m.price_micros, cost=float(micros_to_decimal(m.price_micros)),
                     currency=accepted.currency, client_ref=data.client_ref,
-                    sandbox=principal.sandbox,
+                    sandbox=outgoing.sandbox,
                 )
                 for m, status in zip(accepted.messages, accepted.statuses, strict=True)
             ],
@@ -288,7 +253,7 @@ def send_to_many(
             currency=accepted.currency,
             status=accepted.status,
             statuses=accepted.status_counts(),
-            sandbox=principal.sandbox,
+            sandbox=outgoing.sandbox,
         ),
         meta=Meta(request_id=request_id_of(request.scope)),
     )

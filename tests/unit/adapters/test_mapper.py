@@ -5,12 +5,20 @@ from __future__ import annotations
 from typing import Any
 from uuid import uuid4
 
+import msgspec
 import pytest
 from eventsourcing.domain import Aggregate, Snapshot
 
 from adapters.eventstore.mapper import MsgspecMapper
-from domain.message import Message
+from domain.message import ACCEPTANCE_FIELDS, ACCEPTED_RECIPIENT_FIELDS, Acceptance, Message
+from domain.messaging.accepted_batch import AcceptedBatch
 from domain.messaging.recipient import Recipient
+from domain.messaging.simulator import (
+    EXPIRED_NUMBER,
+    FAILED_NUMBER,
+    REJECTED_NUMBER,
+    SILENT_NUMBER,
+)
 from domain.wallet import TopUpSource, Wallet
 
 
@@ -35,8 +43,8 @@ def test_events_round_trip_with_their_types() -> None:
     wallet.top_up(1_000_000, TopUpSource.STRIPE, "cs_1")
     message = Message.accept(
         Recipient(uuid4(), "+447700900123", "GB", "hi", "GSM-7", 1, 35_000),
-        account_id="acct", wallet_id=wallet.id, campaign_id=None, reservation_id="r",
-        sender="Acme", currency="GBP", client_ref=None, sandbox=False,
+        Acceptance(account_id="acct", wallet_id=wallet.id, campaign_id=None, reservation_id="r",
+                   sender="Acme", currency="GBP", client_ref=None, sandbox=False),
     )
     for event in [*wallet.collect_events(), *message.collect_events()]:
         restored = mapper.to_domain_event(mapper.to_stored_event(event))
@@ -71,20 +79,20 @@ def test_wallet_snapshots_restore_the_same_wallet() -> None:
 
 @pytest.mark.parametrize("callback_url", [None, "https://hooks.example.com/dlr?a=1&b=\"2\""])
 def test_batch_encoding_stores_the_same_events_as_one_by_one(callback_url: str | None) -> None:
-    from domain.messaging.accepted_batch import AcceptedBatch
-
     mapper = MsgspecMapper(transcoder=None)  # type: ignore[arg-type]
     batch = AcceptedBatch(
-        account_id="acct", wallet_id=uuid4(), campaign_id=uuid4(), reservation_id="r",
-        sender="Acme", currency="GBP", client_ref='quote " and \\ backslash', sandbox=False,
-        validity_minutes=60, timestamp=Message.Event.create_timestamp(),
+        Acceptance(
+            account_id="acct", wallet_id=uuid4(), campaign_id=uuid4(), reservation_id="r",
+            sender="Acme", currency="GBP", client_ref='quote " and \\ backslash',
+            sandbox=False, validity_minutes=60, callback_url=callback_url,
+        ),
+        timestamp=Message.Event.create_timestamp(),
         recipients=[
             Recipient(
                 uuid4(), "+447700900123", "GB", 'Hi "Ann" € \u0645\U0001f600', "UCS-2", 2, 70_000
             ),
             Recipient(uuid4(), "+233201234567", "GH", "plain", "GSM-7", 1, 25_300),
         ],
-        callback_url=callback_url,
     )
     fast = mapper.encode_accepted_batch(batch)
     slow = [mapper.to_stored_event(e) for e in batch.events()]
@@ -96,20 +104,13 @@ def test_batch_encoding_stores_the_same_events_as_one_by_one(callback_url: str |
 
 
 def test_a_sandbox_batch_settled_at_once_encodes_the_same_events_as_one_by_one() -> None:
-    from domain.messaging.accepted_batch import AcceptedBatch
-    from domain.messaging.simulator import (
-        EXPIRED_NUMBER,
-        FAILED_NUMBER,
-        REJECTED_NUMBER,
-        SILENT_NUMBER,
-    )
-
     mapper = MsgspecMapper(transcoder=None)  # type: ignore[arg-type]
     numbers = ["+447700900123", FAILED_NUMBER, "+447700900124", EXPIRED_NUMBER,
                REJECTED_NUMBER, SILENT_NUMBER, "+447700900125", REJECTED_NUMBER]
     batch = AcceptedBatch(
-        account_id="acct", wallet_id=uuid4(), campaign_id=uuid4(), reservation_id="r",
-        sender="Test", currency="GBP", client_ref=None, sandbox=True, validity_minutes=60,
+        Acceptance(account_id="acct", wallet_id=uuid4(), campaign_id=uuid4(), reservation_id="r",
+                   sender="Test", currency="GBP", client_ref=None, sandbox=True,
+                   validity_minutes=60),
         timestamp=Message.Event.create_timestamp(),
         recipients=[Recipient(uuid4(), n, "GB", "hi", "GSM-7", 1, 0) for n in numbers],
         settled_at=Message.Event.create_timestamp(),
@@ -129,3 +130,30 @@ def test_a_sandbox_batch_settled_at_once_encodes_the_same_events_as_one_by_one()
             message = mapper.to_domain_event(row).mutate(message)  # type: ignore[attr-defined]
     assert message is not None and (message.status, message.carrier_message_id) == (
         "delivered", f"sandbox-{batch.recipients[2].message_id.hex}")
+
+
+def test_a_batch_stores_every_value_under_its_own_name() -> None:
+    """The batch encoding writes the shared terms once and each recipient's
+    fields after them; every value, each one distinct, must land under its
+    own field's name, whatever the order the fields are declared in."""
+    mapper = MsgspecMapper(transcoder=None)  # type: ignore[arg-type]
+    terms = Acceptance(
+        account_id="the-account", wallet_id=uuid4(), campaign_id=uuid4(),
+        reservation_id="the-reservation", sender="TheSender", currency="XOF",
+        client_ref="the-ref", sandbox=True, validity_minutes=61,
+        scheduled_at=Message.Event.create_timestamp(), callback_url="https://the.example/cb",
+    )
+    recipient = Recipient(uuid4(), "+447700900123", "GB", "the-body", "UCS-2", 3, 70_001)
+    batch = AcceptedBatch(terms, Message.Event.create_timestamp(), [recipient])
+    (row,) = mapper.encode_accepted_batch(batch)
+    stored = msgspec.json.decode(row.state)
+    event = mapper.to_domain_event(row)
+    for name in ACCEPTED_RECIPIENT_FIELDS:
+        assert stored[name] == getattr(recipient, name), name
+        assert getattr(event, name) == getattr(recipient, name), name
+    for name in ACCEPTANCE_FIELDS:
+        assert getattr(event, name) == getattr(terms, name), name
+    assert set(stored) == {
+        "timestamp", "originator_topic", "class_version",
+        *ACCEPTANCE_FIELDS, *ACCEPTED_RECIPIENT_FIELDS,
+    }

@@ -1,33 +1,62 @@
+from dataclasses import fields
 from uuid import uuid4
 
 import pytest
 
 from domain.errors import InvalidTransition
-from domain.message import Message
+from domain.message import (
+    ACCEPTANCE_FIELDS,
+    ACCEPTED_RECIPIENT_FIELDS,
+    Acceptance,
+    Message,
+)
+from domain.messaging.accepted_batch import AcceptedBatch
 from domain.messaging.recipient import Recipient
 from domain.messaging.status import Charge, MessageStatus
 
 
 def accepted(price_micros: int = 35_000) -> Message:
     recipient = Recipient(uuid4(), "+447700900123", "GB", "hello", "GSM-7", 1, price_micros)
-    message = Message.accept(
-        recipient, account_id="a", wallet_id=uuid4(), campaign_id=None,
+    message = Message.accept(recipient, Acceptance(
+        account_id="a", wallet_id=uuid4(), campaign_id=None,
         reservation_id="r", sender="Acme", currency="GBP", client_ref="ref", sandbox=False,
-    )
+    ))
     return message
 
 
-def test_accepted_event_fast_path_equals_the_aggregate_path() -> None:
+def test_accepting_builds_the_event_the_librarys_constructor_would() -> None:
     recipient = Recipient(uuid4(), "+447700900123", "GB", "hello", "GSM-7", 1, 35_000)
-    kwargs = dict(account_id="a", wallet_id=uuid4(), campaign_id=uuid4(), reservation_id="r",
-                  sender="Acme", currency="GBP", client_ref=None, sandbox=False,
-                  validity_minutes=60)
+    terms = Acceptance(account_id="a", wallet_id=uuid4(), campaign_id=uuid4(), reservation_id="r",
+                       sender="Acme", currency="GBP", client_ref=None, sandbox=False,
+                       validity_minutes=60, callback_url="https://hooks.example.com/sms")
     timestamp = Message.Event.create_timestamp()
-    slow = Message.accept(recipient, timestamp=timestamp, **kwargs).collect_events()[0]
-    fast = Message.accepted_event(recipient, timestamp=timestamp, **kwargs)
-    assert type(fast) is type(slow)
-    assert vars(fast) == vars(slow)
-    assert vars(fast.mutate(None)) == vars(slow.mutate(None))
+    ours = Message.accept(recipient, terms, timestamp).collect_events()[0]
+    library = Message._create(
+        Message.Accepted, id=recipient.message_id, timestamp=timestamp, **terms.state(),
+        **{name: getattr(recipient, name) for name in ACCEPTED_RECIPIENT_FIELDS},
+    ).collect_events()[0]
+    assert type(ours) is type(library)
+    assert vars(ours) == vars(library)
+    assert vars(ours.mutate(None)) == vars(library.mutate(None))
+
+
+def test_a_single_message_is_accepted_as_a_batch_of_one() -> None:
+    recipient = Recipient(uuid4(), "+447700900123", "GB", "hello", "GSM-7", 1, 35_000)
+    terms = Acceptance(account_id="a", wallet_id=uuid4(), campaign_id=None, reservation_id="r",
+                       sender="Acme", currency="GBP", client_ref="ref", sandbox=False)
+    timestamp = Message.Event.create_timestamp()
+    one = Message.accept(recipient, terms, timestamp).collect_events()
+    batch = AcceptedBatch(terms, timestamp, [recipient]).events()
+    assert [vars(e) for e in one] == [vars(e) for e in batch]
+
+
+def test_the_accepted_event_is_the_terms_and_the_recipient_by_name() -> None:
+    """Every field of the event comes from exactly one of the two, so a
+    field added to the event must be added to the terms or the recipient."""
+    envelope = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+    event_fields = {f.name for f in fields(Message.Accepted)} - envelope
+    assert not set(ACCEPTANCE_FIELDS) & set(ACCEPTED_RECIPIENT_FIELDS)
+    assert {*ACCEPTANCE_FIELDS, *ACCEPTED_RECIPIENT_FIELDS} == event_fields
 
 
 def test_delivery_captures_once_and_late_reports_are_no_ops() -> None:
@@ -93,11 +122,11 @@ def test_scheduled_message_starts_scheduled_and_can_be_cancelled() -> None:
     from datetime import UTC, datetime, timedelta
 
     recipient = Recipient(uuid4(), "+447700900123", "GB", "later", "GSM-7", 1, 35_000)
-    message = Message.accept(
-        recipient, account_id="a", wallet_id=uuid4(), campaign_id=None, reservation_id="r",
+    message = Message.accept(recipient, Acceptance(
+        account_id="a", wallet_id=uuid4(), campaign_id=None, reservation_id="r",
         sender="Acme", currency="GBP", client_ref=None, sandbox=False,
         scheduled_at=datetime.now(UTC) + timedelta(hours=1),
-    )
+    ))
     assert message.status == MessageStatus.SCHEDULED
     item = message.cancel()
     assert item is not None and item.released_micros == 35_000
@@ -144,11 +173,11 @@ def test_version_2_accepted_events_are_upcast_with_no_callback_url() -> None:
 
 def test_the_callback_url_is_kept_on_the_message() -> None:
     recipient = Recipient(uuid4(), "+447700900123", "GB", "hello", "GSM-7", 1, 10)
-    message = Message.accept(
-        recipient, account_id="a", wallet_id=uuid4(), campaign_id=None,
+    message = Message.accept(recipient, Acceptance(
+        account_id="a", wallet_id=uuid4(), campaign_id=None,
         reservation_id="r", sender="Acme", currency="GBP", client_ref=None, sandbox=False,
         callback_url="https://hooks.example.com/sms",
-    )
+    ))
     assert message.callback_url == "https://hooks.example.com/sms"
     event = message.collect_events()[0]
     assert event.callback_url == "https://hooks.example.com/sms"  # type: ignore[attr-defined]

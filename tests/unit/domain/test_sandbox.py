@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from domain.message import Message
+from domain.message import Acceptance, Message
 from domain.messaging.recipient import Recipient
 from domain.messaging.sandbox import sandbox_outcome, settled_status
 from domain.messaging.simulator import (
@@ -26,9 +26,9 @@ OUTCOMES = [("+447700900123", "delivered", "DELIVRD"), (FAILED_NUMBER, "failed",
 
 def sandbox_message(destination: str) -> Message:
     recipient = Recipient(uuid4(), destination, "GB", "hello", "GSM-7", 1, 0)
-    return Message.accept(recipient, account_id="a", wallet_id=uuid4(), campaign_id=None,
-                          reservation_id="r", sender="Test", currency="GBP", client_ref=None,
-                          sandbox=True)
+    return Message.accept(recipient, Acceptance(
+        account_id="a", wallet_id=uuid4(), campaign_id=None, reservation_id="r",
+        sender="Test", currency="GBP", client_ref=None, sandbox=True))
 
 
 @pytest.mark.parametrize(("destination", "status", "carrier_status"), OUTCOMES)
