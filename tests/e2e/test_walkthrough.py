@@ -1,4 +1,5 @@
-"""The README's walk-through, followed exactly as written on a fresh clone:
+"""The README's walk-through and the finance walk-through of
+docs/operations.md, followed exactly as written on a fresh clone:
 `smsledger up --data-dir DIR` in one process (embedded PostgreSQL and NATS,
 nothing configured), the walk-through's shell block in another, which must
 find that instance by itself and end with `ledger verify` passing."""
@@ -25,9 +26,9 @@ STOP_TIMEOUT_S = 30
 BLOCK_TIMEOUT_S = 180
 
 
-def readme_block(heading: str) -> str:
-    """The first ```sh block after a README heading, as the reader sees it."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def doc_block(doc: str, heading: str) -> str:
+    """The first ```sh block after a heading of a document, as the reader sees it."""
+    text = (ROOT / doc).read_text(encoding="utf-8")
     start = text.index(f"\n{heading}\n")
     found = re.search(r"```sh\n(.*?)```", text[start:], re.S)
     assert found, f"no sh block under {heading!r}"
@@ -126,8 +127,8 @@ def test_the_walkthrough_as_written_against_up_with_a_data_dir(
     running_up: Up, fresh_clone: Path, user_env: dict[str, str]
 ) -> None:
     """The walk-through, then the finance walk-through in the same shell."""
-    script = "\n".join([readme_block("## Walk-through"), f"echo '{FINANCE_MARK}'",
-                         readme_block("### A finance walk-through")])
+    script = "\n".join([doc_block("README.md", "## Walk-through"), f"echo '{FINANCE_MARK}'",
+                         doc_block("docs/operations.md", "### A finance walk-through")])
     done = run_block(script, fresh_clone, user_env)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
