@@ -16,12 +16,12 @@ from typing import Any
 import msgspec
 from litestar import Request
 
-from adapters.bootstrap.container import Container
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.audience import HasAudience, audience_of
 from adapters.http.sms.schemas import BulkRejection, Meta
 from adapters.postgres.identity.accounts import Principal
-from application.sending.send import BulkRecipient, SendBulk
+from application.sending.audience import AudienceResolver
+from application.sending.send import BulkRecipient, MessagingService, SendBulk
 from domain.errors import RecipientOptedOut
 from domain.money import micros_to_minor_units_ceiling
 
@@ -64,15 +64,16 @@ class AudienceSend:
 
 def send_to_audience(
     request: Request[Any, Any, Any],
+    audience: AudienceResolver,
+    messaging: MessagingService,
     principal: Principal,
     data: HasAudience,
     explicit: list[BulkRecipient],
     send: AudienceSend,
 ) -> AudienceSendResponse:
-    container: Container = request.app.state.container
-    chosen = container.crm.audience.resolve(principal.account_id, explicit, audience_of(data))
+    chosen = audience.resolve(principal.account_id, explicit, audience_of(data))
     scheduled_at = send.scheduled_at
-    accepted = container.messaging.send_bulk(SendBulk(
+    accepted = messaging.send_bulk(SendBulk(
         account_id=principal.account_id, recipients=chosen.recipients, sender=send.sender,
         body=send.body, client_ref=send.client_ref, unicode=send.unicode,
         sandbox=principal.sandbox, validity_minutes=send.validity_minutes,
