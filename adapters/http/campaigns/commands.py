@@ -8,6 +8,7 @@ read model, a moment behind.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -72,6 +73,18 @@ def create_campaign(
     return _respond(request, campaign)
 
 
+def _account_command(
+    request: Request[Any, Any, Any], principal: Principal, campaign_id: UUID,
+    command: Callable[[str, bool, UUID, str], Campaign],
+) -> CampaignStateResponse:
+    """A change of state the account asks for (submit, pause, resume, cancel):
+    the same permission, the same arguments, the same answer."""
+    require_permission(principal, "sms.send")
+    return _respond(
+        request, command(principal.account_id, principal.sandbox, campaign_id, _actor(principal))
+    )
+
+
 def _actor(principal: Principal) -> str:
     """Who did it, as the campaign's events record it."""
     if principal.user_id is not None:
@@ -120,9 +133,7 @@ class CampaignCommandsController(Controller):
                principal: NamedDependency[Principal],
                campaigns: Service[CampaignService]) -> CampaignStateResponse:
         """To pending_approval (approved at once for a trusted account)."""
-        require_permission(principal, "sms.send")
-        return _respond(request, campaigns.submit(
-            principal.account_id, principal.sandbox, campaign_id, _actor(principal)))
+        return _account_command(request, principal, campaign_id, campaigns.submit)
 
     @post("/{campaign_id:uuid}/pause", operation_id="pauseCampaign",
           summary="Pause a sending campaign", status_code=200,
@@ -131,9 +142,7 @@ class CampaignCommandsController(Controller):
               principal: NamedDependency[Principal],
               campaigns: Service[CampaignService]) -> CampaignStateResponse:
         """No new chunk starts; messages already queued may still go."""
-        require_permission(principal, "sms.send")
-        return _respond(request, campaigns.pause(
-            principal.account_id, principal.sandbox, campaign_id, _actor(principal)))
+        return _account_command(request, principal, campaign_id, campaigns.pause)
 
     @post("/{campaign_id:uuid}/resume", operation_id="resumeCampaign",
           summary="Resume a paused campaign", status_code=200,
@@ -142,9 +151,7 @@ class CampaignCommandsController(Controller):
                principal: NamedDependency[Principal],
                campaigns: Service[CampaignService]) -> CampaignStateResponse:
         """Continue after the last recipient sent."""
-        require_permission(principal, "sms.send")
-        return _respond(request, campaigns.resume(
-            principal.account_id, principal.sandbox, campaign_id, _actor(principal)))
+        return _account_command(request, principal, campaign_id, campaigns.resume)
 
     @post("/{campaign_id:uuid}/cancel", operation_id="cancelCampaign",
           summary="Cancel a campaign", status_code=200,
@@ -154,9 +161,7 @@ class CampaignCommandsController(Controller):
                campaigns: Service[CampaignService]) -> CampaignStateResponse:
         """Stops it for good; messages not yet submitted are cancelled and
         their reservations released."""
-        require_permission(principal, "sms.send")
-        return _respond(request, campaigns.cancel(
-            principal.account_id, principal.sandbox, campaign_id, _actor(principal)))
+        return _account_command(request, principal, campaign_id, campaigns.cancel)
 
 
 class AdminCampaignsController(Controller):
