@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from litestar import Litestar
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 
 from adapters.bootstrap.container import Container
 from adapters.http.admin.accounts import AdminAccountsController
@@ -40,6 +44,7 @@ from adapters.http.middleware.rate_limit import RateLimiter
 from adapters.http.middleware.request_id import request_id_middleware
 from adapters.http.openapi import openapi_config, openapi_json
 from adapters.http.query_strings import nul_check_middleware
+from adapters.http.services import document_providers, service_providers
 from adapters.http.settings.notifications import NotificationsController
 from adapters.http.settings.profile import ProfileController
 from adapters.http.settings.sandbox import SandboxController
@@ -47,23 +52,39 @@ from adapters.http.settings.sender_ids import SenderIdsController
 from adapters.http.settings.templates import TemplatesController
 from adapters.http.sms.controller import SmsController
 from adapters.http.webhooks.controller import WebhooksController
+from adapters.postgres.idempotency import PostgresIdempotencyKeys
 
 
-def create_app(container: Container) -> Litestar:
-    app = build_routes(container.settings.max_request_body_bytes)
-    app.state.container = container
-    app.state.rate_limiter = RateLimiter(
-        container.accounts.rate_buckets, container.settings.rate_limit_per_s
+def create_app(container: Container, overrides: Mapping[str, Provide] | None = None) -> Litestar:
+    """The API on `container`'s services; `overrides` replaces providers by
+    name (adapters/http/services.py), as a test does with a double."""
+    max_body_bytes = container.settings.max_request_body_bytes
+    limits = AddressLimits(container.accounts.rate_buckets, container.settings.identity)
+    gatekeepers = [
+        DefineMiddleware(
+            key_middleware, accounts=container.accounts, identity=container.identity,
+            limiter=RateLimiter(
+                container.accounts.rate_buckets, container.settings.rate_limit_per_s
+            ),
+            limits=limits,
+        ),
+        DefineMiddleware(
+            idempotency_middleware, store=PostgresIdempotencyKeys(container.pool),
+            max_body_bytes=max_body_bytes,
+        ),
+    ]
+    return build_routes(
+        max_body_bytes, {**service_providers(container, limits), **(overrides or {})}, gatekeepers
     )
-    app.state.address_limits = AddressLimits(
-        container.accounts.rate_buckets, container.settings.identity
-    )
-    return app
 
 
-def build_routes(max_request_body_bytes: int) -> Litestar:
-    """The app's routes, middleware and error handlers without a container:
-    enough to render the OpenAPI document, which needs no database."""
+def build_routes(
+    max_request_body_bytes: int,
+    dependencies: Mapping[str, Provide] | None = None,
+    gatekeepers: Sequence[DefineMiddleware] = (),
+) -> Litestar:
+    """The app's routes, middleware and error handlers. Without services it
+    still renders the OpenAPI document, which needs no database."""
     return Litestar(
         route_handlers=[
             openapi_json,
@@ -100,9 +121,11 @@ def build_routes(max_request_body_bytes: int) -> Litestar:
             AdminCampaignsController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
+        dependencies=dict(document_providers() if dependencies is None else dependencies),
         middleware=[
-            request_id_middleware, nul_check_middleware, form_body_middleware, key_middleware,
-            idempotency_middleware,
+            request_id_middleware, nul_check_middleware,
+            DefineMiddleware(form_body_middleware, max_body_bytes=max_request_body_bytes),
+            *gatekeepers,
         ],
         request_max_body_size=max_request_body_bytes,
         request_class=JsonRequest,

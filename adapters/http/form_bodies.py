@@ -28,7 +28,7 @@ MAX_FORM_FIELDS = 1_100
 _TRUE, _FALSE = frozenset({"true", "1", "yes", "on"}), frozenset({"false", "0", "no", "off"})
 
 
-def form_body_middleware(app: ASGIApp) -> ASGIApp:
+def form_body_middleware(app: ASGIApp, *, max_body_bytes: int) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != ScopeType.HTTP
@@ -44,8 +44,7 @@ def form_body_middleware(app: ASGIApp) -> ASGIApp:
         if content_type != FORM_TYPE:
             await app(scope, receive, send)
             return
-        limit = scope["app"].state.container.settings.max_request_body_bytes
-        body = json.dumps(form_to_json(await _read_limited(receive, limit))).encode()
+        body = json.dumps(form_to_json(await _read_limited(receive, max_body_bytes))).encode()
         scope["headers"] = [
             (name, value) for name, value in scope["headers"]
             if name.lower() not in (b"content-type", b"content-length")

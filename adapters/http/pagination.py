@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 
-from litestar import Request
 from litestar.params import QueryParameter
 from psycopg import Cursor
 
-from adapters.bootstrap.container import Container
 from adapters.http.messages.schemas import Pagination
+from adapters.postgres.read_models import ReadModels
 from application.errors import ValidationFailed
 from domain.errors import DomainError
 from domain.messaging.phone import parse_phone
@@ -55,19 +54,16 @@ RangeEnd = Annotated[
 
 
 def run_query(
-    request: Request[Any, Any, Any],
+    read_models: ReadModels,
     query: Callable[Concatenate[Cursor[Any], P], R],
     *args: P.args,
     **kwargs: P.kwargs,
 ) -> R:
-    """Call a read-model query on a pooled connection; its ValueError is the
-    caller's bad input."""
-    container: Container = request.app.state.container
-    with container.pool.connection() as conn, conn.cursor() as cursor:
-        try:
-            return query(cursor, *args, **kwargs)
-        except ValueError as error:
-            raise ValidationFailed(str(error)) from error
+    """Call a read-model query; its ValueError is the caller's bad input."""
+    try:
+        return read_models.query(query, *args, **kwargs)
+    except ValueError as error:
+        raise ValidationFailed(str(error)) from error
 
 
 def pagination(

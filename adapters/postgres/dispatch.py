@@ -36,6 +36,16 @@ def route_callback_secret(pool: ConnectionPool, route_name: str) -> tuple[str, b
     return (str(row[0]), bytes(row[1])) if row else None
 
 
+class RouteCallbackSecrets:
+    """The routes' callback secrets, as the carrier callbacks check them."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+
+    def of(self, route_name: str) -> tuple[str, bytes] | None:
+        return route_callback_secret(self._pool, route_name)
+
+
 class PostgresDispatchClaims:
     def __init__(self, pool: ConnectionPool) -> None:
         self._pool = pool

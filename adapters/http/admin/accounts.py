@@ -10,7 +10,7 @@ from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, PathParameter
 
-from adapters.bootstrap.container import Container
+from adapters.bootstrap.identity import Identity
 from adapters.http.identity.schemas import (
     AdjustmentRequest,
     AdminAccountDetailOut,
@@ -22,6 +22,7 @@ from adapters.http.identity.schemas import (
     WalletOut,
     WalletResponse,
 )
+from adapters.http.injected import Service
 from adapters.http.messages.schemas import Pagination
 from adapters.http.middleware.auth import authenticate, require_platform_admin
 from adapters.http.middleware.request_id import request_id_of
@@ -29,16 +30,11 @@ from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
 from adapters.http.sms.schemas import Meta
 from adapters.postgres.identity.accounts import Principal
 from application.errors import NotFound, ValidationFailed
-from application.ledger.wallets import Balance
+from application.ledger.wallets import Balance, WalletService
 from application.settings.profile import AccountSettings
 from domain import ids
 
 AccountId = Annotated[str, PathParameter(max_length=64)]
-
-
-def _container(request: Request[Any, Any, Any]) -> Container:
-    container: Container = request.app.state.container
-    return container
 
 
 def _meta(request: Request[Any, Any, Any]) -> Meta:
@@ -68,11 +64,12 @@ class AdminAccountsController(Controller):
     @get("/", operation_id="adminListAccounts", summary="Admin: list accounts", sync_to_thread=True)
     def list_accounts(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        identity: Service[Identity],
         page_size: PageSize = DEFAULT_PAGE_SIZE, cursor: PageCursor = None,
     ) -> AdminAccountListResponse:
         require_platform_admin(principal)
         try:
-            rows, token, has_more, total = _container(request).identity.account_settings.page(
+            rows, token, has_more, total = identity.account_settings.page(
                 page_size, cursor
             )
         except ValueError as error:
@@ -88,20 +85,26 @@ class AdminAccountsController(Controller):
          summary="Admin: get an account", sync_to_thread=True)
     def get_account(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
-        account_id: AccountId,
+        identity: Service[Identity],
+        account_id: AccountId, wallets: Service[WalletService],
     ) -> AdminAccountResponse:
         require_platform_admin(principal)
-        return AdminAccountResponse(data=_detail(request, account_id), meta=_meta(request))
+        return AdminAccountResponse(
+            data=_detail(identity, wallets, account_id), meta=_meta(request)
+        )
 
     @patch("/{account_id:str}", operation_id="adminUpdateAccount",
            summary="Admin: update an account", sync_to_thread=True)
     def update_account(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
-        account_id: AccountId, data: JSONBody[AdminAccountPatch],
+        identity: Service[Identity],
+        account_id: AccountId, data: JSONBody[AdminAccountPatch], wallets: Service[WalletService],
     ) -> AdminAccountResponse:
         require_platform_admin(principal)
-        _container(request).identity.account_admin.set_trusted(account_id, data.trusted)
-        return AdminAccountResponse(data=_detail(request, account_id), meta=_meta(request))
+        identity.account_admin.set_trusted(account_id, data.trusted)
+        return AdminAccountResponse(
+            data=_detail(identity, wallets, account_id), meta=_meta(request)
+        )
 
     @post(
         "/{account_id:str}/adjustments", operation_id="adminAdjustBalance",
@@ -110,32 +113,31 @@ class AdminAccountsController(Controller):
     )
     def adjust_balance(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        identity: Service[Identity],
         account_id: AccountId, data: JSONBody[AdjustmentRequest],
     ) -> WalletResponse:
         require_platform_admin(principal)
         # The reference names the operator, so the statement shows who did it.
         reference = data.reference or f"admin:{principal.user_id}"
-        balance = _container(request).identity.account_admin.adjust_balance(
+        balance = identity.account_admin.adjust_balance(
             account_id, data.amount_micros, data.reason, reference, sandbox=data.sandbox
         )
         return WalletResponse(data=wallet_out(balance, sandbox=data.sandbox),
                               meta=_meta(request))
 
 
-def _detail(request: Request[Any, Any, Any], account_id: str) -> AdminAccountDetailOut:
-    container = _container(request)
-    settings = container.identity.account_settings.get(account_id)
+def _detail(identity: Identity, wallets: WalletService, account_id: str) -> AdminAccountDetailOut:
+    settings = identity.account_settings.get(account_id)
     if settings is None:
         raise NotFound("No such account", account_id=account_id)
-    wallets = [
-        wallet_out(container.wallets.balance(ids.wallet_id(account_id, sandbox=sandbox)),
-                   sandbox=sandbox)
+    balances = [
+        wallet_out(wallets.balance(ids.wallet_id(account_id, sandbox=sandbox)), sandbox=sandbox)
         for sandbox in (False, True)
     ]
-    overrides = container.identity.account_admin.rate_overrides(account_id)
+    overrides = identity.account_admin.rate_overrides(account_id)
     return AdminAccountDetailOut(
         id=settings.account_id, name=settings.name, currency=settings.currency,
         default_country=settings.default_country, timezone=settings.timezone,
-        trusted=settings.trusted, created_at=settings.created_at, wallets=wallets,
+        trusted=settings.trusted, created_at=settings.created_at, wallets=balances,
         rate_overrides=[RateOverrideOut(country=c, price_micros=p) for c, p in overrides.items()],
     )

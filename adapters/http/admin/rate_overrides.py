@@ -14,7 +14,7 @@ from litestar import Controller, Request, delete, get, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, PathParameter
 
-from adapters.bootstrap.container import Container
+from adapters.bootstrap.identity import Identity
 from adapters.http.identity.schemas import (
     DoneOut,
     DoneResponse,
@@ -23,6 +23,7 @@ from adapters.http.identity.schemas import (
     RateOverrideRequest,
     RateOverrideResponse,
 )
+from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_platform_admin
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.schemas import Meta
@@ -30,11 +31,6 @@ from adapters.postgres.identity.accounts import Principal
 
 AccountId = Annotated[str, PathParameter(max_length=64)]
 Country = Annotated[str, PathParameter(min_length=2, max_length=2)]
-
-
-def _container(request: Request[Any, Any, Any]) -> Container:
-    container: Container = request.app.state.container
-    return container
 
 
 class AdminRateOverridesController(Controller):
@@ -46,10 +42,11 @@ class AdminRateOverridesController(Controller):
          summary="Admin: list an account's rate overrides", sync_to_thread=True)
     def list_overrides(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        identity: Service[Identity],
         account_id: AccountId,
     ) -> RateOverrideListResponse:
         require_platform_admin(principal)
-        overrides = _container(request).identity.account_admin.rate_overrides(account_id)
+        overrides = identity.account_admin.rate_overrides(account_id)
         return RateOverrideListResponse(
             data=[RateOverrideOut(country=c, price_micros=p) for c, p in overrides.items()],
             meta=Meta(request_id=request_id_of(request.scope)),
@@ -59,10 +56,11 @@ class AdminRateOverridesController(Controller):
          summary="Admin: set a country rate override", sync_to_thread=True)
     def set_override(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        identity: Service[Identity],
         account_id: AccountId, country: Country, data: JSONBody[RateOverrideRequest],
     ) -> RateOverrideResponse:
         require_platform_admin(principal)
-        _container(request).identity.account_admin.set_rate_override(
+        identity.account_admin.set_rate_override(
             account_id, country, data.price_micros
         )
         return RateOverrideResponse(
@@ -77,10 +75,11 @@ class AdminRateOverridesController(Controller):
     )
     def delete_override(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        identity: Service[Identity],
         account_id: AccountId, country: Country,
     ) -> DoneResponse:
         require_platform_admin(principal)
-        _container(request).identity.account_admin.delete_rate_override(account_id, country)
+        identity.account_admin.delete_rate_override(account_id, country)
         return DoneResponse(
             data=DoneOut(ok=True, message="Override removed; the rate card applies"),
             meta=Meta(request_id=request_id_of(request.scope)),

@@ -10,13 +10,14 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
-from adapters.bootstrap.container import Container
+from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_platform_admin
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.settings.schemas import RejectSenderIdRequest, SenderIdResponse
 from adapters.http.settings.sender_ids import sender_id_out
 from adapters.http.sms.schemas import Meta
 from adapters.postgres.identity.accounts import Principal
+from application.settings.sender_ids import SenderIdService
 
 
 class AdminSenderIdsController(Controller):
@@ -31,11 +32,10 @@ class AdminSenderIdsController(Controller):
         self,
         request: Request[Any, Any, Any],
         sender_id_request: FromPath[UUID],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], sender_ids: Service[SenderIdService],
     ) -> SenderIdResponse:
         operator = require_platform_admin(principal)
-        container: Container = request.app.state.container
-        record = container.sender_ids.approve(sender_id_request, operator=operator.user_id)
+        record = sender_ids.approve(sender_id_request, operator=operator.user_id)
         return SenderIdResponse(
             data=sender_id_out(record), meta=Meta(request_id=request_id_of(request.scope))
         )
@@ -48,11 +48,10 @@ class AdminSenderIdsController(Controller):
         request: Request[Any, Any, Any],
         sender_id_request: FromPath[UUID],
         data: JSONBody[RejectSenderIdRequest],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], sender_ids: Service[SenderIdService],
     ) -> SenderIdResponse:
         operator = require_platform_admin(principal)
-        container: Container = request.app.state.container
-        record = container.sender_ids.reject(
+        record = sender_ids.reject(
             sender_id_request, data.reason, operator=operator.user_id
         )
         return SenderIdResponse(

@@ -11,7 +11,6 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 
-from adapters.bootstrap.container import Container
 from adapters.http.billing.schemas import (
     AutoTopUpOut,
     AutoTopUpRequest,
@@ -20,10 +19,13 @@ from adapters.http.billing.schemas import (
     CheckoutRequest,
     CheckoutResponse,
 )
+from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.schemas import Meta
 from adapters.postgres.identity.accounts import Principal
+from application.billing.auto_topup import AutoTopUp
+from application.billing.payments import BillingService
 
 SPEND_PERMISSION = "settings.write"
 
@@ -39,11 +41,10 @@ class CheckoutController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[CheckoutRequest],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], billing: Service[BillingService],
     ) -> CheckoutResponse:
         require_permission(principal, SPEND_PERMISSION)
-        container: Container = request.app.state.container
-        started = container.billing.checkout(
+        started = billing.checkout(
             principal.account_id, data.amount, data.currency, sandbox=principal.sandbox
         )
         return CheckoutResponse(
@@ -62,11 +63,10 @@ class CheckoutController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[AutoTopUpRequest],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], auto_topup: Service[AutoTopUp],
     ) -> AutoTopUpResponse:
         require_permission(principal, SPEND_PERMISSION)
-        container: Container = request.app.state.container
-        rule = container.auto_topup.configure(
+        rule = auto_topup.configure(
             principal.account_id, sandbox=principal.sandbox, enabled=data.enabled,
             threshold_minor=data.threshold, amount_minor=data.amount,
         )

@@ -10,7 +10,7 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
-from adapters.bootstrap.container import Container
+from adapters.http.injected import Service
 from adapters.http.messages.schemas import (
     CountryUsageOut,
     TransactionListResponse,
@@ -31,7 +31,9 @@ from adapters.http.pagination import (
     run_query,
 )
 from adapters.http.sms.schemas import BalanceOut, BalanceResponse, Meta
-from adapters.postgres.identity.accounts import Principal
+from adapters.postgres.identity.accounts import PostgresAccounts, Principal
+from adapters.postgres.read_models import ReadModels
+from application.ledger.wallets import WalletService
 from domain import ids
 from domain.money import micros_to_minor_units, micros_to_minor_units_ceiling
 from projections.usage import usage
@@ -65,15 +67,15 @@ class BillingController(Controller):
          summary="Get the wallet balance", sync_to_thread=True)
     def balance(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        wallets: Service[WalletService],
         as_of: AsOf = None,
     ) -> BalanceResponse:
         require_permission(principal, "billing.read")
-        container: Container = request.app.state.container
         wallet_id = ids.wallet_id(principal.account_id, sandbox=principal.sandbox)
         instant = None if as_of is None else date_range(as_of, None).start
         b = (
-            container.wallets.balance(wallet_id) if instant is None
-            else container.wallets.balance_as_of(wallet_id, instant)
+            wallets.balance(wallet_id) if instant is None
+            else wallets.balance_as_of(wallet_id, instant)
         )
 
         def minor(amount_micros: int) -> int:
@@ -107,6 +109,7 @@ class BillingController(Controller):
         self,
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
+        read_models: Service[ReadModels], accounts: Service[PostgresAccounts],
         kind: TypeFilter = None,
         from_date: RangeStart = None,
         to_date: RangeEnd = None,
@@ -115,12 +118,11 @@ class BillingController(Controller):
     ) -> TransactionListResponse:
         require_permission(principal, "billing.read")
         dates = date_range(from_date, to_date)
-        result = run_query(
-            request, list_transactions, principal.account_id,
+        result = run_query(read_models, list_transactions, principal.account_id,
             sandbox=principal.sandbox, type=kind, from_date=dates.start, to_date=dates.end,
             page_size=page_size, cursor_token=cursor,
         )
-        currency = _currency(request, principal)
+        currency = _currency(accounts, principal)
         return TransactionListResponse(
             data=[transaction_out(row, currency) for row in result[0]],
             pagination=pagination(page_size, result),
@@ -132,24 +134,24 @@ class BillingController(Controller):
         self,
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
+        read_models: Service[ReadModels], accounts: Service[PostgresAccounts],
         month: Month = None,
     ) -> UsageResponse:
         require_permission(principal, "billing.read")
-        summary = run_query(request, usage, principal.account_id, month)
+        summary = run_query(read_models, usage, principal.account_id, month)
         if principal.sandbox:
             # Usage counts live messages only: sandbox sends are free and are
             # not usage, so a sandbox key's month is empty.
             summary = {**summary, "messages": 0, "segments": 0, "cost_micros": 0,
                        "by_country": []}
         return UsageResponse(
-            data=usage_out(summary, _currency(request, principal), sandbox=principal.sandbox),
+            data=usage_out(summary, _currency(accounts, principal), sandbox=principal.sandbox),
             meta=Meta(request_id=request_id_of(request.scope)),
         )
 
 
-def _currency(request: Request[Any, Any, Any], principal: Principal) -> str:
-    container: Container = request.app.state.container
-    return container.accounts.profile(principal.account_id).currency
+def _currency(accounts: PostgresAccounts, principal: Principal) -> str:
+    return accounts.profile(principal.account_id).currency
 
 
 def transaction_out(row: dict[str, Any], default_currency: str) -> TransactionOut:

@@ -12,7 +12,6 @@ from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 
-from adapters.bootstrap.container import Container
 from adapters.documents.invoice_pdf import render_invoice
 from adapters.http.billing.schemas import (
     InvoiceLineOut,
@@ -20,13 +19,14 @@ from adapters.http.billing.schemas import (
     InvoiceResponse,
     InvoiceUsageOut,
 )
+from adapters.http.injected import Service
 from adapters.http.messages.schemas import Pagination
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import Principal
-from application.billing.invoices import Invoice, month_bounds
+from adapters.postgres.identity.accounts import PostgresAccounts, Principal
+from application.billing.invoices import Invoice, InvoiceService, month_bounds
 from application.errors import NotFound, ValidationFailed
 from domain.money import micros_to_minor_units, micros_to_minor_units_ceiling
 
@@ -47,6 +47,7 @@ class InvoicesController(Controller):
     @get("/", operation_id="listInvoices", summary="List invoices", sync_to_thread=True)
     def list_invoices(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        invoices: Service[InvoiceService],
         page_size: PageSize = DEFAULT_PAGE_SIZE, cursor: PageCursor = None,
     ) -> InvoiceListResponse:
         require_permission(principal, READ_PERMISSION)
@@ -55,11 +56,10 @@ class InvoicesController(Controller):
                 month_bounds(cursor)
             except ValidationFailed:
                 raise ValidationFailed("invalid cursor") from None
-        container: Container = request.app.state.container
-        invoices, has_more, total = container.invoices.page(
+        found, has_more, total = invoices.page(
             principal.account_id, page_size=page_size, before_month=cursor
         )
-        shown = [] if principal.sandbox else list(invoices)  # sandbox money is not billed
+        shown = [] if principal.sandbox else list(found)  # sandbox money is not billed
         return InvoiceListResponse(
             data=[invoice_out(i, lines=False) for i in shown],
             pagination=Pagination(
@@ -74,9 +74,9 @@ class InvoicesController(Controller):
          summary="Get an invoice", sync_to_thread=True)
     def get_invoice(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
-        invoice_id: FromPath[UUID],
+        invoice_id: FromPath[UUID], invoices: Service[InvoiceService],
     ) -> InvoiceResponse:
-        invoice = _owned(request, principal, invoice_id)
+        invoice = _owned(invoices, principal, invoice_id)
         return InvoiceResponse(data=invoice_out(invoice, lines=True),
                                meta=Meta(request_id=request_id_of(request.scope)))
 
@@ -86,10 +86,10 @@ class InvoicesController(Controller):
     def get_invoice_pdf(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
         invoice_id: FromPath[UUID],
+        accounts: Service[PostgresAccounts], invoices: Service[InvoiceService],
     ) -> Response[bytes]:
-        invoice = _owned(request, principal, invoice_id)
-        container: Container = request.app.state.container
-        name = container.accounts.profile(principal.account_id).name
+        invoice = _owned(invoices, principal, invoice_id)
+        name = accounts.profile(principal.account_id).name
         return Response(
             render_invoice(invoice, name), media_type="application/pdf",
             headers={"content-disposition":
@@ -97,12 +97,11 @@ class InvoicesController(Controller):
         )
 
 
-def _owned(request: Request[Any, Any, Any], principal: Principal, invoice_id: UUID) -> Invoice:
+def _owned(invoices: InvoiceService, principal: Principal, invoice_id: UUID) -> Invoice:
     require_permission(principal, READ_PERMISSION)
     if principal.sandbox:
         raise NotFound("No such invoice", id=str(invoice_id))
-    container: Container = request.app.state.container
-    return container.invoices.get(principal.account_id, invoice_id)
+    return invoices.get(principal.account_id, invoice_id)
 
 
 def invoice_out(invoice: Invoice, *, lines: bool) -> InvoiceOut:

@@ -14,11 +14,13 @@ from typing import Any
 from litestar import Controller, Request, post
 from litestar.params import RawBody
 
-from adapters.bootstrap.container import Container
+from adapters.config.settings import Settings
 from adapters.http.billing.schemas import WebhookOut, WebhookResponse
+from adapters.http.injected import Service
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.schemas import Meta
 from adapters.stripe.webhook import verify_notification
+from application.billing.payment_notifications import PaymentNotifications
 from application.errors import PaymentsUnavailable
 
 MAX_WEBHOOK_BODY_BYTES = 1024 * 1024
@@ -31,9 +33,10 @@ class StripeWebhookController(Controller):
     @post("/webhook", operation_id="receiveStripeWebhook",
           summary="Receive a Stripe notification", status_code=200,
           sync_to_thread=True, request_max_body_size=MAX_WEBHOOK_BODY_BYTES)
-    def webhook(self, request: Request[Any, Any, Any], body: RawBody) -> WebhookResponse:
-        container: Container = request.app.state.container
-        secret = container.settings.billing.stripe_webhook_secret
+    def webhook(self, request: Request[Any, Any, Any], body: RawBody,
+        payment_notifications: Service[PaymentNotifications],
+        settings: Service[Settings]) -> WebhookResponse:
+        secret = settings.billing.stripe_webhook_secret
         if secret is None:
             raise PaymentsUnavailable(
                 "Stripe webhooks are not configured on this server (STRIPE_WEBHOOK_SECRET)"
@@ -41,7 +44,7 @@ class StripeWebhookController(Controller):
         notification = verify_notification(
             body, request.headers.get("stripe-signature"), secret
         )
-        outcome = container.payment_notifications.handle(
+        outcome = payment_notifications.handle(
             notification.id, notification.type, notification.object
         )
         return WebhookResponse(

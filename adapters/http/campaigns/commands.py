@@ -8,6 +8,7 @@ read model, a moment behind.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -15,7 +16,6 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
-from adapters.bootstrap.container import Container
 from adapters.http.campaigns.schemas import (
     CampaignCreateIn,
     CampaignRecipientsIn,
@@ -26,6 +26,7 @@ from adapters.http.campaigns.schemas import (
     RecipientsAddedResponse,
     ReviewIn,
 )
+from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_permission, require_platform_admin
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.audience import audience_of
@@ -33,6 +34,7 @@ from adapters.http.sms.schemas import Meta
 from adapters.postgres.identity.accounts import Principal
 from application.campaigns.commands import CampaignService, CreateCampaign
 from application.errors import ValidationFailed
+from application.sending.resolution import SendResolver
 from application.sending.send import BulkRecipient
 from domain.campaign import Campaign
 
@@ -52,17 +54,18 @@ def _respond(request: Request[Any, Any, Any], campaign: Campaign) -> CampaignSta
     return CampaignStateResponse(state_out(campaign), Meta(request_id=request_id_of(request.scope)))
 
 
-def create_campaign(request: Request[Any, Any, Any], data: CampaignCreateIn,
-                    principal: Principal) -> CampaignStateResponse:
+def create_campaign(
+    request: Request[Any, Any, Any], data: CampaignCreateIn, principal: Principal,
+    send_resolver: SendResolver, campaigns: CampaignService,
+) -> CampaignStateResponse:
     require_permission(principal, "sms.send")
-    container: Container = request.app.state.container
     # The executor sends through the messaging service directly, so the
     # sender ID and the template are settled here, once, for the campaign.
-    body = container.send_resolver.resolve(
+    body = send_resolver.resolve(
         principal.account_id, sender=data.sender, body=data.body,
         template_id=data.template_id, sandbox=principal.sandbox,
     )
-    campaign = _service(request).create(CreateCampaign(
+    campaign = campaigns.create(CreateCampaign(
         account_id=principal.account_id, sandbox=principal.sandbox, name=data.name,
         sender=data.sender, body=body, client_ref=data.client_ref,
         scheduled_at=data.schedule_at, unicode=data.unicode,
@@ -70,9 +73,16 @@ def create_campaign(request: Request[Any, Any, Any], data: CampaignCreateIn,
     return _respond(request, campaign)
 
 
-def _service(request: Request[Any, Any, Any]) -> CampaignService:
-    container: Container = request.app.state.container
-    return container.crm.campaigns
+def _account_command(
+    request: Request[Any, Any, Any], principal: Principal, campaign_id: UUID,
+    command: Callable[[str, bool, UUID, str], Campaign],
+) -> CampaignStateResponse:
+    """A change of state the account asks for (submit, pause, resume, cancel):
+    the same permission, the same arguments, the same answer."""
+    require_permission(principal, "sms.send")
+    return _respond(
+        request, command(principal.account_id, principal.sandbox, campaign_id, _actor(principal))
+    )
 
 
 def _actor(principal: Principal) -> str:
@@ -92,7 +102,8 @@ class CampaignCommandsController(Controller):
           status_code=200, sync_to_thread=True)
     def recipients(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
                    data: JSONBody[CampaignRecipientsIn],
-                   principal: NamedDependency[Principal]) -> RecipientsAddedResponse:
+                   principal: NamedDependency[Principal],
+                   campaigns: Service[CampaignService]) -> RecipientsAddedResponse:
         """Numbers with variables, groups, contacts or all contacts, onto a
         draft's list; call as often as needed. A number listed twice is kept once."""
         require_permission(principal, "sms.send")
@@ -101,7 +112,7 @@ class CampaignCommandsController(Controller):
             raise ValidationFailed(
                 "Name recipients, groupId, groupIds, contactIds or sendToAllContacts"
             )
-        added = _service(request).add_recipients(
+        added = campaigns.add_recipients(
             principal.account_id, principal.sandbox, campaign_id,
             [BulkRecipient(r.to, r.variables or {}) for r in data.recipients], audience,
         )
@@ -119,42 +130,38 @@ class CampaignCommandsController(Controller):
           summary="Submit a campaign for approval", status_code=200,
           sync_to_thread=True)
     def submit(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
-               principal: NamedDependency[Principal]) -> CampaignStateResponse:
+               principal: NamedDependency[Principal],
+               campaigns: Service[CampaignService]) -> CampaignStateResponse:
         """To pending_approval (approved at once for a trusted account)."""
-        require_permission(principal, "sms.send")
-        return _respond(request, _service(request).submit(
-            principal.account_id, principal.sandbox, campaign_id, _actor(principal)))
+        return _account_command(request, principal, campaign_id, campaigns.submit)
 
     @post("/{campaign_id:uuid}/pause", operation_id="pauseCampaign",
           summary="Pause a sending campaign", status_code=200,
           sync_to_thread=True)
     def pause(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
-              principal: NamedDependency[Principal]) -> CampaignStateResponse:
+              principal: NamedDependency[Principal],
+              campaigns: Service[CampaignService]) -> CampaignStateResponse:
         """No new chunk starts; messages already queued may still go."""
-        require_permission(principal, "sms.send")
-        return _respond(request, _service(request).pause(
-            principal.account_id, principal.sandbox, campaign_id, _actor(principal)))
+        return _account_command(request, principal, campaign_id, campaigns.pause)
 
     @post("/{campaign_id:uuid}/resume", operation_id="resumeCampaign",
           summary="Resume a paused campaign", status_code=200,
           sync_to_thread=True)
     def resume(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
-               principal: NamedDependency[Principal]) -> CampaignStateResponse:
+               principal: NamedDependency[Principal],
+               campaigns: Service[CampaignService]) -> CampaignStateResponse:
         """Continue after the last recipient sent."""
-        require_permission(principal, "sms.send")
-        return _respond(request, _service(request).resume(
-            principal.account_id, principal.sandbox, campaign_id, _actor(principal)))
+        return _account_command(request, principal, campaign_id, campaigns.resume)
 
     @post("/{campaign_id:uuid}/cancel", operation_id="cancelCampaign",
           summary="Cancel a campaign", status_code=200,
           sync_to_thread=True)
     def cancel(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
-               principal: NamedDependency[Principal]) -> CampaignStateResponse:
+               principal: NamedDependency[Principal],
+               campaigns: Service[CampaignService]) -> CampaignStateResponse:
         """Stops it for good; messages not yet submitted are cancelled and
         their reservations released."""
-        require_permission(principal, "sms.send")
-        return _respond(request, _service(request).cancel(
-            principal.account_id, principal.sandbox, campaign_id, _actor(principal)))
+        return _account_command(request, principal, campaign_id, campaigns.cancel)
 
 
 class AdminCampaignsController(Controller):
@@ -166,19 +173,20 @@ class AdminCampaignsController(Controller):
           summary="Approve a campaign (operators)", status_code=200,
           sync_to_thread=True)
     def approve(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
-                principal: NamedDependency[Principal],
+                principal: NamedDependency[Principal], campaigns: Service[CampaignService],
                 data: JSONBody[ReviewIn | None] = None) -> CampaignStateResponse:
         require_platform_admin(principal)
-        return _respond(request, _service(request).approve(campaign_id, _actor(principal)))
+        return _respond(request, campaigns.approve(campaign_id, _actor(principal)))
 
     @post("/{campaign_id:uuid}/reject", operation_id="rejectCampaign",
           summary="Reject a campaign (operators)", status_code=200,
           sync_to_thread=True)
     def reject(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
-               data: JSONBody[ReviewIn], principal: NamedDependency[Principal]
+               data: JSONBody[ReviewIn], principal: NamedDependency[Principal],
+               campaigns: Service[CampaignService]
                ) -> CampaignStateResponse:
         require_platform_admin(principal)
         if data.reason is None:
             raise ValidationFailed("A rejection needs a reason")
-        return _respond(request, _service(request).reject(
+        return _respond(request, campaigns.reject(
             campaign_id, _actor(principal), data.reason))

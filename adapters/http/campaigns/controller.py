@@ -13,9 +13,9 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from adapters.bootstrap.container import Container
 from adapters.http.campaigns.commands import create_campaign
 from adapters.http.campaigns.schemas import CampaignCreateIn, CampaignStateResponse
+from adapters.http.injected import Service
 from adapters.http.messages.schemas import (
     CampaignListResponse,
     CampaignOut,
@@ -26,8 +26,11 @@ from adapters.http.middleware.auth import authenticate
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize, pagination, run_query
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import Principal
+from adapters.postgres.identity.accounts import PostgresAccounts, Principal
+from adapters.postgres.read_models import ReadModels
+from application.campaigns.commands import CampaignService
 from application.errors import NotFound
+from application.sending.resolution import SendResolver
 from domain.money import micros_to_minor_units_ceiling
 from projections.campaign_progress import get_campaign, list_campaigns
 
@@ -50,15 +53,16 @@ class CampaignsController(Controller):
     @get("/", operation_id="listCampaigns", summary="List campaigns", sync_to_thread=True)
     def campaigns(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        read_models: Service[ReadModels], accounts: Service[PostgresAccounts],
         kind: KindFilter = None, status: StatusFilter = None,
         page_size: PageSize = DEFAULT_PAGE_SIZE, cursor: PageCursor = None,
     ) -> CampaignListResponse:
         """Newest first."""
         require_reader(principal)
-        result = run_query(request, list_campaigns, principal.account_id,
+        result = run_query(read_models, list_campaigns, principal.account_id,
                            sandbox=principal.sandbox, kind=kind, status=status,
                            page_size=page_size, cursor_token=cursor)
-        currency = _currency(request, principal)
+        currency = _currency(accounts, principal)
         return CampaignListResponse(
             data=[campaign_out(row, currency) for row in result[0]],
             pagination=pagination(page_size, result),
@@ -68,10 +72,12 @@ class CampaignsController(Controller):
     @post("/", operation_id="createCampaign", summary="Create a draft campaign",
           status_code=201, sync_to_thread=True)
     def create(self, request: Request[Any, Any, Any], data: JSONBody[CampaignCreateIn],
-               principal: NamedDependency[Principal]) -> CampaignStateResponse:
+               principal: NamedDependency[Principal],
+               campaigns: Service[CampaignService],
+               send_resolver: Service[SendResolver]) -> CampaignStateResponse:
         """A draft: name, from, body (with {{variables}}), and schedule_at or at
         once (sms.send). Recipients, submission and control are below."""
-        return create_campaign(request, data, principal)
+        return create_campaign(request, data, principal, send_resolver, campaigns)
 
     @get("/{campaign_id:str}", operation_id="getCampaign",
          summary="Get a campaign", sync_to_thread=True)
@@ -80,22 +86,22 @@ class CampaignsController(Controller):
         request: Request[Any, Any, Any],
         campaign_id: FromPath[str],
         principal: NamedDependency[Principal],
+        read_models: Service[ReadModels], accounts: Service[PostgresAccounts],
     ) -> CampaignResponse:
         require_reader(principal)
-        row = run_query(request, get_campaign, principal.account_id, campaign_id)
+        row = run_query(read_models, get_campaign, principal.account_id, campaign_id)
         # Until campaign.created is projected the mode is unknown (null), and
         # the campaign is shown to neither mode rather than possibly the wrong one.
         if row is None or row["sandbox"] is not principal.sandbox:
             raise NotFound("No such campaign", campaign_id=campaign_id)
         return CampaignResponse(
-            data=campaign_out(row, _currency(request, principal)),
+            data=campaign_out(row, _currency(accounts, principal)),
             meta=Meta(request_id=request_id_of(request.scope)),
         )
 
 
-def _currency(request: Request[Any, Any, Any], principal: Principal) -> str:
-    container: Container = request.app.state.container
-    return container.accounts.profile(principal.account_id).currency
+def _currency(accounts: PostgresAccounts, principal: Principal) -> str:
+    return accounts.profile(principal.account_id).currency
 
 
 def eta_seconds(row: dict[str, Any], now: datetime) -> int | None:

@@ -19,9 +19,11 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, JSONBody
 
-from adapters.bootstrap.container import Container
-from adapters.postgres.dispatch import route_callback_secret
+from adapters.http.injected import Service
+from adapters.postgres.dispatch import RouteCallbackSecrets
 from application.delivery.carriers import DeliveryReceipt, InboundMessage
+from application.delivery.inbound import InboundService
+from application.delivery.receipts import ReceiptProcessor
 
 
 class CarrierReceiptIn(msgspec.Struct):
@@ -44,11 +46,13 @@ class CallbackAccepted(msgspec.Struct):
     accepted: bool
 
 
-def _carrier_for(request: Request[Any, Any, Any], route: FromPath[str]) -> str:
+def _carrier_for(
+    request: Request[Any, Any, Any], route: FromPath[str],
+    callback_secrets: Service[RouteCallbackSecrets],
+) -> str:
     """The carrier of a route whose secret the request carries. A dependency,
     so that it runs before the body is read: no secret, no validation answer."""
-    container: Container = request.app.state.container
-    found = route_callback_secret(container.pool, route)
+    found = callback_secrets.of(route)
     secret = request.headers.get("x-carrier-secret", "")
     if found is None or not secret:
         raise NotAuthorizedException("Unknown route or missing X-Carrier-Secret")
@@ -69,11 +73,11 @@ class CarrierCallbacksController(Controller):
     def receipt(
         self, request: Request[Any, Any, Any], route: FromPath[str],
         data: JSONBody[CarrierReceiptIn], carrier: NamedDependency[str],
+        receipts: Service[ReceiptProcessor],
     ) -> CallbackAccepted:
-        container: Container = request.app.state.container
         raw = msgspec.json.encode(data).decode()
         # Stored, then answered: the dispatcher settles it in its next batch.
-        container.receipts.receive(DeliveryReceipt(
+        receipts.receive(DeliveryReceipt(
             carrier, data.message_id, data.status.strip().upper(), data.error_code,
             data.done_at, raw,
         ))
@@ -85,11 +89,11 @@ class CarrierCallbacksController(Controller):
     def inbound(
         self, request: Request[Any, Any, Any], route: FromPath[str],
         data: JSONBody[CarrierInboundIn], carrier: NamedDependency[str],
+        inbound: Service[InboundService],
     ) -> CallbackAccepted:
-        container: Container = request.app.state.container
         # `from` in any written form: read as an unknown type of number, with
         # the route's country for national ones, as SMPP numbers are.
-        container.inbound.receive(InboundMessage(
+        inbound.receive(InboundMessage(
             carrier, data.from_, data.to, data.body, data.received_at or datetime.now(UTC),
             route=route,
         ))

@@ -13,7 +13,6 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from adapters.bootstrap.container import Container
 from adapters.http.contacts.imports import import_out, job_out
 from adapters.http.contacts.schemas import (
     ContactIn,
@@ -27,15 +26,17 @@ from adapters.http.contacts.schemas import (
     ImportResponse,
     TagLinkIn,
 )
+from adapters.http.injected import Service
 from adapters.http.messages.schemas import Pagination
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import Principal
+from adapters.postgres.contacts.imports import PostgresContactImports
+from adapters.postgres.identity.accounts import PostgresAccounts, Principal
 from application.contacts.imports import ImportSession, import_json
 from application.contacts.ports import ContactPatch, ContactQuery
-from application.contacts.service import NewContact
+from application.contacts.service import ContactService, NewContact
 from application.errors import NotFound
 
 
@@ -62,11 +63,6 @@ def _meta(request: Request[Any, Any, Any]) -> Meta:
     return Meta(request_id=request_id_of(request.scope))
 
 
-def _container(request: Request[Any, Any, Any]) -> Container:
-    container: Container = request.app.state.container
-    return container
-
-
 class ContactsController(Controller):
     path = "/v1/contacts"
     tags = ["Contacts"]
@@ -75,13 +71,14 @@ class ContactsController(Controller):
     @get("/", operation_id="listContacts", summary="List contacts", sync_to_thread=True)
     def contacts(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        contacts: Service[ContactService],
         search: FromQuery[str | None] = None, group_id: FromQuery[str | None] = None,
         tag_id: FromQuery[str | None] = None, page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
     ) -> ContactListResponse:
         """Live contacts, newest first; `search` matches names and phone."""
         require_permission(principal, "contacts.read")
-        page = _container(request).crm.contacts.page(principal.account_id, ContactQuery(
+        page = contacts.page(principal.account_id, ContactQuery(
             search=search, group_id=uuid_or_404(group_id, "group"),
             tag_id=uuid_or_404(tag_id, "tag"), page_size=page_size, cursor=cursor,
         ))
@@ -95,10 +92,10 @@ class ContactsController(Controller):
           summary="Create a contact", status_code=201, sync_to_thread=True)
     def create(
         self, request: Request[Any, Any, Any], data: JSONBody[ContactIn],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], contacts: Service[ContactService],
     ) -> ContactResponse:
         require_permission(principal, "contacts.write")
-        row = _container(request).crm.contacts.create(NewContact(
+        row = contacts.create(NewContact(
             principal.account_id, data.phone, first_name=data.first_name or data.firstName,
             last_name=data.last_name or data.lastName, email=data.email,
             reference=data.reference, custom_fields=data.custom_fields or {},
@@ -110,10 +107,10 @@ class ContactsController(Controller):
          summary="Get a contact", sync_to_thread=True)
     def contact(
         self, request: Request[Any, Any, Any], contact_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], contacts: Service[ContactService],
     ) -> ContactResponse:
         require_permission(principal, "contacts.read")
-        row = _container(request).crm.contacts.get(principal.account_id, contact_id)
+        row = contacts.get(principal.account_id, contact_id)
         return ContactResponse(data=contact_out(row), meta=_meta(request))
 
     @patch("/{contact_id:uuid}", operation_id="updateContact",
@@ -121,9 +118,10 @@ class ContactsController(Controller):
     def update(
         self, request: Request[Any, Any, Any], contact_id: FromPath[UUID],
         data: JSONBody[ContactPatchIn], principal: NamedDependency[Principal],
+        contacts: Service[ContactService],
     ) -> ContactResponse:
         require_permission(principal, "contacts.write")
-        row = _container(request).crm.contacts.update(principal.account_id, contact_id,
+        row = contacts.update(principal.account_id, contact_id,
                                                        ContactPatch(
             phone=data.phone, first_name=data.first_name, last_name=data.last_name,
             email=data.email, reference=data.reference, custom_fields=data.custom_fields,
@@ -135,11 +133,11 @@ class ContactsController(Controller):
             sync_to_thread=True)
     def delete_contact(
         self, request: Request[Any, Any, Any], contact_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], contacts: Service[ContactService],
     ) -> DeletedResponse:
         """Soft: the contact is no longer listed or sent to; its number is free."""
         require_permission(principal, "contacts.write")
-        _container(request).crm.contacts.delete(principal.account_id, contact_id)
+        contacts.delete(principal.account_id, contact_id)
         return DeletedResponse(DeletedOut(str(contact_id), True), _meta(request))
 
     @post("/{contact_id:uuid}/tags", operation_id="tagContact",
@@ -148,11 +146,12 @@ class ContactsController(Controller):
     def tag(
         self, request: Request[Any, Any, Any], contact_id: FromPath[UUID],
         data: JSONBody[TagLinkIn], principal: NamedDependency[Principal],
+        contacts: Service[ContactService],
     ) -> ContactResponse:
         require_permission(principal, "contacts.write")
         tag_id = uuid_or_404(data.tag_id, "tag")
         assert tag_id is not None
-        row = _container(request).crm.contacts.tag(principal.account_id, contact_id, tag_id)
+        row = contacts.tag(principal.account_id, contact_id, tag_id)
         return ContactResponse(data=contact_out(row), meta=_meta(request))
 
     @delete("/{contact_id:uuid}/tags/{tag_id:uuid}", operation_id="untagContact",
@@ -161,9 +160,9 @@ class ContactsController(Controller):
     def untag(
         self, request: Request[Any, Any, Any], contact_id: FromPath[UUID],
         tag_id: FromPath[UUID], principal: NamedDependency[Principal],
+        contacts: Service[ContactService],
     ) -> ContactResponse:
         require_permission(principal, "contacts.write")
-        contacts = _container(request).crm.contacts
         contacts.untag(principal.account_id, contact_id, tag_id)
         return ContactResponse(
             data=contact_out(contacts.get(principal.account_id, contact_id)),
@@ -174,16 +173,16 @@ class ContactsController(Controller):
           summary="Import contacts from JSON", status_code=200, sync_to_thread=True)
     def import_contacts(
         self, request: Request[Any, Any, Any], data: JSONBody[ImportIn],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], accounts: Service[PostgresAccounts],
+        contacts: Service[ContactService], contact_imports: Service[PostgresContactImports],
     ) -> ImportResponse:
         """Up to 10,000 contacts as JSON; the report's lines are 1-based
         positions in `contacts`."""
         require_permission(principal, "contacts.write")
-        crm = _container(request).crm
         group_id = uuid_or_404(data.group_id or data.groupId, "group")
         if group_id is not None:
-            crm.contacts.require_group(principal.account_id, group_id)
-        session = ImportSession(crm.imports, _container(request).accounts,
+            contacts.require_group(principal.account_id, group_id)
+        session = ImportSession(contact_imports, accounts,
                                 principal.account_id, group_id, "json")
         rows = [
             {"phone": c.phone, "first_name": c.first_name or c.firstName,
@@ -198,11 +197,11 @@ class ContactsController(Controller):
          summary="Get an import's progress", sync_to_thread=True)
     def import_job(
         self, request: Request[Any, Any, Any], import_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], contact_imports: Service[PostgresContactImports],
     ) -> ImportResponse:
         """An import's progress while it runs, and its report once done."""
         require_permission(principal, "contacts.read")
-        row = _container(request).crm.imports.get(principal.account_id, import_id)
+        row = contact_imports.get(principal.account_id, import_id)
         if row is None:
             raise NotFound("No such import", import_id=str(import_id))
         return ImportResponse(data=job_out(row), meta=_meta(request))

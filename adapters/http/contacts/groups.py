@@ -11,7 +11,6 @@ from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
-from adapters.bootstrap.container import Container
 from adapters.http.contacts.imports import MAX_CSV_BYTES, import_out, stream_csv
 from adapters.http.contacts.schemas import (
     DeletedOut,
@@ -22,12 +21,15 @@ from adapters.http.contacts.schemas import (
     LabelOut,
     LabelResponse,
 )
+from adapters.http.injected import Service
 from adapters.http.messages.schemas import Pagination
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import Principal
+from adapters.postgres.contacts.imports import PostgresContactImports
+from adapters.postgres.identity.accounts import PostgresAccounts, Principal
 from application.contacts.imports import ImportSession
+from application.contacts.service import ContactService
 
 
 def label_out(row: dict[str, Any]) -> LabelOut:
@@ -43,11 +45,6 @@ def _labels(request: Request[Any, Any, Any], rows: list[dict[str, Any]]) -> Labe
     )
 
 
-def _container(request: Request[Any, Any, Any]) -> Container:
-    container: Container = request.app.state.container
-    return container
-
-
 class ContactGroupsController(Controller):
     path = "/v1/contacts/groups"
     tags = ["Contacts"]
@@ -55,27 +52,30 @@ class ContactGroupsController(Controller):
 
     @get("/", operation_id="listContactGroups", summary="List contact groups", sync_to_thread=True)
     def groups(self, request: Request[Any, Any, Any],
-               principal: NamedDependency[Principal]) -> LabelListResponse:
+               principal: NamedDependency[Principal],
+               contacts: Service[ContactService]) -> LabelListResponse:
         """Every group of the account, by name, with its live contacts counted."""
         require_permission(principal, "contacts.read")
-        return _labels(request, _container(request).crm.contacts.groups(principal.account_id))
+        return _labels(request, contacts.groups(principal.account_id))
 
     @post("/", operation_id="createContactGroup",
           summary="Create a contact group", status_code=201, sync_to_thread=True)
     def create(self, request: Request[Any, Any, Any], data: JSONBody[LabelIn],
-               principal: NamedDependency[Principal]) -> LabelResponse:
+               principal: NamedDependency[Principal],
+               contacts: Service[ContactService]) -> LabelResponse:
         require_permission(principal, "contacts.write")
-        row = _container(request).crm.contacts.create_group(principal.account_id, data.name)
+        row = contacts.create_group(principal.account_id, data.name)
         return LabelResponse(label_out(row), Meta(request_id=request_id_of(request.scope)))
 
     @delete("/{group_id:uuid}", operation_id="deleteContactGroup",
             summary="Delete a contact group", status_code=200,
             sync_to_thread=True)
     def delete_group(self, request: Request[Any, Any, Any], group_id: FromPath[UUID],
-               principal: NamedDependency[Principal]) -> DeletedResponse:
+               principal: NamedDependency[Principal],
+               contacts: Service[ContactService]) -> DeletedResponse:
         """The group goes; its contacts stay."""
         require_permission(principal, "contacts.write")
-        _container(request).crm.contacts.delete_group(principal.account_id, group_id)
+        contacts.delete_group(principal.account_id, group_id)
         return DeletedResponse(DeletedOut(str(group_id), True),
                                Meta(request_id=request_id_of(request.scope)))
 
@@ -83,16 +83,18 @@ class ContactGroupsController(Controller):
           summary="Import contacts into a group from CSV", status_code=200,
           request_max_body_size=MAX_CSV_BYTES)
     async def import_csv(self, request: Request[Any, Any, Any], group_id: FromPath[UUID],
-                         principal: NamedDependency[Principal]) -> ImportResponse:
+                         principal: NamedDependency[Principal],
+                         accounts: Service[PostgresAccounts],
+                         contact_imports: Service[PostgresContactImports],
+                         contacts: Service[ContactService]) -> ImportResponse:
         """The body is the CSV file itself (Content-Type: text/csv), UTF-8, with a
         header row: phone,name,email,custom_field... Rows are written as they
         arrive; GET /v1/contacts/imports/{id} follows a long import."""
         require_permission(principal, "contacts.write")
-        container = _container(request)
-        await asyncio.to_thread(container.crm.contacts.require_group, principal.account_id,
+        await asyncio.to_thread(contacts.require_group, principal.account_id,
                                 group_id)
         session = await asyncio.to_thread(
-            ImportSession, container.crm.imports, container.accounts, principal.account_id,
+            ImportSession, contact_imports, accounts, principal.account_id,
             group_id, "csv",
         )
         report = await stream_csv(request.stream(), session)
@@ -107,24 +109,27 @@ class ContactTagsController(Controller):
 
     @get("/", operation_id="listContactTags", summary="List contact tags", sync_to_thread=True)
     def tags_(self, request: Request[Any, Any, Any],
-              principal: NamedDependency[Principal]) -> LabelListResponse:
+              principal: NamedDependency[Principal],
+              contacts: Service[ContactService]) -> LabelListResponse:
         require_permission(principal, "contacts.read")
-        return _labels(request, _container(request).crm.contacts.tags(principal.account_id))
+        return _labels(request, contacts.tags(principal.account_id))
 
     @post("/", operation_id="createContactTag",
           summary="Create a contact tag", status_code=201, sync_to_thread=True)
     def create(self, request: Request[Any, Any, Any], data: JSONBody[LabelIn],
-               principal: NamedDependency[Principal]) -> LabelResponse:
+               principal: NamedDependency[Principal],
+               contacts: Service[ContactService]) -> LabelResponse:
         require_permission(principal, "contacts.write")
-        row = _container(request).crm.contacts.create_tag(principal.account_id, data.name)
+        row = contacts.create_tag(principal.account_id, data.name)
         return LabelResponse(label_out(row), Meta(request_id=request_id_of(request.scope)))
 
     @delete("/{tag_id:uuid}", operation_id="deleteContactTag",
             summary="Delete a contact tag", status_code=200,
             sync_to_thread=True)
     def delete_tag(self, request: Request[Any, Any, Any], tag_id: FromPath[UUID],
-               principal: NamedDependency[Principal]) -> DeletedResponse:
+               principal: NamedDependency[Principal],
+               contacts: Service[ContactService]) -> DeletedResponse:
         require_permission(principal, "contacts.write")
-        _container(request).crm.contacts.delete_tag(principal.account_id, tag_id)
+        contacts.delete_tag(principal.account_id, tag_id)
         return DeletedResponse(DeletedOut(str(tag_id), True),
                                Meta(request_id=request_id_of(request.scope)))

@@ -9,13 +9,13 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 
-from adapters.bootstrap.container import Container
 from adapters.http.contacts.schemas import (
     OptOutIn,
     OptOutListResponse,
     OptOutOut,
     OptOutResponse,
 )
+from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.pagination import (
@@ -28,6 +28,8 @@ from adapters.http.pagination import (
 from adapters.http.sms.schemas import Meta
 from adapters.postgres.contacts.opt_out_list import latest_opt_out, list_opt_outs
 from adapters.postgres.identity.accounts import Principal
+from adapters.postgres.read_models import ReadModels
+from application.contacts.service import ContactService
 
 
 def opt_out_out(row: dict[str, Any]) -> OptOutOut:
@@ -42,11 +44,12 @@ class OptOutsController(Controller):
 
     @get("/", operation_id="listOptOuts", summary="List opt-outs", sync_to_thread=True)
     def opt_outs(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        read_models: Service[ReadModels],
                  page_size: PageSize = DEFAULT_PAGE_SIZE,
                  cursor: PageCursor = None) -> OptOutListResponse:
         """Numbers opted out now, newest first, with the source and time."""
         require_permission(principal, "contacts.read")
-        result = run_query(request, list_opt_outs, principal.account_id, page_size=page_size,
+        result = run_query(read_models, list_opt_outs, principal.account_id, page_size=page_size,
                            cursor_token=cursor)
         return OptOutListResponse(
             data=[opt_out_out(row) for row in result[0]],
@@ -57,11 +60,12 @@ class OptOutsController(Controller):
     @post("/", operation_id="createOptOut",
           summary="Opt a number out", status_code=201, sync_to_thread=True)
     def opt_out(self, request: Request[Any, Any, Any], data: JSONBody[OptOutIn],
-                principal: NamedDependency[Principal]) -> OptOutResponse:
+                principal: NamedDependency[Principal],
+                contacts: Service[ContactService],
+                read_models: Service[ReadModels]) -> OptOutResponse:
         """Opt a number out of this account's messages (it stays in its groups)."""
         require_permission(principal, "contacts.write")
-        container: Container = request.app.state.container
-        number = container.crm.contacts.opt_out(principal.account_id, data.phone, data.source)
-        row = run_query(request, latest_opt_out, principal.account_id, number)
+        number = contacts.opt_out(principal.account_id, data.phone, data.source)
+        row = run_query(read_models, latest_opt_out, principal.account_id, number)
         assert row is not None
         return OptOutResponse(opt_out_out(row), Meta(request_id=request_id_of(request.scope)))

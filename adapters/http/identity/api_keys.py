@@ -16,7 +16,7 @@ from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
-from adapters.bootstrap.container import Container
+from adapters.http.injected import Service
 from adapters.http.messages.schemas import Pagination
 from adapters.http.middleware.auth import authenticate, require_permission, requires_permissions
 from adapters.http.middleware.request_id import request_id_of
@@ -91,11 +91,6 @@ def _out(info: KeyInfo) -> ApiKeyOut:
     )
 
 
-def _service(request: Request[Any, Any, Any]) -> ApiKeyService:
-    container: Container = request.app.state.container
-    return container.api_key_service
-
-
 class ApiKeysController(Controller):
     path = "/v1/settings/api-keys"
     tags = ["Settings"]
@@ -103,10 +98,11 @@ class ApiKeysController(Controller):
 
     @get("/", operation_id="listApiKeys", summary="List API keys", sync_to_thread=True)
     def list_keys(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        api_keys: Service[ApiKeyService],
     ) -> ApiKeyListResponse:
         require_permission(principal, MANAGE_PERMISSION)
-        keys = [_out(info) for info in _service(request).list(principal.account_id)]
+        keys = [_out(info) for info in api_keys.list(principal.account_id)]
         return ApiKeyListResponse(
             data=keys,
             pagination=Pagination(len(keys), MAX_ACTIVE_KEYS_PER_ACCOUNT, False, None),
@@ -117,10 +113,10 @@ class ApiKeysController(Controller):
           summary="Create an API key (secret shown once)", status_code=201, sync_to_thread=True)
     def create_key(
         self, request: Request[Any, Any, Any], data: JSONBody[CreateApiKeyRequest],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], api_keys: Service[ApiKeyService],
     ) -> CreatedApiKeyResponse:
         require_permission(principal, MANAGE_PERMISSION)
-        created = _service(request).create(CreateKey(
+        created = api_keys.create(CreateKey(
             account_id=principal.account_id, name=data.name,
             permissions=tuple(data.permissions), mode=data.mode,
             creator_permissions=principal.permissions, creator_sandbox=principal.sandbox,
@@ -142,10 +138,10 @@ class ApiKeysController(Controller):
             sync_to_thread=True)
     def revoke_key(
         self, request: Request[Any, Any, Any], key_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], api_keys: Service[ApiKeyService],
     ) -> RevokedApiKeyResponse:
         require_permission(principal, MANAGE_PERMISSION)
-        _service(request).revoke(principal.account_id, key_id)
+        api_keys.revoke(principal.account_id, key_id)
         return RevokedApiKeyResponse(
             data=RevokedApiKeyOut(id=str(key_id), revoked=True),
             meta=Meta(request_id=request_id_of(request.scope)),

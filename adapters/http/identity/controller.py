@@ -21,7 +21,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import JSONBody
 
-from adapters.bootstrap.container import Container
+from adapters.bootstrap.identity import Identity
 from adapters.http.identity.schemas import (
     AccountSummaryOut,
     ChangePasswordRequest,
@@ -39,6 +39,7 @@ from adapters.http.identity.schemas import (
     TokensResponse,
     UserOut,
 )
+from adapters.http.injected import Service
 from adapters.http.middleware.address_limits import AddressLimits, error_with_retry_after
 from adapters.http.middleware.auth import authenticate
 from adapters.http.middleware.bearer import access_claims, session_token
@@ -53,24 +54,16 @@ from domain.errors import DomainError
 log = logging.getLogger(__name__)
 
 
-def _container(request: Request[Any, Any, Any]) -> Container:
-    container: Container = request.app.state.container
-    return container
-
-
-def _limits(request: Request[Any, Any, Any]) -> AddressLimits:
-    limits: AddressLimits = request.app.state.address_limits
-    return limits
-
-
-async def _sign_in_attempt(request: Request[Any, Any, Any], *, hashes: bool = True) -> str:
+async def _sign_in_attempt(
+    request: Request[Any, Any, Any], identity: Identity, limits: AddressLimits, *,
+    hashes: bool = True,
+) -> str:
     """The client's address, once it has taken a sign-in attempt (429
     RATE_LIMITED with Retry-After when it has none left). A request that
     would hash a password while every slot and waiting place is taken is
     refused first (503), before it costs a query."""
-    if hashes and _container(request).identity.hash_slots.saturated():
+    if hashes and identity.hash_slots.saturated():
         raise busy()
-    limits = _limits(request)
     client = limits.client(request.scope)
     await limits.sign_in(client)
     return client
@@ -115,11 +108,12 @@ class AuthController(Controller):
     @post("/register", operation_id="register",
           summary="Create an account and its owner", status_code=201)
     async def register(
-        self, request: Request[Any, Any, Any], data: JSONBody[RegisterRequest]
+        self, request: Request[Any, Any, Any], data: JSONBody[RegisterRequest],
+        identity: Service[Identity], address_limits: Service[AddressLimits],
     ) -> TokensResponse:
-        await _sign_in_attempt(request)
+        await _sign_in_attempt(request, identity, address_limits)
         tokens = await sync_to_thread(
-            _container(request).identity.sessions.register,
+            identity.sessions.register,
             Registration(
                 email=data.email, password=data.password, name=data.name,
                 company_name=data.company_name or data.name, currency=data.currency.upper(),
@@ -132,20 +126,22 @@ class AuthController(Controller):
     @post("/login", operation_id="login",
           summary="Sign in with email and password", status_code=200)
     async def login(
-        self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]
+        self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest],
+        identity: Service[Identity], address_limits: Service[AddressLimits],
     ) -> TokensResponse:
-        client = await _sign_in_attempt(request)
+        client = await _sign_in_attempt(request, identity, address_limits)
         tokens = await sync_to_thread(
-            _container(request).identity.sessions.login, data.email, data.password, client
+            identity.sessions.login, data.email, data.password, client
         )
         return tokens_response(request, tokens)
 
     @post("/refresh", operation_id="refreshSession",
           summary="Rotate a refresh token for new tokens", status_code=200, sync_to_thread=True)
     def refresh(
-        self, request: Request[Any, Any, Any], data: JSONBody[RefreshRequest]
+        self, request: Request[Any, Any, Any], data: JSONBody[RefreshRequest],
+        identity: Service[Identity],
     ) -> TokensResponse:
-        tokens = _container(request).identity.sessions.refresh(data.refresh_token)
+        tokens = identity.sessions.refresh(data.refresh_token)
         return tokens_response(request, tokens)
 
     @get(
@@ -153,11 +149,11 @@ class AuthController(Controller):
         dependencies={"principal": Provide(authenticate, sync_to_thread=False)},
     )
     def me(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        identity: Service[Identity],
     ) -> MeResponse:
         if principal.user_id is None:
             raise PermissionDeniedException("An API key is not a user; sign in to see /me")
-        identity = _container(request).identity
         user = identity.sessions.user(principal.user_id)
         account = identity.profiles.profile(user.account_id).settings
         return MeResponse(
@@ -176,25 +172,26 @@ class AuthController(Controller):
     @post("/logout", operation_id="logout",
           summary="Sign out (revoke the session)", status_code=200, sync_to_thread=True)
     def logout(
-        self, request: Request[Any, Any, Any], data: JSONBody[LogoutRequest]
+        self, request: Request[Any, Any, Any], data: JSONBody[LogoutRequest],
+        identity: Service[Identity],
     ) -> DoneResponse:
-        container = _container(request)
         token = session_token(request)
-        session_id = access_claims(container, token).session_id if token else None
+        session_id = access_claims(identity, token).session_id if token else None
         if session_id is None and not data.refresh_token:
             raise NotAuthorizedException("Send the refresh token, or the access token")
-        container.identity.sessions.logout(data.refresh_token, session_id)
+        identity.sessions.logout(data.refresh_token, session_id)
         return _done(request, "Signed out")
 
     @post("/forgot-password", operation_id="forgotPassword",
           summary="Send a password-reset mail", status_code=200)
     async def forgot_password(
-        self, request: Request[Any, Any, Any], data: JSONBody[ForgotPasswordRequest]
+        self, request: Request[Any, Any, Any], data: JSONBody[ForgotPasswordRequest],
+        identity: Service[Identity], address_limits: Service[AddressLimits],
     ) -> Response[DoneResponse]:
         # Answered before any lookup; the lookup and the mail run afterwards,
         # so neither the answer nor its timing tells whether the email exists.
-        await _sign_in_attempt(request, hashes=False)
-        passwords = _container(request).identity.passwords
+        await _sign_in_attempt(request, identity, address_limits, hashes=False)
+        passwords = identity.passwords
         return Response(
             _done(request, "If this address has an account, a reset link is on its way"),
             background=BackgroundTask(_in_thread, passwords.send_reset_mail, data.email),
@@ -204,9 +201,10 @@ class AuthController(Controller):
           summary="Set a new password with a reset token", status_code=200,
           sync_to_thread=True)
     def reset_password(
-        self, request: Request[Any, Any, Any], data: JSONBody[ResetPasswordRequest]
+        self, request: Request[Any, Any, Any], data: JSONBody[ResetPasswordRequest],
+        identity: Service[Identity],
     ) -> DoneResponse:
-        _container(request).identity.passwords.reset(data.token, data.password)
+        identity.passwords.reset(data.token, data.password)
         return _done(request, "Password changed; sign in with the new one")
 
     @post(
@@ -217,16 +215,16 @@ class AuthController(Controller):
     )
     def change_password(
         self, request: Request[Any, Any, Any], data: JSONBody[ChangePasswordRequest],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], identity: Service[Identity],
+        address_limits: Service[AddressLimits],
     ) -> DoneResponse:
         if principal.user_id is None:
             raise PermissionDeniedException("An API key has no password; sign in as a user")
-        container = _container(request)
         token = session_token(request)
-        session_id = access_claims(container, token).session_id if token else None
-        container.identity.passwords.change(
+        session_id = access_claims(identity, token).session_id if token else None
+        identity.passwords.change(
             principal.user_id, session_id, data.current_password, data.new_password,
-            _limits(request).client(request.scope),
+            address_limits.client(request.scope),
         )
         return _done(request, "Password changed; other sessions are signed out")
 

@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.params import JSONBody
 
-from adapters.bootstrap.container import Container
+from adapters.bootstrap.identity import Identity
 from adapters.http.identity.controller import tokens_response
 from adapters.http.identity.schemas import (
     GoogleSignInRequest,
@@ -16,17 +16,17 @@ from adapters.http.identity.schemas import (
     GoogleUrlResponse,
     TokensResponse,
 )
+from adapters.http.injected import Service
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.schemas import Meta
 from application.errors import NotFound
 from application.identity.oidc import OidcSignIn
 
 
-def _oidc(request: Request[Any, Any, Any]) -> OidcSignIn:
-    container: Container = request.app.state.container
-    if container.identity.oidc is None:
+def _oidc(identity: Identity) -> OidcSignIn:
+    if identity.oidc is None:
         raise NotFound("Google sign-in is not configured on this server")
-    return container.identity.oidc
+    return identity.oidc
 
 
 class GoogleAuthController(Controller):
@@ -34,8 +34,10 @@ class GoogleAuthController(Controller):
     tags = ["Auth"]
 
     @get("/url", operation_id="getGoogleAuthUrl", summary="Google sign-in URL", sync_to_thread=True)
-    def url(self, request: Request[Any, Any, Any]) -> GoogleUrlResponse:
-        start = _oidc(request).start()
+    def url(
+        self, request: Request[Any, Any, Any], identity: Service[Identity]
+    ) -> GoogleUrlResponse:
+        start = _oidc(identity).start()
         return GoogleUrlResponse(
             data=GoogleUrlOut(url=start.url, state=start.state),
             meta=Meta(request_id=request_id_of(request.scope)),
@@ -44,6 +46,7 @@ class GoogleAuthController(Controller):
     @post("/", operation_id="googleSignIn",
           summary="Sign in with Google (OIDC code)", status_code=200, sync_to_thread=True)
     def sign_in(
-        self, request: Request[Any, Any, Any], data: JSONBody[GoogleSignInRequest]
+        self, request: Request[Any, Any, Any], data: JSONBody[GoogleSignInRequest],
+        identity: Service[Identity],
     ) -> TokensResponse:
-        return tokens_response(request, _oidc(request).finish(data.code, data.state))
+        return tokens_response(request, _oidc(identity).finish(data.code, data.state))

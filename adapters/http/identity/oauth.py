@@ -17,7 +17,7 @@ import msgspec
 from litestar import Controller, Request, Response, post
 from litestar.exceptions import NotAuthorizedException, ValidationException
 
-from adapters.bootstrap.container import Container
+from adapters.http.injected import Service
 from adapters.http.middleware.address_limits import (
     FAILED_KEYS_MESSAGE,
     AddressLimits,
@@ -27,6 +27,7 @@ from adapters.http.middleware.address_limits import (
 from adapters.http.middleware.credentials import MAX_CREDENTIAL_LENGTH
 from adapters.http.sms.schemas import NO_NUL
 from adapters.postgres.identity.access_tokens import IssuedToken
+from adapters.postgres.identity.accounts import PostgresAccounts
 from domain.errors import DomainError
 
 MAX_TOKEN_REQUEST_BYTES = 4096
@@ -72,19 +73,21 @@ class OAuthController(Controller):
 
     @post("/access_token", operation_id="createAccessToken",
           summary="OAuth client credentials: get a bearer token", status_code=200)
-    async def access_token(self, request: Request[Any, Any, Any]) -> Response[AccessTokenResponse]:
+    async def access_token(
+        self, request: Request[Any, Any, Any], accounts: Service[PostgresAccounts],
+        address_limits: Service[AddressLimits],
+    ) -> Response[AccessTokenResponse]:
         """Exchange an API key and secret for a 1-hour Bearer token."""
         data = _decode(request.headers.get("content-type", ""), await request.body())
-        container: Container = request.app.state.container
         # A wrong client_secret is a failed API credential like any other:
         # counted per client address, and refused once there are too many.
-        limits: AddressLimits = request.app.state.address_limits
+        limits = address_limits
         client = limits.client(request.scope)
         refused_s = limits.failed_key_refusal(client)
         if refused_s is not None:
             raise TooManyAttempts(FAILED_KEYS_MESSAGE, retry_after=refused_s)
         try:
-            issued = await asyncio.to_thread(_issue, container, data)
+            issued = await asyncio.to_thread(_issue, accounts, data)
         except NotAuthorizedException:
             decision = await limits.count_failed_key(client)
             if not decision.allowed:
@@ -98,8 +101,8 @@ class OAuthController(Controller):
         )
 
 
-def _issue(container: Container, data: AccessTokenRequest) -> IssuedToken:
-    grant = container.accounts.keys.verify(data.client_id, data.client_secret)
+def _issue(accounts: PostgresAccounts, data: AccessTokenRequest) -> IssuedToken:
+    grant = accounts.keys.verify(data.client_id, data.client_secret)
     if grant is None:
         raise NotAuthorizedException("Invalid client_id or client_secret")
-    return container.accounts.tokens.issue(grant)
+    return accounts.tokens.issue(grant)

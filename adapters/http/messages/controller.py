@@ -11,7 +11,8 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from adapters.bootstrap.container import Container
+from adapters.eventstore.unprojected import UnprojectedMessages
+from adapters.http.injected import Service
 from adapters.http.messages.schemas import (
     MessageDetailOut,
     MessageEventOut,
@@ -34,7 +35,9 @@ from adapters.http.pagination import (
 )
 from adapters.http.sms.schemas import Meta
 from adapters.postgres.identity.accounts import Principal
+from adapters.postgres.read_models import ReadModels
 from application.errors import NotFound, check_text
+from application.sending.sandbox import SandboxService
 from domain.money import micros_to_decimal
 from projections.message_log import get_message, list_messages
 
@@ -64,13 +67,15 @@ class MessagesController(Controller):
         request: Request[Any, Any, Any],
         message_id: FromPath[str],
         principal: NamedDependency[Principal],
+        read_models: Service[ReadModels],
+        sandbox: Service[SandboxService], unprojected: Service[UnprojectedMessages],
     ) -> MessageResponse:
         require_permission(principal, "sms.read")
-        row = run_query(request, get_message, principal.account_id, message_id)
+        row = run_query(read_models, get_message, principal.account_id, message_id)
         if row is None:  # perhaps sent a moment ago: the log is not there yet
-            row = _from_store(request, principal.account_id, message_id)
+            row = _from_store(read_models, unprojected, principal.account_id, message_id)
         if row is None or row["sandbox"] != principal.sandbox or _reset_away(
-            request, principal, row
+            sandbox, principal, row
         ):
             raise NotFound("No such message", message_id=message_id)
         return MessageResponse(
@@ -82,6 +87,7 @@ class MessagesController(Controller):
         self,
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
+        read_models: Service[ReadModels], sandbox: Service[SandboxService],
         status: StatusFilter = None,
         from_date: RangeStart = None,
         to_date: RangeEnd = None,
@@ -93,7 +99,8 @@ class MessagesController(Controller):
     ) -> MessageListResponse:
         require_permission(principal, "sms.read")
         return message_page(
-            request, principal, status=status, from_date=from_date, to_date=to_date,
+            request, principal, read_models, sandbox, status=status, from_date=from_date,
+            to_date=to_date,
             destination=destination, campaign_id=campaign_id, client_ref=client_ref,
             page_size=page_size, cursor=cursor,
         )
@@ -107,6 +114,8 @@ class MessagesController(Controller):
         request: Request[Any, Any, Any],
         client_ref: FromPath[str],
         principal: NamedDependency[Principal],
+        read_models: Service[ReadModels],
+        unprojected: Service[UnprojectedMessages], sandbox: Service[SandboxService],
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
     ) -> MessageListResponse:
@@ -116,15 +125,13 @@ class MessagesController(Controller):
         check_text(client_ref, "client_ref")
         if cursor is not None:
             return message_page(
-                request, principal, status=None, from_date=None, to_date=None,
+                request, principal, read_models, sandbox, status=None, from_date=None, to_date=None,
                 destination=None, campaign_id=None, client_ref=client_ref,
                 page_size=page_size, cursor=cursor,
             )
-        container: Container = request.app.state.container
-        result = run_query(
-            request, container.unprojected.first_page_by_client_ref, principal.account_id,
+        result = run_query(read_models, unprojected.first_page_by_client_ref, principal.account_id,
             client_ref, sandbox=principal.sandbox,
-            accepted_after=_sandbox_cutoff(request, principal), page_size=page_size,
+            accepted_after=_sandbox_cutoff(sandbox, principal), page_size=page_size,
         )
         return MessageListResponse(
             data=[message_out(row) for row in result[0]],
@@ -136,6 +143,8 @@ class MessagesController(Controller):
 def message_page(
     request: Request[Any, Any, Any],
     principal: Principal,
+    read_models: ReadModels,
+    sandbox: SandboxService,
     *,
     status: str | None,
     from_date: str | None,
@@ -150,13 +159,12 @@ def message_page(
         if text is not None:
             check_text(text, name)  # a NUL would fail the query: VALIDATION_ERROR instead
     dates = date_range(from_date, to_date)
-    result = run_query(
-        request, list_messages, principal.account_id,
+    result = run_query(read_models, list_messages, principal.account_id,
         status=status, from_date=dates.start, to_date=dates.end,
         destination=destination_filter(destination), campaign_id=campaign_id,
         client_ref=client_ref, sandbox=principal.sandbox,
         page_size=page_size, cursor_token=cursor,
-        accepted_after=_sandbox_cutoff(request, principal),
+        accepted_after=_sandbox_cutoff(sandbox, principal),
     )
     return MessageListResponse(
         data=[message_out(row) for row in result[0]],
@@ -165,21 +173,21 @@ def message_page(
     )
 
 
-def _from_store(request: Request[Any, Any, Any], account_id: str, message_id: str) -> Row | None:
-    container: Container = request.app.state.container
-    return run_query(request, container.unprojected.message, account_id, message_id)
+def _from_store(
+    read_models: ReadModels, unprojected: UnprojectedMessages, account_id: str, message_id: str
+) -> Row | None:
+    return run_query(read_models, unprojected.message, account_id, message_id)
 
 
-def _sandbox_cutoff(request: Request[Any, Any, Any], principal: Principal) -> datetime | None:
+def _sandbox_cutoff(sandbox: SandboxService, principal: Principal) -> datetime | None:
     """A sandbox's messages accepted before its latest reset are hidden."""
     if not principal.sandbox:
         return None
-    container: Container = request.app.state.container
-    return container.sandbox.last_reset(principal.account_id)
+    return sandbox.last_reset(principal.account_id)
 
 
-def _reset_away(request: Request[Any, Any, Any], principal: Principal, row: Row) -> bool:
-    cutoff = _sandbox_cutoff(request, principal)
+def _reset_away(sandbox: SandboxService, principal: Principal, row: Row) -> bool:
+    cutoff = _sandbox_cutoff(sandbox, principal)
     return cutoff is not None and row["accepted_at"] <= cutoff
 
 

@@ -10,12 +10,14 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery
 
+from adapters.http.injected import Service
 from adapters.http.messages.schemas import Pagination
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.pagination import pagination, run_query
 from adapters.http.sms.schemas import Meta
 from adapters.postgres.identity.accounts import Principal
+from adapters.postgres.read_models import ReadModels
 from projections.inbound import list_inbound
 
 
@@ -44,13 +46,14 @@ class InboundController(Controller):
     def list_inbound(
         self,
         request: Request[Any, Any, Any],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], read_models: Service[ReadModels],
         page_size: FromQuery[int] = 50,
         cursor: FromQuery[str | None] = None,
     ) -> InboundListResponse:
         require_permission(principal, "sms.read")
         result = run_query(
-            request, list_inbound, principal.account_id, page_size=page_size, cursor_token=cursor
+            read_models, list_inbound, principal.account_id, page_size=page_size,
+            cursor_token=cursor,
         )
         rows = result[0] if not principal.sandbox else []  # replies reach live numbers only
         return InboundListResponse(

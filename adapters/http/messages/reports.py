@@ -9,6 +9,7 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
 
+from adapters.http.injected import Service
 from adapters.http.messages.controller import (
     CampaignFilter,
     DestinationFilter,
@@ -35,7 +36,9 @@ from adapters.http.pagination import (
 )
 from adapters.http.sms.schemas import Meta
 from adapters.postgres.identity.accounts import Principal
+from adapters.postgres.read_models import ReadModels
 from application.errors import ValidationFailed
+from application.sending.sandbox import SandboxService
 from projections.dlr_stats import dlr_stats
 
 CountryFilter = Annotated[
@@ -55,6 +58,7 @@ class ReportsController(Controller):
         self,
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
+        read_models: Service[ReadModels], sandbox: Service[SandboxService],
         status: StatusFilter = None,
         from_date: RangeStart = None,
         to_date: RangeEnd = None,
@@ -66,7 +70,8 @@ class ReportsController(Controller):
     ) -> MessageListResponse:
         require_permission(principal, "reports.read")
         return message_page(
-            request, principal, status=status, from_date=from_date, to_date=to_date,
+            request, principal, read_models, sandbox, status=status, from_date=from_date,
+            to_date=to_date,
             destination=destination, campaign_id=campaign_id, client_ref=client_ref,
             page_size=page_size, cursor=cursor,
         )
@@ -76,7 +81,7 @@ class ReportsController(Controller):
     def delivery_stats(
         self,
         request: Request[Any, Any, Any],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], read_models: Service[ReadModels],
         from_date: RangeStart = None,
         to_date: RangeEnd = None,
         country: CountryFilter = None,
@@ -84,8 +89,7 @@ class ReportsController(Controller):
     ) -> DlrStatsResponse:
         require_permission(principal, "reports.read")
         dates = date_range(from_date, to_date)
-        stats = run_query(
-            request, dlr_stats, principal.account_id,
+        stats = run_query(read_models, dlr_stats, principal.account_id,
             from_date=dates.start, to_date=dates.end, country=_country(country),
             campaign_id=campaign_id, sandbox=principal.sandbox,
         )

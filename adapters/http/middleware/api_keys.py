@@ -24,6 +24,7 @@ from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.bootstrap.identity import Identity
 from adapters.http.errors import send_error
 from adapters.http.middleware.address_limits import (
     FAILED_KEYS_MESSAGE,
@@ -40,7 +41,7 @@ from adapters.http.middleware.credentials import (
     verify_grant,
 )
 from adapters.http.middleware.rate_limit import Decision, RateLimiter
-from adapters.postgres.identity.accounts import Principal
+from adapters.postgres.identity.accounts import PostgresAccounts, Principal
 from adapters.postgres.identity.api_keys import KeyGrant
 
 PRINCIPAL_STATE_KEY = "smsledger.principal"
@@ -52,7 +53,12 @@ def principal_of(scope: Scope) -> Principal | None:
     return principal if isinstance(principal, Principal) else None
 
 
-def key_middleware(app: ASGIApp) -> ASGIApp:
+def key_middleware(
+    app: ASGIApp, *, accounts: PostgresAccounts, identity: Identity, limiter: RateLimiter,
+    limits: AddressLimits,
+) -> ASGIApp:
+    """Wrap `app`; credentials are checked against `accounts`, sessions
+    against `identity`, keys' rates by `limiter`, failures by `limits`."""
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
@@ -61,13 +67,11 @@ def key_middleware(app: ASGIApp) -> ASGIApp:
         if credentials is None:
             # Perhaps a signed-in user: their principal is kept too, so that
             # Idempotency-Key applies to them (no rate limit: it is per key).
-            session = await _session_principal(scope)
+            session = await _session_principal(scope, identity)
             if session is not None:
                 scope.setdefault("state", {})[PRINCIPAL_STATE_KEY] = session
             await app(scope, receive, send)
             return
-        state = scope["app"].state
-        limits: AddressLimits = state.address_limits
         client = limits.client(scope)
         refused_s = limits.failed_key_refusal(client)
         if refused_s is not None:
@@ -75,7 +79,6 @@ def key_middleware(app: ASGIApp) -> ASGIApp:
             return
         grant: KeyGrant | bool | None = None
         if not isinstance(credentials, Malformed):
-            accounts = state.container.accounts
             grant = cached_grant(accounts, credentials)
             if grant is False:
                 grant = await asyncio.to_thread(verify_grant, accounts, credentials)
@@ -87,7 +90,6 @@ def key_middleware(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)  # `authenticate` answers 401
             return
         scope.setdefault("state", {})[PRINCIPAL_STATE_KEY] = grant.principal
-        limiter: RateLimiter = state.rate_limiter
         decision = await limiter.take(grant.key_id, grant.rate_limit_per_s)
         if not decision.allowed:
             await _send_rate_limited(scope, send, decision)
@@ -104,7 +106,7 @@ def key_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-async def _session_principal(scope: Scope) -> Principal | None:
+async def _session_principal(scope: Scope, identity: Identity) -> Principal | None:
     """The principal of a valid session JWT in `Authorization: Bearer`; None
     otherwise (`authenticate` then answers 401 with the reason)."""
     header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
@@ -112,7 +114,7 @@ async def _session_principal(scope: Scope) -> Principal | None:
     if token is None or not is_jwt(token):
         return None
     try:
-        return await asyncio.to_thread(jwt_principal, scope["app"].state.container, token)
+        return await asyncio.to_thread(jwt_principal, identity, token)
     except NotAuthorizedException:
         return None
 

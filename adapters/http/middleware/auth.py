@@ -25,7 +25,8 @@ from typing import Any
 from litestar import Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
-from adapters.bootstrap.container import Container
+from adapters.bootstrap.identity import Identity
+from adapters.http.injected import Service
 from adapters.http.middleware.api_keys import principal_of
 from adapters.http.middleware.bearer import jwt_principal
 from adapters.http.middleware.credentials import (
@@ -37,7 +38,7 @@ from adapters.http.middleware.credentials import (
 )
 from adapters.http.middleware.sandbox_mode import with_sandbox_header
 from adapters.postgres.idempotency import RequiredAuthority
-from adapters.postgres.identity.accounts import Principal
+from adapters.postgres.identity.accounts import PostgresAccounts, Principal
 
 MISSING_CREDENTIALS = (
     "Send X-API-Key and X-API-Secret, a combined <api_key>:<api_secret> token in"
@@ -45,20 +46,25 @@ MISSING_CREDENTIALS = (
 )
 
 
-def authenticate(request: Request[Any, Any, Any]) -> Principal:
+def authenticate(
+    request: Request[Any, Any, Any], accounts: Service[PostgresAccounts],
+    identity: Service[Identity],
+) -> Principal:
     """Who the request acts for, in the sandbox if its key is a test key or it
     says `X-Sandbox: true`. The key middleware has usually verified it."""
     principal = principal_of(request.scope)
     if principal is None:
         token = bearer_token(request.headers.get("authorization"))
         if token is not None and is_jwt(token) and not request.headers.get("x-api-key"):
-            principal = jwt_principal(request.app.state.container, token)  # 401 if not valid
+            principal = jwt_principal(identity, token)  # 401 if not valid
         else:
-            principal = _api_key_principal(request)
+            principal = _api_key_principal(request, accounts)
     return with_sandbox_header(request, principal)
 
 
-def _api_key_principal(request: Request[Any, Any, Any]) -> Principal:
+def _api_key_principal(
+    request: Request[Any, Any, Any], accounts: PostgresAccounts
+) -> Principal:
     """Verifies an API credential when the key middleware has not (it did
     not run, or the credential is wrong or malformed)."""
     headers = request.headers
@@ -69,8 +75,7 @@ def _api_key_principal(request: Request[Any, Any, Any]) -> Principal:
         raise NotAuthorizedException(MISSING_CREDENTIALS)
     if isinstance(credentials, Malformed):
         raise NotAuthorizedException(credentials.reason)
-    container: Container = request.app.state.container
-    grant = verify_grant(container.accounts, credentials)
+    grant = verify_grant(accounts, credentials)
     if grant is None:
         raise NotAuthorizedException("Invalid API credentials")
     return grant.principal

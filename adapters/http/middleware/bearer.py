@@ -20,7 +20,7 @@ from typing import Any
 from litestar import Request
 from litestar.exceptions import NotAuthorizedException
 
-from adapters.bootstrap.container import Container
+from adapters.bootstrap.identity import Identity
 from adapters.http.middleware.credentials import bearer_token, is_jwt
 from adapters.identity.jwt_tokens import AccessClaims
 from adapters.postgres.identity.accounts import DEFAULT_PERMISSIONS, Principal
@@ -44,13 +44,13 @@ def session_token(request: Request[Any, Any, Any]) -> str | None:
     return token if token is not None and is_jwt(token) else None
 
 
-def access_claims(container: Container, token: str) -> AccessClaims:
+def access_claims(identity: Identity, token: str) -> AccessClaims:
     """The claims of a valid token whose session is still open; 401 otherwise."""
-    return _verified(container, token)[0]
+    return _verified(identity, token)[0]
 
 
-def jwt_principal(container: Container, token: str) -> Principal:
-    _, state = _verified(container, token)
+def jwt_principal(identity: Identity, token: str) -> Principal:
+    _, state = _verified(identity, token)
     return Principal(
         account_id=state.account_id,
         key_id=None,
@@ -62,11 +62,11 @@ def jwt_principal(container: Container, token: str) -> Principal:
     )
 
 
-def _verified(container: Container, token: str) -> tuple[AccessClaims, SessionState]:
-    claims = container.identity.tokens.verify(token)
+def _verified(identity: Identity, token: str) -> tuple[AccessClaims, SessionState]:
+    claims = identity.tokens.verify(token)
     if claims is None:
         raise NotAuthorizedException("Invalid or expired access token")
-    state = container.identity.session_states.state(claims.session_id)
+    state = identity.session_states.state(claims.session_id)
     if state is None or not state.active or state.user_id != claims.user_id:
         raise NotAuthorizedException("This session has ended; sign in again")
     return claims, state

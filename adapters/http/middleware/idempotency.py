@@ -54,7 +54,10 @@ PRUNE_EVERY_REQUESTS = 1000
 CREDENTIAL_STATUSES = frozenset({401, 403, 429})
 
 
-def idempotency_middleware(app: ASGIApp) -> ASGIApp:
+def idempotency_middleware(
+    app: ASGIApp, *, store: PostgresIdempotencyKeys, max_body_bytes: int
+) -> ASGIApp:
+    """Wrap `app`; keys are kept in `store`, bodies read up to `max_body_bytes`."""
     counter = itertools.count(1)
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
@@ -63,7 +66,6 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
             return
         headers = Headers.from_scope(scope)
         key = headers.get("idempotency-key")
-        container = scope["app"].state.container
         principal = None
         if key:
             # Verified by the key middleware already, in any accepted form.
@@ -77,10 +79,9 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
             return
         sandbox = principal.sandbox or sandbox_requested(headers.get(SANDBOX_HEADER))
         key = scoped_idempotency_key(key, sandbox=sandbox) or key
-        body = await _read_body(receive, container.settings.max_request_body_bytes)
+        body = await _read_body(receive, max_body_bytes)
         if body is None:
             raise ClientException("Request body too large", status_code=413)
-        store = PostgresIdempotencyKeys(container.pool)
         if next(counter) % PRUNE_EVERY_REQUESTS == 0:
             await asyncio.to_thread(store.prune)
         digest = hashlib.sha256(

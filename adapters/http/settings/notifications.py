@@ -9,7 +9,7 @@ from litestar import Controller, Request, get, patch
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 
-from adapters.bootstrap.container import Container
+from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.settings.schemas import (
@@ -19,7 +19,7 @@ from adapters.http.settings.schemas import (
 )
 from adapters.http.sms.schemas import Meta
 from adapters.postgres.identity.accounts import Principal
-from application.settings.notifications import NotificationSettings
+from application.settings.notifications import NotificationService, NotificationSettings
 
 
 class NotificationsController(Controller):
@@ -30,10 +30,10 @@ class NotificationsController(Controller):
     @get("/", operation_id="getNotificationSettings",
          summary="Get notification settings", sync_to_thread=True)
     def get_settings(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        notifications: Service[NotificationService]
     ) -> NotificationsResponse:
-        container: Container = request.app.state.container
-        settings = container.notifications.get(principal.account_id)
+        settings = notifications.get(principal.account_id)
         return _response(request, settings)
 
     @patch("/", operation_id="updateNotificationSettings",
@@ -42,13 +42,12 @@ class NotificationsController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[NotificationsPatch],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], notifications: Service[NotificationService],
     ) -> NotificationsResponse:
         """Change the fields given; the others keep their values."""
         require_permission(principal, "settings.write")
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
-        container: Container = request.app.state.container
-        settings = container.notifications.update(principal.account_id, changes)
+        settings = notifications.update(principal.account_id, changes)
         return _response(request, settings)
 
 

@@ -9,12 +9,13 @@ from litestar import Controller, Request, get, patch
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 
-from adapters.bootstrap.container import Container
+from adapters.bootstrap.identity import Identity
 from adapters.http.identity.schemas import ProfileOut, ProfilePatch, ProfileResponse
+from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import Principal
+from adapters.postgres.identity.accounts import PostgresAccounts, Principal
 from application.errors import ValidationFailed
 from application.settings.profile import Profile, ProfileChange
 from domain.money import MICROS_PER_UNIT, MINOR_UNIT_EXPONENTS, micros_to_minor_units
@@ -43,11 +44,11 @@ class ProfileController(Controller):
 
     @get("/", operation_id="getProfile", summary="Get the account profile", sync_to_thread=True)
     def get_profile(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        identity: Service[Identity]
     ) -> ProfileResponse:
-        container: Container = request.app.state.container
         return _profile_response(
-            request, container.identity.profiles.profile(principal.account_id)
+            request, identity.profiles.profile(principal.account_id)
         )
 
     @patch("/", operation_id="updateProfile",
@@ -55,12 +56,12 @@ class ProfileController(Controller):
     def update_profile(
         self, request: Request[Any, Any, Any], data: JSONBody[ProfilePatch],
         principal: NamedDependency[Principal],
+        accounts: Service[PostgresAccounts], identity: Service[Identity],
     ) -> ProfileResponse:
         require_permission(principal, "settings.write")
-        container: Container = request.app.state.container
-        change = _change(data, container.accounts.profile(principal.account_id).currency)
-        profile = container.identity.profiles.change(principal.account_id, change)
-        container.accounts.forget_profile(principal.account_id)
+        change = _change(data, accounts.profile(principal.account_id).currency)
+        profile = identity.profiles.change(principal.account_id, change)
+        accounts.forget_profile(principal.account_id)
         return _profile_response(request, profile)
 
 

@@ -13,12 +13,13 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 
-from adapters.bootstrap.container import Container
+from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.settings.schemas import SandboxResetOut, SandboxResetResponse
 from adapters.http.sms.schemas import Meta
 from adapters.postgres.identity.accounts import Principal
+from application.sending.sandbox import SandboxService
 
 
 class SandboxController(Controller):
@@ -29,24 +30,27 @@ class SandboxController(Controller):
     @post("/reset", operation_id="resetSandbox",
           summary="Reset the sandbox", status_code=200, sync_to_thread=True)
     def reset(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        sandbox: Service[SandboxService]
     ) -> SandboxResetResponse:
         """Acts on the sandbox whatever the key's mode: live data is never touched."""
-        return _reset(request, principal)
+        return _reset(request, principal, sandbox)
 
     @get("/reset", operation_id="resetSandboxByGet",
          summary="Reset the sandbox (GET, as seed 000's curl sends it)", sync_to_thread=True)
     def reset_by_get(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        sandbox: Service[SandboxService]
     ) -> SandboxResetResponse:
         """The same reset as POST."""
-        return _reset(request, principal)
+        return _reset(request, principal, sandbox)
 
 
-def _reset(request: Request[Any, Any, Any], principal: Principal) -> SandboxResetResponse:
+def _reset(
+    request: Request[Any, Any, Any], principal: Principal, sandbox: SandboxService
+) -> SandboxResetResponse:
     require_permission(principal, "sms.send")
-    container: Container = request.app.state.container
-    done = container.sandbox.reset(principal.account_id)
+    done = sandbox.reset(principal.account_id)
     return SandboxResetResponse(
         data=SandboxResetOut(
             sandbox=True, reset_at=done.reset_at,

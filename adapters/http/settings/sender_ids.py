@@ -8,7 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 
-from adapters.bootstrap.container import Container
+from adapters.http.injected import Service
 from adapters.http.messages.schemas import Pagination
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
@@ -21,7 +21,7 @@ from adapters.http.settings.schemas import (
 )
 from adapters.http.sms.schemas import Meta
 from adapters.postgres.identity.accounts import Principal
-from application.settings.sender_ids import SenderIdRecord
+from application.settings.sender_ids import SenderIdRecord, SenderIdService
 
 
 class SenderIdsController(Controller):
@@ -33,12 +33,11 @@ class SenderIdsController(Controller):
     def list_sender_ids(
         self,
         request: Request[Any, Any, Any],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], sender_ids: Service[SenderIdService],
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
     ) -> SenderIdListResponse:
-        container: Container = request.app.state.container
-        records, token, has_more, total = container.sender_ids.page(
+        records, token, has_more, total = sender_ids.page(
             principal.account_id, page_size, cursor
         )
         return SenderIdListResponse(
@@ -54,12 +53,11 @@ class SenderIdsController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[SenderIdRequest],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], sender_ids: Service[SenderIdService],
     ) -> SenderIdResponse:
         """Ask for a sender ID; it is pending until a platform operator decides."""
         require_permission(principal, "settings.write")
-        container: Container = request.app.state.container
-        record = container.sender_ids.request(principal.account_id, data.sender_id, data.purpose)
+        record = sender_ids.request(principal.account_id, data.sender_id, data.purpose)
         return SenderIdResponse(
             data=sender_id_out(record), meta=Meta(request_id=request_id_of(request.scope))
         )

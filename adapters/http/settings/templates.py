@@ -9,7 +9,7 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
-from adapters.bootstrap.container import Container
+from adapters.http.injected import Service
 from adapters.http.messages.schemas import Pagination
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
@@ -23,7 +23,7 @@ from adapters.http.settings.schemas import (
 )
 from adapters.http.sms.schemas import Meta
 from adapters.postgres.identity.accounts import Principal
-from application.settings.templates import SavedTemplate
+from application.settings.templates import SavedTemplate, TemplateService
 
 
 class TemplatesController(Controller):
@@ -36,15 +36,16 @@ class TemplatesController(Controller):
         self,
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
+        templates: Service[TemplateService],
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
     ) -> TemplateListResponse:
         require_permission(principal, "templates.read")
-        templates, token, has_more, total = _container(request).templates.page(
+        saved, token, has_more, total = templates.page(
             principal.account_id, page_size, cursor
         )
         return TemplateListResponse(
-            data=[template_out(t) for t in templates],
+            data=[template_out(t) for t in saved],
             pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
                                   cursor=token),
             meta=_meta(request),
@@ -56,10 +57,10 @@ class TemplatesController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[CreateTemplateRequest],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], templates: Service[TemplateService],
     ) -> TemplateResponse:
         require_permission(principal, "templates.write")
-        template = _container(request).templates.create(
+        template = templates.create(
             principal.account_id, data.name, data.content
         )
         return TemplateResponse(data=template_out(template), meta=_meta(request))
@@ -70,10 +71,10 @@ class TemplatesController(Controller):
         self,
         request: Request[Any, Any, Any],
         template_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], templates: Service[TemplateService],
     ) -> TemplateResponse:
         require_permission(principal, "templates.read")
-        template = _container(request).templates.get(principal.account_id, template_id)
+        template = templates.get(principal.account_id, template_id)
         return TemplateResponse(data=template_out(template), meta=_meta(request))
 
     @patch("/{template_id:uuid}", operation_id="updateTemplate",
@@ -83,10 +84,10 @@ class TemplatesController(Controller):
         request: Request[Any, Any, Any],
         template_id: FromPath[UUID],
         data: JSONBody[UpdateTemplateRequest],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], templates: Service[TemplateService],
     ) -> TemplateResponse:
         require_permission(principal, "templates.write")
-        template = _container(request).templates.update(
+        template = templates.update(
             principal.account_id, template_id, name=data.name, content=data.content
         )
         return TemplateResponse(data=template_out(template), meta=_meta(request))
@@ -98,10 +99,10 @@ class TemplatesController(Controller):
         self,
         request: Request[Any, Any, Any],
         template_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], templates: Service[TemplateService],
     ) -> None:
         require_permission(principal, "templates.write")
-        _container(request).templates.delete(principal.account_id, template_id)
+        templates.delete(principal.account_id, template_id)
 
 
 def template_out(template: SavedTemplate) -> TemplateOut:
@@ -110,11 +111,6 @@ def template_out(template: SavedTemplate) -> TemplateOut:
         variables=list(template.variables), created_at=template.created_at,
         updated_at=template.updated_at,
     )
-
-
-def _container(request: Request[Any, Any, Any]) -> Container:
-    container: Container = request.app.state.container
-    return container
 
 
 def _meta(request: Request[Any, Any, Any]) -> Meta:

@@ -14,13 +14,13 @@ from typing import Any
 import msgspec
 from litestar import Request
 
-from adapters.bootstrap.container import Container
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.audience import HasAudience, audience_of
 from adapters.http.sms.schemas import BulkRejection, Meta
 from adapters.postgres.identity.accounts import Principal
+from application.sending.audience import AudienceResolver
 from application.sending.outgoing import Outgoing
-from application.sending.send import BulkRecipient
+from application.sending.send import BulkRecipient, MessagingService
 from domain.errors import RecipientOptedOut
 from domain.money import micros_to_minor_units_ceiling
 
@@ -49,14 +49,15 @@ def wants_audience(data: HasAudience) -> bool:
 
 def send_to_audience(
     request: Request[Any, Any, Any],
+    audience: AudienceResolver,
+    messaging: MessagingService,
     principal: Principal,
     data: HasAudience,
     explicit: list[BulkRecipient],
     outgoing: Outgoing,
 ) -> AudienceSendResponse:
-    container: Container = request.app.state.container
-    chosen = container.crm.audience.resolve(principal.account_id, explicit, audience_of(data))
-    accepted = container.messaging.send_bulk(outgoing.to_many(chosen.recipients))
+    chosen = audience.resolve(principal.account_id, explicit, audience_of(data))
+    accepted = messaging.send_bulk(outgoing.to_many(chosen.recipients))
     opted_out = [r.to for r in accepted.rejections if r.code == RecipientOptedOut.code]
     return AudienceSendResponse(
         data=AudienceSendOut(

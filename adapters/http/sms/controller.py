@@ -9,7 +9,7 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
-from adapters.bootstrap.container import Container
+from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.middleware.sandbox_mode import scoped_idempotency_key
@@ -38,10 +38,15 @@ from adapters.http.sms.schemas import (
 )
 from adapters.http.webhooks.controller import checked_callback_url
 from adapters.postgres.identity.accounts import Principal
+from adapters.webhooks.ssrf import UrlGuard
+from application.delivery.outcomes import OutcomeService
 from application.errors import ValidationFailed
+from application.sending.audience import AudienceResolver
 from application.sending.estimate import EstimateRequest as EstimateCommand
+from application.sending.estimate import Estimator
 from application.sending.outgoing import Outgoing
-from application.sending.send import BulkRecipient
+from application.sending.resolution import SendResolver
+from application.sending.send import BulkRecipient, MessagingService
 from domain.money import micros_to_decimal, micros_to_minor_units_ceiling
 
 
@@ -57,30 +62,32 @@ class SmsController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[SendSmsRequest],
         principal: NamedDependency[Principal],
+        webhook_guard: Service[UrlGuard],
+        messaging: Service[MessagingService], send_resolver: Service[SendResolver],
+        audience: Service[AudienceResolver],
     ) -> SendSmsResponse | SendManyResponse | AudienceSendResponse:
         """Send one message, or one per number when `to` is an array. Also
         accepts a form-encoded body with the same fields."""
         require_permission(principal, "sms.send")
-        container: Container = request.app.state.container
-        body = container.send_resolver.resolve(
+        body = send_resolver.resolve(
             principal.account_id, sender=data.sender, body=data.body,
             template_id=data.template_id, sandbox=principal.sandbox,
         )
         outgoing = _outgoing(request, principal, data, body,
-                             checked_callback_url(container, data.callback_url))
+                             checked_callback_url(webhook_guard, data.callback_url))
         if wants_audience(data):
             numbers = data.to if isinstance(data.to, list) else [data.to] if data.to else []
             return send_to_audience(
-                request, principal, data, [BulkRecipient(n, data.variables or {}) for n in numbers],
-                outgoing,
+                request, audience, messaging, principal, data,
+                [BulkRecipient(n, data.variables or {}) for n in numbers], outgoing,
             )
         if data.to is None:
             raise ValidationFailed(
                 "to is required (or groupId, groupIds, contactIds or sendToAllContacts)",
                 field="to")
         if isinstance(data.to, list):
-            return send_to_many(request, container, data, outgoing)
-        sent = container.messaging.send(outgoing.to_one(data.to, data.variables))
+            return send_to_many(request, messaging, data, outgoing)
+        sent = messaging.send(outgoing.to_one(data.to, data.variables))
         return SendSmsResponse(
             data=SentSms(
                 id=str(sent.message_id),
@@ -106,23 +113,26 @@ class SmsController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[BulkSmsRequest],
         principal: NamedDependency[Principal],
+        webhook_guard: Service[UrlGuard],
+        messaging: Service[MessagingService], send_resolver: Service[SendResolver],
+        audience: Service[AudienceResolver],
     ) -> BulkSmsResponse | AudienceSendResponse:
         require_permission(principal, "sms.send")
-        container: Container = request.app.state.container
-        body = container.send_resolver.resolve(
+        body = send_resolver.resolve(
             principal.account_id, sender=data.sender, body=data.body,
             template_id=data.template_id, sandbox=principal.sandbox,
         )
         outgoing = _outgoing(request, principal, data, body,
-                             checked_callback_url(container, data.callback_url))
+                             checked_callback_url(webhook_guard, data.callback_url))
         explicit = [BulkRecipient(r.to, r.variables or {}) for r in data.recipients]
         if wants_audience(data):
-            return send_to_audience(request, principal, data, explicit, outgoing)
+            return send_to_audience(
+                request, audience, messaging, principal, data, explicit, outgoing)
         if not explicit:
             raise ValidationFailed(
                 "recipients is required (1 to 10,000), or groupId, groupIds, contactIds or"
                 " sendToAllContacts", field="recipients")
-        accepted = container.messaging.send_bulk(outgoing.to_many(explicit))
+        accepted = messaging.send_bulk(outgoing.to_many(explicit))
         return BulkSmsResponse(
             data=BulkAcceptedOut(
                 batch_id=str(accepted.batch_id),
@@ -153,11 +163,10 @@ class SmsController(Controller):
         self,
         request: Request[Any, Any, Any],
         message_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], outcomes: Service[OutcomeService],
     ) -> CancelledResponse:
         require_permission(principal, "sms.send")
-        container: Container = request.app.state.container
-        message = container.outcomes.cancel(
+        message = outcomes.cancel(
             principal.account_id, message_id, sandbox=principal.sandbox
         )
         return CancelledResponse(
@@ -172,13 +181,12 @@ class SmsController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[EstimateRequest],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], estimator: Service[Estimator],
     ) -> EstimateResponse:
         """What a send would cost and whether the wallet can pay; charges nothing."""
         require_permission(principal, "sms.send")
-        container: Container = request.app.state.container
         tos = [data.to] if isinstance(data.to, str) else data.to
-        estimate = container.estimator.estimate(EstimateCommand(
+        estimate = estimator.estimate(EstimateCommand(
             principal.account_id, tos, data.body, data.variables or {}, data.unicode,
             principal.sandbox,
         ))
@@ -220,14 +228,14 @@ def _idempotency_key(request: Request[Any, Any, Any], principal: Principal) -> s
 
 
 def send_to_many(
-    request: Request[Any, Any, Any], container: Container, data: SendSmsRequest,
+    request: Request[Any, Any, Any], messaging: MessagingService, data: SendSmsRequest,
     outgoing: Outgoing,
 ) -> SendManyResponse:
     """`to` as an array: one batch, accepted (or refused) in one transaction,
     answered with a line per message."""
     assert isinstance(data.to, list)
     variables = data.variables or {}
-    accepted = container.messaging.send_bulk(
+    accepted = messaging.send_bulk(
         outgoing.to_many([BulkRecipient(to, variables) for to in data.to]))
     return SendManyResponse(
         data=SentManyOut(

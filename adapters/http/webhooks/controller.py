@@ -12,7 +12,7 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from adapters.bootstrap.container import Container
+from adapters.http.injected import Service
 from adapters.http.messages.schemas import Pagination
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
@@ -35,7 +35,7 @@ from adapters.http.webhooks.schemas import (
 )
 from adapters.postgres.identity.accounts import Principal
 from adapters.webhooks.endpoints import Endpoint, WebhookEndpoints
-from adapters.webhooks.ssrf import UrlRefused
+from adapters.webhooks.ssrf import UrlGuard, UrlRefused
 from application.errors import ValidationFailed
 from domain.webhooks.catalogue import PING, UnknownEvent, check_subscriptions
 
@@ -48,28 +48,22 @@ def _can_read(principal: Principal) -> None:
         require_permission(principal, WRITE)
 
 
-def _store(request: Request[Any, Any, Any]) -> WebhookEndpoints:
-    container: Container = request.app.state.container
-    return WebhookEndpoints(container.pool)
-
-
-async def _checked_url(request: Request[Any, Any, Any], url: str) -> str:
-    container: Container = request.app.state.container
+async def _checked_url(webhook_guard: UrlGuard, url: str) -> str:
     try:
-        await container.webhook_guard.target(url)
+        await webhook_guard.target(url)
     except UrlRefused as refused:
         raise ValidationFailed(str(refused), url=url) from None
     return url
 
 
-def checked_callback_url(container: Container, url: str | None) -> str | None:
+def checked_callback_url(webhook_guard: UrlGuard, url: str | None) -> str | None:
     """A message's callback_url, refused now if no address could fix it
     (http to a host not allowed, credentials, no host); its addresses are
     checked at each attempt, as an endpoint's are."""
     if url is None:
         return None
     try:
-        container.webhook_guard.check_syntax(url)
+        webhook_guard.check_syntax(url)
     except UrlRefused as refused:
         raise ValidationFailed(f"callback_url: {refused}", callback_url=url) from None
     return url
@@ -105,12 +99,13 @@ class WebhooksController(Controller):
     @get("/", operation_id="listWebhooks", summary="List webhook endpoints", sync_to_thread=True)
     def list_webhooks(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        webhook_endpoints: Service[WebhookEndpoints],
         page_size: FromQuery[int] = 50, cursor: FromQuery[str | None] = None,
     ) -> WebhookListResponse:
         _can_read(principal)
         if not 1 <= page_size <= 500:
             raise ValidationFailed("page_size must be 1 to 500")
-        rows, token, has_more, total = _store(request).page(
+        rows, token, has_more, total = webhook_endpoints.page(
             principal.account_id, page_size, cursor
         )
         return WebhookListResponse(
@@ -124,11 +119,12 @@ class WebhooksController(Controller):
     async def create_webhook(
         self, request: Request[Any, Any, Any], data: JSONBody[CreateWebhookRequest],
         principal: NamedDependency[Principal],
+        webhook_endpoints: Service[WebhookEndpoints], webhook_guard: Service[UrlGuard],
     ) -> WebhookResponse:
         require_permission(principal, WRITE)
-        url = await _checked_url(request, data.url)
+        url = await _checked_url(webhook_guard, data.url)
         endpoint, secret = await asyncio.to_thread(
-            _store(request).create, principal.account_id, url, _events(data.events),
+            webhook_endpoints.create, principal.account_id, url, _events(data.events),
             data.description, data.active,
         )
         return WebhookResponse(data=_out(endpoint, secret), meta=_meta(request))
@@ -137,10 +133,10 @@ class WebhooksController(Controller):
          summary="Get a webhook endpoint", sync_to_thread=True)
     def get_webhook(
         self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], webhook_endpoints: Service[WebhookEndpoints],
     ) -> WebhookResponse:
         _can_read(principal)
-        endpoint = _store(request).get(principal.account_id, endpoint_id)
+        endpoint = webhook_endpoints.get(principal.account_id, endpoint_id)
         return WebhookResponse(data=_out(endpoint), meta=_meta(request))
 
     @patch("/{endpoint_id:uuid}", operation_id="updateWebhook",
@@ -148,6 +144,7 @@ class WebhooksController(Controller):
     async def update_webhook(
         self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
         data: JSONBody[UpdateWebhookRequest], principal: NamedDependency[Principal],
+        webhook_endpoints: Service[WebhookEndpoints], webhook_guard: Service[UrlGuard],
     ) -> WebhookResponse:
         require_permission(principal, WRITE)
         changes: dict[str, Any] = {
@@ -155,11 +152,11 @@ class WebhooksController(Controller):
             if value is not msgspec.UNSET
         }
         if "url" in changes:
-            changes["url"] = await _checked_url(request, changes["url"])
+            changes["url"] = await _checked_url(webhook_guard, changes["url"])
         if "events" in changes:
             changes["events"] = _events(changes["events"])
         endpoint = await asyncio.to_thread(
-            _store(request).update, principal.account_id, endpoint_id, changes
+            webhook_endpoints.update, principal.account_id, endpoint_id, changes
         )
         return WebhookResponse(data=_out(endpoint), meta=_meta(request))
 
@@ -168,10 +165,10 @@ class WebhooksController(Controller):
             sync_to_thread=True)
     def delete_webhook(
         self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], webhook_endpoints: Service[WebhookEndpoints],
     ) -> DeletedResponse:
         require_permission(principal, WRITE)
-        _store(request).delete(principal.account_id, endpoint_id)
+        webhook_endpoints.delete(principal.account_id, endpoint_id)
         return DeletedResponse(data=DeletedOut(id=str(endpoint_id), deleted=True),
                                meta=_meta(request))
 
@@ -180,10 +177,10 @@ class WebhooksController(Controller):
           status_code=200, sync_to_thread=True)
     def rotate_secret(
         self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], webhook_endpoints: Service[WebhookEndpoints],
     ) -> WebhookResponse:
         require_permission(principal, WRITE)
-        endpoint, secret = _store(request).rotate_secret(principal.account_id, endpoint_id)
+        endpoint, secret = webhook_endpoints.rotate_secret(principal.account_id, endpoint_id)
         return WebhookResponse(data=_out(endpoint, secret), meta=_meta(request))
 
     @get("/{endpoint_id:uuid}/deliveries", operation_id="listWebhookDeliveries",
@@ -191,13 +188,13 @@ class WebhooksController(Controller):
          sync_to_thread=True)
     def list_deliveries(
         self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], webhook_endpoints: Service[WebhookEndpoints],
         page_size: FromQuery[int] = 50, cursor: FromQuery[str | None] = None,
     ) -> AttemptListResponse:
         _can_read(principal)
         if not 1 <= page_size <= 500:
             raise ValidationFailed("page_size must be 1 to 500")
-        rows, token, has_more, total = _store(request).attempts(
+        rows, token, has_more, total = webhook_endpoints.attempts(
             principal.account_id, endpoint_id, page_size, cursor
         )
         return AttemptListResponse(
@@ -212,10 +209,10 @@ class WebhooksController(Controller):
           sync_to_thread=True)
     def test_webhook(
         self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
+        principal: NamedDependency[Principal], webhook_endpoints: Service[WebhookEndpoints],
     ) -> QueuedTestResponse:
         require_permission(principal, WRITE)
-        event_id = _store(request).send_test(
+        event_id = webhook_endpoints.send_test(
             principal.account_id, endpoint_id, datetime.now(UTC)
         )
         return QueuedTestResponse(
@@ -229,9 +226,10 @@ class WebhooksController(Controller):
     def replay(
         self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
         data: JSONBody[ReplayRequest], principal: NamedDependency[Principal],
+        webhook_endpoints: Service[WebhookEndpoints],
     ) -> ReplayResponse:
         require_permission(principal, WRITE)
-        queued = _store(request).replay(
+        queued = webhook_endpoints.replay(
             principal.account_id, endpoint_id, since=data.since,
             since_event_id=data.since_event_id, until=data.until,
         )
