@@ -27,8 +27,8 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import resolve_topic
 
-from adapters.bootstrap import Container, build
-from adapters.config import Settings
+from adapters.bootstrap.container import Container, build
+from adapters.config.settings import Settings
 from domain.wallet import Wallet
 from tests.fixtures.stored_v1 import facts
 from tests.support import infra
