@@ -22,9 +22,14 @@ from eventsourcing.domain import CanSnapshotAggregate, DomainEventProtocol
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
 
+from adapters.eventstore.topics import register_former_topics
 from domain.message import ACCEPTED_RECIPIENT_FIELDS, Message
 from domain.messaging.accepted_batch import AcceptedBatch
 from domain.messaging.sandbox import sandbox_carrier_id
+
+# Rows written before an event class moved name it by its old topic, which
+# `resolve_topic` must know before it meets such a row.
+register_former_topics()
 
 _ENVELOPE_FIELDS = frozenset({"originator_id", "originator_version"})
 _encoder = msgspec.json.Encoder()

@@ -14,6 +14,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 from psycopg import Connection, sql
 from psycopg_pool import ConnectionPool
 
+from adapters.eventstore.topics import stored_topics
 from domain.published import CONTRACTS
 from projections.base import Projection
 
@@ -31,10 +32,13 @@ class ProjectionStatus:
 
 
 def topics_of(projection: Projection) -> list[str]:
+    """Every stored topic of the projection's events, including the ones their
+    classes had before they moved: rows keep the topic they were written under."""
     return sorted(
-        f"{cls.__module__}:{cls.__qualname__}"
+        topic
         for cls, contract in CONTRACTS.items()
         if contract.type in projection.event_types
+        for topic in stored_topics(cls)
     )
 
 

@@ -23,12 +23,16 @@ from application.ledger.app import LedgerApplication
 from domain import ids
 from domain.money import micros_to_minor_units_ceiling, minor_units_to_micros
 from domain.receipt import TopUpReceipt
-from domain.wallet import TopUpSource, Wallet
+from domain.wallet import TopUpSource, Wallet, former_topics
 
 log = logging.getLogger(__name__)
 
 POSITION_NAME = "auto_topup"
 MAX_REQUESTS_PER_RUN = 100
+# Requests written before the event moved into Wallet keep their old topic.
+_REQUEST_TOPICS = [
+    get_topic(Wallet.AutoTopUpRequested), *former_topics(Wallet.AutoTopUpRequested)
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +105,7 @@ class AutoTopUp:
         """Handle the requests recorded since the last run; returns how many."""
         position = self._positions.get(POSITION_NAME)
         section = self._app.recorder.select_notifications(
-            position, MAX_REQUESTS_PER_RUN, topics=[get_topic(Wallet.AutoTopUpRequested)],
-            inclusive_of_start=False,
+            position, MAX_REQUESTS_PER_RUN, topics=_REQUEST_TOPICS, inclusive_of_start=False,
         )
         for notification in section:
             self._carry_out(UUID(str(notification.originator_id)),

@@ -19,7 +19,7 @@ class JournalEntry:
     wallet_id: UUID
     account_id: str
     version: int
-    type: str
+    type: str  # the type name the entry's hash covers, as in `body`
     occurred_at: datetime
     postings: tuple[tuple[str, int], ...]
     previous_hash: str
@@ -35,7 +35,7 @@ def journal(app: LedgerApplication) -> Iterator[JournalEntry]:
                 continue
             yield JournalEntry(
                 wallet_id=wallet_id, account_id=event.account_id,
-                version=event.originator_version, type=type(event).__qualname__,
+                version=event.originator_version, type=event.HASHED_TYPE_NAME,
                 occurred_at=event.timestamp, postings=tuple(event.postings),
                 previous_hash=previous, entry_hash=event.entry_hash,
                 body=event.hashed_body().decode(),

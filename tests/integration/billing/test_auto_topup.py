@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
+from eventsourcing.utils import get_topic
 from litestar.testing import TestClient
+from psycopg import sql
 
 from adapters.bootstrap.container import Container, build
 from application.sending.send import SendMessage
@@ -112,3 +115,33 @@ def test_three_declines_raise_low_balance_and_switch_the_rule_off(
     assert sum(isinstance(e, Wallet.LowBalanceCrossed) for e in events) >= 3
     assert not billing_container.wallets.balance(account.wallet_id).auto_topup_enabled
     assert balance_micros(billing_container, account) == 10_000_000
+
+
+def test_a_request_stored_under_its_former_topic_is_carried_out(
+    billing_container: Container, client: TestClient, stripe_api: StripeStandIn,
+    database_url: str,
+) -> None:
+    # Requests written before the event was nested in Wallet keep the topic
+    # of its old module; the policy selects requests by topic.
+    account = open_account(billing_container, credit_micros=10_000_000)
+    method = _enable(client, stripe_api, account, billing_container,
+                     threshold=990, amount=2000)
+    for index in range(SENDS):  # until one takes the balance below the threshold
+        billing_container.messaging.send(
+            SendMessage(account.account_id, f"+44770093{index:04d}", "Acme", "hi"))
+        with billing_container.app.locked_wallet(account.wallet_id) as wallet:
+            if wallet.auto_topup_in_flight:
+                break
+    table = billing_container.app.recorder.events_table_name
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        moved = conn.execute(
+            sql.SQL("UPDATE {} SET topic = %s WHERE originator_id = %s AND topic = %s").format(
+                sql.Identifier(table)),
+            ("domain.wallet_billing:AutoTopUpRequested", account.wallet_id,
+             get_topic(Wallet.AutoTopUpRequested)),
+        ).rowcount
+    assert moved == 1
+    billing_container.auto_topup.run_once()
+    assert len(_charges_for(stripe_api, method)) == 1
+    assert balance_micros(billing_container, account) > 10_000_000
+    assert billing_container.verifier.verify().ok
