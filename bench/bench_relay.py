@@ -36,9 +36,8 @@ from adapters.jetstream.streams import ensure_stream, stream_settings
 from adapters.relay.positions import RelayPositions
 from adapters.relay.relay import RELAY_NAME, Relay
 from application.sending.send import BulkRecipient, SendBulk
-from domain.published import batches_of, encode_envelope, subject_of
-from tests.benchmarks.bench_bulk import profile_top
-from tests.benchmarks.harness import (
+from bench.bench_bulk import profile_top
+from bench.harness import (
     BULK_SIZE,
     SENDER,
     TEMPLATE,
@@ -48,6 +47,7 @@ from tests.benchmarks.harness import (
     uk_mobile,
     variables_for,
 )
+from domain.published import batches_of, encode_envelope, subject_of
 from tests.support import infra
 
 TARGET_MIN_RATIO = 0.5

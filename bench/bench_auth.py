@@ -1,8 +1,8 @@
 """Benchmark: what authentication costs a request.
 
-    python -m tests.benchmarks.bench_auth [--runs N] [--json PATH]
+    python -m bench.bench_auth [--runs N] [--json PATH]
 
-One uvicorn process serves tests/benchmarks/auth_app.py: the same cheap GET
+One uvicorn process serves bench/auth_app.py: the same cheap GET
 handler without authentication (the baseline) and behind the API-key
 dependency, its permission check and the per-key rate limiter (measured).
 A lean asyncio client on keep-alive connections (pre-encoded requests, so
@@ -57,8 +57,8 @@ from adapters.http.middleware.credentials import (
 )
 from adapters.http.middleware.rate_limit import MAX_LEASE_TOKENS, RateLimiter
 from adapters.postgres.identity.api_keys import KeyGrant
-from tests.benchmarks.api_process import _free_port
-from tests.benchmarks.harness import bench_database, machine_info, progress, summary
+from bench.harness import bench_database, machine_info, progress, summary
+from tests.support.api_process import free_port
 
 TARGET_MAX_RATIO = 1.3
 REQUESTS_PER_RUN = 5000
@@ -125,14 +125,14 @@ def timed_run(pid: int, port: int, request: bytes) -> tuple[float, float]:
 
 class BenchServer:
     def __init__(self, database_url: str, log_path: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         env = {**os.environ, "DATABASE_URL": database_url, "SMSLEDGER_LOG_LEVEL": "WARNING"}
         env.pop("NATS_URL", None)
-        repo = Path(__file__).resolve().parents[2]
+        repo = Path(__file__).resolve().parents[1]
         self._log = open(log_path, "wb")  # closed in stop()
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory",
-             "tests.benchmarks.auth_app:create_bench_app", "--host", "127.0.0.1",
+             "bench.auth_app:create_bench_app", "--host", "127.0.0.1",
              "--port", str(self.port), "--log-level", "warning", "--no-access-log"],
             cwd=repo, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -316,7 +316,7 @@ def render(results: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.bench_auth")
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_auth")
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)

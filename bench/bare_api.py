@@ -3,7 +3,7 @@ handler for POST /v1/sms/send that decodes the same request Struct and
 returns the same response shape, with no authentication, middleware,
 validation beyond the Struct's, pricing or database.
 
-    python -m tests.benchmarks.bare_api --port PORT [--handler thread|async]
+    python -m bench.bare_api --port PORT [--handler thread|async]
 
 It is served as `smsledger api` serves the product: one uvicorn process with
 the same options, worker threads and garbage-collector tuning. `--handler thread`
@@ -59,7 +59,7 @@ def create_bare_app(handler: str) -> Litestar:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.bare_api")
+    parser = argparse.ArgumentParser(prog="python -m bench.bare_api")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--handler", choices=("thread", "async"), default="thread")
     args = parser.parse_args(argv)

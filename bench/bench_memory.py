@@ -12,15 +12,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from adapters.bootstrap.container import Container
-from tests.benchmarks.api_process import ApiProcess, new_client, post_bulk
-from tests.benchmarks.harness import (
+from bench.harness import (
     BULK_SIZE,
     BenchAccount,
     BenchDatabase,
     bulk_request_body,
     create_account,
+    new_client,
+    post_bulk,
     progress,
 )
+from tests.support.api_process import ApiProcess
 
 BULKS = 5
 TARGET_MAX_PEAK_MIB = 300.0

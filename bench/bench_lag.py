@@ -28,18 +28,16 @@ from adapters.bootstrap.container import Container
 from adapters.bootstrap.workers import PROJECTOR_GROUPS, WorkerProcess
 from adapters.projector.status import statuses, topics_of
 from adapters.relay.relay import RELAY_NAME
-from domain.message import Message
-from projections.registry import ALL_PROJECTIONS
-from tests.benchmarks.bench_relay import (
+from bench.bench_relay import (
     bulk_command,
     delete_stream_quietly,
     head_of,
     isolated_bus,
     set_relay_position,
 )
-from tests.benchmarks.harness import BULK_SIZE, create_account, progress
-from tests.benchmarks.lag_floor import FloorProcess
-from tests.benchmarks.lag_report import (
+from bench.harness import BULK_SIZE, create_account, progress
+from bench.lag_floor import FloorProcess
+from bench.lag_report import (
     MESSAGE_LOG_COUNT,
     SAMPLE_INTERVAL_S,
     STAGES,
@@ -48,6 +46,8 @@ from tests.benchmarks.lag_report import (
     run_result,
     summarize,
 )
+from domain.message import Message
+from projections.registry import ALL_PROJECTIONS
 
 LAG_BULKS = 10
 POLL_INTERVAL_S = 0.01

@@ -29,13 +29,13 @@ from psycopg import sql
 
 from adapters.bootstrap.container import Container
 from adapters.projector.rebuild import REBUILD_SECTION_SIZE, rebuild
+from bench.bench_bulk import profile_top
+from bench.bench_relay import bulk_command, head_of, profile_lines
+from bench.harness import BULK_SIZE, create_account, progress, summary
+from bench.rebuild_floor import rebuild_floor
 from domain.message import Message
 from projections.base import Projection
 from projections.registry import ALL_PROJECTIONS, by_name
-from tests.benchmarks.bench_bulk import profile_top
-from tests.benchmarks.bench_relay import bulk_command, head_of, profile_lines
-from tests.benchmarks.harness import BULK_SIZE, create_account, progress, summary
-from tests.benchmarks.rebuild_floor import rebuild_floor
 
 TARGET_MIN_RATIO = 0.5
 TARGET_EVENTS = 1_000_000

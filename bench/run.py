@@ -1,7 +1,7 @@
 """Performance benchmarks of smsledger, each against a raw-PostgreSQL baseline.
 
-    python -m tests.benchmarks.run [--runs N] [--only bulk|single|memory|concurrent] [--json PATH]
-    python -m tests.benchmarks.run [--runs N] --only relay|lag|rebuild|events [--json PATH]
+    python -m bench.run [--runs N] [--only bulk|single|memory|concurrent] [--json PATH]
+    python -m bench.run [--runs N] --only relay|lag|rebuild|events [--json PATH]
 
 Without --only it runs bulk, single and memory. The concurrent-send
 benchmark (about 5 minutes for 7 runs) runs only when named. The event-distribution
@@ -27,15 +27,15 @@ from typing import Any
 
 from adapters.bootstrap.container import Container, build
 from adapters.config.settings import Settings
-from tests.benchmarks.bench_bulk import run_bulk
-from tests.benchmarks.bench_concurrent import concurrent_details, concurrent_row, run_concurrent
-from tests.benchmarks.bench_lag import run_lag
-from tests.benchmarks.bench_memory import run_memory
-from tests.benchmarks.bench_rebuild import rebuild_details, rebuild_rows, run_rebuild
-from tests.benchmarks.bench_relay import nats_server, relay_details, relay_row, run_relay
-from tests.benchmarks.bench_single import run_single
-from tests.benchmarks.harness import bench_database, machine_info, progress
-from tests.benchmarks.lag_report import lag_details, lag_row
+from bench.bench_bulk import run_bulk
+from bench.bench_concurrent import concurrent_details, concurrent_row, run_concurrent
+from bench.bench_lag import run_lag
+from bench.bench_memory import run_memory
+from bench.bench_rebuild import rebuild_details, rebuild_rows, run_rebuild
+from bench.bench_relay import nats_server, relay_details, relay_row, run_relay
+from bench.bench_single import run_single
+from bench.harness import bench_database, machine_info, progress
+from bench.lag_report import lag_details, lag_row
 
 BENCHMARKS = ("bulk", "single", "memory")  # the default set
 EVENT_BENCHMARKS = ("relay", "lag", "rebuild")  # only when named, or with --only events
@@ -47,7 +47,7 @@ TABLE_PROFILE_ROWS = 10
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.run", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS,
                         help=f"alternating runs per benchmark (default {DEFAULT_RUNS}; use >= 5)")

@@ -1,4 +1,4 @@
-"""The real API, `smsledger api`, in a subprocess on 127.0.0.1, and a client.
+"""The real API, `smsledger api`, in a subprocess on 127.0.0.1.
 
 A subprocess rather than a thread: the memory benchmark reads the server's
 own peak RSS from /proc, and the client's work stays off the server's GIL.
@@ -15,21 +15,17 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 import httpx
-
-from tests.benchmarks.harness import BULK_SIZE, BenchAccount
 
 READY_TIMEOUT_S = 30.0
 READY_POLL_S = 0.1
 STOP_TIMEOUT_S = 15.0
 KILL_TIMEOUT_S = 5.0
-REQUEST_TIMEOUT_S = 180.0
 LOG_TAIL_CHARS = 2_000
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -90,7 +86,7 @@ class ApiProcess:
         self.stop()
 
     def start(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         env = dict(os.environ)
         env.update(
             DATABASE_URL=self._database_url,
@@ -160,28 +156,3 @@ class ApiProcess:
                     return int(line.split()[1])
         raise RuntimeError(f"{field} not in /proc/{self.pid}/status")
 
-
-def new_client(api: ApiProcess) -> httpx.Client:
-    return httpx.Client(base_url=api.base_url, timeout=REQUEST_TIMEOUT_S)
-
-
-def post_bulk(
-    client: httpx.Client, body: bytes, account: BenchAccount, expected: int = BULK_SIZE
-) -> float:
-    """POST one pre-encoded bulk; seconds from just before sending until the
-    whole response is read. Anything but full acceptance is an error."""
-    headers = account.headers()
-    started = time.perf_counter()
-    response = client.post("/v1/sms/bulk", content=body, headers=headers)
-    response.read()
-    elapsed = time.perf_counter() - started
-    _check_bulk_response(response, expected)
-    return elapsed
-
-
-def _check_bulk_response(response: httpx.Response, expected: int) -> None:
-    if response.status_code != 200:
-        raise RuntimeError(f"bulk failed: HTTP {response.status_code} {response.text[:500]}")
-    data: dict[str, Any] = response.json()["data"]
-    if data["accepted"] != expected or data["rejected"] != 0:
-        raise RuntimeError(f"bulk accepted {data['accepted']}, rejected {data['rejected']}")

@@ -1,7 +1,7 @@
 """Benchmarks of issue 7: ledger verify over 1,000,000 wallet events, and the
 usage export of 1,000,000 rows.
 
-    python -m tests.benchmarks.bench_billing [--runs N] [--events N] [--rows N]
+    python -m bench.bench_billing [--runs N] [--events N] [--rows N]
 
 Ledger verify. The store is filled with `--events` wallet events (1,000
 wallets of 1,000 events each: an opening, a top-up, then reservations and
@@ -37,11 +37,11 @@ import psycopg
 
 from adapters.bootstrap.container import Container, build
 from adapters.config.settings import Settings
+from bench.harness import bench_database, machine_info, progress, summary
 from domain.settlement import SettlementItem
 from domain.wallet import TopUpSource, Wallet
 from projections.usage_export import usage_csv
-from tests.benchmarks.api_process import ApiProcess
-from tests.benchmarks.harness import bench_database, machine_info, progress, summary
+from tests.support.api_process import ApiProcess
 from tests.support.message_log_fill import fill_message_log
 
 EVENTS_PER_WALLET = 1_000

@@ -38,9 +38,7 @@ import msgspec
 import psycopg
 
 from adapters.bootstrap.container import Container
-from domain import ids
-from tests.benchmarks.api_process import ApiProcess
-from tests.benchmarks.harness import (
+from bench.harness import (
     SENDER,
     TEMPLATE,
     WALLET_RESERVED_TOPIC,
@@ -52,6 +50,8 @@ from tests.benchmarks.harness import (
     uk_mobile,
     variables_for,
 )
+from domain import ids
+from tests.support.api_process import ApiProcess
 
 CLIENTS = 32
 REQUESTS_PER_RUN = 2_000
@@ -65,7 +65,7 @@ SIDES = (*BASELINES, "measured", "ungrouped")
 
 def _bare_command(handler: str) -> Callable[[int], list[str]]:
     def command(port: int) -> list[str]:
-        return [sys.executable, "-m", "tests.benchmarks.bare_api", "--port", str(port),
+        return [sys.executable, "-m", "bench.bare_api", "--port", str(port),
                 "--handler", handler]
 
     return command

@@ -24,12 +24,7 @@ import psycopg
 from adapters.bootstrap.container import Container
 from adapters.http.sms.schemas import BulkSmsRequest
 from application.sending.send import BulkRecipient, SendBulk, _BulkPreparation
-from domain import ids
-from domain.message import Message
-from domain.messaging.accepted_batch import AcceptedBatch
-from domain.messaging.templates import Template
-from tests.benchmarks.api_process import ApiProcess, new_client, post_bulk
-from tests.benchmarks.harness import (
+from bench.harness import (
     BULK_SIZE,
     COPY_TYPES,
     CURRENCY,
@@ -40,17 +35,24 @@ from tests.benchmarks.harness import (
     alternate,
     bulk_request_body,
     create_account,
+    new_client,
+    post_bulk,
     prewarm_wal,
     progress,
     sample_state,
     summary,
 )
+from domain import ids
+from domain.message import Message
+from domain.messaging.accepted_batch import AcceptedBatch
+from domain.messaging.templates import Template
+from tests.support.api_process import ApiProcess
 
 TARGET_MAX_RATIO = 3.0
 IN_PROCESS_RUNS = 7
 PROFILE_TOP = 10
 WAL_MB_PER_PAIR = 48  # two 10k-row writes of ~8 MB each, with room to spare
-REPO_ROOT = str(Path(__file__).resolve().parents[2])
+REPO_ROOT = str(Path(__file__).resolve().parents[1])
 STDLIB = sysconfig.get_paths()["stdlib"]
 COPY_STATEMENT = (
     f"COPY {RAW_TABLE} (originator_id, originator_version, topic, state)"

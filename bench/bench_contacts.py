@@ -1,7 +1,7 @@
 """Benchmarks of the contact base and campaigns, each against a baseline in
 the same run, on the same database, alternating, medians reported.
 
-    python -m tests.benchmarks.bench_contacts [--runs N] [--only import|campaign]
+    python -m bench.bench_contacts [--runs N] [--only import|campaign]
 
 - import: 100,000 CSV rows (phone,name,email,tier) into a group, through the
   product's streaming path (CsvRecords, the import session, its chunked
@@ -35,7 +35,7 @@ from application.contacts.csv_stream import CsvRecords
 from application.contacts.imports import ImportSession, take_csv_records
 from application.contacts.ports import Audience
 from application.sending.send import BulkRecipient, SendBulk
-from tests.benchmarks.harness import (
+from bench.harness import (
     SENDER,
     TEMPLATE,
     BenchAccount,
@@ -179,7 +179,7 @@ def run_campaign(container: Container, runs: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.bench_contacts")
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_contacts")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", choices=("import", "campaign"))
     args = parser.parse_args(argv)

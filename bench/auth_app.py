@@ -4,7 +4,7 @@ its permission check and the rate limiter. Everything else (middleware,
 serialisation, uvicorn) is the same, so the difference is what
 authentication costs.
 
-    DATABASE_URL=... python -m uvicorn --factory tests.benchmarks.auth_app:create_bench_app
+    DATABASE_URL=... python -m uvicorn --factory bench.auth_app:create_bench_app
 """
 
 from __future__ import annotations

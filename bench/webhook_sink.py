@@ -2,7 +2,7 @@
 POST with 200 at once (HTTP/1.1, keep-alive) and keeps, per request, when it
 arrived and the `delivered_at` of message.delivered payloads.
 
-    python -m tests.benchmarks.webhook_sink
+    python -m bench.webhook_sink
 
 prints `port <n>`; `GET /stats` answers {"count": n, "lag_ms": [...]} and
 `POST /reset` (path) clears the counts.

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msgspec
 import psycopg
 
@@ -32,6 +33,7 @@ from adapters.bootstrap.container import Container, migrate_database
 from domain.money import parse_amount_micros
 from domain.wallet import TopUpSource
 from tests.support import infra
+from tests.support.api_process import ApiProcess
 
 log = logging.getLogger("smsledger.bench")
 
@@ -46,6 +48,7 @@ RAW_TABLE = "bench_raw_events"
 COPY_TYPES = ["uuid", "int8", "text", "bytea"]
 GIT_TIMEOUT_S = 10
 MAX_UK_TEST_NUMBERS = 100_000  # +4477009xxxxx: five free digits
+REQUEST_TIMEOUT_S = 180.0
 
 # Same shape, indexes and storage parameters as the library's events table
 # (eventsourcing.postgres), so index and autovacuum costs match.
@@ -272,14 +275,14 @@ def machine_info(database_url: str) -> dict[str, Any]:
 
 def _git_revision() -> str:
     """HEAD, plus "+changes" if product files differ from it (benchmarks aside)."""
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[1]
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True,
             text=True, timeout=GIT_TIMEOUT_S, check=True,
         ).stdout.strip()
         changed = subprocess.run(
-            ["git", "status", "--porcelain", "--", ".", ":!tests/benchmarks", ":!docs"],
+            ["git", "status", "--porcelain", "--", ".", ":!bench", ":!docs"],
             cwd=repo, capture_output=True, text=True, timeout=GIT_TIMEOUT_S, check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
@@ -301,3 +304,29 @@ def _mem_total_kib() -> int:
             if line.startswith("MemTotal:"):
                 return int(line.split()[1])
     return 0
+
+
+def new_client(api: ApiProcess) -> httpx.Client:
+    return httpx.Client(base_url=api.base_url, timeout=REQUEST_TIMEOUT_S)
+
+
+def post_bulk(
+    client: httpx.Client, body: bytes, account: BenchAccount, expected: int = BULK_SIZE
+) -> float:
+    """POST one pre-encoded bulk; seconds from just before sending until the
+    whole response is read. Anything but full acceptance is an error."""
+    headers = account.headers()
+    started = time.perf_counter()
+    response = client.post("/v1/sms/bulk", content=body, headers=headers)
+    response.read()
+    elapsed = time.perf_counter() - started
+    _check_bulk_response(response, expected)
+    return elapsed
+
+
+def _check_bulk_response(response: httpx.Response, expected: int) -> None:
+    if response.status_code != 200:
+        raise RuntimeError(f"bulk failed: HTTP {response.status_code} {response.text[:500]}")
+    data: dict[str, Any] = response.json()["data"]
+    if data["accepted"] != expected or data["rejected"] != 0:
+        raise RuntimeError(f"bulk accepted {data['accepted']}, rejected {data['rejected']}")

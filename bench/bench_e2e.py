@@ -3,7 +3,7 @@ message settled, through the relay, JetStream, the dispatcher and the
 simulated carrier at zero delay. Compared with the raw event-store write
 rate: a raw COPY of 10,000 event rows on the same database, same run.
 
-    python -m tests.benchmarks.bench_e2e [--runs N]
+    python -m bench.bench_e2e [--runs N]
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ from adapters.bootstrap.container import Container, build
 from adapters.bootstrap.workers import WorkerThread
 from adapters.config.settings import Settings
 from application.sending.send import BulkRecipient, SendBulk
-from domain import ids
-from tests.benchmarks.bench_bulk import _raw_rows, copy_raw_events
-from tests.benchmarks.harness import (
+from bench.bench_bulk import _raw_rows, copy_raw_events
+from bench.harness import (
     BULK_SIZE,
     MESSAGE_ACCEPTED_TOPIC,
     SENDER,
@@ -38,6 +37,7 @@ from tests.benchmarks.harness import (
     sample_state,
     uk_mobile,
 )
+from domain import ids
 from tests.support import infra
 
 SETTLE_TIMEOUT_S = 300.0

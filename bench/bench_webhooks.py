@@ -1,7 +1,7 @@
 """Benchmark: webhook delivery throughput, and latency from a stored delivery
 report to its webhook's arrival.
 
-    python -m tests.benchmarks.bench_webhooks [--runs N] [--json PATH]
+    python -m bench.bench_webhooks [--runs N] [--json PATH]
 
 Throughput. DELIVERIES webhooks are queued for one endpoint, a local sink in
 its own process that answers 200 at once. Measured: the product's
@@ -56,17 +56,14 @@ from adapters.webhooks.sender import WebhookSender
 from adapters.webhooks.ssrf import SystemResolver, UrlGuard
 from application.delivery.outcomes import Outcome, OutcomeKind
 from application.sending.send import BulkRecipient, SendBulk
-from domain.ids import keyed_message_id
-from domain.messaging.status import MessageStatus
-from domain.published import Envelope, encode_envelope
-from tests.benchmarks.bench_lag import isolated_bus
-from tests.benchmarks.bench_relay import (
+from bench.bench_lag import isolated_bus
+from bench.bench_relay import (
     delete_stream_quietly,
     head_of,
     nats_server,
     set_relay_position,
 )
-from tests.benchmarks.harness import (
+from bench.harness import (
     SENDER,
     alternate,
     bench_database,
@@ -76,6 +73,9 @@ from tests.benchmarks.harness import (
     summary,
     uk_mobile,
 )
+from domain.ids import keyed_message_id
+from domain.messaging.status import MessageStatus
+from domain.published import Envelope, encode_envelope
 
 DELIVERIES = 2000
 INTAKE_BATCH = 500
@@ -91,7 +91,7 @@ LOCAL = frozenset({"127.0.0.1"})
 class Sink:
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.benchmarks.webhook_sink"],
+            [sys.executable, "-m", "bench.webhook_sink"],
             stdout=subprocess.PIPE, text=True,
         )
         assert self.process.stdout is not None

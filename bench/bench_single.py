@@ -19,8 +19,8 @@ import psycopg
 
 from adapters.bootstrap.container import Container
 from application.sending.send import SendMessage
-from tests.benchmarks.bench_bulk import profile_top
-from tests.benchmarks.harness import (
+from bench.bench_bulk import profile_top
+from bench.harness import (
     MESSAGE_ACCEPTED_TOPIC,
     RAW_TABLE,
     SENDER,

@@ -19,7 +19,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from adapters.projector.rebuild import create_indexes
-from tests.benchmarks.lag_floor import COPY_COLUMNS, COPY_TYPES, row_of
+from bench.lag_floor import COPY_COLUMNS, COPY_TYPES, row_of
 
 FLOOR_TABLE = "bench_floor_message_log"
 SOURCE_TABLE = "rm_message_log"
