@@ -252,7 +252,7 @@ def test_a_mixed_bulk_is_delivered_failed_and_settled_to_the_micro(product: Prod
     headers = {"X-API-Key": account["api_key"], "X-API-Secret": account["api_secret"]}
     magic = {"+15005550001": "failed", "+15005550002": "expired", "+15005550003": "rejected"}
     # +15005550004 (no receipt ever) is settled after validity plus grace:
-    # covered with a controllable clock in tests/integration/test_dispatch.py.
+    # covered with a controllable clock in tests/integration/delivery/test_dispatch.py.
     recipients = [{"to": number} for number in magic for _ in range(100)]
     recipients += [{"to": f"+4477009{i:05d}"} for i in range(700)]
     with httpx.Client(base_url=product.base_url, headers=headers, timeout=60) as http:
