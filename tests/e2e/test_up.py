@@ -21,6 +21,7 @@ import pytest
 from nats.js.errors import NotFoundError
 
 from tests.conftest import RUN_ID
+from tests.support.processes import stop_gracefully
 
 pytestmark = pytest.mark.e2e
 
@@ -107,19 +108,6 @@ def product(tmp_path: Path, product_env: dict[str, str]) -> Iterator[Product]:
     finally:
         if running.process is not None:
             stop_gracefully(running.process)
-
-
-def stop_gracefully(process: subprocess.Popen[str]) -> None:
-    """A failed test still stops the product gracefully, so that it stops the
-    embedded servers it started; kill only if it hangs."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=STOP_TIMEOUT_S)
 
 
 def test_send_bulk_balance_verify_and_restart(product: Product) -> None:

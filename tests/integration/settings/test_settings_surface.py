@@ -3,7 +3,6 @@ sender-ID decisions, through HTTP on a real container and database."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from uuid import UUID, uuid4
 
 import pytest
@@ -13,13 +12,8 @@ from adapters.bootstrap.container import Container
 from application.errors import ValidationFailed
 from domain.errors import InvalidTransition
 from domain.wallet import TopUpSource
+from tests.support.accounts import Account
 from tests.support.keys import narrow_key
-
-
-@dataclass(frozen=True)
-class Account:
-    account_id: str
-    headers: dict[str, str]
 
 
 def new_account(container: Container, name: str = "Surface") -> Account:
