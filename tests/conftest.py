@@ -1,8 +1,13 @@
-"""Shared fixtures.
+"""Shared fixtures, and the tier markers.
+
+Every test is marked with its tier by the folder it lives in: `unit`,
+`contract`, `integration` or `e2e` (so `pytest -m unit` or `-m "not e2e"`).
 
 Integration and e2e tests find PostgreSQL and NATS from DATABASE_URL and
-NATS_URL, or start embedded ones. Each test run works in its own database,
-named after a random run id, and drops it at the end.
+NATS_URL, or start embedded ones. The servers are session fixtures, so they
+start only when a selected test asks for them: a unit-only run starts none.
+Each test run works in its own database, named after a random run id, and
+drops it at the end.
 """
 
 from __future__ import annotations
@@ -16,6 +21,27 @@ import pytest
 from tests.support import infra
 
 RUN_ID = infra.new_run_id()
+TESTS_ROOT = Path(__file__).resolve().parent
+TIERS = ("unit", "contract", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = _tier_of(item.path)
+        if tier is not None:
+            item.add_marker(tier)
+
+
+def _tier_of(path: Path) -> str | None:
+    """The tier folder `path` lives in; a test anywhere else under tests/ is
+    an error, so that `-m unit` and friends never miss one silently."""
+    try:
+        folder = path.resolve().relative_to(TESTS_ROOT).parts[0]
+    except ValueError:
+        return None  # not under tests/: not ours to mark
+    if folder not in TIERS:
+        raise pytest.UsageError(f"{path}: tests live in one of tests/{{{','.join(TIERS)}}}/")
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -38,7 +38,7 @@ from domain.message import Message
 from domain.messaging.status import FINAL_STATUSES
 from domain.wallet import TopUpSource
 from tests.conftest import RUN_ID
-from tests.integration.smpp.smsc import ScriptedSmsc, free_port
+from tests.support.smsc import ScriptedSmsc, free_port
 
 pytestmark = pytest.mark.e2e
 

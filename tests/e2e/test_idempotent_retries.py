@@ -15,7 +15,7 @@ import pytest
 from adapters.bootstrap.container import Container, build
 from adapters.config.settings import Settings
 from domain.wallet import TopUpSource
-from tests.benchmarks.api_process import ApiProcess
+from tests.support.api_process import ApiProcess
 from tests.support.senders import approve_sender
 
 pytestmark = pytest.mark.e2e

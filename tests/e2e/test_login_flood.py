@@ -24,8 +24,8 @@ import pytest
 
 from adapters.bootstrap.container import Container, build
 from adapters.config.settings import Settings
-from tests.benchmarks.api_process import ApiProcess
 from tests.support import infra
+from tests.support.api_process import ApiProcess
 
 pytestmark = pytest.mark.e2e
 

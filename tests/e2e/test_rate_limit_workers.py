@@ -16,7 +16,7 @@ import pytest
 from adapters.bootstrap.container import Container, build
 from adapters.config.settings import Settings
 from adapters.http.middleware.rate_limit import lease_size
-from tests.benchmarks.api_process import ApiProcess
+from tests.support.api_process import ApiProcess
 
 pytestmark = pytest.mark.e2e
 

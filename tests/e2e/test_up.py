@@ -21,6 +21,7 @@ import pytest
 from nats.js.errors import NotFoundError
 
 from tests.conftest import RUN_ID
+from tests.support.processes import stop_gracefully
 
 pytestmark = pytest.mark.e2e
 
@@ -107,19 +108,6 @@ def product(tmp_path: Path, product_env: dict[str, str]) -> Iterator[Product]:
     finally:
         if running.process is not None:
             stop_gracefully(running.process)
-
-
-def stop_gracefully(process: subprocess.Popen[str]) -> None:
-    """A failed test still stops the product gracefully, so that it stops the
-    embedded servers it started; kill only if it hangs."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=STOP_TIMEOUT_S)
 
 
 def test_send_bulk_balance_verify_and_restart(product: Product) -> None:
@@ -252,7 +240,7 @@ def test_a_mixed_bulk_is_delivered_failed_and_settled_to_the_micro(product: Prod
     headers = {"X-API-Key": account["api_key"], "X-API-Secret": account["api_secret"]}
     magic = {"+15005550001": "failed", "+15005550002": "expired", "+15005550003": "rejected"}
     # +15005550004 (no receipt ever) is settled after validity plus grace:
-    # covered with a controllable clock in tests/integration/test_dispatch.py.
+    # covered with a controllable clock in tests/integration/delivery/test_dispatch.py.
     recipients = [{"to": number} for number in magic for _ in range(100)]
     recipients += [{"to": f"+4477009{i:05d}"} for i in range(700)]
     with httpx.Client(base_url=product.base_url, headers=headers, timeout=60) as http:

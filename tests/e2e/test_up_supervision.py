@@ -22,8 +22,8 @@ from tests.e2e.test_up import (  # noqa: F401 - product_env is a fixture
     SMSLEDGER,
     STOP_TIMEOUT_S,
     product_env,
-    stop_gracefully,
 )
+from tests.support.processes import stop_gracefully
 
 pytestmark = pytest.mark.e2e
 T = TypeVar("T")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -17,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support.processes import stop_gracefully
 
 pytestmark = pytest.mark.e2e
 
@@ -65,13 +66,7 @@ class Up:
         pytest.fail("smsledger up did not announce its URL:\n" + "".join(self.lines))
 
     def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=STOP_TIMEOUT_S)
+        stop_gracefully(self.process, STOP_TIMEOUT_S)
         self._reader.join(timeout=STOP_TIMEOUT_S)
         return self.process.returncode
 

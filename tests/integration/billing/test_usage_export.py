@@ -14,9 +14,9 @@ from adapters.bootstrap.container import Container
 from adapters.projector.rebuild import rebuild
 from projections.message_log import MessageLog
 from projections.usage_export import COLUMNS
-from tests.benchmarks.api_process import ApiProcess
 from tests.integration.billing.mixed import NUMBERS, mixed_month
 from tests.integration.billing.support import open_account
+from tests.support.api_process import ApiProcess
 from tests.support.message_log_fill import fill_message_log
 from tests.support.stripe_standin import StripeStandIn
 

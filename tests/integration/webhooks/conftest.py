@@ -7,7 +7,7 @@ import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -19,16 +19,11 @@ from adapters.webhooks.config import WebhookSettings
 from adapters.webhooks.sender import WebhookSender
 from adapters.webhooks.ssrf import SystemResolver, UrlGuard
 from domain.api_keys import PERMISSIONS
+from tests.support.accounts import Account
 from tests.support.senders import approve_sender
 
 LOCAL = frozenset({"127.0.0.1"})
 FAST_SCHEDULE_S = (0.2, 0.2, 0.3, 0.3, 0.5, 0.5, 0.5, 0.5)
-
-
-@dataclass
-class Account:
-    account_id: str
-    headers: dict[str, str]
 
 
 @pytest.fixture
