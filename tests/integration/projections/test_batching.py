@@ -16,7 +16,7 @@ from domain.errors import InvalidTransition
 from domain.messaging.status import MessageStatus
 from projections import common
 from projections.registry import by_name
-from tests.integration.projections.support import BASE_TIME, accept, apply, new_account, record
+from tests.support.projections import BASE_TIME, accept, apply, new_account, record
 
 MESSAGE_PROJECTIONS = [
     by_name(name) for name in ("message_log", "dlr_stats", "campaign_progress", "usage")

@@ -10,7 +10,7 @@ import pytest
 
 from domain.campaign import Campaign
 from projections.campaign_progress import CampaignProgress, get_campaign
-from tests.integration.projections.support import BASE_TIME, accept, apply, new_account, record
+from tests.support.projections import BASE_TIME, accept, apply, new_account, record
 
 PROGRESS = CampaignProgress()
 

@@ -7,7 +7,7 @@ from uuid import uuid4
 
 from domain.messaging.status import MessageStatus
 from projections.dlr_stats import DlrStats, delivery_rate, dlr_stats
-from tests.integration.projections.support import BASE_TIME, accept, apply, new_account, record
+from tests.support.projections import BASE_TIME, accept, apply, new_account, record
 
 STATS = DlrStats()
 

@@ -11,7 +11,7 @@ from domain.messaging.status import MessageStatus
 from domain.settlement import SettlementItem
 from domain.wallet import TopUpSource, Wallet
 from projections.registry import ALL_PROJECTIONS, by_name
-from tests.integration.projections.support import accept, apply, new_account, record
+from tests.support.projections import accept, apply, new_account, record
 
 BATCH = 5_000
 

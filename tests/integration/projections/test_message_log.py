@@ -10,7 +10,7 @@ import pytest
 
 from domain.messaging.status import MessageStatus
 from projections.message_log import MessageLog, get_message, list_messages
-from tests.integration.projections.support import BASE_TIME, accept, apply, new_account, record
+from tests.support.projections import BASE_TIME, accept, apply, new_account, record
 
 LOG = MessageLog()
 

@@ -7,9 +7,9 @@ from psycopg import sql
 
 from domain.messaging.status import MessageStatus
 from projections.registry import ALL_PROJECTIONS, by_name
-from tests.integration.projections.support import accept, apply, new_account, record
 from tests.integration.projections.test_batching import MESSAGE_PROJECTIONS, _dump
 from tests.integration.projections.test_campaign_progress import _campaign
+from tests.support.projections import accept, apply, new_account, record
 
 
 def test_every_projection_is_registered_by_name():

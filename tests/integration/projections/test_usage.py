@@ -8,7 +8,7 @@ import pytest
 
 from domain.messaging.status import MessageStatus
 from projections.usage import Usage, usage
-from tests.integration.projections.support import accept, apply, new_account, record
+from tests.support.projections import accept, apply, new_account, record
 
 USAGE = Usage()
 APRIL = datetime(2025, 4, 1, 0, 0, 1, tzinfo=UTC)

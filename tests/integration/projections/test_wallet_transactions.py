@@ -9,7 +9,7 @@ import pytest
 from domain.settlement import SettlementItem
 from domain.wallet import TopUpSource, Wallet
 from projections.wallet_transactions import WalletTransactions, list_transactions
-from tests.integration.projections.support import apply, new_account, record
+from tests.support.projections import apply, new_account, record
 
 TRANSACTIONS = WalletTransactions()
 

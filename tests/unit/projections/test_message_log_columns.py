@@ -6,7 +6,7 @@ import json
 from uuid import uuid4
 
 from projections.message_log import COLUMNS, _accepted_row, _accepted_values, _values
-from tests.projections.support import BASE_TIME, accept, new_account, record
+from tests.support.projections import BASE_TIME, accept, new_account, record
 
 
 def test_a_new_row_holds_each_value_in_its_own_column() -> None:
