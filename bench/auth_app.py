@@ -15,8 +15,8 @@ import msgspec
 from litestar import Controller, Litestar, Request, get
 from litestar.di import NamedDependency, Provide
 
+from adapters.bootstrap.api import tune_gc
 from adapters.bootstrap.container import build
-from adapters.cli.serve import tune_gc
 from adapters.config.settings import Settings
 from adapters.http.app import create_app
 from adapters.http.middleware.auth import authenticate, require_permission

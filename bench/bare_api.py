@@ -22,7 +22,7 @@ import uvicorn
 from litestar import Litestar, get, post
 from litestar.params import JSONBody
 
-from adapters.cli.serve import tune_gc, use_worker_threads
+from adapters.bootstrap.api import tune_gc, use_worker_threads
 from adapters.http.sms.schemas import Meta, SendSmsRequest, SendSmsResponse, SentSms
 
 
@@ -65,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     tune_gc()
     use_worker_threads()
-    # The options of adapters.cli.serve.serve_api at log level WARNING.
+    # The options of adapters.bootstrap.api.serve_api at log level WARNING.
     config = uvicorn.Config(
         create_bare_app(args.handler),
         host="127.0.0.1",

@@ -29,7 +29,8 @@ import httpx
 import msgspec
 import psycopg
 
-from adapters.bootstrap.container import Container, migrate_database
+from adapters.bootstrap.container import Container
+from adapters.bootstrap.infrastructure import migrate_database
 from domain.money import parse_amount_micros
 from domain.wallet import TopUpSource
 from tests.support import infra

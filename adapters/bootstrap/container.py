@@ -1,4 +1,7 @@
-"""The composition root: the one place that builds infrastructure.
+"""The container: every service a process role uses, built once per process
+over the infrastructure (adapters/bootstrap/infrastructure.py), with the
+sections of sign-in, billing and the contact base and campaigns built by
+their own modules.
 
 Nothing here runs at import time; `build` wires a container from settings and
 `close` releases what it opened.
@@ -6,26 +9,22 @@ Nothing here runs at import time; `build` wires a container from settings and
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 from psycopg_pool import ConnectionPool
 
-from adapters.bootstrap.crm import Crm, build_crm
+from adapters.bootstrap.billing import build_billing
+from adapters.bootstrap.campaigns import Crm, build_crm
 from adapters.bootstrap.identity import Identity, build_identity
+from adapters.bootstrap.infrastructure import open_config_pool, open_ledger
 from adapters.clock import SystemClock
-from adapters.config.settings import Settings, eventsourcing_env
+from adapters.config.settings import Settings
 from adapters.eventstore.factory import LedgerPostgresFactory
 from adapters.eventstore.unprojected import UnprojectedMessages
-from adapters.postgres.billing.invoices import PostgresInvoices
-from adapters.postgres.billing.payments import PostgresBillingStore, PostgresPolicyPositions
 from adapters.postgres.contacts.opt_outs import MessageLogRouter, PostgresOptOuts
 from adapters.postgres.dispatch import PostgresReceiptIndex
 from adapters.postgres.identity.accounts import PostgresAccounts
-from adapters.postgres.migrations import migrate
-from adapters.postgres.pools import FailFastPool
 from adapters.postgres.settings.sender_ids import PostgresSenderIds
 from adapters.postgres.settings.surface_settings import (
     PostgresNotificationSettings,
@@ -33,13 +32,11 @@ from adapters.postgres.settings.surface_settings import (
 )
 from adapters.postgres.settings.templates import PostgresTemplates
 from adapters.pricing.loader import load_rate_book
-from adapters.projector.versions import ProgressFor, Upgraded, upgrade
 from adapters.webhooks.ssrf import SystemResolver, UrlGuard
 from application.billing.auto_topup import AutoTopUp
 from application.billing.invoices import InvoiceService
 from application.billing.payment_notifications import PaymentNotifications
-from application.billing.payments import BillingService, CheckoutLimits
-from application.billing.ports import PaymentGateway
+from application.billing.payments import BillingService
 from application.delivery.inbound import InboundService
 from application.delivery.outcomes import OutcomeService
 from application.delivery.receipts import ReceiptProcessor
@@ -54,11 +51,6 @@ from application.sending.send import MessagingService
 from application.settings.notifications import NotificationService
 from application.settings.sender_ids import SenderIdService
 from application.settings.templates import TemplateService
-from projections.registry import ALL_PROJECTIONS
-
-log = logging.getLogger(__name__)
-
-CONFIG_POOL_SIZE = 4
 
 
 @dataclass
@@ -112,62 +104,19 @@ class Container:
         self.app.close()
 
 
-def migrate_database(database_url: str) -> list[int]:
-    """Create the event store tables and apply our migrations; idempotent."""
-    env = eventsourcing_env(database_url, pool_size=1)
-    env["CREATE_TABLE"] = "yes"
-    LedgerApplication(env).close()
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        return migrate(conn)
-
-
-def upgrade_projections(
-    database_url: str, progress_for: ProgressFor | None = None
-) -> list[Upgraded]:
-    """Rebuild the read models whose projection's schema version changed;
-    after `migrate_database`, which creates their tables."""
-    app = LedgerApplication(eventsourcing_env(database_url, pool_size=1))
-    # A rebuild uses three connections at once: its writes, its read-ahead
-    # and a second index build.
-    pool: ConnectionPool = ConnectionPool(
-        database_url, min_size=1, max_size=3, kwargs={"autocommit": True}, open=True,
-        name="smsledger-migrate",
-    )
-    try:
-        return upgrade(ALL_PROJECTIONS, pool, app.recorder, app.mapper, progress_for)
-    finally:
-        pool.close()
-        app.close()
-
-
 def build(settings: Settings, database_url: str, nats_url: str | None = None) -> Container:
-    app = LedgerApplication(
-        eventsourcing_env(database_url, pool_size=settings.db_pool_size),
-        wallet_cache_size=settings.wallet_cache_size,
-        group_commit_max=settings.group_commit_max,
-    )
-    pool = FailFastPool(
-        database_url,
-        min_size=1,
-        max_size=max(CONFIG_POOL_SIZE, settings.db_pool_size),
-        kwargs={"autocommit": True},
-        open=True,
-        name="smsledger-config",
-    )
+    """Every service of a process, each built once, over one ledger
+    application and one configuration pool."""
+    app = open_ledger(settings, database_url)
+    pool = open_config_pool(settings, database_url)
     accounts = PostgresAccounts(pool)
-    rates = load_rate_book(settings.rate_card_path)
     opt_outs = PostgresOptOuts(pool)
     outcomes = OutcomeService(app)
-    messaging = MessagingService(app, accounts, rates, opt_outs)
+    messaging = MessagingService(app, accounts, load_rate_book(settings.rate_card_path), opt_outs)
     wallets = WalletService(app)
     sender_ids = SenderIdService(PostgresSenderIds(pool))
     templates = TemplateService(PostgresTemplates(pool))
-    billing_store = PostgresBillingStore(pool)
-    gateway = build_payment_gateway(settings)
-    billing = BillingService(
-        app, wallets, accounts, billing_store, gateway,
-        CheckoutLimits(settings.billing.topup_min_minor, settings.billing.topup_max_minor),
-    )
+    billing = build_billing(settings, app, pool, wallets, accounts)
     return Container(
         settings=settings,
         database_url=database_url,
@@ -194,28 +143,12 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
             refill_micros=settings.sandbox_refill_micros,
         ),
         webhook_guard=UrlGuard(SystemResolver(), settings.webhooks.allow_hosts),
-        billing=billing,
-        payment_notifications=PaymentNotifications(billing, billing_store),
-        auto_topup=AutoTopUp(
-            app, billing, billing_store, gateway, PostgresPolicyPositions(pool)
-        ),
-        invoices=InvoiceService(app, PostgresInvoices(pool)),
+        billing=billing.payments,
+        payment_notifications=billing.payment_notifications,
+        auto_topup=billing.auto_topup,
+        invoices=billing.invoices,
         crm=build_crm(app, pool, accounts, opt_outs, messaging, outcomes),
         unprojected=UnprojectedMessages(
             app.recorder.events_table_name, app.mapper  # type: ignore[attr-defined]
         ),
-    )
-
-
-def build_payment_gateway(settings: Settings) -> PaymentGateway | None:
-    """Stripe when STRIPE_API_KEY is set; without it live checkout is 503."""
-    billing = settings.billing
-    if billing.stripe_api_key is None:
-        return None
-    from adapters.stripe.gateway import StripeGateway
-
-    success_url, cancel_url = settings.checkout_urls()
-    return StripeGateway(
-        billing.stripe_api_key, api_base=billing.stripe_api_base,
-        success_url=success_url, cancel_url=cancel_url,
     )

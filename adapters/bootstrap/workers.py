@@ -14,7 +14,6 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import threading
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
@@ -23,26 +22,17 @@ from multiprocessing.synchronize import Event as ProcessEvent
 import nats
 from nats.js import JetStreamContext
 
-from adapters.bootstrap.billing_worker import run_auto_topup
-from adapters.bootstrap.campaign_worker import run_batch_completer, run_campaign_executor
+from adapters.bootstrap.billing import run_auto_topup
+from adapters.bootstrap.campaigns import run_batch_completer, run_campaign_executor
 from adapters.bootstrap.container import Container, build
-from adapters.carriers.simulated import SimulatedCarrier, SimulatorSettings
-from adapters.carriers.smpp import SmppCarrier
-from adapters.carriers.smpp.urls import parse_smpp_urls
-from adapters.clock import SystemClock
-from adapters.config.settings import BusSettings, Settings
-from adapters.dispatcher.worker import DispatcherWorker, ReceiptCollector
+from adapters.bootstrap.dispatcher import start_dispatcher
+from adapters.bootstrap.webhooks import start_webhooks
+from adapters.config.settings import Settings
 from adapters.jetstream.streams import ensure_stream, stream_settings
-from adapters.postgres.dispatch import PostgresDispatchClaims, PostgresReceiptIndex, load_routes
 from adapters.projector.runner import ProjectionRunner
 from adapters.relay.positions import RelayPositions
 from adapters.relay.relay import Relay
 from adapters.runtime.supervisor import SupervisedProcess, Supervisor
-from adapters.webhooks.intake import WebhookIntake
-from adapters.webhooks.sender import WebhookSender
-from application.delivery.carriers import Carrier
-from application.delivery.dispatching import Dispatcher
-from application.delivery.routing import SANDBOX_CARRIER, SIMULATED_CARRIER, RouteBook
 from projections.base import Projection
 from projections.registry import ALL_PROJECTIONS, by_name
 
@@ -51,12 +41,6 @@ log = logging.getLogger(__name__)
 NATS_CONNECT_TIMEOUT_S = 10
 STOP_TIMEOUT_S = 15
 NATS_CLOSE_TIMEOUT_S = 5
-# Long enough for the dispatcher to index the submission before its receipt
-# comes back (an earlier receipt is parked and retried a second later), short
-# enough that a scheduled sandbox message reads `delivered` almost as soon as
-# it is due. (Sandbox messages sent now never get here: they are settled as
-# they are accepted, domain/messaging/sandbox.py.)
-SANDBOX_RECEIPT_DELAY_S = 0.1
 
 
 PROJECTOR_ROLE = "projector"
@@ -84,6 +68,19 @@ def projections_of(roles: Sequence[str]) -> list[Projection]:
     return list(dict.fromkeys(chosen))
 
 
+def up_worker_processes() -> tuple[tuple[str, ...], ...]:
+    """The roles of each child process `up` runs beside the API.
+
+    The relay has one to itself: everything downstream waits for it, and
+    sharing an interpreter lock with the projections held it to a fraction
+    of its rate. The projections take two (PROJECTOR_GROUPS)."""
+    return (
+        ("relay",),
+        (PROJECTOR_GROUPS[0],),
+        (PROJECTOR_GROUPS[1], "dispatcher", "webhooks", "auto-topup", "campaigns"),
+    )
+
+
 async def run_workers(
     container: Container, stop: asyncio.Event, roles: Sequence[str] = ("relay", "projector"),
     on_running: Callable[[], None] | None = None,
@@ -91,7 +88,6 @@ async def run_workers(
     """Run the roles until `stop` is set or one of them fails; `on_running`
     is called once they all run."""
     assert container.nats_url is not None, "workers need NATS_URL"
-    bus = container.settings.bus
     nc = await nats.connect(
         container.nats_url,
         connect_timeout=NATS_CONNECT_TIMEOUT_S,
@@ -100,49 +96,9 @@ async def run_workers(
     )
     try:
         js = nc.jetstream()
-        settings = stream_settings(container.settings.bus)
-        await ensure_stream(js, settings)
-        tasks = []
-        if "relay" in roles:
-            relay = Relay(
-                container.pool,
-                container.app.recorder.events_table_name,  # type: ignore[attr-defined]
-                container.app.mapper,
-                js,
-                RelayPositions(container.pool),
-                subject_prefix=bus.subject_prefix,
-                section_size=bus.relay_section_size,
-            )
-            tasks.append(asyncio.create_task(relay.run(stop), name="relay"))
-        for projection in projections_of(roles):
-            runner = ProjectionRunner(
-                projection, container.pool, max_deliveries=bus.projection_max_deliveries
-            )
-            tasks.append(asyncio.create_task(
-                runner.run(js, stop, stream=settings.name,
-                           subject_prefix=bus.subject_prefix,
-                           batch_size=bus.projection_batch_size),
-                name=f"projection:{projection.name}",
-            ))
-        if "dispatcher" in roles:
-            worker = build_dispatcher(container)
-            tasks.append(asyncio.create_task(
-                worker.run(js, stop, stream=settings.name, subject_prefix=bus.subject_prefix,
-                           batch_size=bus.dispatch_batch_size),
-                name="dispatcher",
-            ))
-        if "webhooks" in roles:
-            tasks += start_webhooks(container, js, stop, settings.name)
-        if "auto-topup" in roles:
-            tasks.append(asyncio.create_task(
-                run_auto_topup(container.auto_topup, stop), name="auto-topup"))
-        if "campaigns" in roles:
-            tasks.append(asyncio.create_task(
-                run_campaign_executor(container.crm.executor, stop), name="campaigns"
-            ))
-            tasks.append(asyncio.create_task(
-                run_batch_completer(container.crm.completer, stop), name="campaigns:completer"
-            ))
+        stream = stream_settings(container.settings.bus)
+        await ensure_stream(js, stream)
+        tasks = start_roles(container, js, stop, stream.name, roles)
         if on_running is not None:
             on_running()
         await _until_stopped_or_failed(stop, tasks)
@@ -153,56 +109,84 @@ async def run_workers(
             await asyncio.wait_for(nc.close(), NATS_CLOSE_TIMEOUT_S)
 
 
-def start_webhooks(
+def start_roles(
+    container: Container, js: JetStreamContext, stop: asyncio.Event, stream: str,
+    roles: Sequence[str],
+) -> list[asyncio.Task[None]]:
+    """The tasks of the roles: the projections the projector roles name
+    (projections_of), then those of the other roles."""
+    tasks = start_projections(container, js, stop, stream, projections_of(roles))
+    for role, start in ROLE_STARTERS.items():
+        if role in roles:
+            tasks += start(container, js, stop, stream)
+    return tasks
+
+
+def start_relay(
     container: Container, js: JetStreamContext, stop: asyncio.Event, stream: str
 ) -> list[asyncio.Task[None]]:
-    """The webhook consumer (envelopes to queued deliveries) and the sender."""
-    bus, hooks = container.settings.bus, container.settings.webhooks
-    intake = ProjectionRunner(
-        WebhookIntake(), container.pool, max_deliveries=bus.projection_max_deliveries
+    bus = container.settings.bus
+    relay = Relay(
+        container.pool,
+        container.app.recorder.events_table_name,  # type: ignore[attr-defined]
+        container.app.mapper,
+        js,
+        RelayPositions(container.pool),
+        subject_prefix=bus.subject_prefix,
+        section_size=bus.relay_section_size,
     )
-    sender = WebhookSender(
-        container.database_url, container.webhook_guard, hooks
-    )
+    return [asyncio.create_task(relay.run(stop), name="relay")]
+
+
+def start_projections(
+    container: Container, js: JetStreamContext, stop: asyncio.Event, stream: str,
+    projections: Sequence[Projection],
+) -> list[asyncio.Task[None]]:
+    bus = container.settings.bus
+    tasks = []
+    for projection in projections:
+        runner = ProjectionRunner(
+            projection, container.pool, max_deliveries=bus.projection_max_deliveries
+        )
+        tasks.append(asyncio.create_task(
+            runner.run(js, stop, stream=stream, subject_prefix=bus.subject_prefix,
+                       batch_size=bus.projection_batch_size),
+            name=f"projection:{projection.name}",
+        ))
+    return tasks
+
+
+def start_auto_topup(
+    container: Container, js: JetStreamContext, stop: asyncio.Event, stream: str
+) -> list[asyncio.Task[None]]:
+    return [asyncio.create_task(run_auto_topup(container.auto_topup, stop), name="auto-topup")]
+
+
+def start_campaigns(
+    container: Container, js: JetStreamContext, stop: asyncio.Event, stream: str
+) -> list[asyncio.Task[None]]:
     return [
+        asyncio.create_task(run_campaign_executor(container.crm.executor, stop), name="campaigns"),
         asyncio.create_task(
-            intake.run(js, stop, stream=stream, subject_prefix=bus.subject_prefix,
-                       batch_size=hooks.batch_size),
-            name="webhooks:intake",
+            run_batch_completer(container.crm.completer, stop), name="campaigns:completer"
         ),
-        asyncio.create_task(sender.run(stop), name="webhooks:sender"),
     ]
 
 
-def build_dispatcher(container: Container) -> DispatcherWorker:
-    clock = SystemClock()
-    carriers = build_carriers(container.settings.bus)
-    index = PostgresReceiptIndex(container.pool)
-    dispatcher = Dispatcher(
-        container.app, container.outcomes, RouteBook(load_routes(container.pool)), carriers,
-        PostgresDispatchClaims(container.pool), index, clock,
-        owner=f"{socket.gethostname()}:{os.getpid()}",
-    )
-    collector = ReceiptCollector(container.receipts, container.inbound)
-    return DispatcherWorker(dispatcher, carriers, collector)
+RoleStarter = Callable[
+    [Container, JetStreamContext, asyncio.Event, str], list[asyncio.Task[None]]
+]
 
-
-def build_carriers(bus: BusSettings) -> dict[str, Carrier]:
-    """The carriers by name: the simulator, the sandbox's simulator and any
-    configured SMPP carriers."""
-    carriers: dict[str, Carrier] = {
-        SIMULATED_CARRIER: SimulatedCarrier(SimulatorSettings(
-            receipt_delay_s=bus.simulator_receipt_delay_s,
-            failure_share=bus.simulator_failure_share,
-        )),
-        SANDBOX_CARRIER: SimulatedCarrier(
-            SimulatorSettings(receipt_delay_s=SANDBOX_RECEIPT_DELAY_S, failure_share=0.0),
-            name=SANDBOX_CARRIER,
-        ),
-    }
-    for smpp in parse_smpp_urls(bus.smpp_carriers):
-        carriers[smpp.name] = SmppCarrier(smpp)
-    return carriers
+# The roles other than the projector's, which names its projections.
+ROLE_STARTERS: dict[str, RoleStarter] = {
+    "relay": start_relay,
+    "dispatcher": start_dispatcher,
+    "webhooks": start_webhooks,
+    "auto-topup": start_auto_topup,
+    "campaigns": start_campaigns,
+}
+# Every role a worker process can run, each a command of its own.
+ROLES = ("relay", PROJECTOR_ROLE, "dispatcher", "webhooks", "auto-topup", "campaigns")
 
 
 async def _until_stopped_or_failed(stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:

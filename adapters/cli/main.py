@@ -10,49 +10,41 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from adapters.bootstrap.services import on_running_instance, running_services
+from adapters.bootstrap.api import (
+    bind_api_socket,
+    serve_api,
+    serve_api_workers,
+    wait_for_roles,
+    with_session_key,
+)
+from adapters.bootstrap.container import Container, build
+from adapters.bootstrap.infrastructure import (
+    migrate_database,
+    on_running_instance,
+    running_services,
+    upgrade_projections,
+)
+from adapters.bootstrap.workers import supervised_workers, up_worker_processes
 from adapters.cli import admin, users, workers
 from adapters.cli.progress import ProgressBar
-from adapters.cli.serve import bind_api_socket, serve_api, serve_api_workers, wait_for_roles
 from adapters.config.settings import ConfigError, Settings
+from adapters.http.openapi_dump import main as print_document
 from adapters.runtime import instance
-
-if TYPE_CHECKING:
-    from adapters.bootstrap.container import Container
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
 MAX_API_WORKERS = 64
 
 
-def up_worker_processes() -> tuple[tuple[str, ...], ...]:
-    """The roles of each child process `up` runs beside the API.
-
-    The relay has one to itself: everything downstream waits for it, and
-    sharing an interpreter lock with the projections held it to a fraction
-    of its rate. The projections take two (PROJECTOR_GROUPS)."""
-    from adapters.bootstrap.workers import PROJECTOR_GROUPS
-
-    return (
-        ("relay",),
-        (PROJECTOR_GROUPS[0],),
-        (PROJECTOR_GROUPS[1], "dispatcher", "webhooks", "auto-topup", "campaigns"),
-    )
-
-
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap.container import build, migrate_database
-    from adapters.bootstrap.workers import supervised_workers
-
     instance.refuse_second_up(settings.data_dir)
     with running_services(settings, need_nats=True) as services:
         applied = migrate_database(services.database_url)
         if applied:
             print(f"applied migrations {applied}", flush=True)
         _upgrade_projections(services.database_url)
-        settings = users.with_session_key(settings)
+        settings = with_session_key(settings)
         sock = bind_api_socket(settings.host, args.port)
         settings = replace(settings, port=sock.getsockname()[1])
         # Left for the other commands, which then use this instance.
@@ -91,10 +83,8 @@ def _serve(
 
 
 def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap.container import build
-
     database_url = _required_database_url(settings)
-    settings = users.with_session_key(settings)
+    settings = with_session_key(settings)
     sock = bind_api_socket(settings.host, args.port)
     settings = replace(settings, port=sock.getsockname()[1])
     if args.workers > 1:
@@ -110,8 +100,6 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap.container import migrate_database
-
     with running_services(settings, need_nats=False) as services:
         applied = migrate_database(services.database_url)
         print(f"migrations applied: {applied}" if applied else "schema is up to date",
@@ -123,8 +111,6 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def _upgrade_projections(database_url: str) -> None:
     """Rebuild the read models whose projection's schema version changed,
     with a progress bar each: a rebuild of millions of events takes minutes."""
-    from adapters.bootstrap.container import upgrade_projections
-
     for upgraded in upgrade_projections(database_url, lambda p: ProgressBar(p.name).update):
         result = upgraded.result
         print(f"{result.projection}: rebuilt for schema version {upgraded.declared}"
@@ -133,8 +119,6 @@ def _upgrade_projections(database_url: str) -> None:
 
 
 def cmd_openapi(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.http.openapi_dump import main as print_document
-
     return print_document()
 
 

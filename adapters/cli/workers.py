@@ -9,13 +9,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from adapters.bootstrap.services import running_services
+from adapters.bootstrap.container import build
+from adapters.bootstrap.infrastructure import running_services
+from adapters.bootstrap.workers import ROLES, projections_of, run_workers
 from adapters.cli.progress import ProgressBar
 from adapters.config.settings import ConfigError, Settings
+from adapters.projector.rebuild import rebuild
+from adapters.projector.status import statuses
+from projections.registry import ALL_PROJECTIONS, by_name
 
 
 def add_commands(sub: Any) -> None:
-    for role in ("relay", "projector", "dispatcher", "webhooks", "auto-topup", "campaigns"):
+    for role in ROLES:
         parser = sub.add_parser(role, help=f"run the {role}")
         parser.set_defaults(func=cmd_worker_role)
         if role == "projector":
@@ -37,9 +42,6 @@ def add_commands(sub: Any) -> None:
 
 
 def cmd_worker_role(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap.container import build
-    from adapters.bootstrap.workers import projections_of, run_workers
-
     if settings.database_url is None or settings.nats_url is None:
         raise ConfigError("DATABASE_URL and NATS_URL are required for this role")
     only = getattr(args, "only", None)
@@ -66,10 +68,6 @@ def cmd_worker_role(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap.container import build
-    from adapters.projector.rebuild import rebuild
-    from projections.registry import ALL_PROJECTIONS, by_name
-
     try:
         chosen = ALL_PROJECTIONS if args.all else (by_name(args.name),)
     except KeyError as error:
@@ -95,10 +93,6 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap.container import build
-    from adapters.projector.status import statuses
-    from projections.registry import ALL_PROJECTIONS
-
     with running_services(settings, need_nats=False) as services:
         container = build(settings, services.database_url)
         try:

@@ -14,7 +14,8 @@ from pathlib import Path
 from psycopg.conninfo import conninfo_to_dict
 
 from adapters.config.billing import BillingSettings
-from adapters.config.env_values import env_float, env_int
+from adapters.config.carriers import CarrierSettings
+from adapters.config.env_values import env_int
 from adapters.config.identity import IdentitySettings
 from adapters.webhooks.config import WebhookSettings
 
@@ -33,7 +34,8 @@ CHECKOUT_CANCEL_PATH = "/billing/cancel"
 
 @dataclass(frozen=True, slots=True)
 class BusSettings:
-    """The JetStream stream and the workers that read and write it."""
+    """The JetStream stream and the workers that read and write it (the
+    carriers the dispatcher sends through are `CarrierSettings`)."""
 
     stream_name: str
     subject_prefix: str
@@ -44,9 +46,6 @@ class BusSettings:
     projection_batch_size: int
     projection_max_deliveries: int
     dispatch_batch_size: int
-    simulator_receipt_delay_s: float
-    simulator_failure_share: float
-    smpp_carriers: str  # comma-separated smpp:// URLs, checked at start
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], problems: list[str]) -> BusSettings:
@@ -79,13 +78,6 @@ class BusSettings:
             dispatch_batch_size=env_int(
                 env, "SMSLEDGER_DISPATCH_BATCH_SIZE", 200, 1, 5000, problems
             ),
-            simulator_receipt_delay_s=env_float(
-                env, "SMSLEDGER_SIM_RECEIPT_DELAY_S", 1.0, 0.0, 3600.0, problems
-            ),
-            simulator_failure_share=env_float(
-                env, "SMSLEDGER_SIM_FAILURE_SHARE", 0.05, 0.0, 1.0, problems
-            ),
-            smpp_carriers=_smpp_carriers(env, problems),
         )
 
 
@@ -111,6 +103,7 @@ class Settings:
     # uvicorn worker processes serving the API (`api` and `up`).
     api_workers: int = 1
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    carriers: CarrierSettings = field(default_factory=CarrierSettings)
     billing: BillingSettings = field(default_factory=BillingSettings)
     # Concurrent sends on one wallet committed in one transaction, at most.
     group_commit_max: int = 64
@@ -183,6 +176,7 @@ class Settings:
             ),
             api_workers=env_int(env, "SMSLEDGER_API_WORKERS", 1, 1, 64, problems),
             webhooks=WebhookSettings.from_env(env, problems),
+            carriers=CarrierSettings.from_env(env, problems),
             billing=BillingSettings.from_env(env, problems),
             group_commit_max=env_int(env, "SMSLEDGER_GROUP_COMMIT_MAX", 64, 1, 64, problems),
             roles_status_file=_path_or_none(env.get(ROLES_STATUS_FILE_ENV)),
@@ -217,18 +211,6 @@ def _url_host(host: str) -> str:
     if host == "::":
         return "[::1]"
     return f"[{host}]" if ":" in host else host
-
-
-def _smpp_carriers(env: Mapping[str, str], problems: list[str]) -> str:
-    from adapters.carriers.smpp.urls import parse_smpp_urls
-
-    text = env.get("SMSLEDGER_SMPP_CARRIERS", "")
-    try:
-        parse_smpp_urls(text)
-    except ValueError as error:
-        problems.append(f"SMSLEDGER_SMPP_CARRIERS: {error}")
-        return ""
-    return text
 
 
 def eventsourcing_env(database_url: str, *, pool_size: int) -> dict[str, str]:

@@ -94,7 +94,7 @@ class GroupCommitter:
         # A wallet has an entry exactly while a leader works on it; the entry
         # holds the commands waiting for the next group. Each waiting command
         # holds its caller's thread, so a lane is no deeper than the server's
-        # worker threads (adapters/cli/serve.py). One guard for all lanes: it is
+        # worker threads (adapters/bootstrap/api.py). One guard for all lanes: it is
         # held only to push or pop a few references.
         self._lanes: dict[UUID, deque[_Waiter]] = {}
         self._guard = threading.Lock()

@@ -30,7 +30,8 @@ from uuid import UUID, uuid4
 import psycopg
 import pytest
 
-from adapters.bootstrap.container import Container, build, migrate_database
+from adapters.bootstrap.container import Container, build
+from adapters.bootstrap.infrastructure import migrate_database
 from adapters.config.settings import Settings
 from adapters.runtime.embedded import EmbeddedPostgres
 from application.sending.send import BulkRecipient, SendBulk

@@ -108,7 +108,7 @@ def _check_name(name: str) -> None:
 @contextlib.contextmanager
 def migrated_database(server_dsn: str, name: str) -> Iterator[str]:
     """A fresh database `name` with the product's schema, dropped afterwards."""
-    from adapters.bootstrap.container import migrate_database
+    from adapters.bootstrap.infrastructure import migrate_database
 
     url = create_database(server_dsn, name)
     try:

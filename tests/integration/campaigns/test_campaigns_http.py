@@ -14,7 +14,7 @@ from uuid import UUID
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap.campaign_worker import run_campaign_executor
+from adapters.bootstrap.campaigns import run_campaign_executor
 from adapters.bootstrap.container import Container
 from adapters.eventstore.envelopes import envelopes_of
 from adapters.http.app import create_app

@@ -8,7 +8,8 @@ from uuid import uuid4
 import pytest
 from litestar.testing import TestClient
 
-from adapters.bootstrap.container import Container, migrate_database
+from adapters.bootstrap.container import Container
+from adapters.bootstrap.infrastructure import migrate_database
 from adapters.http.app import create_app
 from domain.wallet import TopUpSource
 from tests.support.senders import approve_sender

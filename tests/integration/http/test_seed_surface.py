@@ -13,7 +13,7 @@ from uuid import UUID
 from litestar.testing import TestClient
 
 from adapters.bootstrap.container import Container
-from adapters.bootstrap.workers import build_carriers
+from adapters.bootstrap.dispatcher import build_carriers
 from adapters.eventstore.envelopes import envelopes_of
 from adapters.postgres.dispatch import PostgresDispatchClaims, PostgresReceiptIndex, load_routes
 from application.delivery.carriers import DeliveryReceipt
@@ -166,7 +166,7 @@ def test_the_dispatcher_skips_a_settled_sandbox_message_and_its_webhooks_still_f
         "callback_url": "https://93.184.216.34/cb"}).json()["data"]
     message_id = UUID(sent["id"])
     version = stored(container, sent["id"]).version
-    carriers = build_carriers(container.settings.bus)
+    carriers = build_carriers(container.settings.carriers)
     dispatcher = Dispatcher(
         container.app, container.outcomes, RouteBook(load_routes(container.pool)), carriers,
         PostgresDispatchClaims(container.pool), PostgresReceiptIndex(container.pool),

@@ -24,7 +24,8 @@ import pytest
 from eventsourcing import persistence
 from litestar.testing import TestClient
 
-from adapters.bootstrap.container import Container, build, migrate_database
+from adapters.bootstrap.container import Container, build
+from adapters.bootstrap.infrastructure import migrate_database
 from adapters.config.settings import Settings
 from adapters.http.app import create_app
 from adapters.runtime.embedded import EmbeddedPostgres

@@ -17,7 +17,7 @@ import pytest
 from litestar.testing import TestClient
 
 from adapters.bootstrap.container import Container, build
-from adapters.bootstrap.workers import build_carriers
+from adapters.bootstrap.dispatcher import build_carriers
 from adapters.config.settings import Settings
 from adapters.http.app import create_app
 from adapters.postgres.dispatch import PostgresDispatchClaims, PostgresReceiptIndex, load_routes
@@ -343,7 +343,7 @@ def test_sandbox_messages_go_to_the_sandbox_simulator_and_are_delivered(
                                   ).json()["data"]["id"])
     live_id = UUID(client.post("/v1/sms/send", headers=account.headers, json={
         "to": "+447700900123", "from": "Acme", "body": "l"}).json()["data"]["id"])
-    carriers = build_carriers(container.settings.bus)
+    carriers = build_carriers(container.settings.carriers)
     index = PostgresReceiptIndex(container.pool)
     clock = _Clock(ahead=timedelta(minutes=2))
     dispatcher = Dispatcher(

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.bootstrap.workers import PROJECTOR_GROUPS, projections_of
-from adapters.cli.main import up_worker_processes
+from adapters.bootstrap.workers import PROJECTOR_GROUPS, projections_of, up_worker_processes
 from projections.registry import ALL_PROJECTIONS
 
 

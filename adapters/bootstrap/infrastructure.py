@@ -1,6 +1,8 @@
-"""Finding PostgreSQL and NATS: from the environment, or embedded ones
-started under the data directory by `up` when DATABASE_URL / NATS_URL are
-unset; the other commands then use the instance `up` runs."""
+"""What every process role builds first: the PostgreSQL and NATS it talks to
+(from the environment, or embedded ones `up` starts under the data directory
+when DATABASE_URL / NATS_URL are unset; the other commands then use the
+instance `up` runs), the schema, the event store's ledger application and
+the pool of the configuration tables."""
 
 from __future__ import annotations
 
@@ -9,10 +11,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from adapters.config.settings import ConfigError, Settings
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from adapters.config.settings import ConfigError, Settings, eventsourcing_env
 from adapters.identity.jwt_tokens import KEY_FILE_NAME
+from adapters.postgres.migrations import migrate
+from adapters.postgres.pools import FailFastPool
+from adapters.projector.versions import ProgressFor, Upgraded, upgrade
 from adapters.runtime import instance
 from adapters.runtime.embedded import EmbeddedNats, EmbeddedPostgres
+from application.ledger.app import LedgerApplication
+from projections.registry import ALL_PROJECTIONS
+
+CONFIG_POOL_SIZE = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +82,53 @@ def with_key_of_data_dir(settings: Settings) -> Settings:
     if configured or not key_file.is_file():
         return settings
     return replace(settings, identity=replace(identity, jwt_private_key_file=key_file))
+
+
+def migrate_database(database_url: str) -> list[int]:
+    """Create the event store tables and apply our migrations; idempotent."""
+    env = eventsourcing_env(database_url, pool_size=1)
+    env["CREATE_TABLE"] = "yes"
+    LedgerApplication(env).close()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        return migrate(conn)
+
+
+def upgrade_projections(
+    database_url: str, progress_for: ProgressFor | None = None
+) -> list[Upgraded]:
+    """Rebuild the read models whose projection's schema version changed;
+    after `migrate_database`, which creates their tables."""
+    app = LedgerApplication(eventsourcing_env(database_url, pool_size=1))
+    # A rebuild uses three connections at once: its writes, its read-ahead
+    # and a second index build.
+    pool: ConnectionPool = ConnectionPool(
+        database_url, min_size=1, max_size=3, kwargs={"autocommit": True}, open=True,
+        name="smsledger-migrate",
+    )
+    try:
+        return upgrade(ALL_PROJECTIONS, pool, app.recorder, app.mapper, progress_for)
+    finally:
+        pool.close()
+        app.close()
+
+
+def open_ledger(settings: Settings, database_url: str) -> LedgerApplication:
+    """The event store and the aggregates on it (the library opens its own pool)."""
+    return LedgerApplication(
+        eventsourcing_env(database_url, pool_size=settings.db_pool_size),
+        wallet_cache_size=settings.wallet_cache_size,
+        group_commit_max=settings.group_commit_max,
+    )
+
+
+def open_config_pool(settings: Settings, database_url: str) -> ConnectionPool:
+    """The pool of everything that is not the event store: configuration
+    tables, read models, claims."""
+    return FailFastPool(
+        database_url,
+        min_size=1,
+        max_size=max(CONFIG_POOL_SIZE, settings.db_pool_size),
+        kwargs={"autocommit": True},
+        open=True,
+        name="smsledger-config",
+    )

@@ -1,4 +1,7 @@
-"""Serving the API with uvicorn, and printing where it listens."""
+"""The API process role: its container and Litestar app, the process's tuning
+(the collector, the handlers' threads), and serving it with uvicorn, in this
+process or in several worker processes on one socket, printing where it
+listens."""
 
 from __future__ import annotations
 
@@ -12,16 +15,22 @@ import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import uvicorn
+from litestar import Litestar
 from litestar.concurrency import set_asyncio_executor
 from uvicorn.supervisors import Multiprocess
 
-from adapters.bootstrap.container import Container
+from adapters.bootstrap.container import Container, build
 from adapters.config.settings import ROLES_STATUS_FILE_ENV, ConfigError, Settings
 from adapters.http.app import create_app
+from adapters.identity.jwt_tokens import with_key_in_data_dir
 from adapters.runtime.supervisor import Supervisor
+
+# What uvicorn's worker processes call for their app (create_worker_app).
+WORKER_APP_FACTORY = "adapters.bootstrap.api:create_worker_app"
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -67,6 +76,30 @@ GC_GEN0_THRESHOLD = 50_000
 WORKER_HEALTHCHECK_TIMEOUT_S = 60
 # Connections the kernel queues before the API accepts them (uvicorn's default).
 LISTEN_BACKLOG = 2048
+
+
+def with_session_key(settings: Settings) -> Settings:
+    """For the roles that serve the API: without a configured JWT key, use (and
+    on first start create) one in the data directory, so that sessions outlive
+    a restart and every API process on this host accepts every token."""
+    return replace(settings, identity=with_key_in_data_dir(settings.identity, settings.data_dir))
+
+
+def create_worker_app() -> Litestar:
+    """The app of one of several uvicorn worker processes.
+
+    With more than one worker uvicorn starts each process afresh and asks this
+    factory for its app, so every worker builds its own container (pools,
+    caches) from the environment. What must hold across workers, such as rate
+    limits, lives in PostgreSQL."""
+    settings = Settings.from_env()
+    if settings.database_url is None:
+        raise ConfigError("DATABASE_URL is required by API workers")
+    container = build(settings, settings.database_url, settings.nats_url)
+    app = create_app(container)
+    app.on_shutdown.append(container.close)
+    tune_gc()
+    return app
 
 
 def tune_gc() -> None:
@@ -150,7 +183,7 @@ def serve_api_workers(
 ) -> None:
     """Serve with `workers` processes on one socket until SIGINT or SIGTERM.
     Each worker builds its own container from the environment (see
-    adapters/http/worker_app.py), so the URLs found here are passed on."""
+    create_worker_app), so the URLs found here are passed on."""
     assert workers > 1
     os.environ["DATABASE_URL"] = database_url
     if nats_url:
@@ -164,7 +197,7 @@ def serve_api_workers(
     if settings.roles_status_file is not None:
         os.environ[ROLES_STATUS_FILE_ENV] = str(settings.roles_status_file)
     config = uvicorn.Config(
-        "adapters.http.worker_app:create_worker_app",
+        WORKER_APP_FACTORY,
         factory=True,
         host=settings.host,
         port=port,
