@@ -32,11 +32,12 @@ from nats.js import JetStreamContext
 from adapters.bootstrap.container import Container
 from adapters.config.settings import BusSettings
 from adapters.eventstore.envelopes import envelopes_of
+from adapters.jetstream.batches import batches_of, encode_envelope
 from adapters.jetstream.streams import ensure_stream, stream_settings
+from adapters.jetstream.subjects import subject_of
 from adapters.relay.positions import RelayPositions
 from adapters.relay.relay import RELAY_NAME, Relay
 from application.sending.send import BulkRecipient, SendBulk
-from domain.published import batches_of, encode_envelope, subject_of
 from tests.benchmarks.bench_bulk import profile_top
 from tests.benchmarks.harness import (
     BULK_SIZE,
@@ -206,7 +207,7 @@ def _prepare(container: Container, head: int) -> tuple[list[Prepared], float]:
             break
         notifications.extend(section)
     # The same messages the relay sends: each section's envelopes, cut into
-    # runs of one type (domain.published.batches_of).
+    # runs of one type (adapters.jetstream.batches.batches_of).
     section_size = container.settings.bus.relay_section_size
     started = time.perf_counter()
     prepared = [

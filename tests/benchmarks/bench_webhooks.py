@@ -48,6 +48,7 @@ import nats
 from adapters.bootstrap.container import Container, build
 from adapters.bootstrap.workers import WorkerThread
 from adapters.config.settings import Settings
+from adapters.jetstream.batches import encode_envelope
 from adapters.projector.runner import Delivery, ProjectionRunner
 from adapters.webhooks.config import WebhookSettings
 from adapters.webhooks.endpoints import WebhookEndpoints
@@ -58,7 +59,7 @@ from application.delivery.outcomes import Outcome, OutcomeKind
 from application.sending.send import BulkRecipient, SendBulk
 from domain.ids import keyed_message_id
 from domain.messaging.status import MessageStatus
-from domain.published import Envelope, encode_envelope
+from domain.published import Envelope
 from tests.benchmarks.bench_lag import isolated_bus
 from tests.benchmarks.bench_relay import (
     delete_stream_quietly,
