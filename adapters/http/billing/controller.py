@@ -31,7 +31,7 @@ from adapters.http.pagination import (
     run_query,
 )
 from adapters.http.sms.schemas import BalanceOut, BalanceResponse, Meta
-from adapters.postgres.identity.accounts import Principal
+from application.identity.principal import Principal
 from domain import ids
 from domain.money import micros_to_minor_units, micros_to_minor_units_ceiling
 from projections.usage import usage

@@ -26,8 +26,8 @@ from adapters.http.middleware.auth import authenticate
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize, pagination, run_query
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import Principal
 from application.errors import NotFound
+from application.identity.principal import Principal
 from domain.money import micros_to_minor_units_ceiling
 from projections.campaign_progress import get_campaign, list_campaigns
 

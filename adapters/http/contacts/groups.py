@@ -26,8 +26,8 @@ from adapters.http.messages.schemas import Pagination
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import Principal
 from application.contacts.imports import ImportSession
+from application.identity.principal import Principal
 
 
 def label_out(row: dict[str, Any]) -> LabelOut:

@@ -27,7 +27,7 @@ from adapters.http.pagination import (
 )
 from adapters.http.sms.schemas import Meta
 from adapters.postgres.contacts.opt_out_list import latest_opt_out, list_opt_outs
-from adapters.postgres.identity.accounts import Principal
+from application.identity.principal import Principal
 
 
 def opt_out_out(row: dict[str, Any]) -> OptOutOut:

@@ -34,8 +34,8 @@ from adapters.http.pagination import (
     run_query,
 )
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import Principal
 from application.errors import ValidationFailed
+from application.identity.principal import Principal
 from projections.dlr_stats import dlr_stats
 
 CountryFilter = Annotated[

@@ -20,7 +20,7 @@ from adapters.bootstrap.container import Container
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.audience import HasAudience, audience_of
 from adapters.http.sms.schemas import BulkRejection, Meta
-from adapters.postgres.identity.accounts import Principal
+from application.identity.principal import Principal
 from application.sending.send import BulkRecipient, SendBulk
 from domain.errors import RecipientOptedOut
 from domain.money import micros_to_minor_units_ceiling

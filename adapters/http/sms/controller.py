@@ -38,8 +38,8 @@ from adapters.http.sms.schemas import (
     SentSms,
 )
 from adapters.http.webhooks.controller import checked_callback_url
-from adapters.postgres.identity.accounts import Principal
 from application.errors import ValidationFailed
+from application.identity.principal import Principal
 from application.sending.estimate import EstimateRequest as EstimateCommand
 from application.sending.send import BulkRecipient, SendBulk, SendMessage
 from domain.money import micros_to_decimal, micros_to_minor_units_ceiling
