@@ -33,6 +33,7 @@ from adapters.postgres.settings.surface_settings import (
 )
 from adapters.postgres.settings.templates import PostgresTemplates
 from adapters.pricing.loader import load_rate_book
+from adapters.stripe.gateway import StripeGateway
 from adapters.webhooks.ssrf import SystemResolver, UrlGuard
 from application.billing.auto_topup import AutoTopUp
 from application.billing.invoices import InvoiceService
@@ -191,8 +192,6 @@ def build_payment_gateway(settings: Settings) -> PaymentGateway | None:
     billing = settings.billing
     if billing.stripe_api_key is None:
         return None
-    from adapters.stripe.gateway import StripeGateway
-
     success_url, cancel_url = settings.checkout_urls()
     return StripeGateway(
         billing.stripe_api_key, api_base=billing.stripe_api_base,

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from adapters.bootstrap.container import build, migrate_database
 from adapters.bootstrap.services import running_services
 from adapters.cli import finance
 from adapters.config.settings import Settings
@@ -60,8 +61,6 @@ def add_commands(sub: Any) -> None:
 
 
 def cmd_accounts_create(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap.container import build, migrate_database
-
     try:
         currency = ensure_currency(args.currency.upper())
         credit_micros = parse_amount_micros(args.credit, currency)
@@ -111,8 +110,6 @@ def cmd_accounts_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ledger_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap.container import build
-
     with running_services(settings, need_nats=False) as services:
         container = build(settings, services.database_url)
         try:
@@ -133,8 +130,6 @@ def cmd_ledger_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ledger_balance(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap.container import build
-
     wallet_id = ids.wallet_id(args.account, sandbox=args.sandbox)
     with running_services(settings, need_nats=False) as services:
         container = build(settings, services.database_url)

@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from adapters.bootstrap.container import build
 from adapters.bootstrap.services import running_services
 from adapters.config.settings import Settings
+from application.ledger.journal import journal
 from domain.errors import DomainError
 
 CSV_COLUMNS = (
@@ -59,8 +61,6 @@ def add_ledger_commands(ledger_sub: Any) -> None:
 
 @contextlib.contextmanager
 def _container(settings: Settings) -> Iterator[Any]:
-    from adapters.bootstrap.container import build
-
     with running_services(settings, need_nats=False) as services:
         container = build(settings, services.database_url)
         try:
@@ -116,8 +116,6 @@ def cmd_resolve_dispute(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ledger_export(args: argparse.Namespace, settings: Settings) -> int:
-    from application.ledger.journal import journal
-
     with _container(settings) as container, _output(args.output) as out:
         entries = 0
         if args.format == "csv":

@@ -10,16 +10,15 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from adapters.bootstrap.container import Container, build, migrate_database
 from adapters.bootstrap.services import on_running_instance, running_services
+from adapters.bootstrap.workers import PROJECTOR_GROUPS, supervised_workers
 from adapters.cli import admin, users, workers
 from adapters.cli.serve import bind_api_socket, serve_api, serve_api_workers, wait_for_roles
 from adapters.config.settings import ConfigError, Settings
+from adapters.http.openapi_dump import main as print_document
 from adapters.runtime import instance
-
-if TYPE_CHECKING:
-    from adapters.bootstrap.container import Container
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -32,8 +31,6 @@ def up_worker_processes() -> tuple[tuple[str, ...], ...]:
     The relay has one to itself: everything downstream waits for it, and
     sharing an interpreter lock with the projections held it to a fraction
     of its rate. The projections take two (PROJECTOR_GROUPS)."""
-    from adapters.bootstrap.workers import PROJECTOR_GROUPS
-
     return (
         ("relay",),
         (PROJECTOR_GROUPS[0],),
@@ -42,9 +39,6 @@ def up_worker_processes() -> tuple[tuple[str, ...], ...]:
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap.container import build, migrate_database
-    from adapters.bootstrap.workers import supervised_workers
-
     instance.refuse_second_up(settings.data_dir)
     with running_services(settings, need_nats=True) as services:
         applied = migrate_database(services.database_url)
@@ -89,8 +83,6 @@ def _serve(
 
 
 def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap.container import build
-
     database_url = _required_database_url(settings)
     settings = users.with_session_key(settings)
     sock = bind_api_socket(settings.host, args.port)
@@ -108,8 +100,6 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap.container import migrate_database
-
     with running_services(settings, need_nats=False) as services:
         applied = migrate_database(services.database_url)
     print(f"migrations applied: {applied}" if applied else "schema is up to date")
@@ -117,8 +107,6 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_openapi(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.http.openapi_dump import main as print_document
-
     return print_document()
 
 

@@ -10,13 +10,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from adapters.bootstrap.container import Container, build, migrate_database
 from adapters.bootstrap.services import running_services
 from adapters.config.settings import Settings
+from adapters.identity.jwt_tokens import with_key_in_data_dir
 from application.identity.sessions import Registration
 from domain.errors import DomainError
 
 if TYPE_CHECKING:
-    from adapters.bootstrap.container import Container
     from application.identity.ports import User
 
 OPERATORS_ACCOUNT_NAME = "Platform operations"
@@ -52,8 +53,6 @@ def create_platform_admin(container: Container, email: str, password: str, name:
 
 
 def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap.container import build, migrate_database
-
     password = args.password or getpass.getpass("Password: ")
     with running_services(settings, need_nats=False) as services:
         migrate_database(services.database_url)
@@ -74,6 +73,4 @@ def with_session_key(settings: Settings) -> Settings:
     """For the roles that serve the API: without a configured JWT key, use (and
     on first start create) one in the data directory, so that sessions outlive
     a restart and every API process on this host accepts every token."""
-    from adapters.identity.jwt_tokens import with_key_in_data_dir
-
     return replace(settings, identity=with_key_in_data_dir(settings.identity, settings.data_dir))

@@ -9,8 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from adapters.bootstrap.container import build
 from adapters.bootstrap.services import running_services
+from adapters.bootstrap.workers import projections_of, run_workers
 from adapters.config.settings import ConfigError, Settings
+from adapters.projector.rebuild import rebuild
+from adapters.projector.status import statuses
+from projections.registry import ALL_PROJECTIONS, by_name
 
 
 def add_commands(sub: Any) -> None:
@@ -36,9 +41,6 @@ def add_commands(sub: Any) -> None:
 
 
 def cmd_worker_role(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap.container import build
-    from adapters.bootstrap.workers import projections_of, run_workers
-
     if settings.database_url is None or settings.nats_url is None:
         raise ConfigError("DATABASE_URL and NATS_URL are required for this role")
     only = getattr(args, "only", None)
@@ -65,10 +67,6 @@ def cmd_worker_role(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap.container import build
-    from adapters.projector.rebuild import rebuild
-    from projections.registry import ALL_PROJECTIONS, by_name
-
     try:
         chosen = ALL_PROJECTIONS if args.all else (by_name(args.name),)
     except KeyError as error:
@@ -95,10 +93,6 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap.container import build
-    from adapters.projector.status import statuses
-    from projections.registry import ALL_PROJECTIONS
-
     with running_services(settings, need_nats=False) as services:
         container = build(settings, services.database_url)
         try:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict
 
+from adapters.carriers.smpp.urls import parse_smpp_urls
 from adapters.config.billing import BillingSettings
 from adapters.config.env_values import env_float, env_int
 from adapters.config.identity import IdentitySettings
@@ -220,8 +221,6 @@ def _url_host(host: str) -> str:
 
 
 def _smpp_carriers(env: Mapping[str, str], problems: list[str]) -> str:
-    from adapters.carriers.smpp.urls import parse_smpp_urls
-
     text = env.get("SMSLEDGER_SMPP_CARRIERS", "")
     try:
         parse_smpp_urls(text)

@@ -11,13 +11,12 @@ from __future__ import annotations
 from litestar import Litestar
 
 from adapters.bootstrap.container import build
+from adapters.cli.serve import tune_gc
 from adapters.config.settings import ConfigError, Settings
 from adapters.http.app import create_app
 
 
 def create_worker_app() -> Litestar:
-    from adapters.cli.serve import tune_gc
-
     settings = Settings.from_env()
     if settings.database_url is None:
         raise ConfigError("DATABASE_URL is required by API workers")
