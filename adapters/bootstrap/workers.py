@@ -33,7 +33,12 @@ from adapters.clock import SystemClock
 from adapters.config.settings import BusSettings, Settings
 from adapters.dispatcher.worker import DispatcherWorker, ReceiptCollector
 from adapters.jetstream.streams import ensure_stream, stream_settings
-from adapters.postgres.dispatch import PostgresDispatchClaims, PostgresReceiptIndex, load_routes
+from adapters.postgres.dispatch import (
+    PostgresDispatchClaims,
+    PostgresReceiptIndex,
+    PostgresReplyRoutes,
+    load_routes,
+)
 from adapters.projector.runner import ProjectionRunner
 from adapters.relay.positions import RelayPositions
 from adapters.relay.relay import Relay
@@ -181,6 +186,7 @@ def build_dispatcher(container: Container) -> DispatcherWorker:
     dispatcher = Dispatcher(
         container.app, container.outcomes, RouteBook(load_routes(container.pool)), carriers,
         PostgresDispatchClaims(container.pool), index, clock,
+        replies=PostgresReplyRoutes(container.pool),
         owner=f"{socket.gethostname()}:{os.getpid()}",
     )
     collector = ReceiptCollector(container.receipts, container.inbound)

@@ -1,4 +1,5 @@
-"""The accounts, the relay's and projections' positions, dispatch and idempotency."""
+"""The accounts, the relay's and projections' positions, dispatch, reply routes
+and idempotency."""
 
 from __future__ import annotations
 
@@ -158,6 +159,28 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         ALTER TABLE idempotency_keys
             ADD COLUMN required_permissions text[] NOT NULL DEFAULT '{}',
             ADD COLUMN requires_platform_admin boolean NOT NULL DEFAULT false;
+        """,
+    ),
+    (
+        62,
+        'reply routes: the account that last had a live message sent to each number',
+        """
+        CREATE TABLE reply_routes (
+            destination text PRIMARY KEY,
+            account_id text NOT NULL,
+            noted_at timestamptz NOT NULL DEFAULT now()
+        );
+        -- Until now replies were routed by the message log; start from it
+        -- where it exists (a new database has no messages yet).
+        DO $$
+        BEGIN
+            IF to_regclass('rm_message_log') IS NOT NULL THEN
+                INSERT INTO reply_routes (destination, account_id, noted_at)
+                SELECT DISTINCT ON (destination) destination, account_id, accepted_at
+                FROM rm_message_log WHERE NOT sandbox
+                ORDER BY destination, accepted_at DESC;
+            END IF;
+        END $$;
         """,
     ),
 )
