@@ -22,7 +22,7 @@ from adapters.http.app import create_app
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import Principal
+from application.identity.principal import Principal
 
 
 class Ping(msgspec.Struct):

@@ -32,7 +32,9 @@ from nats.js import JetStreamContext
 from adapters.bootstrap.container import Container
 from adapters.config.settings import BusSettings
 from adapters.eventstore.envelopes import envelopes_of
+from adapters.jetstream.batches import batches_of, encode_envelope
 from adapters.jetstream.streams import ensure_stream, stream_settings
+from adapters.jetstream.subjects import subject_of
 from adapters.relay.positions import RelayPositions
 from adapters.relay.relay import RELAY_NAME, Relay
 from application.sending.send import BulkRecipient, SendBulk
@@ -47,7 +49,6 @@ from bench.harness import (
     uk_mobile,
     variables_for,
 )
-from domain.published import batches_of, encode_envelope, subject_of
 from tests.support import infra
 
 TARGET_MIN_RATIO = 0.5
@@ -206,7 +207,7 @@ def _prepare(container: Container, head: int) -> tuple[list[Prepared], float]:
             break
         notifications.extend(section)
     # The same messages the relay sends: each section's envelopes, cut into
-    # runs of one type (domain.published.batches_of).
+    # runs of one type (adapters.jetstream.batches.batches_of).
     section_size = container.settings.bus.relay_section_size
     started = time.perf_counter()
     prepared = [

@@ -48,6 +48,7 @@ import nats
 from adapters.bootstrap.container import Container, build
 from adapters.bootstrap.workers import WorkerThread
 from adapters.config.settings import Settings
+from adapters.jetstream.batches import encode_envelope
 from adapters.projector.runner import Delivery, ProjectionRunner
 from adapters.webhooks.config import WebhookSettings
 from adapters.webhooks.endpoints import WebhookEndpoints
@@ -75,7 +76,7 @@ from bench.harness import (
 )
 from domain.ids import keyed_message_id
 from domain.messaging.status import MessageStatus
-from domain.published import Envelope, encode_envelope
+from domain.published import Envelope
 
 DELIVERIES = 2000
 INTAKE_BATCH = 500

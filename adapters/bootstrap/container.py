@@ -22,8 +22,8 @@ from adapters.clock import SystemClock
 from adapters.config.settings import Settings
 from adapters.eventstore.factory import LedgerPostgresFactory
 from adapters.eventstore.unprojected import UnprojectedMessages
-from adapters.postgres.contacts.opt_outs import MessageLogRouter, PostgresOptOuts
-from adapters.postgres.dispatch import PostgresReceiptIndex
+from adapters.postgres.contacts.opt_outs import PostgresOptOuts
+from adapters.postgres.dispatch import PostgresReceiptIndex, PostgresReplyRoutes
 from adapters.postgres.identity.accounts import PostgresAccounts
 from adapters.postgres.settings.sender_ids import PostgresSenderIds
 from adapters.postgres.settings.surface_settings import (
@@ -129,7 +129,7 @@ def build(settings: Settings, database_url: str, nats_url: str | None = None) ->
         outcomes=outcomes,
         verifier=LedgerVerifier(app),
         opt_outs=opt_outs,
-        inbound=InboundService(app, MessageLogRouter(pool), opt_outs),
+        inbound=InboundService(app, PostgresReplyRoutes(pool), opt_outs),
         receipts=ReceiptProcessor(outcomes, PostgresReceiptIndex(pool), SystemClock()),
         estimator=Estimator(messaging, accounts, wallets),
         identity=build_identity(

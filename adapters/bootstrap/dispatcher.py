@@ -16,7 +16,12 @@ from adapters.carriers.smpp.carrier import SmppCarrier
 from adapters.clock import SystemClock
 from adapters.config.carriers import CarrierSettings
 from adapters.dispatcher.worker import DispatcherWorker, ReceiptCollector
-from adapters.postgres.dispatch import PostgresDispatchClaims, PostgresReceiptIndex, load_routes
+from adapters.postgres.dispatch import (
+    PostgresDispatchClaims,
+    PostgresReceiptIndex,
+    PostgresReplyRoutes,
+    load_routes,
+)
 from application.delivery.carriers import Carrier
 from application.delivery.dispatching import Dispatcher
 from application.delivery.routing import SANDBOX_CARRIER, SIMULATED_CARRIER, RouteBook
@@ -46,7 +51,8 @@ def build_dispatcher(container: Container) -> DispatcherWorker:
     dispatcher = Dispatcher(
         container.app, container.outcomes, RouteBook(load_routes(container.pool)), carriers,
         PostgresDispatchClaims(container.pool), PostgresReceiptIndex(container.pool),
-        SystemClock(), owner=f"{socket.gethostname()}:{os.getpid()}",
+        SystemClock(), replies=PostgresReplyRoutes(container.pool),
+        owner=f"{socket.gethostname()}:{os.getpid()}",
     )
     collector = ReceiptCollector(container.receipts, container.inbound)
     return DispatcherWorker(dispatcher, carriers, collector)

@@ -26,11 +26,11 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from adapters.jetstream.runs import SHARED_RUNS
+from adapters.jetstream.subjects import subject_of
 from application.delivery.carriers import Carrier, DeliveryReceipt, InboundMessage
 from application.delivery.dispatching import Dispatcher, OutcomesNotSaved
 from application.delivery.inbound import InboundService
 from application.delivery.receipts import ReceiptProcessor
-from domain.published import subject_of
 
 log = logging.getLogger(__name__)
 

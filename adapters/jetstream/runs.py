@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from nats.aio.msg import Msg
 
-from domain.published import Envelope, decode_envelopes
+from adapters.jetstream.batches import decode_envelopes
+from domain.published import Envelope
 
 # Decoded runs kept for the other consumers of the process. A decoded
 # message.accepted envelope takes about 1.4 KB, its share of the raw run

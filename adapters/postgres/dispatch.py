@@ -1,4 +1,5 @@
-"""PostgreSQL implementations of the dispatcher's ports, and route loading."""
+"""PostgreSQL implementations of the dispatcher's ports, the routes of
+replies, and route loading."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from uuid import UUID
 from psycopg_pool import ConnectionPool
 
 from application.delivery.carriers import DeliveryReceipt
-from application.delivery.ports import AwaitedReceipt
-from application.delivery.routing import ReceiptPolicy, Route
+from application.delivery.ports import AwaitedReceipt, SentTo
+from application.delivery.routing import ReceiptPolicy, Route, reply_country
 
 
 def load_routes(pool: ConnectionPool) -> list[Route]:
@@ -71,6 +72,42 @@ class PostgresDispatchClaims:
             conn.execute(
                 "DELETE FROM dispatch_claims WHERE message_id = ANY(%s)", (list(message_ids),)
             )
+
+
+class PostgresReplyRoutes:
+    """Implements ReplyRoutes and InboundRouter: a reply goes to the account
+    that last had a live message handed to a carrier for its number, and its
+    national numbers read in the country of the route it came by."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+
+    def note(self, sent: Sequence[SentTo]) -> None:
+        # One row per number, the last in order: a statement may not update
+        # a row twice.
+        latest = {s.destination: s.account_id for s in sent}
+        if not latest:
+            return
+        with self._pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO reply_routes (destination, account_id)"
+                " SELECT * FROM unnest(%s::text[], %s::text[])"
+                " ON CONFLICT (destination) DO UPDATE"
+                " SET account_id = EXCLUDED.account_id, noted_at = now()",
+                (list(latest), list(latest.values())),
+            )
+
+    def account_for(self, source: str) -> str | None:
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                "SELECT account_id FROM reply_routes WHERE destination = %s", (source,)
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def country_for(self, carrier: str, route: str | None) -> str | None:
+        # Read afresh for each reply: replies are few, and a route just
+        # added applies at once.
+        return reply_country(load_routes(self._pool), carrier, route)
 
 
 class PostgresReceiptIndex:

@@ -27,9 +27,11 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import APIError
 from psycopg_pool import ConnectionPool
 
+from adapters.jetstream.batches import MSG_ID_HEADER, encode_envelope, last_id_of
 from adapters.jetstream.runs import SHARED_RUNS, SharedRuns
+from adapters.jetstream.subjects import subject_of
 from adapters.projector import positions
-from domain.published import Envelope, encode_envelope, subject_of
+from domain.published import Envelope
 from projections.base import Projection
 
 log = logging.getLogger(__name__)
@@ -264,8 +266,7 @@ def _delivery(msg: Msg, shared: SharedRuns = SHARED_RUNS) -> Delivery:
     else:
         # An undecodable message still has the ids the relay put in its
         # header (`id`, or `first-last` for a run): park it under the last.
-        header_id = (msg.headers or {}).get("Nats-Msg-Id", "").rpartition("-")[2]
-        envelope_id = int(header_id) if header_id.isdigit() else 0
+        envelope_id = last_id_of((msg.headers or {}).get(MSG_ID_HEADER, "")) or 0
     return Delivery(
         msg, envelopes, msg.data, envelope_id, error,
         deliveries=msg.metadata.num_delivered or 1,

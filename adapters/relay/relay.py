@@ -2,7 +2,7 @@
 each event to JetStream as a versioned envelope.
 
 Consecutive envelopes of one type travel together, as one message holding a
-JSON array (`domain.published.batches_of`), so the bus carries a bulk of
+JSON array (`adapters.jetstream.batches.batches_of`), so the bus carries a bulk of
 10,000 messages as a handful of messages. Its position is saved only after
 every PubAck of a section has arrived. After
 a crash it resumes from the saved position, so it may publish a section twice:
@@ -25,8 +25,9 @@ from psycopg_pool import ConnectionPool
 
 from adapters.eventstore.envelopes import envelopes_of_rows
 from adapters.eventstore.rows import RowQuery
+from adapters.jetstream.batches import MSG_ID_HEADER, Batch, batches_of
+from adapters.jetstream.subjects import subject_of
 from adapters.relay.positions import RelayPositions
-from domain.published import Batch, batches_of, subject_of
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +166,7 @@ class Relay:
             await self._js.publish_async(
                 subject_of(batch.type, self._prefix),
                 batch.payload,
-                headers={"Nats-Msg-Id": batch.msg_id},
+                headers={MSG_ID_HEADER: batch.msg_id},
             )
             for batch in batches
         ]

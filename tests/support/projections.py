@@ -11,10 +11,11 @@ from uuid import UUID, uuid4
 import msgspec
 import psycopg
 
+from adapters.jetstream.batches import decode_envelope, encode_envelope
 from domain.campaign import Campaign
 from domain.message import Acceptance, Message
 from domain.messaging.recipient import Recipient
-from domain.published import Envelope, decode_envelope, encode_envelope, publish
+from domain.published import Envelope, publish
 from domain.wallet import Wallet
 from projections.base import Projection
 

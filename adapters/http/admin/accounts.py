@@ -28,8 +28,8 @@ from adapters.http.middleware.auth import authenticate, require_platform_admin
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import Principal
 from application.errors import NotFound, ValidationFailed
+from application.identity.principal import Principal
 from application.ledger.wallets import Balance, WalletService
 from application.settings.profile import AccountSettings
 from domain import ids

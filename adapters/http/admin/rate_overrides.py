@@ -27,7 +27,7 @@ from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_platform_admin
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import Principal
+from application.identity.principal import Principal
 
 AccountId = Annotated[str, PathParameter(max_length=64)]
 Country = Annotated[str, PathParameter(min_length=2, max_length=2)]

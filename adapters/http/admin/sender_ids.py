@@ -16,7 +16,7 @@ from adapters.http.middleware.request_id import request_id_of
 from adapters.http.settings.schemas import RejectSenderIdRequest, SenderIdResponse
 from adapters.http.settings.sender_ids import sender_id_out
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import Principal
+from application.identity.principal import Principal
 from application.settings.sender_ids import SenderIdService
 
 

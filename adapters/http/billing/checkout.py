@@ -23,9 +23,9 @@ from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import Principal
 from application.billing.auto_topup import AutoTopUp
 from application.billing.payments import BillingService
+from application.identity.principal import Principal
 
 SPEND_PERMISSION = "settings.write"
 

@@ -31,8 +31,9 @@ from adapters.http.pagination import (
     run_query,
 )
 from adapters.http.sms.schemas import BalanceOut, BalanceResponse, Meta
-from adapters.postgres.identity.accounts import PostgresAccounts, Principal
+from adapters.postgres.identity.accounts import PostgresAccounts
 from adapters.postgres.read_models import ReadModels
+from application.identity.principal import Principal
 from application.ledger.wallets import WalletService
 from domain import ids
 from domain.money import micros_to_minor_units, micros_to_minor_units_ceiling

@@ -25,9 +25,10 @@ from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import PostgresAccounts, Principal
+from adapters.postgres.identity.accounts import PostgresAccounts
 from application.billing.invoices import Invoice, InvoiceService, month_bounds
 from application.errors import NotFound, ValidationFailed
+from application.identity.principal import Principal
 from domain.money import micros_to_minor_units, micros_to_minor_units_ceiling
 
 READ_PERMISSION = "billing.read"

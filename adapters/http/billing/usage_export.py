@@ -11,8 +11,8 @@ from litestar.response import Stream
 from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.pagination import RangeEnd, RangeStart, date_range
-from adapters.postgres.identity.accounts import Principal
 from adapters.postgres.read_models import ReadModels
+from application.identity.principal import Principal
 from projections.usage_export import usage_csv
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)

@@ -31,9 +31,9 @@ from adapters.http.middleware.auth import authenticate, require_permission, requ
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.audience import audience_of
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import Principal
 from application.campaigns.commands import CampaignService, CreateCampaign
 from application.errors import ValidationFailed
+from application.identity.principal import Principal
 from application.sending.resolution import SendResolver
 from application.sending.send import BulkRecipient
 from domain.campaign import Campaign

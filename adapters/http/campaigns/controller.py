@@ -26,10 +26,11 @@ from adapters.http.middleware.auth import authenticate
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize, pagination, run_query
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import PostgresAccounts, Principal
+from adapters.postgres.identity.accounts import PostgresAccounts
 from adapters.postgres.read_models import ReadModels
 from application.campaigns.commands import CampaignService
 from application.errors import NotFound
+from application.identity.principal import Principal
 from application.sending.resolution import SendResolver
 from domain.money import micros_to_minor_units_ceiling
 from projections.campaign_progress import get_campaign, list_campaigns

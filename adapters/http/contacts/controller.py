@@ -33,11 +33,12 @@ from adapters.http.middleware.request_id import request_id_of
 from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
 from adapters.http.sms.schemas import Meta
 from adapters.postgres.contacts.imports import PostgresContactImports
-from adapters.postgres.identity.accounts import PostgresAccounts, Principal
+from adapters.postgres.identity.accounts import PostgresAccounts
 from application.contacts.imports import ImportSession, import_json
 from application.contacts.ports import ContactPatch, ContactQuery
 from application.contacts.service import ContactService, NewContact
 from application.errors import NotFound
+from application.identity.principal import Principal
 
 
 def uuid_or_404(value: str | None, what: str) -> UUID | None:

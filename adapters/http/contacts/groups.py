@@ -27,9 +27,10 @@ from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.schemas import Meta
 from adapters.postgres.contacts.imports import PostgresContactImports
-from adapters.postgres.identity.accounts import PostgresAccounts, Principal
+from adapters.postgres.identity.accounts import PostgresAccounts
 from application.contacts.imports import ImportSession
 from application.contacts.service import ContactService
+from application.identity.principal import Principal
 
 
 def label_out(row: dict[str, Any]) -> LabelOut:

@@ -27,9 +27,9 @@ from adapters.http.pagination import (
 )
 from adapters.http.sms.schemas import Meta
 from adapters.postgres.contacts.opt_out_list import latest_opt_out, list_opt_outs
-from adapters.postgres.identity.accounts import Principal
 from adapters.postgres.read_models import ReadModels
 from application.contacts.service import ContactService
+from application.identity.principal import Principal
 
 
 def opt_out_out(row: dict[str, Any]) -> OptOutOut:

@@ -21,8 +21,8 @@ from adapters.http.messages.schemas import Pagination
 from adapters.http.middleware.auth import authenticate, require_permission, requires_permissions
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.schemas import NO_NUL, Meta
-from adapters.postgres.identity.accounts import Principal
 from application.identity.api_keys import ApiKeyService, CreateKey, KeyInfo
+from application.identity.principal import Principal
 from domain.api_keys import MAX_ACTIVE_KEYS_PER_ACCOUNT, MAX_KEY_NAME_LENGTH, PERMISSIONS
 
 MANAGE_PERMISSION = "settings.write"

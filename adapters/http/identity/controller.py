@@ -46,8 +46,8 @@ from adapters.http.middleware.bearer import access_claims, session_token
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.schemas import Meta
 from adapters.identity.passwords import busy
-from adapters.postgres.identity.accounts import Principal
 from application.identity.ports import User
+from application.identity.principal import Principal
 from application.identity.sessions import Registration, SessionTokens
 from domain.errors import DomainError
 

@@ -34,9 +34,9 @@ from adapters.http.pagination import (
     run_query,
 )
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import Principal
 from adapters.postgres.read_models import ReadModels
 from application.errors import NotFound, check_text
+from application.identity.principal import Principal
 from application.sending.sandbox import SandboxService
 from domain.money import micros_to_decimal
 from projections.message_log import get_message, list_messages

@@ -16,8 +16,8 @@ from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.pagination import pagination, run_query
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import Principal
 from adapters.postgres.read_models import ReadModels
+from application.identity.principal import Principal
 from projections.inbound import list_inbound
 
 

@@ -35,9 +35,9 @@ from adapters.http.pagination import (
     run_query,
 )
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import Principal
 from adapters.postgres.read_models import ReadModels
 from application.errors import ValidationFailed
+from application.identity.principal import Principal
 from application.sending.sandbox import SandboxService
 from projections.dlr_stats import dlr_stats
 

@@ -41,8 +41,9 @@ from adapters.http.middleware.credentials import (
     verify_grant,
 )
 from adapters.http.middleware.rate_limit import Decision, RateLimiter
-from adapters.postgres.identity.accounts import PostgresAccounts, Principal
+from adapters.postgres.identity.accounts import PostgresAccounts
 from adapters.postgres.identity.api_keys import KeyGrant
+from application.identity.principal import Principal
 
 PRINCIPAL_STATE_KEY = "smsledger.principal"
 

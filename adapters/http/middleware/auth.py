@@ -38,7 +38,8 @@ from adapters.http.middleware.credentials import (
 )
 from adapters.http.middleware.sandbox_mode import with_sandbox_header
 from adapters.postgres.idempotency import RequiredAuthority
-from adapters.postgres.identity.accounts import PostgresAccounts, Principal
+from adapters.postgres.identity.accounts import PostgresAccounts
+from application.identity.principal import Principal
 
 MISSING_CREDENTIALS = (
     "Send X-API-Key and X-API-Secret, a combined <api_key>:<api_secret> token in"

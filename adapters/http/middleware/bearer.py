@@ -23,8 +23,9 @@ from litestar.exceptions import NotAuthorizedException
 from adapters.bootstrap.identity import Identity
 from adapters.http.middleware.credentials import bearer_token, is_jwt
 from adapters.identity.jwt_tokens import AccessClaims
-from adapters.postgres.identity.accounts import DEFAULT_PERMISSIONS, Principal
+from adapters.postgres.identity.accounts import DEFAULT_PERMISSIONS
 from adapters.postgres.identity.sessions import SessionState
+from application.identity.principal import Principal
 
 ALL_PERMISSIONS = frozenset(DEFAULT_PERMISSIONS)
 MEMBER_PERMISSIONS = frozenset({

@@ -45,7 +45,7 @@ from adapters.postgres.idempotency import (
     RequiredAuthority,
     StoredResponse,
 )
-from adapters.postgres.identity.accounts import Principal
+from application.identity.principal import Principal
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any
 from litestar import Request
 from litestar.exceptions import ValidationException
 
-from adapters.postgres.identity.accounts import Principal
+from application.identity.principal import Principal
 
 SANDBOX_HEADER = "x-sandbox"
 _ON, _OFF = frozenset({"true", "1"}), frozenset({"false", "0", ""})

@@ -18,7 +18,7 @@ from adapters.http.settings.schemas import (
     NotificationsResponse,
 )
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import Principal
+from application.identity.principal import Principal
 from application.settings.notifications import NotificationService, NotificationSettings
 
 

@@ -15,8 +15,9 @@ from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import PostgresAccounts, Principal
+from adapters.postgres.identity.accounts import PostgresAccounts
 from application.errors import ValidationFailed
+from application.identity.principal import Principal
 from application.settings.profile import Profile, ProfileChange
 from domain.money import MICROS_PER_UNIT, MINOR_UNIT_EXPONENTS, micros_to_minor_units
 

@@ -18,7 +18,7 @@ from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.settings.schemas import SandboxResetOut, SandboxResetResponse
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import Principal
+from application.identity.principal import Principal
 from application.sending.sandbox import SandboxService
 
 

@@ -20,7 +20,7 @@ from adapters.http.settings.schemas import (
     SenderIdResponse,
 )
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import Principal
+from application.identity.principal import Principal
 from application.settings.sender_ids import SenderIdRecord, SenderIdService
 
 

@@ -22,7 +22,7 @@ from adapters.http.settings.schemas import (
     UpdateTemplateRequest,
 )
 from adapters.http.sms.schemas import Meta
-from adapters.postgres.identity.accounts import Principal
+from application.identity.principal import Principal
 from application.settings.templates import SavedTemplate, TemplateService
 
 

@@ -17,7 +17,7 @@ from litestar import Request
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.audience import HasAudience, audience_of
 from adapters.http.sms.schemas import BulkRejection, Meta
-from adapters.postgres.identity.accounts import Principal
+from application.identity.principal import Principal
 from application.sending.audience import AudienceResolver
 from application.sending.outgoing import Outgoing
 from application.sending.send import BulkRecipient, MessagingService

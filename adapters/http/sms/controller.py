@@ -37,10 +37,10 @@ from adapters.http.sms.schemas import (
     SentSms,
 )
 from adapters.http.webhooks.controller import checked_callback_url
-from adapters.postgres.identity.accounts import Principal
 from adapters.webhooks.ssrf import UrlGuard
 from application.delivery.outcomes import OutcomeService
 from application.errors import ValidationFailed
+from application.identity.principal import Principal
 from application.sending.audience import AudienceResolver
 from application.sending.estimate import EstimateRequest as EstimateCommand
 from application.sending.estimate import Estimator

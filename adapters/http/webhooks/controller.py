@@ -33,10 +33,10 @@ from adapters.http.webhooks.schemas import (
     WebhookResponse,
     attempt_out,
 )
-from adapters.postgres.identity.accounts import Principal
 from adapters.webhooks.endpoints import Endpoint, WebhookEndpoints
 from adapters.webhooks.ssrf import UrlGuard, UrlRefused
 from application.errors import ValidationFailed
+from application.identity.principal import Principal
 from domain.webhooks.catalogue import PING, UnknownEvent, check_subscriptions
 
 WRITE = "webhooks.write"

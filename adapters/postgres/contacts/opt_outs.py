@@ -1,5 +1,4 @@
-"""Opt-outs: an append-only log per account and number, and who to route an
-inbound reply to."""
+"""Opt-outs: an append-only log per account and number."""
 
 from __future__ import annotations
 
@@ -8,8 +7,6 @@ import time
 
 from psycopg_pool import ConnectionPool
 
-from adapters.postgres.dispatch import load_routes
-from application.delivery.routing import reply_country
 from domain.inbound import OptAction
 
 # Sends read an account's opted-out numbers from memory. A change made in this
@@ -56,25 +53,3 @@ class PostgresOptOuts:
                 self._cache.clear()
             self._cache[account_id] = (now_s + OPT_OUT_CACHE_TTL_S, numbers)
         return numbers
-
-
-class MessageLogRouter:
-    """Routes a reply to the account that last sent a live message to it, and
-    tells the country its carrier's route is in."""
-
-    def __init__(self, pool: ConnectionPool) -> None:
-        self._pool = pool
-
-    def account_for(self, source: str) -> str | None:
-        with self._pool.connection() as conn:
-            row = conn.execute(
-                "SELECT account_id FROM rm_message_log WHERE destination = %s AND NOT sandbox"
-                " ORDER BY accepted_at DESC LIMIT 1",
-                (source,),
-            ).fetchone()
-        return str(row[0]) if row else None
-
-    def country_for(self, carrier: str, route: str | None) -> str | None:
-        # Read afresh for each reply: replies are few, and a route just
-        # added applies at once.
-        return reply_country(load_routes(self._pool), carrier, route)

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from psycopg_pool import ConnectionPool
 
-from adapters.postgres.identity.accounts import Principal
 from adapters.postgres.identity.api_keys import (
     CACHE_MAX_ENTRIES,
     CACHE_TTL_S,
@@ -24,6 +23,7 @@ from adapters.postgres.identity.api_keys import (
     hash_secret,
 )
 from adapters.postgres.ttl_cache import TtlCache
+from application.identity.principal import Principal
 from domain.errors import DomainError
 
 ACCESS_TOKEN_PREFIX = "bsms_at_"  # noqa: S105 - a prefix, not a secret

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 from psycopg_pool import ConnectionPool
 
+from adapters.postgres.identity.access_tokens import PostgresAccessTokens
+from adapters.postgres.identity.api_keys import IssuedKey, PostgresApiKeys
+from adapters.postgres.rate_buckets import PostgresRateBuckets
 from adapters.postgres.ttl_cache import TtlCache
+from application.identity.principal import Principal
 from application.ports import AccountNotFound, AccountProfile
 from domain.api_keys import PERMISSIONS
 
@@ -20,37 +23,10 @@ CACHE_MAX_ENTRIES = 100_000
 MAX_RATE_LIMIT_PER_S = 1_000_000  # as the column's CHECK
 
 
-@dataclass(frozen=True, slots=True)
-class IssuedKey:
-    api_key: str
-    api_secret: str
-    sandbox: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who a request acts for, once its credentials check out."""
-
-    account_id: str
-    key_id: uuid.UUID | None
-    sandbox: bool
-    permissions: frozenset[str]
-    # Set when a signed-in user (not an API key) makes the request.
-    user_id: uuid.UUID | None = None
-    role: str | None = None  # owner, admin or member of the account
-    # Platform operators run /v1/admin/*; only a user can be one, never a key.
-    platform_admin: bool = False
-
-
 class PostgresAccounts:
     """Implements AccountDirectory, and issues and verifies API keys."""
 
     def __init__(self, pool: ConnectionPool) -> None:
-        # Imported here: those modules build on Principal, defined above.
-        from adapters.postgres.identity.access_tokens import PostgresAccessTokens
-        from adapters.postgres.identity.api_keys import PostgresApiKeys
-        from adapters.postgres.rate_buckets import PostgresRateBuckets
-
         self._pool = pool
         self._profiles: TtlCache[str, AccountProfile] = TtlCache(CACHE_TTL_S, CACHE_MAX_ENTRIES)
         self.keys = PostgresApiKeys(pool)

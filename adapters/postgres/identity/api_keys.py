@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 from psycopg_pool import ConnectionPool
 
-from adapters.postgres.identity.accounts import IssuedKey, Principal
 from adapters.postgres.ttl_cache import TtlCache
 from application.identity.api_keys import CreatedKey, KeyInfo
+from application.identity.principal import Principal
 from domain.api_keys import PERMISSIONS, check_key_count
 
 LIVE_KEY_PREFIX = "bsms_live_"
@@ -38,6 +38,13 @@ CACHE_TTL_S = 10.0
 CACHE_MAX_ENTRIES = 100_000
 
 _KEY_COLUMNS = "id, name, key, sandbox, permissions, created_at"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    api_key: str
+    api_secret: str
+    sandbox: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
 """The accounts, the relay's and projections' positions and versions, dispatch,
-receipts and idempotency."""
+receipts, reply routes and idempotency."""
 
 from __future__ import annotations
 
@@ -185,6 +185,28 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             raw text NOT NULL,
             received_at timestamptz NOT NULL DEFAULT now()
         );
+        """,
+    ),
+    (
+        62,
+        'reply routes: the account that last had a live message sent to each number',
+        """
+        CREATE TABLE reply_routes (
+            destination text PRIMARY KEY,
+            account_id text NOT NULL,
+            noted_at timestamptz NOT NULL DEFAULT now()
+        );
+        -- Until now replies were routed by the message log; start from it
+        -- where it exists (a new database has no messages yet).
+        DO $$
+        BEGIN
+            IF to_regclass('rm_message_log') IS NOT NULL THEN
+                INSERT INTO reply_routes (destination, account_id, noted_at)
+                SELECT DISTINCT ON (destination) destination, account_id, accepted_at
+                FROM rm_message_log WHERE NOT sandbox
+                ORDER BY destination, accepted_at DESC;
+            END IF;
+        END $$;
         """,
     ),
 )

@@ -21,8 +21,13 @@ from adapters.carriers.simulated import (
     SimulatedCarrier,
     SimulatorSettings,
 )
-from adapters.postgres.dispatch import PostgresDispatchClaims, PostgresReceiptIndex
+from adapters.postgres.dispatch import (
+    PostgresDispatchClaims,
+    PostgresReceiptIndex,
+    PostgresReplyRoutes,
+)
 from application.delivery.carriers import DeliveryReceipt, SubmitRequest, SubmitResult
+from application.delivery.carriers import InboundMessage as CarrierInbound
 from application.delivery.dispatching import Dispatcher
 from application.delivery.receipts import ReceiptProcessor
 from application.delivery.routing import ReceiptPolicy, Route, RouteBook
@@ -93,7 +98,8 @@ def _rig(container: Container, route: Route) -> Rig:
     index = PostgresReceiptIndex(container.pool)
     dispatcher = Dispatcher(
         container.app, container.outcomes, RouteBook([route]), {"simulated": carrier},
-        PostgresDispatchClaims(container.pool), index, clock, owner="test",
+        PostgresDispatchClaims(container.pool), index, clock,
+        replies=PostgresReplyRoutes(container.pool), owner="test",
     )
     return Rig(container, clock, dispatcher, ReceiptProcessor(container.outcomes, index, clock),
                carrier, [], profile.account_id)
@@ -401,3 +407,19 @@ def test_a_message_cancelled_while_the_carrier_took_it_does_not_block_the_rest(
     assert rig.dispatch(*messages) == dict.fromkeys(messages)
     assert [rig.status(m) for m in messages] == ["cancelled", "sent", "sent"]
     assert rig.container.verifier.verify().ok
+
+
+def test_a_reply_goes_to_the_account_whose_message_was_last_handed_to_a_carrier(
+    container: Container,
+) -> None:
+    # No projection runs here: the route of a reply is the write side's own.
+    number, never_sent = (f"+44770{uuid4().int % 10**7:07d}" for _ in range(2))
+    first, second = _rig(container, DEFAULT_ROUTE), _rig(container, DEFAULT_ROUTE)
+    for rig in (first, second):
+        rig.dispatch(rig.send(number))
+    reply = CarrierInbound("simulated", number, "Acme", "thanks", datetime.now(UTC))
+    inbound_id = container.inbound.receive(reply)
+    assert inbound_id is not None
+    assert container.app.repository.get(inbound_id).account_id == second.account_id
+    unknown = CarrierInbound("simulated", never_sent, "Acme", "who?", datetime.now(UTC))
+    assert container.inbound.receive(unknown) is None

@@ -20,8 +20,8 @@ from application.delivery.outcomes import Outcome, OutcomeKind
 from application.delivery.ports import AwaitedReceipt
 from domain.inbound import opt_action_of
 from domain.wallet import TopUpSource
-from projections.message_log import MessageLog
 from projections.registry import by_name
+from tests.support.replies import handed_to_carrier
 from tests.support.senders import approve_sender
 
 PHONE = "+447700900555"
@@ -82,7 +82,7 @@ def test_stop_then_send_is_refused_and_charges_nothing(
 ) -> None:
     name, secret = route
     assert _send(client, account).status_code == 200
-    _project(container, MessageLog.name)
+    handed_to_carrier(container, account["account_id"], PHONE)
     reply = client.post(f"/v1/carrier/{name}/inbound", headers={"X-Carrier-Secret": secret},
                         json={"from": PHONE, "to": "Acme", "body": " Stop "})
     assert reply.status_code == 200, reply.text
@@ -133,7 +133,7 @@ def test_a_stop_from_a_nationally_written_number_opts_it_out(
     name, secret = gb_route
     number = "+447700900777"
     assert _send(client, account, number).status_code == 200
-    _project(container, MessageLog.name)
+    handed_to_carrier(container, account["account_id"], number)
     for written, body in (("07700 900-777", "STOP"), ("447700900777", "START"),
                           ("0044 7700 900777", "STOP")):
         reply = client.post(f"/v1/carrier/{name}/inbound", headers={"X-Carrier-Secret": secret},

@@ -15,7 +15,12 @@ from litestar.testing import TestClient
 from adapters.bootstrap.container import Container
 from adapters.bootstrap.dispatcher import build_carriers
 from adapters.eventstore.envelopes import envelopes_of
-from adapters.postgres.dispatch import PostgresDispatchClaims, PostgresReceiptIndex, load_routes
+from adapters.postgres.dispatch import (
+    PostgresDispatchClaims,
+    PostgresReceiptIndex,
+    PostgresReplyRoutes,
+    load_routes,
+)
 from application.delivery.carriers import DeliveryReceipt
 from application.delivery.dispatching import Dispatcher
 from application.delivery.routing import RouteBook
@@ -170,7 +175,7 @@ def test_the_dispatcher_skips_a_settled_sandbox_message_and_its_webhooks_still_f
     dispatcher = Dispatcher(
         container.app, container.outcomes, RouteBook(load_routes(container.pool)), carriers,
         PostgresDispatchClaims(container.pool), PostgresReceiptIndex(container.pool),
-        _Clock(), owner="test",
+        _Clock(), replies=PostgresReplyRoutes(container.pool), owner="test",
     )
     received: list[DeliveryReceipt] = []
 

@@ -12,9 +12,10 @@ import pytest
 from psycopg import Cursor
 
 from adapters.bootstrap.container import Container
+from adapters.jetstream.batches import batches_of, decode_envelopes, encode_envelope
 from adapters.projector import runner as runner_module
 from adapters.projector.runner import Delivery, ProjectionRunner
-from domain.published import Envelope, batches_of, decode_envelopes, encode_envelope
+from domain.published import Envelope
 
 MAX_DELIVERIES = 3
 

@@ -9,8 +9,9 @@ from eventsourcing.persistence import Mapper, Notification
 
 from adapters.bootstrap.container import Container
 from adapters.eventstore.envelopes import envelopes_of
+from adapters.jetstream.batches import encode_envelope
 from application.sending.send import SendMessage
-from domain.published import Envelope, encode_envelope, publish
+from domain.published import Envelope, publish
 from domain.wallet import TopUpSource
 from tests.integration.projections.test_live_projections import _mixed_workload
 

@@ -19,10 +19,11 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from adapters.bootstrap.container import Container
 from adapters.eventstore.envelopes import envelopes_of
 from adapters.eventstore.mapper import MsgspecMapper
+from adapters.jetstream.batches import decode_envelopes
 from adapters.relay.positions import RelayPositions
 from adapters.relay.relay import RELAY_NAME, Relay
 from application.sending.send import BulkRecipient, SendBulk, SendMessage
-from domain.published import Envelope, decode_envelopes
+from domain.published import Envelope
 from domain.wallet import TopUpSource
 from tests.support.bus import isolated_bus, jetstream
 

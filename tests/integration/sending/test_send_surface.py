@@ -20,7 +20,12 @@ from adapters.bootstrap.container import Container, build
 from adapters.bootstrap.dispatcher import build_carriers
 from adapters.config.settings import Settings
 from adapters.http.app import create_app
-from adapters.postgres.dispatch import PostgresDispatchClaims, PostgresReceiptIndex, load_routes
+from adapters.postgres.dispatch import (
+    PostgresDispatchClaims,
+    PostgresReceiptIndex,
+    PostgresReplyRoutes,
+    load_routes,
+)
 from application.delivery.carriers import DeliveryReceipt
 from application.delivery.dispatching import Dispatcher
 from application.delivery.receipts import ReceiptProcessor
@@ -348,7 +353,8 @@ def test_sandbox_messages_go_to_the_sandbox_simulator_and_are_delivered(
     clock = _Clock(ahead=timedelta(minutes=2))
     dispatcher = Dispatcher(
         container.app, container.outcomes, RouteBook(load_routes(container.pool)), carriers,
-        PostgresDispatchClaims(container.pool), index, clock, owner="test",
+        PostgresDispatchClaims(container.pool), index, clock,
+        replies=PostgresReplyRoutes(container.pool), owner="test",
     )
     received: list[DeliveryReceipt] = []
 

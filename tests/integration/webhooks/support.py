@@ -12,9 +12,10 @@ from uuid import UUID, uuid4
 import msgspec
 
 from adapters.bootstrap.container import Container
+from adapters.jetstream.batches import encode_envelope
 from adapters.projector.runner import Delivery, ProjectionRunner
 from adapters.webhooks.intake import WebhookIntake
-from domain.published import Envelope, encode_envelope
+from domain.published import Envelope
 
 # Envelope ids are unique in the whole test database (webhook events keep
 # them), so every test draws from one increasing sequence.

@@ -11,12 +11,11 @@ import pytest
 
 from adapters.bootstrap.container import Container
 from adapters.dispatcher.worker import ReceiptCollector
-from adapters.eventstore.envelopes import envelopes_of
 from application.sending.send import BulkRecipient, SendBulk, SendMessage
 from domain.errors import RecipientOptedOut
 from domain.wallet import TopUpSource
-from projections.message_log import MessageLog
 from tests.integration.delivery.smpp.conftest import CarrierFactory
+from tests.support.replies import handed_to_carrier
 from tests.support.senders import approve_sender
 from tests.support.smsc import ScriptedSmsc, eventually
 
@@ -63,23 +62,13 @@ async def collector(container: Container) -> AsyncIterator[ReceiptCollector]:
     await asyncio.get_running_loop().shutdown_default_executor()
 
 
-def _project_message_log(container: Container, account_id: str) -> None:
-    """Apply the account's events to the message log, as the live projector
-    would: an inbound reply is routed to the account that wrote to it."""
-    notifications = container.app.recorder.select_notifications(1, 1_000_000)
-    envelopes = [e for e in envelopes_of(container.app.mapper, notifications)
-                 if e.account_id == account_id and e.type in MessageLog.event_types]
-    with container.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-        MessageLog().apply(cur, envelopes)
-
-
 async def test_a_digits_only_stop_opts_the_number_out_in_every_written_form(
     smsc: ScriptedSmsc, carriers: CarrierFactory, container: Container, account: str,
     gb_route: str, collector: ReceiptCollector,
 ) -> None:
     messaging = container.messaging
     messaging.send(SendMessage(account, NUMBER, "Acme", "Your code is 1234"))
-    _project_message_log(container, account)
+    handed_to_carrier(container, account, NUMBER)
 
     # Many SMSCs send a handset's number as digits with TON 0 (unknown).
     await carriers(recorder=collector)

@@ -17,7 +17,7 @@ from adapters.http.middleware.auth import (
     requires_permissions,
 )
 from adapters.postgres.idempotency import RequiredAuthority
-from adapters.postgres.identity.accounts import Principal
+from application.identity.principal import Principal
 
 
 def _key(*permissions: str) -> Principal:

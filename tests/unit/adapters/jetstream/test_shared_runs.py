@@ -11,8 +11,9 @@ import msgspec
 import pytest
 from nats.aio.msg import Msg
 
+from adapters.jetstream.batches import batches_of
 from adapters.jetstream.runs import SharedRuns
-from domain.published import Envelope, batches_of
+from domain.published import Envelope
 
 SUBJECT = "smsledger.message.accepted"
 

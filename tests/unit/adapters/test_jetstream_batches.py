@@ -9,12 +9,8 @@ from uuid import uuid4
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.published import (
-    Envelope,
-    batches_of,
-    decode_envelopes,
-    encode_envelope,
-)
+from adapters.jetstream.batches import batches_of, decode_envelopes, encode_envelope, last_id_of
+from domain.published import Envelope
 
 
 def _envelope(envelope_id: int, envelope_type: str, note: str = "") -> Envelope:
@@ -56,6 +52,9 @@ def test_msg_id_is_the_id_or_the_range() -> None:
     single, run = batches_of([_envelope(7, "a.b"), _envelope(8, "c.d"), _envelope(9, "c.d")])
     assert single.msg_id == "7"
     assert run.msg_id == "8-9"
+    # What a consumer reads back from the header of a message it cannot decode.
+    assert [last_id_of(b.msg_id) for b in (single, run)] == [7, 9]
+    assert last_id_of("") is None and last_id_of("8-x") is None
 
 
 def test_a_single_envelope_from_an_earlier_release_is_a_run_of_one() -> None:
