@@ -13,8 +13,7 @@ from litestar.params import FromPath, JSONBody
 from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_platform_admin
 from adapters.http.middleware.request_id import request_id_of
-from adapters.http.settings.schemas import RejectSenderIdRequest, SenderIdResponse
-from adapters.http.settings.sender_ids import sender_id_out
+from adapters.http.settings.schemas import RejectSenderIdRequest, SenderIdResponse, sender_id_out
 from adapters.http.sms.schemas import Meta
 from application.identity.principal import Principal
 from application.settings.sender_ids import SenderIdService

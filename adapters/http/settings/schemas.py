@@ -10,6 +10,7 @@ import msgspec
 
 from adapters.http.messages.schemas import Pagination
 from adapters.http.sms.schemas import NO_NUL, Meta, Request
+from application.settings.sender_ids import SenderIdRecord
 
 TemplateName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)]
 TemplateContent = Annotated[
@@ -127,3 +128,12 @@ class SandboxResetOut(msgspec.Struct):
 class SandboxResetResponse(msgspec.Struct):
     data: SandboxResetOut
     meta: Meta
+
+
+def sender_id_out(record: SenderIdRecord) -> SenderIdOut:
+    return SenderIdOut(
+        id=str(record.id), sender_id=record.sender_id, kind=record.kind,
+        status=str(record.status), purpose=record.purpose,
+        rejection_reason=record.rejection_reason, created_at=record.created_at,
+        decided_at=record.decided_at,
+    )

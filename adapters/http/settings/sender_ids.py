@@ -15,13 +15,13 @@ from adapters.http.middleware.request_id import request_id_of
 from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
 from adapters.http.settings.schemas import (
     SenderIdListResponse,
-    SenderIdOut,
     SenderIdRequest,
     SenderIdResponse,
+    sender_id_out,
 )
 from adapters.http.sms.schemas import Meta
 from application.identity.principal import Principal
-from application.settings.sender_ids import SenderIdRecord, SenderIdService
+from application.settings.sender_ids import SenderIdService
 
 
 class SenderIdsController(Controller):
@@ -61,12 +61,3 @@ class SenderIdsController(Controller):
         return SenderIdResponse(
             data=sender_id_out(record), meta=Meta(request_id=request_id_of(request.scope))
         )
-
-
-def sender_id_out(record: SenderIdRecord) -> SenderIdOut:
-    return SenderIdOut(
-        id=str(record.id), sender_id=record.sender_id, kind=record.kind,
-        status=str(record.status), purpose=record.purpose,
-        rejection_reason=record.rejection_reason, created_at=record.created_at,
-        decided_at=record.decided_at,
-    )

@@ -9,6 +9,7 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
+from adapters.http.callback_urls import checked_callback_url
 from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
@@ -36,7 +37,6 @@ from adapters.http.sms.schemas import (
     SentManyOut,
     SentSms,
 )
-from adapters.http.webhooks.controller import checked_callback_url
 from adapters.webhooks.ssrf import UrlGuard
 from application.delivery.outcomes import OutcomeService
 from application.errors import ValidationFailed
