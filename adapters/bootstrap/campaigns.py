@@ -25,10 +25,11 @@ from adapters.postgres.identity.trusted_accounts import PostgresTrustedAccounts
 from application.campaigns.batch_completion import BatchCompleter
 from application.campaigns.commands import CampaignService
 from application.campaigns.executor import CampaignExecutor
+from application.contacts.ports import OptOutRegistry
 from application.contacts.service import ContactService
 from application.delivery.outcomes import OutcomeService
 from application.ledger.app import LedgerApplication
-from application.ports import AccountDirectory, OptOutRegistry
+from application.ports import AccountDirectory
 from application.sending.audience import AudienceResolver
 from application.sending.send import MessagingService
 

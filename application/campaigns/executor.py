@@ -21,10 +21,11 @@ from eventsourcing.persistence import IntegrityError
 
 from application.campaigns.chunks import CampaignMoved, message_ids, send_chunk
 from application.campaigns.ports import CampaignRuns, Claim, RecipientList
+from application.contacts.ports import OptOutRegistry
 from application.delivery.outcomes import Outcome, OutcomeKind, OutcomeService
 from application.errors import Conflict
 from application.ledger.app import LedgerApplication
-from application.ports import AccountDirectory, OptOutRegistry
+from application.ports import AccountDirectory
 from application.sending.send import MessagingService
 from domain.campaign import PAUSED_FOR_BALANCE, Campaign, CampaignStatus
 from domain.errors import InsufficientBalance, InvalidTransition

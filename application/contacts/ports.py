@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from domain.contact import ContactFields
+from domain.inbound import OptAction
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,4 +146,15 @@ class AudienceSource(Protocol):
         """Live contacts of the audience, one per phone, at most `limit` + 1
         (so the caller can tell it overflowed); NotFound for an unknown group
         or contact."""
+        ...
+
+
+class OptOutRegistry(Protocol):
+    def record(self, account_id: str, phone: str, action: OptAction, *, source: str,
+               keyword: str) -> None:
+        """Append an opt-out or opt-in; the log is never rewritten."""
+        ...
+
+    def opted_out(self, account_id: str) -> frozenset[str]:
+        """The account's opted-out numbers (E.164), as of now."""
         ...

@@ -11,9 +11,16 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from application.contacts.ports import ContactPatch, ContactQuery, ContactStore, LabelStore, Page
+from application.contacts.ports import (
+    ContactPatch,
+    ContactQuery,
+    ContactStore,
+    LabelStore,
+    OptOutRegistry,
+    Page,
+)
 from application.errors import NotFound, ValidationFailed
-from application.ports import AccountDirectory, OptOutRegistry
+from application.ports import AccountDirectory
 from domain.contact import (
     MAX_NAME_LENGTH,
     MAX_REFERENCE_LENGTH,

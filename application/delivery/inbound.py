@@ -6,9 +6,9 @@ import logging
 from typing import Protocol
 from uuid import UUID
 
+from application.contacts.ports import OptOutRegistry
 from application.delivery.carriers import InboundMessage as CarrierInbound
 from application.ledger.app import LedgerApplication
-from application.ports import OptOutRegistry
 from domain.errors import DomainError
 from domain.inbound import InboundMessage, OptAction
 from domain.messaging.phone import parse_carrier_number

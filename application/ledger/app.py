@@ -30,7 +30,7 @@ from application.ledger.group_commit import (
     GroupStats,
     WalletCommand,
 )
-from application.ports import AcceptedBatchEncoder, EventStreamRecorder, ManyAggregatesReader
+from application.ledger.ports import AcceptedBatchEncoder, EventStreamRecorder, ManyAggregatesReader
 from domain.errors import DomainError
 from domain.messaging.accepted_batch import AcceptedBatch
 from domain.wallet import Wallet

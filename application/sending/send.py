@@ -19,9 +19,10 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
+from application.contacts.ports import OptOutRegistry
 from application.errors import ValidationFailed
 from application.ledger.app import LedgerApplication
-from application.ports import AccountDirectory, AccountProfile, OptOutRegistry
+from application.ports import AccountDirectory, AccountProfile
 from domain import ids
 from domain.campaign import Campaign
 from domain.errors import DomainError, RecipientOptedOut
