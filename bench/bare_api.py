@@ -23,7 +23,8 @@ from litestar import Litestar, get, post
 from litestar.params import JSONBody
 
 from adapters.bootstrap.api import tune_gc, use_worker_threads
-from adapters.http.sms.schemas import Meta, SendSmsRequest, SendSmsResponse, SentSms
+from adapters.http.bodies import Meta
+from adapters.http.sms.schemas import SendSmsRequest, SendSmsResponse, SentSms
 
 
 def _respond(data: SendSmsRequest) -> SendSmsResponse:

@@ -27,7 +27,7 @@ from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
 
-from adapters.http.error_schemas import ErrorResponse
+from adapters.http.bodies import ErrorResponse
 from adapters.http.form_bodies import FORM_PATHS, FORM_TYPE
 from adapters.http.identity.oauth import AccessTokenRequest
 from adapters.http.middleware.idempotency import MAX_KEY_LENGTH

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 from litestar.params import QueryParameter
 from psycopg import Cursor
 
-from adapters.http.messages.schemas import Pagination
+from adapters.http.bodies import Pagination
 from adapters.postgres.read_models import ReadModels
 from application.errors import ValidationFailed
 from domain.errors import DomainError

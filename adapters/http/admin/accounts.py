@@ -11,6 +11,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, PathParameter
 
 from adapters.bootstrap.identity import Identity
+from adapters.http.bodies import Meta, Pagination
 from adapters.http.identity.schemas import (
     AdjustmentRequest,
     AdminAccountDetailOut,
@@ -23,11 +24,9 @@ from adapters.http.identity.schemas import (
     WalletResponse,
 )
 from adapters.http.injected import Service
-from adapters.http.messages.schemas import Pagination
 from adapters.http.middleware.auth import authenticate, require_platform_admin
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
-from adapters.http.sms.schemas import Meta
 from application.errors import NotFound, ValidationFailed
 from application.identity.principal import Principal
 from application.ledger.wallets import Balance, WalletService

@@ -15,6 +15,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, PathParameter
 
 from adapters.bootstrap.identity import Identity
+from adapters.http.bodies import Meta
 from adapters.http.identity.schemas import (
     DoneOut,
     DoneResponse,
@@ -26,7 +27,6 @@ from adapters.http.identity.schemas import (
 from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_platform_admin
 from adapters.http.middleware.request_id import request_id_of
-from adapters.http.sms.schemas import Meta
 from application.identity.principal import Principal
 
 AccountId = Annotated[str, PathParameter(max_length=64)]

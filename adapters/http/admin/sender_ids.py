@@ -10,11 +10,11 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
+from adapters.http.bodies import Meta
 from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_platform_admin
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.settings.schemas import RejectSenderIdRequest, SenderIdResponse, sender_id_out
-from adapters.http.sms.schemas import Meta
 from application.identity.principal import Principal
 from application.settings.sender_ids import SenderIdService
 

@@ -19,10 +19,10 @@ from adapters.http.billing.schemas import (
     CheckoutRequest,
     CheckoutResponse,
 )
+from adapters.http.bodies import Meta
 from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
-from adapters.http.sms.schemas import Meta
 from application.billing.auto_topup import AutoTopUp
 from application.billing.payments import BillingService
 from application.identity.principal import Principal

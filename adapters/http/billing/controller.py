@@ -10,6 +10,7 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
+from adapters.http.bodies import Meta
 from adapters.http.injected import Service
 from adapters.http.messages.schemas import (
     CountryUsageOut,
@@ -30,7 +31,7 @@ from adapters.http.pagination import (
     pagination,
     run_query,
 )
-from adapters.http.sms.schemas import BalanceOut, BalanceResponse, Meta
+from adapters.http.sms.schemas import BalanceOut, BalanceResponse
 from adapters.postgres.identity.accounts import PostgresAccounts
 from adapters.postgres.read_models import ReadModels
 from application.identity.principal import Principal

@@ -19,12 +19,11 @@ from adapters.http.billing.schemas import (
     InvoiceResponse,
     InvoiceUsageOut,
 )
+from adapters.http.bodies import Meta, Pagination
 from adapters.http.injected import Service
-from adapters.http.messages.schemas import Pagination
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
-from adapters.http.sms.schemas import Meta
 from adapters.postgres.identity.accounts import PostgresAccounts
 from application.billing.invoices import Invoice, InvoiceService, month_bounds
 from application.errors import NotFound, ValidationFailed

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from adapters.http.sms.schemas import Meta, Request
+from adapters.http.bodies import Meta, Request
 
 MinorAmount = Annotated[int, msgspec.Meta(ge=0, le=99_999_999)]
 Currency = Annotated[str, msgspec.Meta(min_length=3, max_length=3, pattern="^[A-Za-z]{3}$")]

@@ -16,9 +16,9 @@ from litestar.params import RawBody
 
 from adapters.config.settings import Settings
 from adapters.http.billing.schemas import WebhookOut, WebhookResponse
+from adapters.http.bodies import Meta
 from adapters.http.injected import Service
 from adapters.http.middleware.request_id import request_id_of
-from adapters.http.sms.schemas import Meta
 from adapters.stripe.webhook import verify_notification
 from application.billing.payment_notifications import PaymentNotifications
 from application.errors import PaymentsUnavailable

@@ -16,6 +16,7 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
+from adapters.http.bodies import Meta
 from adapters.http.campaigns.schemas import (
     CampaignCreateIn,
     CampaignRecipientsIn,
@@ -30,7 +31,6 @@ from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_permission, require_platform_admin
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.audience import audience_of
-from adapters.http.sms.schemas import Meta
 from application.campaigns.commands import CampaignService, CreateCampaign
 from application.errors import ValidationFailed
 from application.identity.principal import Principal

@@ -13,6 +13,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from adapters.http.bodies import Meta
 from adapters.http.campaigns.commands import create_campaign
 from adapters.http.campaigns.schemas import CampaignCreateIn, CampaignStateResponse
 from adapters.http.injected import Service
@@ -25,7 +26,6 @@ from adapters.http.messages.schemas import (
 from adapters.http.middleware.auth import authenticate
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize, pagination, run_query
-from adapters.http.sms.schemas import Meta
 from adapters.postgres.identity.accounts import PostgresAccounts
 from adapters.postgres.read_models import ReadModels
 from application.campaigns.commands import CampaignService

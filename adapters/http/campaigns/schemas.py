@@ -12,15 +12,8 @@ from uuid import UUID
 
 import msgspec
 
-from adapters.http.sms.schemas import (
-    NO_NUL,
-    Body,
-    BulkRecipientIn,
-    ClientRef,
-    Meta,
-    Request,
-    SenderId,
-)
+from adapters.http.bodies import NO_NUL, Meta, Request
+from adapters.http.sms.schemas import Body, BulkRecipientIn, ClientRef, SenderId
 
 IdList = Annotated[list[str], msgspec.Meta(max_length=10_000)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=NO_NUL)]

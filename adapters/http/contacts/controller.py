@@ -13,6 +13,7 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from adapters.http.bodies import Meta, Pagination
 from adapters.http.contacts.imports import import_out, job_out
 from adapters.http.contacts.schemas import (
     ContactIn,
@@ -27,11 +28,9 @@ from adapters.http.contacts.schemas import (
     TagLinkIn,
 )
 from adapters.http.injected import Service
-from adapters.http.messages.schemas import Pagination
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
-from adapters.http.sms.schemas import Meta
 from adapters.postgres.contacts.imports import PostgresContactImports
 from adapters.postgres.identity.accounts import PostgresAccounts
 from application.contacts.imports import ImportSession, import_json

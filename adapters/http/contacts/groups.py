@@ -11,6 +11,7 @@ from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
+from adapters.http.bodies import Meta, Pagination
 from adapters.http.contacts.imports import MAX_CSV_BYTES, import_out, stream_csv
 from adapters.http.contacts.schemas import (
     DeletedOut,
@@ -22,10 +23,8 @@ from adapters.http.contacts.schemas import (
     LabelResponse,
 )
 from adapters.http.injected import Service
-from adapters.http.messages.schemas import Pagination
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
-from adapters.http.sms.schemas import Meta
 from adapters.postgres.contacts.imports import PostgresContactImports
 from adapters.postgres.identity.accounts import PostgresAccounts
 from application.contacts.imports import ImportSession

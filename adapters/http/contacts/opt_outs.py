@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 
+from adapters.http.bodies import Meta
 from adapters.http.contacts.schemas import (
     OptOutIn,
     OptOutListResponse,
@@ -25,7 +26,6 @@ from adapters.http.pagination import (
     pagination,
     run_query,
 )
-from adapters.http.sms.schemas import Meta
 from adapters.postgres.contacts.opt_out_list import latest_opt_out, list_opt_outs
 from adapters.postgres.read_models import ReadModels
 from application.contacts.service import ContactService

@@ -11,8 +11,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from adapters.http.messages.schemas import Pagination
-from adapters.http.sms.schemas import NO_NUL, Meta, Request
+from adapters.http.bodies import NO_NUL, Meta, Pagination, Request
 
 Text = Annotated[str, msgspec.Meta(max_length=500, pattern=NO_NUL)]
 Phone = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=NO_NUL)]

@@ -7,80 +7,31 @@ only grant what its creator holds (a test key creates test keys only).
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
+from adapters.http.bodies import Meta, Pagination
+from adapters.http.identity.schemas import (
+    ApiKeyListResponse,
+    ApiKeyOut,
+    CreateApiKeyRequest,
+    CreatedApiKeyOut,
+    CreatedApiKeyResponse,
+    RevokedApiKeyOut,
+    RevokedApiKeyResponse,
+)
 from adapters.http.injected import Service
-from adapters.http.messages.schemas import Pagination
 from adapters.http.middleware.auth import authenticate, require_permission, requires_permissions
 from adapters.http.middleware.request_id import request_id_of
-from adapters.http.sms.schemas import NO_NUL, Meta
 from application.identity.api_keys import ApiKeyService, CreateKey, KeyInfo
 from application.identity.principal import Principal
-from domain.api_keys import MAX_ACTIVE_KEYS_PER_ACCOUNT, MAX_KEY_NAME_LENGTH, PERMISSIONS
+from domain.api_keys import MAX_ACTIVE_KEYS_PER_ACCOUNT
 
 MANAGE_PERMISSION = "settings.write"
-
-Permission = Annotated[str, msgspec.Meta(max_length=40)]
-
-
-class CreateApiKeyRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_KEY_NAME_LENGTH,
-                                      pattern=NO_NUL)]
-    permissions: Annotated[
-        list[Permission],
-        msgspec.Meta(min_length=1, max_length=len(PERMISSIONS),
-                     description="Any of: " + ", ".join(PERMISSIONS)),
-    ]
-    mode: Literal["live", "test"] = "live"
-
-
-class ApiKeyOut(msgspec.Struct):
-    id: str
-    name: str
-    key: str
-    mode: str
-    sandbox: bool
-    permissions: list[str]
-    created_at: datetime
-
-
-class CreatedApiKeyOut(msgspec.Struct):
-    id: str
-    name: str
-    key: str
-    secret: str  # shown this once
-    mode: str
-    sandbox: bool
-    permissions: list[str]
-    created_at: datetime
-
-
-class CreatedApiKeyResponse(msgspec.Struct):
-    data: CreatedApiKeyOut
-    meta: Meta
-
-
-class ApiKeyListResponse(msgspec.Struct):
-    data: list[ApiKeyOut]
-    pagination: Pagination
-    meta: Meta
-
-
-class RevokedApiKeyOut(msgspec.Struct):
-    id: str
-    revoked: bool
-
-
-class RevokedApiKeyResponse(msgspec.Struct):
-    data: RevokedApiKeyOut
-    meta: Meta
 
 
 def _out(info: KeyInfo) -> ApiKeyOut:

@@ -22,6 +22,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.params import JSONBody
 
 from adapters.bootstrap.identity import Identity
+from adapters.http.bodies import Meta
 from adapters.http.identity.schemas import (
     AccountSummaryOut,
     ChangePasswordRequest,
@@ -44,7 +45,6 @@ from adapters.http.middleware.address_limits import AddressLimits, error_with_re
 from adapters.http.middleware.auth import authenticate
 from adapters.http.middleware.bearer import access_claims, session_token
 from adapters.http.middleware.request_id import request_id_of
-from adapters.http.sms.schemas import Meta
 from adapters.identity.passwords import busy
 from application.identity.ports import User
 from application.identity.principal import Principal

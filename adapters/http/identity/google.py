@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import JSONBody
 
 from adapters.bootstrap.identity import Identity
+from adapters.http.bodies import Meta
 from adapters.http.identity.controller import tokens_response
 from adapters.http.identity.schemas import (
     GoogleSignInRequest,
@@ -18,7 +19,6 @@ from adapters.http.identity.schemas import (
 )
 from adapters.http.injected import Service
 from adapters.http.middleware.request_id import request_id_of
-from adapters.http.sms.schemas import Meta
 from application.errors import NotFound
 from application.identity.oidc import OidcSignIn
 

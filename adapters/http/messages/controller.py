@@ -12,6 +12,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from adapters.eventstore.unprojected import UnprojectedMessages
+from adapters.http.bodies import Meta
 from adapters.http.injected import Service
 from adapters.http.messages.schemas import (
     MessageDetailOut,
@@ -33,7 +34,6 @@ from adapters.http.pagination import (
     pagination,
     run_query,
 )
-from adapters.http.sms.schemas import Meta
 from adapters.postgres.read_models import ReadModels
 from application.errors import NotFound, check_text
 from application.identity.principal import Principal

@@ -2,39 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-import msgspec
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery
 
+from adapters.http.bodies import Meta
 from adapters.http.injected import Service
-from adapters.http.messages.schemas import Pagination
+from adapters.http.messages.schemas import InboundListResponse, InboundOut
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.pagination import pagination, run_query
-from adapters.http.sms.schemas import Meta
 from adapters.postgres.read_models import ReadModels
 from application.identity.principal import Principal
 from projections.inbound import list_inbound
-
-
-class InboundOut(msgspec.Struct):
-    id: str
-    direction: str
-    carrier: str
-    from_: str = msgspec.field(name="from")
-    to: str = ""
-    body: str = ""
-    received_at: datetime | None = None
-
-
-class InboundListResponse(msgspec.Struct):
-    data: list[InboundOut]
-    pagination: Pagination
-    meta: Meta
 
 
 class InboundController(Controller):

@@ -9,6 +9,7 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
 
+from adapters.http.bodies import Meta
 from adapters.http.injected import Service
 from adapters.http.messages.controller import (
     CampaignFilter,
@@ -34,7 +35,6 @@ from adapters.http.pagination import (
     date_range,
     run_query,
 )
-from adapters.http.sms.schemas import Meta
 from adapters.postgres.read_models import ReadModels
 from application.errors import ValidationFailed
 from application.identity.principal import Principal

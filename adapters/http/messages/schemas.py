@@ -12,14 +12,7 @@ from datetime import date, datetime
 
 import msgspec
 
-from adapters.http.sms.schemas import Meta
-
-
-class Pagination(msgspec.Struct):
-    total: int
-    page_size: int
-    has_more: bool
-    cursor: str | None  # the token for the next page; null on the last one
+from adapters.http.bodies import Meta, Pagination
 
 
 class StatusCounts(msgspec.Struct):
@@ -217,4 +210,23 @@ class UsageOut(msgspec.Struct, kw_only=True):
 
 class UsageResponse(msgspec.Struct):
     data: UsageOut
+    meta: Meta
+
+
+# Inbound -------------------------------------------------------------------
+
+
+class InboundOut(msgspec.Struct):
+    id: str
+    direction: str
+    carrier: str
+    from_: str = msgspec.field(name="from")
+    to: str = ""
+    body: str = ""
+    received_at: datetime | None = None
+
+
+class InboundListResponse(msgspec.Struct):
+    data: list[InboundOut]
+    pagination: Pagination
     meta: Meta

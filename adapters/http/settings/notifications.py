@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, patch
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 
+from adapters.http.bodies import Meta
 from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
@@ -17,7 +18,6 @@ from adapters.http.settings.schemas import (
     NotificationsPatch,
     NotificationsResponse,
 )
-from adapters.http.sms.schemas import Meta
 from application.identity.principal import Principal
 from application.settings.notifications import NotificationService, NotificationSettings
 

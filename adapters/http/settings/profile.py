@@ -10,11 +10,11 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 
 from adapters.bootstrap.identity import Identity
+from adapters.http.bodies import Meta
 from adapters.http.identity.schemas import ProfileOut, ProfilePatch, ProfileResponse
 from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
-from adapters.http.sms.schemas import Meta
 from adapters.postgres.identity.accounts import PostgresAccounts
 from application.errors import ValidationFailed
 from application.identity.principal import Principal

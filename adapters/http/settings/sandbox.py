@@ -13,11 +13,11 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 
+from adapters.http.bodies import Meta
 from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.settings.schemas import SandboxResetOut, SandboxResetResponse
-from adapters.http.sms.schemas import Meta
 from application.identity.principal import Principal
 from application.sending.sandbox import SandboxService
 

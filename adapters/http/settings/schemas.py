@@ -8,8 +8,7 @@ from typing import Annotated
 
 import msgspec
 
-from adapters.http.messages.schemas import Pagination
-from adapters.http.sms.schemas import NO_NUL, Meta, Request
+from adapters.http.bodies import NO_NUL, Meta, Pagination, Request
 from application.settings.sender_ids import SenderIdRecord
 
 TemplateName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)]

@@ -8,8 +8,8 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 
+from adapters.http.bodies import Meta, Pagination
 from adapters.http.injected import Service
-from adapters.http.messages.schemas import Pagination
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
@@ -19,7 +19,6 @@ from adapters.http.settings.schemas import (
     SenderIdResponse,
     sender_id_out,
 )
-from adapters.http.sms.schemas import Meta
 from application.identity.principal import Principal
 from application.settings.sender_ids import SenderIdService
 

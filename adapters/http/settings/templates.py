@@ -9,8 +9,8 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
+from adapters.http.bodies import Meta, Pagination
 from adapters.http.injected import Service
-from adapters.http.messages.schemas import Pagination
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
@@ -21,7 +21,6 @@ from adapters.http.settings.schemas import (
     TemplateResponse,
     UpdateTemplateRequest,
 )
-from adapters.http.sms.schemas import Meta
 from application.identity.principal import Principal
 from application.settings.templates import SavedTemplate, TemplateService
 

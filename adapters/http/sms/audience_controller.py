@@ -14,9 +14,10 @@ from typing import Any
 import msgspec
 from litestar import Request
 
+from adapters.http.bodies import Meta
 from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.audience import HasAudience, audience_of
-from adapters.http.sms.schemas import BulkRejection, Meta
+from adapters.http.sms.schemas import BulkRejection
 from application.identity.principal import Principal
 from application.sending.audience import AudienceResolver
 from application.sending.outgoing import Outgoing

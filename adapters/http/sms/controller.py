@@ -9,6 +9,7 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
+from adapters.http.bodies import Meta
 from adapters.http.callback_urls import checked_callback_url
 from adapters.http.injected import Service
 from adapters.http.middleware.auth import authenticate, require_permission
@@ -30,7 +31,6 @@ from adapters.http.sms.schemas import (
     EstimateRejection,
     EstimateRequest,
     EstimateResponse,
-    Meta,
     SendManyResponse,
     SendSmsRequest,
     SendSmsResponse,

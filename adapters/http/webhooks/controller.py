@@ -12,11 +12,10 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from adapters.http.bodies import Meta, Pagination
 from adapters.http.injected import Service
-from adapters.http.messages.schemas import Pagination
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
-from adapters.http.sms.schemas import Meta
 from adapters.http.webhooks.schemas import (
     AttemptListResponse,
     CreateWebhookRequest,

@@ -8,8 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from adapters.http.messages.schemas import Pagination
-from adapters.http.sms.schemas import NO_NUL, Meta, Request
+from adapters.http.bodies import NO_NUL, Meta, Pagination, Request
 
 Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2048, pattern=NO_NUL)]
 EventNames = Annotated[
