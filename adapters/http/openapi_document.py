@@ -92,7 +92,9 @@ def operations(app: Litestar) -> Iterator[tuple[str, str, HTTPRouteHandler]]:
 
 
 def is_authenticated(handler: HTTPRouteHandler) -> bool:
-    return "principal" in handler.resolve_dependencies()
+    """`principal` is provided app-wide, but resolved only for a handler that
+    declares it: the declaration is what makes a route authenticated."""
+    return "principal" in handler.parsed_fn_signature.parameters
 
 
 def finish_document(app: Litestar, document: dict[str, Any]) -> dict[str, Any]:

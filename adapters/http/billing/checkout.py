@@ -5,10 +5,8 @@ settings holds it."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from adapters.http.billing.schemas import (
@@ -19,10 +17,8 @@ from adapters.http.billing.schemas import (
     CheckoutRequest,
     CheckoutResponse,
 )
-from adapters.http.bodies import Meta
-from adapters.http.injected import Service
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_permission
 from application.billing.auto_topup import AutoTopUp
 from application.billing.payments import BillingService
 from application.identity.principal import Principal
@@ -33,13 +29,12 @@ SPEND_PERMISSION = "settings.write"
 class CheckoutController(Controller):
     path = "/v1/billing"
     tags = ["Billing"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @post("/checkout", operation_id="createCheckout",
           summary="Start a top-up checkout", status_code=201, sync_to_thread=True)
     def checkout(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         data: JSONBody[CheckoutRequest],
         principal: NamedDependency[Principal], billing: Service[BillingService],
     ) -> CheckoutResponse:
@@ -53,7 +48,7 @@ class CheckoutController(Controller):
                 currency=started.currency, topup_ref=started.topup_ref,
                 sandbox=started.sandbox, credited=started.credited,
             ),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
     @post("/auto-topup", operation_id="configureAutoTopUp",
@@ -61,7 +56,7 @@ class CheckoutController(Controller):
           sync_to_thread=True)
     def auto_topup(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         data: JSONBody[AutoTopUpRequest],
         principal: NamedDependency[Principal], auto_topup: Service[AutoTopUp],
     ) -> AutoTopUpResponse:
@@ -75,5 +70,5 @@ class CheckoutController(Controller):
                 enabled=rule.enabled, threshold=rule.threshold_minor,
                 amount=rule.amount_minor, currency=rule.currency, setup_url=rule.setup_url,
             ),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from adapters.http.bodies import Meta
-from adapters.http.injected import Service
+from adapters.http.injected import RequestMeta, Service
 from adapters.http.messages.schemas import (
     CountryUsageOut,
     TransactionListResponse,
@@ -19,8 +18,7 @@ from adapters.http.messages.schemas import (
     UsageOut,
     UsageResponse,
 )
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
+from adapters.http.middleware.auth import require_permission
 from adapters.http.pagination import (
     DEFAULT_PAGE_SIZE,
     PageCursor,
@@ -63,12 +61,11 @@ Month = Annotated[
 class BillingController(Controller):
     path = "/v1/billing"
     tags = ["Billing"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/balance", operation_id="getBalance",
          summary="Get the wallet balance", sync_to_thread=True)
     def balance(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         wallets: Service[WalletService],
         as_of: AsOf = None,
     ) -> BalanceResponse:
@@ -102,14 +99,14 @@ class BillingController(Controller):
                 flagged=b.flagged,
                 as_of=instant,
             ),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
     @get("/transactions", operation_id="listTransactions",
          summary="List wallet transactions", sync_to_thread=True)
     def transactions(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         principal: NamedDependency[Principal],
         read_models: Service[ReadModels], accounts: Service[PostgresAccounts],
         kind: TypeFilter = None,
@@ -128,13 +125,13 @@ class BillingController(Controller):
         return TransactionListResponse(
             data=[transaction_out(row, currency) for row in result[0]],
             pagination=pagination(page_size, result),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
     @get("/usage", operation_id="getUsage", summary="Monthly usage by country", sync_to_thread=True)
     def monthly_usage(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         principal: NamedDependency[Principal],
         read_models: Service[ReadModels], accounts: Service[PostgresAccounts],
         month: Month = None,
@@ -148,7 +145,7 @@ class BillingController(Controller):
                        "by_country": []}
         return UsageResponse(
             data=usage_out(summary, _currency(accounts, principal), sandbox=principal.sandbox),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
 

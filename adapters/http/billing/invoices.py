@@ -9,7 +9,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from adapters.documents.invoice_pdf import render_invoice
@@ -20,9 +20,8 @@ from adapters.http.billing.schemas import (
     InvoiceUsageOut,
 )
 from adapters.http.bodies import Meta, Pagination
-from adapters.http.injected import Service
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_permission
 from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
 from adapters.postgres.identity.accounts import PostgresAccounts
 from application.billing.invoices import Invoice, InvoiceService, month_bounds
@@ -42,11 +41,10 @@ class InvoiceListResponse(msgspec.Struct):
 class InvoicesController(Controller):
     path = "/v1/billing/invoices"
     tags = ["Billing"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/", operation_id="listInvoices", summary="List invoices", sync_to_thread=True)
     def list_invoices(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         invoices: Service[InvoiceService],
         page_size: PageSize = DEFAULT_PAGE_SIZE, cursor: PageCursor = None,
     ) -> InvoiceListResponse:
@@ -67,18 +65,18 @@ class InvoicesController(Controller):
                 has_more=has_more and not principal.sandbox,
                 cursor=shown[-1].month if has_more and shown else None,
             ),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
     @get("/{invoice_id:uuid}", operation_id="getInvoice",
          summary="Get an invoice", sync_to_thread=True)
     def get_invoice(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         invoice_id: FromPath[UUID], invoices: Service[InvoiceService],
     ) -> InvoiceResponse:
         invoice = _owned(invoices, principal, invoice_id)
         return InvoiceResponse(data=invoice_out(invoice, lines=True),
-                               meta=Meta(request_id=request_id_of(request.scope)))
+                               meta=meta)
 
     @get("/{invoice_id:uuid}/pdf", operation_id="getInvoicePdf",
          summary="Download an invoice as PDF", sync_to_thread=True,

@@ -16,9 +16,7 @@ from litestar.params import RawBody
 
 from adapters.config.settings import Settings
 from adapters.http.billing.schemas import WebhookOut, WebhookResponse
-from adapters.http.bodies import Meta
-from adapters.http.injected import Service
-from adapters.http.middleware.request_id import request_id_of
+from adapters.http.injected import RequestMeta, Service
 from adapters.stripe.webhook import verify_notification
 from application.billing.payment_notifications import PaymentNotifications
 from application.errors import PaymentsUnavailable
@@ -33,7 +31,7 @@ class StripeWebhookController(Controller):
     @post("/webhook", operation_id="receiveStripeWebhook",
           summary="Receive a Stripe notification", status_code=200,
           sync_to_thread=True, request_max_body_size=MAX_WEBHOOK_BODY_BYTES)
-    def webhook(self, request: Request[Any, Any, Any], body: RawBody,
+    def webhook(self, request: Request[Any, Any, Any], meta: RequestMeta, body: RawBody,
         payment_notifications: Service[PaymentNotifications],
         settings: Service[Settings]) -> WebhookResponse:
         secret = settings.billing.stripe_webhook_secret
@@ -49,5 +47,5 @@ class StripeWebhookController(Controller):
         )
         return WebhookResponse(
             data=WebhookOut(received=True, outcome=outcome),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )

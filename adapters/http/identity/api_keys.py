@@ -7,14 +7,13 @@ only grant what its creator holds (a test key creates test keys only).
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, delete, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from adapters.http.bodies import Meta, Pagination
+from adapters.http.bodies import Pagination
 from adapters.http.identity.schemas import (
     ApiKeyListResponse,
     ApiKeyOut,
@@ -24,9 +23,8 @@ from adapters.http.identity.schemas import (
     RevokedApiKeyOut,
     RevokedApiKeyResponse,
 )
-from adapters.http.injected import Service
-from adapters.http.middleware.auth import authenticate, require_permission, requires_permissions
-from adapters.http.middleware.request_id import request_id_of
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_permission, requires_permissions
 from application.identity.api_keys import ApiKeyService, CreateKey, KeyInfo
 from application.identity.principal import Principal
 from domain.api_keys import MAX_ACTIVE_KEYS_PER_ACCOUNT
@@ -45,11 +43,10 @@ def _out(info: KeyInfo) -> ApiKeyOut:
 class ApiKeysController(Controller):
     path = "/v1/settings/api-keys"
     tags = ["Settings"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/", operation_id="listApiKeys", summary="List API keys", sync_to_thread=True)
     def list_keys(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         api_keys: Service[ApiKeyService],
     ) -> ApiKeyListResponse:
         require_permission(principal, MANAGE_PERMISSION)
@@ -57,13 +54,13 @@ class ApiKeysController(Controller):
         return ApiKeyListResponse(
             data=keys,
             pagination=Pagination(len(keys), MAX_ACTIVE_KEYS_PER_ACCOUNT, False, None),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
     @post("/", operation_id="createApiKey",
           summary="Create an API key (secret shown once)", status_code=201, sync_to_thread=True)
     def create_key(
-        self, request: Request[Any, Any, Any], data: JSONBody[CreateApiKeyRequest],
+        self, meta: RequestMeta, data: JSONBody[CreateApiKeyRequest],
         principal: NamedDependency[Principal], api_keys: Service[ApiKeyService],
     ) -> CreatedApiKeyResponse:
         require_permission(principal, MANAGE_PERMISSION)
@@ -81,19 +78,19 @@ class ApiKeysController(Controller):
                 mode=shown.mode, sandbox=shown.sandbox, permissions=shown.permissions,
                 created_at=shown.created_at,
             ),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
     @delete("/{key_id:uuid}", operation_id="revokeApiKey",
             summary="Revoke an API key", status_code=200,
             sync_to_thread=True)
     def revoke_key(
-        self, request: Request[Any, Any, Any], key_id: FromPath[UUID],
+        self, meta: RequestMeta, key_id: FromPath[UUID],
         principal: NamedDependency[Principal], api_keys: Service[ApiKeyService],
     ) -> RevokedApiKeyResponse:
         require_permission(principal, MANAGE_PERMISSION)
         api_keys.revoke(principal.account_id, key_id)
         return RevokedApiKeyResponse(
             data=RevokedApiKeyOut(id=str(key_id), revoked=True),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )

@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from adapters.eventstore.unprojected import UnprojectedMessages
 from adapters.http.bodies import Meta
-from adapters.http.injected import Service
+from adapters.http.injected import RequestMeta, Service
 from adapters.http.messages.schemas import (
     MessageDetailOut,
     MessageEventOut,
@@ -21,8 +21,7 @@ from adapters.http.messages.schemas import (
     MessageOut,
     MessageResponse,
 )
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
+from adapters.http.middleware.auth import require_permission
 from adapters.http.pagination import (
     DEFAULT_PAGE_SIZE,
     PageCursor,
@@ -58,13 +57,12 @@ DestinationFilter = Annotated[
 class MessagesController(Controller):
     path = "/v1/sms"
     tags = ["SMS"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/{message_id:str}", operation_id="getMessage",
          summary="Get a message with its events", sync_to_thread=True)
     def message(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         message_id: FromPath[str],
         principal: NamedDependency[Principal],
         read_models: Service[ReadModels],
@@ -79,13 +77,13 @@ class MessagesController(Controller):
         ):
             raise NotFound("No such message", message_id=message_id)
         return MessageResponse(
-            data=message_detail(row), meta=Meta(request_id=request_id_of(request.scope))
+            data=message_detail(row), meta=meta
         )
 
     @get("/", operation_id="listMessages", summary="List messages", sync_to_thread=True)
     def messages(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         principal: NamedDependency[Principal],
         read_models: Service[ReadModels], sandbox: Service[SandboxService],
         status: StatusFilter = None,
@@ -99,7 +97,7 @@ class MessagesController(Controller):
     ) -> MessageListResponse:
         require_permission(principal, "sms.read")
         return message_page(
-            request, principal, read_models, sandbox, status=status, from_date=from_date,
+            meta, principal, read_models, sandbox, status=status, from_date=from_date,
             to_date=to_date,
             destination=destination, campaign_id=campaign_id, client_ref=client_ref,
             page_size=page_size, cursor=cursor,
@@ -111,7 +109,7 @@ class MessagesController(Controller):
          sync_to_thread=True)
     def by_client_ref(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Any, Any, Any], meta: RequestMeta,
         client_ref: FromPath[str],
         principal: NamedDependency[Principal],
         read_models: Service[ReadModels],
@@ -125,7 +123,7 @@ class MessagesController(Controller):
         check_text(client_ref, "client_ref")
         if cursor is not None:
             return message_page(
-                request, principal, read_models, sandbox, status=None, from_date=None, to_date=None,
+                meta, principal, read_models, sandbox, status=None, from_date=None, to_date=None,
                 destination=None, campaign_id=None, client_ref=client_ref,
                 page_size=page_size, cursor=cursor,
             )
@@ -136,12 +134,12 @@ class MessagesController(Controller):
         return MessageListResponse(
             data=[message_out(row) for row in result[0]],
             pagination=pagination(page_size, result),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
 
 def message_page(
-    request: Request[Any, Any, Any],
+    meta: Meta,
     principal: Principal,
     read_models: ReadModels,
     sandbox: SandboxService,
@@ -169,7 +167,7 @@ def message_page(
     return MessageListResponse(
         data=[message_out(row) for row in result[0]],
         pagination=pagination(page_size, result),
-        meta=Meta(request_id=request_id_of(request.scope)),
+        meta=meta,
     )
 
 

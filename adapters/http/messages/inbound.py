@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, get
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
-from adapters.http.bodies import Meta
-from adapters.http.injected import Service
+from adapters.http.injected import RequestMeta, Service
 from adapters.http.messages.schemas import InboundListResponse, InboundOut
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
+from adapters.http.middleware.auth import require_permission
 from adapters.http.pagination import pagination, run_query
 from adapters.postgres.read_models import ReadModels
 from application.identity.principal import Principal
@@ -22,12 +18,11 @@ from projections.inbound import list_inbound
 class InboundController(Controller):
     path = "/v1/inbound"
     tags = ["Inbound"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/", operation_id="listInbound", summary="List inbound messages", sync_to_thread=True)
     def list_inbound(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         principal: NamedDependency[Principal], read_models: Service[ReadModels],
         page_size: FromQuery[int] = 50,
         cursor: FromQuery[str | None] = None,
@@ -48,5 +43,5 @@ class InboundController(Controller):
                 for row in rows
             ],
             pagination=pagination(page_size, result),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 
-from adapters.http.bodies import Meta
-from adapters.http.injected import Service
+from adapters.http.injected import RequestMeta, Service
 from adapters.http.messages.controller import (
     CampaignFilter,
     DestinationFilter,
@@ -24,8 +23,7 @@ from adapters.http.messages.schemas import (
     MessageListResponse,
     StatusCounts,
 )
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
+from adapters.http.middleware.auth import require_permission
 from adapters.http.pagination import (
     DEFAULT_PAGE_SIZE,
     PageCursor,
@@ -50,13 +48,12 @@ COUNTRY_CODE_LENGTH = 2
 class ReportsController(Controller):
     path = "/v1/reports"
     tags = ["Reports"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/messages", operation_id="listMessageReports",
          summary="Message report", sync_to_thread=True)
     def messages(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         principal: NamedDependency[Principal],
         read_models: Service[ReadModels], sandbox: Service[SandboxService],
         status: StatusFilter = None,
@@ -70,7 +67,7 @@ class ReportsController(Controller):
     ) -> MessageListResponse:
         require_permission(principal, "reports.read")
         return message_page(
-            request, principal, read_models, sandbox, status=status, from_date=from_date,
+            meta, principal, read_models, sandbox, status=status, from_date=from_date,
             to_date=to_date,
             destination=destination, campaign_id=campaign_id, client_ref=client_ref,
             page_size=page_size, cursor=cursor,
@@ -80,7 +77,7 @@ class ReportsController(Controller):
          summary="Delivery-report statistics", sync_to_thread=True)
     def delivery_stats(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         principal: NamedDependency[Principal], read_models: Service[ReadModels],
         from_date: RangeStart = None,
         to_date: RangeEnd = None,
@@ -94,7 +91,7 @@ class ReportsController(Controller):
             campaign_id=campaign_id, sandbox=principal.sandbox,
         )
         return DlrStatsResponse(
-            data=dlr_stats_out(stats), meta=Meta(request_id=request_id_of(request.scope))
+            data=dlr_stats_out(stats), meta=meta
         )
 
 

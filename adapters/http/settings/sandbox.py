@@ -8,15 +8,12 @@ link, and a reset repeated is harmless: it refills to the same amount.
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
 
 from adapters.http.bodies import Meta
-from adapters.http.injected import Service
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_permission
 from adapters.http.settings.schemas import SandboxResetOut, SandboxResetResponse
 from application.identity.principal import Principal
 from application.sending.sandbox import SandboxService
@@ -25,29 +22,28 @@ from application.sending.sandbox import SandboxService
 class SandboxController(Controller):
     path = "/v1/sandbox"
     tags = ["Sandbox"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @post("/reset", operation_id="resetSandbox",
           summary="Reset the sandbox", status_code=200, sync_to_thread=True)
     def reset(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         sandbox: Service[SandboxService]
     ) -> SandboxResetResponse:
         """Acts on the sandbox whatever the key's mode: live data is never touched."""
-        return _reset(request, principal, sandbox)
+        return _reset(meta, principal, sandbox)
 
     @get("/reset", operation_id="resetSandboxByGet",
          summary="Reset the sandbox (GET, as seed 000's curl sends it)", sync_to_thread=True)
     def reset_by_get(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         sandbox: Service[SandboxService]
     ) -> SandboxResetResponse:
         """The same reset as POST."""
-        return _reset(request, principal, sandbox)
+        return _reset(meta, principal, sandbox)
 
 
 def _reset(
-    request: Request[Any, Any, Any], principal: Principal, sandbox: SandboxService
+    meta: Meta, principal: Principal, sandbox: SandboxService
 ) -> SandboxResetResponse:
     require_permission(principal, "sms.send")
     done = sandbox.reset(principal.account_id)
@@ -56,5 +52,5 @@ def _reset(
             sandbox=True, reset_at=done.reset_at,
             balance_micros=done.balance.balance_micros, currency=done.balance.currency,
         ),
-        meta=Meta(request_id=request_id_of(request.scope)),
+        meta=meta,
     )

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from adapters.http.bodies import Meta, Pagination
-from adapters.http.injected import Service
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
+from adapters.http.bodies import Pagination
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_permission
 from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
 from adapters.http.settings.schemas import (
     SenderIdListResponse,
@@ -26,12 +23,11 @@ from application.settings.sender_ids import SenderIdService
 class SenderIdsController(Controller):
     path = "/v1/settings/sender-ids"
     tags = ["Settings"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/", operation_id="listSenderIds", summary="List sender IDs", sync_to_thread=True)
     def list_sender_ids(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         principal: NamedDependency[Principal], sender_ids: Service[SenderIdService],
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
@@ -43,14 +39,14 @@ class SenderIdsController(Controller):
             data=[sender_id_out(r) for r in records],
             pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
                                   cursor=token),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
     @post("/", operation_id="requestSenderId",
           summary="Request a sender ID", status_code=201, sync_to_thread=True)
     def request_sender_id(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         data: JSONBody[SenderIdRequest],
         principal: NamedDependency[Principal], sender_ids: Service[SenderIdService],
     ) -> SenderIdResponse:
@@ -58,5 +54,5 @@ class SenderIdsController(Controller):
         require_permission(principal, "settings.write")
         record = sender_ids.request(principal.account_id, data.sender_id, data.purpose)
         return SenderIdResponse(
-            data=sender_id_out(record), meta=Meta(request_id=request_id_of(request.scope))
+            data=sender_id_out(record), meta=meta
         )

@@ -9,13 +9,9 @@ sent, what was invalid and what was opted out.
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
-from litestar import Request
 
 from adapters.http.bodies import Meta
-from adapters.http.middleware.request_id import request_id_of
 from adapters.http.sms.audience import HasAudience, audience_of
 from adapters.http.sms.schemas import BulkRejection
 from application.identity.principal import Principal
@@ -49,7 +45,7 @@ def wants_audience(data: HasAudience) -> bool:
 
 
 def send_to_audience(
-    request: Request[Any, Any, Any],
+    meta: Meta,
     audience: AudienceResolver,
     messaging: MessagingService,
     principal: Principal,
@@ -76,5 +72,5 @@ def send_to_audience(
             cost_estimate_micros=accepted.cost_micros,
             currency=accepted.currency,
         ),
-        meta=Meta(request_id=request_id_of(request.scope)),
+        meta=meta,
     )

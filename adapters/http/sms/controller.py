@@ -6,14 +6,13 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from adapters.http.bodies import Meta
 from adapters.http.callback_urls import checked_callback_url
-from adapters.http.injected import Service
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_permission
 from adapters.http.middleware.sandbox_mode import scoped_idempotency_key
 from adapters.http.sms.audience_controller import (
     AudienceSendResponse,
@@ -53,13 +52,12 @@ from domain.money import micros_to_decimal, micros_to_minor_units_ceiling
 class SmsController(Controller):
     path = "/v1/sms"
     tags = ["SMS"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @post("/send", operation_id="sendSms",
           summary="Send an SMS", status_code=200, sync_to_thread=True)
     def send(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Any, Any, Any], meta: RequestMeta,
         data: JSONBody[SendSmsRequest],
         principal: NamedDependency[Principal],
         webhook_guard: Service[UrlGuard],
@@ -78,7 +76,7 @@ class SmsController(Controller):
         if wants_audience(data):
             numbers = data.to if isinstance(data.to, list) else [data.to] if data.to else []
             return send_to_audience(
-                request, audience, messaging, principal, data,
+                meta, audience, messaging, principal, data,
                 [BulkRecipient(n, data.variables or {}) for n in numbers], outgoing,
             )
         if data.to is None:
@@ -86,7 +84,7 @@ class SmsController(Controller):
                 "to is required (or groupId, groupIds, contactIds or sendToAllContacts)",
                 field="to")
         if isinstance(data.to, list):
-            return send_to_many(request, messaging, data, outgoing)
+            return send_to_many(meta, messaging, data, outgoing)
         sent = messaging.send(outgoing.to_one(data.to, data.variables))
         return SendSmsResponse(
             data=SentSms(
@@ -103,14 +101,14 @@ class SmsController(Controller):
                 client_ref=data.client_ref,
                 sandbox=principal.sandbox,
             ),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
     @post("/bulk", operation_id="sendBulkSms",
           summary="Send one body to many recipients", status_code=200, sync_to_thread=True)
     def bulk(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Any, Any, Any], meta: RequestMeta,
         data: JSONBody[BulkSmsRequest],
         principal: NamedDependency[Principal],
         webhook_guard: Service[UrlGuard],
@@ -127,7 +125,7 @@ class SmsController(Controller):
         explicit = [BulkRecipient(r.to, r.variables or {}) for r in data.recipients]
         if wants_audience(data):
             return send_to_audience(
-                request, audience, messaging, principal, data, explicit, outgoing)
+                meta, audience, messaging, principal, data, explicit, outgoing)
         if not explicit:
             raise ValidationFailed(
                 "recipients is required (1 to 10,000), or groupId, groupIds, contactIds or"
@@ -150,7 +148,7 @@ class SmsController(Controller):
                 statuses=accepted.status_counts(),
                 sandbox=principal.sandbox,
             ),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
     @post(
@@ -161,7 +159,7 @@ class SmsController(Controller):
     )
     def cancel(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         message_id: FromPath[UUID],
         principal: NamedDependency[Principal], outcomes: Service[OutcomeService],
     ) -> CancelledResponse:
@@ -172,14 +170,14 @@ class SmsController(Controller):
         return CancelledResponse(
             data=CancelledOut(id=str(message.id), status=str(message.status),
                               sandbox=principal.sandbox),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
     @post("/estimate", operation_id="estimateSms",
           summary="Estimate parts and cost of a send", status_code=200, sync_to_thread=True)
     def estimate(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         data: JSONBody[EstimateRequest],
         principal: NamedDependency[Principal], estimator: Service[Estimator],
     ) -> EstimateResponse:
@@ -202,7 +200,7 @@ class SmsController(Controller):
                           for r in estimate.rejections],
                 sandbox=principal.sandbox,
             ),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
 
@@ -228,7 +226,7 @@ def _idempotency_key(request: Request[Any, Any, Any], principal: Principal) -> s
 
 
 def send_to_many(
-    request: Request[Any, Any, Any], messaging: MessagingService, data: SendSmsRequest,
+    meta: Meta, messaging: MessagingService, data: SendSmsRequest,
     outgoing: Outgoing,
 ) -> SendManyResponse:
     """`to` as an array: one batch, accepted (or refused) in one transaction,
@@ -263,5 +261,5 @@ def send_to_many(
             statuses=accepted.status_counts(),
             sandbox=outgoing.sandbox,
         ),
-        meta=Meta(request_id=request_id_of(request.scope)),
+        meta=meta,
     )

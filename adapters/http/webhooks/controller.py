@@ -8,14 +8,13 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from adapters.http.bodies import Meta, Pagination
-from adapters.http.injected import Service
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
+from adapters.http.bodies import Pagination
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_permission
 from adapters.http.webhooks.schemas import (
     AttemptListResponse,
     CreateWebhookRequest,
@@ -73,18 +72,13 @@ def _out(endpoint: Endpoint, secret: str | None = None) -> WebhookOut:
     )
 
 
-def _meta(request: Request[Any, Any, Any]) -> Meta:
-    return Meta(request_id=request_id_of(request.scope))
-
-
 class WebhooksController(Controller):
     path = "/v1/settings/webhooks"
     tags = ["Webhooks"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/", operation_id="listWebhooks", summary="List webhook endpoints", sync_to_thread=True)
     def list_webhooks(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         webhook_endpoints: Service[WebhookEndpoints],
         page_size: FromQuery[int] = 50, cursor: FromQuery[str | None] = None,
     ) -> WebhookListResponse:
@@ -98,12 +92,12 @@ class WebhooksController(Controller):
             data=[_out(row) for row in rows],
             pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
                                   cursor=token),
-            meta=_meta(request),
+            meta=meta,
         )
 
     @post("/", operation_id="createWebhook", summary="Create a webhook endpoint", status_code=201)
     async def create_webhook(
-        self, request: Request[Any, Any, Any], data: JSONBody[CreateWebhookRequest],
+        self, meta: RequestMeta, data: JSONBody[CreateWebhookRequest],
         principal: NamedDependency[Principal],
         webhook_endpoints: Service[WebhookEndpoints], webhook_guard: Service[UrlGuard],
     ) -> WebhookResponse:
@@ -113,22 +107,22 @@ class WebhooksController(Controller):
             webhook_endpoints.create, principal.account_id, url, _events(data.events),
             data.description, data.active,
         )
-        return WebhookResponse(data=_out(endpoint, secret), meta=_meta(request))
+        return WebhookResponse(data=_out(endpoint, secret), meta=meta)
 
     @get("/{endpoint_id:uuid}", operation_id="getWebhook",
          summary="Get a webhook endpoint", sync_to_thread=True)
     def get_webhook(
-        self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
+        self, meta: RequestMeta, endpoint_id: FromPath[UUID],
         principal: NamedDependency[Principal], webhook_endpoints: Service[WebhookEndpoints],
     ) -> WebhookResponse:
         _can_read(principal)
         endpoint = webhook_endpoints.get(principal.account_id, endpoint_id)
-        return WebhookResponse(data=_out(endpoint), meta=_meta(request))
+        return WebhookResponse(data=_out(endpoint), meta=meta)
 
     @patch("/{endpoint_id:uuid}", operation_id="updateWebhook",
            summary="Update a webhook endpoint")
     async def update_webhook(
-        self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
+        self, meta: RequestMeta, endpoint_id: FromPath[UUID],
         data: JSONBody[UpdateWebhookRequest], principal: NamedDependency[Principal],
         webhook_endpoints: Service[WebhookEndpoints], webhook_guard: Service[UrlGuard],
     ) -> WebhookResponse:
@@ -144,36 +138,36 @@ class WebhooksController(Controller):
         endpoint = await asyncio.to_thread(
             webhook_endpoints.update, principal.account_id, endpoint_id, changes
         )
-        return WebhookResponse(data=_out(endpoint), meta=_meta(request))
+        return WebhookResponse(data=_out(endpoint), meta=meta)
 
     @delete("/{endpoint_id:uuid}", operation_id="deleteWebhook",
             summary="Delete a webhook endpoint", status_code=200,
             sync_to_thread=True)
     def delete_webhook(
-        self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
+        self, meta: RequestMeta, endpoint_id: FromPath[UUID],
         principal: NamedDependency[Principal], webhook_endpoints: Service[WebhookEndpoints],
     ) -> DeletedResponse:
         require_permission(principal, WRITE)
         webhook_endpoints.delete(principal.account_id, endpoint_id)
         return DeletedResponse(data=DeletedOut(id=str(endpoint_id), deleted=True),
-                               meta=_meta(request))
+                               meta=meta)
 
     @post("/{endpoint_id:uuid}/rotate-secret", operation_id="rotateWebhookSecret",
           summary="Rotate a webhook signing secret",
           status_code=200, sync_to_thread=True)
     def rotate_secret(
-        self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
+        self, meta: RequestMeta, endpoint_id: FromPath[UUID],
         principal: NamedDependency[Principal], webhook_endpoints: Service[WebhookEndpoints],
     ) -> WebhookResponse:
         require_permission(principal, WRITE)
         endpoint, secret = webhook_endpoints.rotate_secret(principal.account_id, endpoint_id)
-        return WebhookResponse(data=_out(endpoint, secret), meta=_meta(request))
+        return WebhookResponse(data=_out(endpoint, secret), meta=meta)
 
     @get("/{endpoint_id:uuid}/deliveries", operation_id="listWebhookDeliveries",
          summary="List a webhook endpoint's deliveries",
          sync_to_thread=True)
     def list_deliveries(
-        self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
+        self, meta: RequestMeta, endpoint_id: FromPath[UUID],
         principal: NamedDependency[Principal], webhook_endpoints: Service[WebhookEndpoints],
         page_size: FromQuery[int] = 50, cursor: FromQuery[str | None] = None,
     ) -> AttemptListResponse:
@@ -187,14 +181,14 @@ class WebhooksController(Controller):
             data=[attempt_out(row) for row in rows],
             pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
                                   cursor=token),
-            meta=_meta(request),
+            meta=meta,
         )
 
     @post("/{endpoint_id:uuid}/test", operation_id="testWebhook",
           summary="Send a test event to a webhook endpoint", status_code=202,
           sync_to_thread=True)
     def test_webhook(
-        self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
+        self, meta: RequestMeta, endpoint_id: FromPath[UUID],
         principal: NamedDependency[Principal], webhook_endpoints: Service[WebhookEndpoints],
     ) -> QueuedTestResponse:
         require_permission(principal, WRITE)
@@ -203,14 +197,14 @@ class WebhooksController(Controller):
         )
         return QueuedTestResponse(
             data=QueuedTestOut(event_id=str(event_id), event=PING, status="queued"),
-            meta=_meta(request),
+            meta=meta,
         )
 
     @post("/{endpoint_id:uuid}/replay", operation_id="replayWebhook",
           summary="Replay webhook events", status_code=202,
           sync_to_thread=True)
     def replay(
-        self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
+        self, meta: RequestMeta, endpoint_id: FromPath[UUID],
         data: JSONBody[ReplayRequest], principal: NamedDependency[Principal],
         webhook_endpoints: Service[WebhookEndpoints],
     ) -> ReplayResponse:
@@ -220,4 +214,4 @@ class WebhooksController(Controller):
             since_event_id=data.since_event_id, until=data.until,
         )
         return ReplayResponse(data=ReplayOut(endpoint_id=str(endpoint_id), queued=queued),
-                              meta=_meta(request))
+                              meta=meta)
