@@ -11,17 +11,14 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
 
 from adapters.bootstrap.identity import Identity
-from adapters.http.bodies import Pagination
+from adapters.http.bodies import Envelope, Page, Pagination
 from adapters.http.identity.schemas import (
     AdjustmentRequest,
     AdminAccountDetailOut,
-    AdminAccountListResponse,
     AdminAccountOut,
     AdminAccountPatch,
-    AdminAccountResponse,
     RateOverrideOut,
     WalletOut,
-    WalletResponse,
 )
 from adapters.http.injected import RequestMeta, Service
 from adapters.http.middleware.auth import require_platform_admin
@@ -59,7 +56,7 @@ class AdminAccountsController(Controller):
         self, meta: RequestMeta, principal: NamedDependency[Principal],
         identity: Service[Identity],
         page_size: PageSize = DEFAULT_PAGE_SIZE, cursor: PageCursor = None,
-    ) -> AdminAccountListResponse:
+    ) -> Page[AdminAccountOut]:
         require_platform_admin(principal)
         try:
             rows, token, has_more, total = identity.account_settings.page(
@@ -67,7 +64,7 @@ class AdminAccountsController(Controller):
             )
         except ValueError as error:
             raise ValidationFailed(str(error)) from error
-        return AdminAccountListResponse(
+        return Page(
             data=[_account_out(row) for row in rows],
             pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
                                   cursor=token),
@@ -80,9 +77,9 @@ class AdminAccountsController(Controller):
         self, meta: RequestMeta, principal: NamedDependency[Principal],
         identity: Service[Identity],
         account_id: AccountId, wallets: Service[WalletService],
-    ) -> AdminAccountResponse:
+    ) -> Envelope[AdminAccountDetailOut]:
         require_platform_admin(principal)
-        return AdminAccountResponse(
+        return Envelope(
             data=_detail(identity, wallets, account_id), meta=meta
         )
 
@@ -92,10 +89,10 @@ class AdminAccountsController(Controller):
         self, meta: RequestMeta, principal: NamedDependency[Principal],
         identity: Service[Identity],
         account_id: AccountId, data: JSONBody[AdminAccountPatch], wallets: Service[WalletService],
-    ) -> AdminAccountResponse:
+    ) -> Envelope[AdminAccountDetailOut]:
         require_platform_admin(principal)
         identity.account_admin.set_trusted(account_id, data.trusted)
-        return AdminAccountResponse(
+        return Envelope(
             data=_detail(identity, wallets, account_id), meta=meta
         )
 
@@ -108,14 +105,14 @@ class AdminAccountsController(Controller):
         self, meta: RequestMeta, principal: NamedDependency[Principal],
         identity: Service[Identity],
         account_id: AccountId, data: JSONBody[AdjustmentRequest],
-    ) -> WalletResponse:
+    ) -> Envelope[WalletOut]:
         require_platform_admin(principal)
         # The reference names the operator, so the statement shows who did it.
         reference = data.reference or f"admin:{principal.user_id}"
         balance = identity.account_admin.adjust_balance(
             account_id, data.amount_micros, data.reason, reference, sandbox=data.sandbox
         )
-        return WalletResponse(data=wallet_out(balance, sandbox=data.sandbox),
+        return Envelope(data=wallet_out(balance, sandbox=data.sandbox),
                               meta=meta)
 
 

@@ -15,13 +15,12 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
 
 from adapters.bootstrap.identity import Identity
+from adapters.http.bodies import Envelope
 from adapters.http.identity.schemas import (
     DoneOut,
-    DoneResponse,
     RateOverrideListResponse,
     RateOverrideOut,
     RateOverrideRequest,
-    RateOverrideResponse,
 )
 from adapters.http.injected import RequestMeta, Service
 from adapters.http.middleware.auth import require_platform_admin
@@ -55,12 +54,12 @@ class AdminRateOverridesController(Controller):
         self, meta: RequestMeta, principal: NamedDependency[Principal],
         identity: Service[Identity],
         account_id: AccountId, country: Country, data: JSONBody[RateOverrideRequest],
-    ) -> RateOverrideResponse:
+    ) -> Envelope[RateOverrideOut]:
         require_platform_admin(principal)
         identity.account_admin.set_rate_override(
             account_id, country, data.price_micros
         )
-        return RateOverrideResponse(
+        return Envelope(
             data=RateOverrideOut(country=country.upper(), price_micros=data.price_micros),
             meta=meta,
         )
@@ -74,10 +73,10 @@ class AdminRateOverridesController(Controller):
         self, meta: RequestMeta, principal: NamedDependency[Principal],
         identity: Service[Identity],
         account_id: AccountId, country: Country,
-    ) -> DoneResponse:
+    ) -> Envelope[DoneOut]:
         require_platform_admin(principal)
         identity.account_admin.delete_rate_override(account_id, country)
-        return DoneResponse(
+        return Envelope(
             data=DoneOut(ok=True, message="Override removed; the rate card applies"),
             meta=meta,
         )

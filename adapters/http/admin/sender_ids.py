@@ -9,9 +9,10 @@ from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from adapters.http.bodies import Envelope
 from adapters.http.injected import RequestMeta, Service
 from adapters.http.middleware.auth import require_platform_admin
-from adapters.http.settings.schemas import RejectSenderIdRequest, SenderIdResponse, sender_id_out
+from adapters.http.settings.schemas import RejectSenderIdRequest, SenderIdOut, sender_id_out
 from application.identity.principal import Principal
 from application.settings.sender_ids import SenderIdService
 
@@ -28,10 +29,10 @@ class AdminSenderIdsController(Controller):
         meta: RequestMeta,
         sender_id_request: FromPath[UUID],
         principal: NamedDependency[Principal], sender_ids: Service[SenderIdService],
-    ) -> SenderIdResponse:
+    ) -> Envelope[SenderIdOut]:
         operator = require_platform_admin(principal)
         record = sender_ids.approve(sender_id_request, operator=operator.user_id)
-        return SenderIdResponse(
+        return Envelope(
             data=sender_id_out(record), meta=meta
         )
 
@@ -44,11 +45,11 @@ class AdminSenderIdsController(Controller):
         sender_id_request: FromPath[UUID],
         data: JSONBody[RejectSenderIdRequest],
         principal: NamedDependency[Principal], sender_ids: Service[SenderIdService],
-    ) -> SenderIdResponse:
+    ) -> Envelope[SenderIdOut]:
         operator = require_platform_admin(principal)
         record = sender_ids.reject(
             sender_id_request, data.reason, operator=operator.user_id
         )
-        return SenderIdResponse(
+        return Envelope(
             data=sender_id_out(record), meta=meta
         )

@@ -12,11 +12,10 @@ from litestar.params import JSONBody
 from adapters.http.billing.schemas import (
     AutoTopUpOut,
     AutoTopUpRequest,
-    AutoTopUpResponse,
     CheckoutOut,
     CheckoutRequest,
-    CheckoutResponse,
 )
+from adapters.http.bodies import Envelope
 from adapters.http.injected import RequestMeta, Service
 from adapters.http.middleware.auth import require_permission
 from application.billing.auto_topup import AutoTopUp
@@ -37,12 +36,12 @@ class CheckoutController(Controller):
         meta: RequestMeta,
         data: JSONBody[CheckoutRequest],
         principal: NamedDependency[Principal], billing: Service[BillingService],
-    ) -> CheckoutResponse:
+    ) -> Envelope[CheckoutOut]:
         require_permission(principal, SPEND_PERMISSION)
         started = billing.checkout(
             principal.account_id, data.amount, data.currency, sandbox=principal.sandbox
         )
-        return CheckoutResponse(
+        return Envelope(
             data=CheckoutOut(
                 id=started.id, url=started.url, amount=started.amount_minor,
                 currency=started.currency, topup_ref=started.topup_ref,
@@ -59,13 +58,13 @@ class CheckoutController(Controller):
         meta: RequestMeta,
         data: JSONBody[AutoTopUpRequest],
         principal: NamedDependency[Principal], auto_topup: Service[AutoTopUp],
-    ) -> AutoTopUpResponse:
+    ) -> Envelope[AutoTopUpOut]:
         require_permission(principal, SPEND_PERMISSION)
         rule = auto_topup.configure(
             principal.account_id, sandbox=principal.sandbox, enabled=data.enabled,
             threshold_minor=data.threshold, amount_minor=data.amount,
         )
-        return AutoTopUpResponse(
+        return Envelope(
             data=AutoTopUpOut(
                 enabled=rule.enabled, threshold=rule.threshold_minor,
                 amount=rule.amount_minor, currency=rule.currency, setup_url=rule.setup_url,

@@ -10,14 +10,9 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from adapters.http.bodies import Envelope, Page
 from adapters.http.injected import RequestMeta, Service
-from adapters.http.messages.schemas import (
-    CountryUsageOut,
-    TransactionListResponse,
-    TransactionOut,
-    UsageOut,
-    UsageResponse,
-)
+from adapters.http.messages.schemas import CountryUsageOut, TransactionOut, UsageOut
 from adapters.http.middleware.auth import require_permission
 from adapters.http.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -29,7 +24,7 @@ from adapters.http.pagination import (
     pagination,
     run_query,
 )
-from adapters.http.sms.schemas import BalanceOut, BalanceResponse
+from adapters.http.sms.schemas import BalanceOut
 from adapters.postgres.identity.accounts import PostgresAccounts
 from adapters.postgres.read_models import ReadModels
 from application.identity.principal import Principal
@@ -68,7 +63,7 @@ class BillingController(Controller):
         self, meta: RequestMeta, principal: NamedDependency[Principal],
         wallets: Service[WalletService],
         as_of: AsOf = None,
-    ) -> BalanceResponse:
+    ) -> Envelope[BalanceOut]:
         require_permission(principal, "billing.read")
         wallet_id = ids.wallet_id(principal.account_id, sandbox=principal.sandbox)
         instant = None if as_of is None else date_range(as_of, None).start
@@ -80,7 +75,7 @@ class BillingController(Controller):
         def minor(amount_micros: int) -> int:
             return micros_to_minor_units(amount_micros, b.currency)
 
-        return BalanceResponse(
+        return Envelope(
             data=BalanceOut(
                 balance=minor(b.balance_micros),
                 reserved=micros_to_minor_units_ceiling(b.reserved_micros, b.currency),
@@ -114,7 +109,7 @@ class BillingController(Controller):
         to_date: RangeEnd = None,
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
-    ) -> TransactionListResponse:
+    ) -> Page[TransactionOut]:
         require_permission(principal, "billing.read")
         dates = date_range(from_date, to_date)
         result = run_query(read_models, list_transactions, principal.account_id,
@@ -122,7 +117,7 @@ class BillingController(Controller):
             page_size=page_size, cursor_token=cursor,
         )
         currency = _currency(accounts, principal)
-        return TransactionListResponse(
+        return Page(
             data=[transaction_out(row, currency) for row in result[0]],
             pagination=pagination(page_size, result),
             meta=meta,
@@ -135,7 +130,7 @@ class BillingController(Controller):
         principal: NamedDependency[Principal],
         read_models: Service[ReadModels], accounts: Service[PostgresAccounts],
         month: Month = None,
-    ) -> UsageResponse:
+    ) -> Envelope[UsageOut]:
         require_permission(principal, "billing.read")
         summary = run_query(read_models, usage, principal.account_id, month)
         if principal.sandbox:
@@ -143,7 +138,7 @@ class BillingController(Controller):
             # not usage, so a sandbox key's month is empty.
             summary = {**summary, "messages": 0, "segments": 0, "cost_micros": 0,
                        "by_country": []}
-        return UsageResponse(
+        return Envelope(
             data=usage_out(summary, _currency(accounts, principal), sandbox=principal.sandbox),
             meta=meta,
         )

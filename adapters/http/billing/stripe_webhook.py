@@ -15,7 +15,8 @@ from litestar import Controller, Request, post
 from litestar.params import RawBody
 
 from adapters.config.settings import Settings
-from adapters.http.billing.schemas import WebhookOut, WebhookResponse
+from adapters.http.billing.schemas import StripeEventOut
+from adapters.http.bodies import Envelope
 from adapters.http.injected import RequestMeta, Service
 from adapters.stripe.webhook import verify_notification
 from application.billing.payment_notifications import PaymentNotifications
@@ -33,7 +34,7 @@ class StripeWebhookController(Controller):
           sync_to_thread=True, request_max_body_size=MAX_WEBHOOK_BODY_BYTES)
     def webhook(self, request: Request[Any, Any, Any], meta: RequestMeta, body: RawBody,
         payment_notifications: Service[PaymentNotifications],
-        settings: Service[Settings]) -> WebhookResponse:
+        settings: Service[Settings]) -> Envelope[StripeEventOut]:
         secret = settings.billing.stripe_webhook_secret
         if secret is None:
             raise PaymentsUnavailable(
@@ -45,7 +46,7 @@ class StripeWebhookController(Controller):
         outcome = payment_notifications.handle(
             notification.id, notification.type, notification.object
         )
-        return WebhookResponse(
-            data=WebhookOut(received=True, outcome=outcome),
+        return Envelope(
+            data=StripeEventOut(received=True, outcome=outcome),
             meta=meta,
         )

@@ -15,15 +15,13 @@ from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from adapters.http.bodies import Meta
+from adapters.http.bodies import Envelope, Meta
 from adapters.http.campaigns.schemas import (
     CampaignCreateIn,
     CampaignRecipientsIn,
     CampaignStateOut,
-    CampaignStateResponse,
     InvalidRecipientOut,
     RecipientsAddedOut,
-    RecipientsAddedResponse,
     ReviewIn,
 )
 from adapters.http.injected import RequestMeta, Service
@@ -48,14 +46,14 @@ def state_out(campaign: Campaign) -> CampaignStateOut:
     )
 
 
-def _respond(meta: Meta, campaign: Campaign) -> CampaignStateResponse:
-    return CampaignStateResponse(state_out(campaign), meta)
+def _respond(meta: Meta, campaign: Campaign) -> Envelope[CampaignStateOut]:
+    return Envelope(state_out(campaign), meta)
 
 
 def create_campaign(
     meta: Meta, data: CampaignCreateIn, principal: Principal,
     send_resolver: SendResolver, campaigns: CampaignService,
-) -> CampaignStateResponse:
+) -> Envelope[CampaignStateOut]:
     require_permission(principal, "sms.send")
     # The executor sends through the messaging service directly, so the
     # sender ID and the template are settled here, once, for the campaign.
@@ -74,7 +72,7 @@ def create_campaign(
 def _account_command(
     meta: Meta, principal: Principal, campaign_id: UUID,
     command: Callable[[str, bool, UUID, str], Campaign],
-) -> CampaignStateResponse:
+) -> Envelope[CampaignStateOut]:
     """A change of state the account asks for (submit, pause, resume, cancel):
     the same permission, the same arguments, the same answer."""
     require_permission(principal, "sms.send")
@@ -100,7 +98,7 @@ class CampaignCommandsController(Controller):
     def recipients(self, meta: RequestMeta, campaign_id: FromPath[UUID],
                    data: JSONBody[CampaignRecipientsIn],
                    principal: NamedDependency[Principal],
-                   campaigns: Service[CampaignService]) -> RecipientsAddedResponse:
+                   campaigns: Service[CampaignService]) -> Envelope[RecipientsAddedOut]:
         """Numbers with variables, groups, contacts or all contacts, onto a
         draft's list; call as often as needed. A number listed twice is kept once."""
         require_permission(principal, "sms.send")
@@ -113,7 +111,7 @@ class CampaignCommandsController(Controller):
             principal.account_id, principal.sandbox, campaign_id,
             [BulkRecipient(r.to, r.variables or {}) for r in data.recipients], audience,
         )
-        return RecipientsAddedResponse(
+        return Envelope(
             RecipientsAddedOut(
                 added=added.added, duplicates=added.duplicates, invalid=added.invalid,
                 invalid_recipients=[InvalidRecipientOut(i.index, i.to, i.reason)
@@ -128,7 +126,7 @@ class CampaignCommandsController(Controller):
           sync_to_thread=True)
     def submit(self, meta: RequestMeta, campaign_id: FromPath[UUID],
                principal: NamedDependency[Principal],
-               campaigns: Service[CampaignService]) -> CampaignStateResponse:
+               campaigns: Service[CampaignService]) -> Envelope[CampaignStateOut]:
         """To pending_approval (approved at once for a trusted account)."""
         return _account_command(meta, principal, campaign_id, campaigns.submit)
 
@@ -137,7 +135,7 @@ class CampaignCommandsController(Controller):
           sync_to_thread=True)
     def pause(self, meta: RequestMeta, campaign_id: FromPath[UUID],
               principal: NamedDependency[Principal],
-              campaigns: Service[CampaignService]) -> CampaignStateResponse:
+              campaigns: Service[CampaignService]) -> Envelope[CampaignStateOut]:
         """No new chunk starts; messages already queued may still go."""
         return _account_command(meta, principal, campaign_id, campaigns.pause)
 
@@ -146,7 +144,7 @@ class CampaignCommandsController(Controller):
           sync_to_thread=True)
     def resume(self, meta: RequestMeta, campaign_id: FromPath[UUID],
                principal: NamedDependency[Principal],
-               campaigns: Service[CampaignService]) -> CampaignStateResponse:
+               campaigns: Service[CampaignService]) -> Envelope[CampaignStateOut]:
         """Continue after the last recipient sent."""
         return _account_command(meta, principal, campaign_id, campaigns.resume)
 
@@ -155,7 +153,7 @@ class CampaignCommandsController(Controller):
           sync_to_thread=True)
     def cancel(self, meta: RequestMeta, campaign_id: FromPath[UUID],
                principal: NamedDependency[Principal],
-               campaigns: Service[CampaignService]) -> CampaignStateResponse:
+               campaigns: Service[CampaignService]) -> Envelope[CampaignStateOut]:
         """Stops it for good; messages not yet submitted are cancelled and
         their reservations released."""
         return _account_command(meta, principal, campaign_id, campaigns.cancel)
@@ -170,7 +168,7 @@ class AdminCampaignsController(Controller):
           sync_to_thread=True)
     def approve(self, meta: RequestMeta, campaign_id: FromPath[UUID],
                 principal: NamedDependency[Principal], campaigns: Service[CampaignService],
-                data: JSONBody[ReviewIn | None] = None) -> CampaignStateResponse:
+                data: JSONBody[ReviewIn | None] = None) -> Envelope[CampaignStateOut]:
         require_platform_admin(principal)
         return _respond(meta, campaigns.approve(campaign_id, _actor(principal)))
 
@@ -180,7 +178,7 @@ class AdminCampaignsController(Controller):
     def reject(self, meta: RequestMeta, campaign_id: FromPath[UUID],
                data: JSONBody[ReviewIn], principal: NamedDependency[Principal],
                campaigns: Service[CampaignService]
-               ) -> CampaignStateResponse:
+               ) -> Envelope[CampaignStateOut]:
         require_platform_admin(principal)
         if data.reason is None:
             raise ValidationFailed("A rejection needs a reason")

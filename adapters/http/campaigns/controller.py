@@ -13,15 +13,11 @@ from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from adapters.http.bodies import Envelope, Page
 from adapters.http.campaigns.commands import create_campaign
-from adapters.http.campaigns.schemas import CampaignCreateIn, CampaignStateResponse
+from adapters.http.campaigns.schemas import CampaignCreateIn, CampaignStateOut
 from adapters.http.injected import RequestMeta, Service
-from adapters.http.messages.schemas import (
-    CampaignListResponse,
-    CampaignOut,
-    CampaignResponse,
-    StatusCounts,
-)
+from adapters.http.messages.schemas import CampaignOut, StatusCounts
 from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize, pagination, run_query
 from adapters.postgres.identity.accounts import PostgresAccounts
 from adapters.postgres.read_models import ReadModels
@@ -53,14 +49,14 @@ class CampaignsController(Controller):
         read_models: Service[ReadModels], accounts: Service[PostgresAccounts],
         kind: KindFilter = None, status: StatusFilter = None,
         page_size: PageSize = DEFAULT_PAGE_SIZE, cursor: PageCursor = None,
-    ) -> CampaignListResponse:
+    ) -> Page[CampaignOut]:
         """Newest first."""
         require_reader(principal)
         result = run_query(read_models, list_campaigns, principal.account_id,
                            sandbox=principal.sandbox, kind=kind, status=status,
                            page_size=page_size, cursor_token=cursor)
         currency = _currency(accounts, principal)
-        return CampaignListResponse(
+        return Page(
             data=[campaign_out(row, currency) for row in result[0]],
             pagination=pagination(page_size, result),
             meta=meta,
@@ -71,7 +67,7 @@ class CampaignsController(Controller):
     def create(self, meta: RequestMeta, data: JSONBody[CampaignCreateIn],
                principal: NamedDependency[Principal],
                campaigns: Service[CampaignService],
-               send_resolver: Service[SendResolver]) -> CampaignStateResponse:
+               send_resolver: Service[SendResolver]) -> Envelope[CampaignStateOut]:
         """A draft: name, from, body (with {{variables}}), and schedule_at or at
         once (sms.send). Recipients, submission and control are below."""
         return create_campaign(meta, data, principal, send_resolver, campaigns)
@@ -84,14 +80,14 @@ class CampaignsController(Controller):
         campaign_id: FromPath[str],
         principal: NamedDependency[Principal],
         read_models: Service[ReadModels], accounts: Service[PostgresAccounts],
-    ) -> CampaignResponse:
+    ) -> Envelope[CampaignOut]:
         require_reader(principal)
         row = run_query(read_models, get_campaign, principal.account_id, campaign_id)
         # Until campaign.created is projected the mode is unknown (null), and
         # the campaign is shown to neither mode rather than possibly the wrong one.
         if row is None or row["sandbox"] is not principal.sandbox:
             raise NotFound("No such campaign", campaign_id=campaign_id)
-        return CampaignResponse(
+        return Envelope(
             data=campaign_out(row, _currency(accounts, principal)),
             meta=meta,
         )

@@ -12,7 +12,7 @@ from uuid import UUID
 
 import msgspec
 
-from adapters.http.bodies import NO_NUL, Meta, Request
+from adapters.http.bodies import NO_NUL, Request
 from adapters.http.sms.schemas import Body, BulkRecipientIn, ClientRef, SenderId
 
 IdList = Annotated[list[str], msgspec.Meta(max_length=10_000)]
@@ -62,11 +62,6 @@ class CampaignStateOut(msgspec.Struct, kw_only=True):
     cost_micros: int
 
 
-class CampaignStateResponse(msgspec.Struct):
-    data: CampaignStateOut
-    meta: Meta
-
-
 class InvalidRecipientOut(msgspec.Struct):
     index: int
     to: str
@@ -81,6 +76,3 @@ class RecipientsAddedOut(msgspec.Struct, kw_only=True):
     listed: int  # on the list now
 
 
-class RecipientsAddedResponse(msgspec.Struct):
-    data: RecipientsAddedOut
-    meta: Meta

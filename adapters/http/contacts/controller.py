@@ -13,18 +13,14 @@ from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from adapters.http.bodies import Pagination
+from adapters.http.bodies import DeletedOut, Envelope, Page, Pagination
 from adapters.http.contacts.imports import import_out, job_out
 from adapters.http.contacts.schemas import (
     ContactIn,
-    ContactListResponse,
     ContactOut,
     ContactPatchIn,
-    ContactResponse,
-    DeletedOut,
-    DeletedResponse,
     ImportIn,
-    ImportResponse,
+    ImportOut,
     TagLinkIn,
 )
 from adapters.http.injected import RequestMeta, Service
@@ -69,14 +65,14 @@ class ContactsController(Controller):
         search: FromQuery[str | None] = None, group_id: FromQuery[str | None] = None,
         tag_id: FromQuery[str | None] = None, page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
-    ) -> ContactListResponse:
+    ) -> Page[ContactOut]:
         """Live contacts, newest first; `search` matches names and phone."""
         require_permission(principal, "contacts.read")
         page = contacts.page(principal.account_id, ContactQuery(
             search=search, group_id=uuid_or_404(group_id, "group"),
             tag_id=uuid_or_404(tag_id, "tag"), page_size=page_size, cursor=cursor,
         ))
-        return ContactListResponse(
+        return Page(
             data=[contact_out(row) for row in page.rows],
             pagination=Pagination(page.total, page_size, page.has_more, page.cursor),
             meta=meta,
@@ -87,7 +83,7 @@ class ContactsController(Controller):
     def create(
         self, meta: RequestMeta, data: JSONBody[ContactIn],
         principal: NamedDependency[Principal], contacts: Service[ContactService],
-    ) -> ContactResponse:
+    ) -> Envelope[ContactOut]:
         require_permission(principal, "contacts.write")
         row = contacts.create(NewContact(
             principal.account_id, data.phone, first_name=data.first_name or data.firstName,
@@ -95,17 +91,17 @@ class ContactsController(Controller):
             reference=data.reference, custom_fields=data.custom_fields or {},
             group_id=uuid_or_404(data.group_id or data.groupId, "group"),
         ))
-        return ContactResponse(data=contact_out(row), meta=meta)
+        return Envelope(data=contact_out(row), meta=meta)
 
     @get("/{contact_id:uuid}", operation_id="getContact",
          summary="Get a contact", sync_to_thread=True)
     def contact(
         self, meta: RequestMeta, contact_id: FromPath[UUID],
         principal: NamedDependency[Principal], contacts: Service[ContactService],
-    ) -> ContactResponse:
+    ) -> Envelope[ContactOut]:
         require_permission(principal, "contacts.read")
         row = contacts.get(principal.account_id, contact_id)
-        return ContactResponse(data=contact_out(row), meta=meta)
+        return Envelope(data=contact_out(row), meta=meta)
 
     @patch("/{contact_id:uuid}", operation_id="updateContact",
            summary="Update a contact", sync_to_thread=True)
@@ -113,14 +109,14 @@ class ContactsController(Controller):
         self, meta: RequestMeta, contact_id: FromPath[UUID],
         data: JSONBody[ContactPatchIn], principal: NamedDependency[Principal],
         contacts: Service[ContactService],
-    ) -> ContactResponse:
+    ) -> Envelope[ContactOut]:
         require_permission(principal, "contacts.write")
         row = contacts.update(principal.account_id, contact_id,
                                                        ContactPatch(
             phone=data.phone, first_name=data.first_name, last_name=data.last_name,
             email=data.email, reference=data.reference, custom_fields=data.custom_fields,
         ))
-        return ContactResponse(data=contact_out(row), meta=meta)
+        return Envelope(data=contact_out(row), meta=meta)
 
     @delete("/{contact_id:uuid}", operation_id="deleteContact",
             summary="Delete a contact", status_code=200,
@@ -128,11 +124,11 @@ class ContactsController(Controller):
     def delete_contact(
         self, meta: RequestMeta, contact_id: FromPath[UUID],
         principal: NamedDependency[Principal], contacts: Service[ContactService],
-    ) -> DeletedResponse:
+    ) -> Envelope[DeletedOut]:
         """Soft: the contact is no longer listed or sent to; its number is free."""
         require_permission(principal, "contacts.write")
         contacts.delete(principal.account_id, contact_id)
-        return DeletedResponse(DeletedOut(str(contact_id), True), meta)
+        return Envelope(DeletedOut(str(contact_id), True), meta)
 
     @post("/{contact_id:uuid}/tags", operation_id="tagContact",
           summary="Tag a contact", status_code=200,
@@ -141,12 +137,12 @@ class ContactsController(Controller):
         self, meta: RequestMeta, contact_id: FromPath[UUID],
         data: JSONBody[TagLinkIn], principal: NamedDependency[Principal],
         contacts: Service[ContactService],
-    ) -> ContactResponse:
+    ) -> Envelope[ContactOut]:
         require_permission(principal, "contacts.write")
         tag_id = uuid_or_404(data.tag_id, "tag")
         assert tag_id is not None
         row = contacts.tag(principal.account_id, contact_id, tag_id)
-        return ContactResponse(data=contact_out(row), meta=meta)
+        return Envelope(data=contact_out(row), meta=meta)
 
     @delete("/{contact_id:uuid}/tags/{tag_id:uuid}", operation_id="untagContact",
             summary="Remove a tag from a contact",
@@ -155,10 +151,10 @@ class ContactsController(Controller):
         self, meta: RequestMeta, contact_id: FromPath[UUID],
         tag_id: FromPath[UUID], principal: NamedDependency[Principal],
         contacts: Service[ContactService],
-    ) -> ContactResponse:
+    ) -> Envelope[ContactOut]:
         require_permission(principal, "contacts.write")
         contacts.untag(principal.account_id, contact_id, tag_id)
-        return ContactResponse(
+        return Envelope(
             data=contact_out(contacts.get(principal.account_id, contact_id)),
             meta=meta,
         )
@@ -169,7 +165,7 @@ class ContactsController(Controller):
         self, meta: RequestMeta, data: JSONBody[ImportIn],
         principal: NamedDependency[Principal], accounts: Service[PostgresAccounts],
         contacts: Service[ContactService], contact_imports: Service[PostgresContactImports],
-    ) -> ImportResponse:
+    ) -> Envelope[ImportOut]:
         """Up to 10,000 contacts as JSON; the report's lines are 1-based
         positions in `contacts`."""
         require_permission(principal, "contacts.write")
@@ -185,17 +181,17 @@ class ContactsController(Controller):
             for c in data.contacts
         ]
         report = import_json(session, rows)
-        return ImportResponse(data=import_out(report, group_id), meta=meta)
+        return Envelope(data=import_out(report, group_id), meta=meta)
 
     @get("/imports/{import_id:uuid}", operation_id="getContactImport",
          summary="Get an import's progress", sync_to_thread=True)
     def import_job(
         self, meta: RequestMeta, import_id: FromPath[UUID],
         principal: NamedDependency[Principal], contact_imports: Service[PostgresContactImports],
-    ) -> ImportResponse:
+    ) -> Envelope[ImportOut]:
         """An import's progress while it runs, and its report once done."""
         require_permission(principal, "contacts.read")
         row = contact_imports.get(principal.account_id, import_id)
         if row is None:
             raise NotFound("No such import", import_id=str(import_id))
-        return ImportResponse(data=job_out(row), meta=meta)
+        return Envelope(data=job_out(row), meta=meta)

@@ -11,17 +11,9 @@ from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from adapters.http.bodies import Meta, Pagination
+from adapters.http.bodies import DeletedOut, Envelope, Meta, Page, Pagination
 from adapters.http.contacts.imports import MAX_CSV_BYTES, import_out, stream_csv
-from adapters.http.contacts.schemas import (
-    DeletedOut,
-    DeletedResponse,
-    ImportResponse,
-    LabelIn,
-    LabelListResponse,
-    LabelOut,
-    LabelResponse,
-)
+from adapters.http.contacts.schemas import ImportOut, LabelIn, LabelOut
 from adapters.http.injected import RequestMeta, Service
 from adapters.http.middleware.auth import require_permission
 from adapters.postgres.contacts.imports import PostgresContactImports
@@ -36,8 +28,8 @@ def label_out(row: dict[str, Any]) -> LabelOut:
                     created_at=row["created_at"])
 
 
-def _labels(meta: Meta, rows: list[dict[str, Any]]) -> LabelListResponse:
-    return LabelListResponse(
+def _labels(meta: Meta, rows: list[dict[str, Any]]) -> Page[LabelOut]:
+    return Page(
         data=[label_out(r) for r in rows],
         pagination=Pagination(len(rows), max(1, len(rows)), False, None),
         meta=meta,
@@ -51,7 +43,7 @@ class ContactGroupsController(Controller):
     @get("/", operation_id="listContactGroups", summary="List contact groups", sync_to_thread=True)
     def groups(self, meta: RequestMeta,
                principal: NamedDependency[Principal],
-               contacts: Service[ContactService]) -> LabelListResponse:
+               contacts: Service[ContactService]) -> Page[LabelOut]:
         """Every group of the account, by name, with its live contacts counted."""
         require_permission(principal, "contacts.read")
         return _labels(meta, contacts.groups(principal.account_id))
@@ -60,21 +52,21 @@ class ContactGroupsController(Controller):
           summary="Create a contact group", status_code=201, sync_to_thread=True)
     def create(self, meta: RequestMeta, data: JSONBody[LabelIn],
                principal: NamedDependency[Principal],
-               contacts: Service[ContactService]) -> LabelResponse:
+               contacts: Service[ContactService]) -> Envelope[LabelOut]:
         require_permission(principal, "contacts.write")
         row = contacts.create_group(principal.account_id, data.name)
-        return LabelResponse(label_out(row), meta)
+        return Envelope(label_out(row), meta)
 
     @delete("/{group_id:uuid}", operation_id="deleteContactGroup",
             summary="Delete a contact group", status_code=200,
             sync_to_thread=True)
     def delete_group(self, meta: RequestMeta, group_id: FromPath[UUID],
                principal: NamedDependency[Principal],
-               contacts: Service[ContactService]) -> DeletedResponse:
+               contacts: Service[ContactService]) -> Envelope[DeletedOut]:
         """The group goes; its contacts stay."""
         require_permission(principal, "contacts.write")
         contacts.delete_group(principal.account_id, group_id)
-        return DeletedResponse(DeletedOut(str(group_id), True),
+        return Envelope(DeletedOut(str(group_id), True),
                                meta)
 
     @post("/{group_id:uuid}/import", operation_id="importContactsCsv",
@@ -85,7 +77,7 @@ class ContactGroupsController(Controller):
                          principal: NamedDependency[Principal],
                          accounts: Service[PostgresAccounts],
                          contact_imports: Service[PostgresContactImports],
-                         contacts: Service[ContactService]) -> ImportResponse:
+                         contacts: Service[ContactService]) -> Envelope[ImportOut]:
         """The body is the CSV file itself (Content-Type: text/csv), UTF-8, with a
         header row: phone,name,email,custom_field... Rows are written as they
         arrive; GET /v1/contacts/imports/{id} follows a long import."""
@@ -97,7 +89,7 @@ class ContactGroupsController(Controller):
             group_id, "csv",
         )
         report = await stream_csv(request.stream(), session)
-        return ImportResponse(import_out(report, group_id),
+        return Envelope(import_out(report, group_id),
                               meta)
 
 
@@ -108,7 +100,7 @@ class ContactTagsController(Controller):
     @get("/", operation_id="listContactTags", summary="List contact tags", sync_to_thread=True)
     def tags_(self, meta: RequestMeta,
               principal: NamedDependency[Principal],
-              contacts: Service[ContactService]) -> LabelListResponse:
+              contacts: Service[ContactService]) -> Page[LabelOut]:
         require_permission(principal, "contacts.read")
         return _labels(meta, contacts.tags(principal.account_id))
 
@@ -116,18 +108,18 @@ class ContactTagsController(Controller):
           summary="Create a contact tag", status_code=201, sync_to_thread=True)
     def create(self, meta: RequestMeta, data: JSONBody[LabelIn],
                principal: NamedDependency[Principal],
-               contacts: Service[ContactService]) -> LabelResponse:
+               contacts: Service[ContactService]) -> Envelope[LabelOut]:
         require_permission(principal, "contacts.write")
         row = contacts.create_tag(principal.account_id, data.name)
-        return LabelResponse(label_out(row), meta)
+        return Envelope(label_out(row), meta)
 
     @delete("/{tag_id:uuid}", operation_id="deleteContactTag",
             summary="Delete a contact tag", status_code=200,
             sync_to_thread=True)
     def delete_tag(self, meta: RequestMeta, tag_id: FromPath[UUID],
                principal: NamedDependency[Principal],
-               contacts: Service[ContactService]) -> DeletedResponse:
+               contacts: Service[ContactService]) -> Envelope[DeletedOut]:
         require_permission(principal, "contacts.write")
         contacts.delete_tag(principal.account_id, tag_id)
-        return DeletedResponse(DeletedOut(str(tag_id), True),
+        return Envelope(DeletedOut(str(tag_id), True),
                                meta)

@@ -9,12 +9,8 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from adapters.http.contacts.schemas import (
-    OptOutIn,
-    OptOutListResponse,
-    OptOutOut,
-    OptOutResponse,
-)
+from adapters.http.bodies import Envelope, Page
+from adapters.http.contacts.schemas import OptOutIn, OptOutOut
 from adapters.http.injected import RequestMeta, Service
 from adapters.http.middleware.auth import require_permission
 from adapters.http.pagination import (
@@ -43,12 +39,12 @@ class OptOutsController(Controller):
     def opt_outs(self, meta: RequestMeta, principal: NamedDependency[Principal],
         read_models: Service[ReadModels],
                  page_size: PageSize = DEFAULT_PAGE_SIZE,
-                 cursor: PageCursor = None) -> OptOutListResponse:
+                 cursor: PageCursor = None) -> Page[OptOutOut]:
         """Numbers opted out now, newest first, with the source and time."""
         require_permission(principal, "contacts.read")
         result = run_query(read_models, list_opt_outs, principal.account_id, page_size=page_size,
                            cursor_token=cursor)
-        return OptOutListResponse(
+        return Page(
             data=[opt_out_out(row) for row in result[0]],
             pagination=pagination(page_size, result),
             meta=meta,
@@ -59,10 +55,10 @@ class OptOutsController(Controller):
     def opt_out(self, meta: RequestMeta, data: JSONBody[OptOutIn],
                 principal: NamedDependency[Principal],
                 contacts: Service[ContactService],
-                read_models: Service[ReadModels]) -> OptOutResponse:
+                read_models: Service[ReadModels]) -> Envelope[OptOutOut]:
         """Opt a number out of this account's messages (it stays in its groups)."""
         require_permission(principal, "contacts.write")
         number = contacts.opt_out(principal.account_id, data.phone, data.source)
         row = run_query(read_models, latest_opt_out, principal.account_id, number)
         assert row is not None
-        return OptOutResponse(opt_out_out(row), meta)
+        return Envelope(opt_out_out(row), meta)

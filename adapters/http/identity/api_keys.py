@@ -13,15 +13,12 @@ from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from adapters.http.bodies import Pagination
+from adapters.http.bodies import Envelope, Page, Pagination
 from adapters.http.identity.schemas import (
-    ApiKeyListResponse,
     ApiKeyOut,
     CreateApiKeyRequest,
     CreatedApiKeyOut,
-    CreatedApiKeyResponse,
     RevokedApiKeyOut,
-    RevokedApiKeyResponse,
 )
 from adapters.http.injected import RequestMeta, Service
 from adapters.http.middleware.auth import require_permission, requires_permissions
@@ -48,10 +45,10 @@ class ApiKeysController(Controller):
     def list_keys(
         self, meta: RequestMeta, principal: NamedDependency[Principal],
         api_keys: Service[ApiKeyService],
-    ) -> ApiKeyListResponse:
+    ) -> Page[ApiKeyOut]:
         require_permission(principal, MANAGE_PERMISSION)
         keys = [_out(info) for info in api_keys.list(principal.account_id)]
-        return ApiKeyListResponse(
+        return Page(
             data=keys,
             pagination=Pagination(len(keys), MAX_ACTIVE_KEYS_PER_ACCOUNT, False, None),
             meta=meta,
@@ -62,7 +59,7 @@ class ApiKeysController(Controller):
     def create_key(
         self, meta: RequestMeta, data: JSONBody[CreateApiKeyRequest],
         principal: NamedDependency[Principal], api_keys: Service[ApiKeyService],
-    ) -> CreatedApiKeyResponse:
+    ) -> Envelope[CreatedApiKeyOut]:
         require_permission(principal, MANAGE_PERMISSION)
         created = api_keys.create(CreateKey(
             account_id=principal.account_id, name=data.name,
@@ -72,7 +69,7 @@ class ApiKeysController(Controller):
         # The key could grant only what its creator holds: so must a replay.
         requires_permissions(created.info.permissions)
         shown = _out(created.info)
-        return CreatedApiKeyResponse(
+        return Envelope(
             data=CreatedApiKeyOut(
                 id=shown.id, name=shown.name, key=shown.key, secret=created.api_secret,
                 mode=shown.mode, sandbox=shown.sandbox, permissions=shown.permissions,
@@ -87,10 +84,10 @@ class ApiKeysController(Controller):
     def revoke_key(
         self, meta: RequestMeta, key_id: FromPath[UUID],
         principal: NamedDependency[Principal], api_keys: Service[ApiKeyService],
-    ) -> RevokedApiKeyResponse:
+    ) -> Envelope[RevokedApiKeyOut]:
         require_permission(principal, MANAGE_PERMISSION)
         api_keys.revoke(principal.account_id, key_id)
-        return RevokedApiKeyResponse(
+        return Envelope(
             data=RevokedApiKeyOut(id=str(key_id), revoked=True),
             meta=meta,
         )

@@ -22,22 +22,19 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.params import JSONBody
 
 from adapters.bootstrap.identity import Identity
-from adapters.http.bodies import Meta
+from adapters.http.bodies import Envelope, Meta
 from adapters.http.identity.schemas import (
     AccountSummaryOut,
     ChangePasswordRequest,
     DoneOut,
-    DoneResponse,
     ForgotPasswordRequest,
     LoginRequest,
     LogoutRequest,
     MeOut,
-    MeResponse,
     RefreshRequest,
     RegisterRequest,
     ResetPasswordRequest,
     TokensOut,
-    TokensResponse,
     UserOut,
 )
 from adapters.http.injected import RequestMeta, Service
@@ -75,8 +72,8 @@ def user_out(user: User) -> UserOut:
     )
 
 
-def tokens_response(meta: Meta, tokens: SessionTokens) -> TokensResponse:
-    return TokensResponse(
+def tokens_response(meta: Meta, tokens: SessionTokens) -> Envelope[TokensOut]:
+    return Envelope(
         data=TokensOut(
             access_token=tokens.access_token,
             refresh_token=tokens.refresh_token,
@@ -89,8 +86,8 @@ def tokens_response(meta: Meta, tokens: SessionTokens) -> TokensResponse:
     )
 
 
-def _done(meta: Meta, message: str) -> DoneResponse:
-    return DoneResponse(data=DoneOut(ok=True, message=message), meta=meta)
+def _done(meta: Meta, message: str) -> Envelope[DoneOut]:
+    return Envelope(data=DoneOut(ok=True, message=message), meta=meta)
 
 
 class AuthController(Controller):
@@ -104,7 +101,7 @@ class AuthController(Controller):
     async def register(
         self, request: Request[Any, Any, Any], meta: RequestMeta, data: JSONBody[RegisterRequest],
         identity: Service[Identity], address_limits: Service[AddressLimits],
-    ) -> TokensResponse:
+    ) -> Envelope[TokensOut]:
         await _sign_in_attempt(request, identity, address_limits)
         tokens = await sync_to_thread(
             identity.sessions.register,
@@ -122,7 +119,7 @@ class AuthController(Controller):
     async def login(
         self, request: Request[Any, Any, Any], meta: RequestMeta, data: JSONBody[LoginRequest],
         identity: Service[Identity], address_limits: Service[AddressLimits],
-    ) -> TokensResponse:
+    ) -> Envelope[TokensOut]:
         client = await _sign_in_attempt(request, identity, address_limits)
         tokens = await sync_to_thread(
             identity.sessions.login, data.email, data.password, client
@@ -134,7 +131,7 @@ class AuthController(Controller):
     def refresh(
         self, meta: RequestMeta, data: JSONBody[RefreshRequest],
         identity: Service[Identity],
-    ) -> TokensResponse:
+    ) -> Envelope[TokensOut]:
         tokens = identity.sessions.refresh(data.refresh_token)
         return tokens_response(meta, tokens)
 
@@ -144,12 +141,12 @@ class AuthController(Controller):
     def me(
         self, meta: RequestMeta, principal: NamedDependency[Principal],
         identity: Service[Identity],
-    ) -> MeResponse:
+    ) -> Envelope[MeOut]:
         if principal.user_id is None:
             raise PermissionDeniedException("An API key is not a user; sign in to see /me")
         user = identity.sessions.user(principal.user_id)
         account = identity.profiles.profile(user.account_id).settings
-        return MeResponse(
+        return Envelope(
             data=MeOut(
                 id=str(user.id), email=user.email, name=user.name, role=user.role,
                 platform_admin=user.platform_admin, account_id=user.account_id,
@@ -167,7 +164,7 @@ class AuthController(Controller):
     def logout(
         self, request: Request[Any, Any, Any], meta: RequestMeta, data: JSONBody[LogoutRequest],
         identity: Service[Identity],
-    ) -> DoneResponse:
+    ) -> Envelope[DoneOut]:
         token = session_token(request)
         session_id = access_claims(identity, token).session_id if token else None
         if session_id is None and not data.refresh_token:
@@ -181,7 +178,7 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], meta: RequestMeta,
         data: JSONBody[ForgotPasswordRequest],
         identity: Service[Identity], address_limits: Service[AddressLimits],
-    ) -> Response[DoneResponse]:
+    ) -> Response[Envelope[DoneOut]]:
         # Answered before any lookup; the lookup and the mail run afterwards,
         # so neither the answer nor its timing tells whether the email exists.
         await _sign_in_attempt(request, identity, address_limits, hashes=False)
@@ -197,7 +194,7 @@ class AuthController(Controller):
     def reset_password(
         self, meta: RequestMeta, data: JSONBody[ResetPasswordRequest],
         identity: Service[Identity],
-    ) -> DoneResponse:
+    ) -> Envelope[DoneOut]:
         identity.passwords.reset(data.token, data.password)
         return _done(meta, "Password changed; sign in with the new one")
 
@@ -211,7 +208,7 @@ class AuthController(Controller):
         data: JSONBody[ChangePasswordRequest],
         principal: NamedDependency[Principal], identity: Service[Identity],
         address_limits: Service[AddressLimits],
-    ) -> DoneResponse:
+    ) -> Envelope[DoneOut]:
         if principal.user_id is None:
             raise PermissionDeniedException("An API key has no password; sign in as a user")
         token = session_token(request)

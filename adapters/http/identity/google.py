@@ -7,13 +7,9 @@ from litestar import Controller, get, post
 from litestar.params import JSONBody
 
 from adapters.bootstrap.identity import Identity
+from adapters.http.bodies import Envelope
 from adapters.http.identity.controller import tokens_response
-from adapters.http.identity.schemas import (
-    GoogleSignInRequest,
-    GoogleUrlOut,
-    GoogleUrlResponse,
-    TokensResponse,
-)
+from adapters.http.identity.schemas import GoogleSignInRequest, GoogleUrlOut, TokensOut
 from adapters.http.injected import RequestMeta, Service
 from application.errors import NotFound
 from application.identity.oidc import OidcSignIn
@@ -32,9 +28,9 @@ class GoogleAuthController(Controller):
     @get("/url", operation_id="getGoogleAuthUrl", summary="Google sign-in URL", sync_to_thread=True)
     def url(
         self, meta: RequestMeta, identity: Service[Identity]
-    ) -> GoogleUrlResponse:
+    ) -> Envelope[GoogleUrlOut]:
         start = _oidc(identity).start()
-        return GoogleUrlResponse(
+        return Envelope(
             data=GoogleUrlOut(url=start.url, state=start.state),
             meta=meta,
         )
@@ -44,5 +40,5 @@ class GoogleAuthController(Controller):
     def sign_in(
         self, meta: RequestMeta, data: JSONBody[GoogleSignInRequest],
         identity: Service[Identity],
-    ) -> TokensResponse:
+    ) -> Envelope[TokensOut]:
         return tokens_response(meta, _oidc(identity).finish(data.code, data.state))

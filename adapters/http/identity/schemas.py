@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from adapters.http.bodies import NO_NUL, Meta, Pagination, Request
+from adapters.http.bodies import NO_NUL, Meta, Request
 from domain.api_keys import MAX_KEY_NAME_LENGTH, PERMISSIONS
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=NO_NUL)]
@@ -97,11 +97,6 @@ class MeOut(msgspec.Struct):
     account: AccountSummaryOut
 
 
-class MeResponse(msgspec.Struct):
-    data: MeOut
-    meta: Meta
-
-
 class TokensOut(msgspec.Struct):
     access_token: str
     refresh_token: str
@@ -111,29 +106,14 @@ class TokensOut(msgspec.Struct):
     user: UserOut
 
 
-class TokensResponse(msgspec.Struct):
-    data: TokensOut
-    meta: Meta
-
-
 class DoneOut(msgspec.Struct):
     ok: bool
     message: str
 
 
-class DoneResponse(msgspec.Struct):
-    data: DoneOut
-    meta: Meta
-
-
 class GoogleUrlOut(msgspec.Struct):
     url: str
     state: str
-
-
-class GoogleUrlResponse(msgspec.Struct):
-    data: GoogleUrlOut
-    meta: Meta
 
 
 class ProfilePatch(Request):
@@ -156,11 +136,6 @@ class ProfileOut(msgspec.Struct):
     created_at: datetime
 
 
-class ProfileResponse(msgspec.Struct):
-    data: ProfileOut
-    meta: Meta
-
-
 class AdminAccountOut(msgspec.Struct):
     id: str
     name: str
@@ -169,12 +144,6 @@ class AdminAccountOut(msgspec.Struct):
     timezone: str
     trusted: bool
     created_at: datetime
-
-
-class AdminAccountListResponse(msgspec.Struct):
-    data: list[AdminAccountOut]
-    pagination: Pagination
-    meta: Meta
 
 
 class WalletOut(msgspec.Struct):
@@ -203,11 +172,6 @@ class AdminAccountDetailOut(msgspec.Struct):
     rate_overrides: list[RateOverrideOut]
 
 
-class AdminAccountResponse(msgspec.Struct):
-    data: AdminAccountDetailOut
-    meta: Meta
-
-
 class AdminAccountPatch(Request):
     trusted: bool
 
@@ -220,23 +184,15 @@ class AdjustmentRequest(Request):
     sandbox: bool = False
 
 
-class WalletResponse(msgspec.Struct):
-    data: WalletOut
+class RateOverrideListResponse(msgspec.Struct):
+    """Every override of the account at once: a short list, not paged."""
+
+    data: list[RateOverrideOut]
     meta: Meta
 
 
 class RateOverrideRequest(Request):
     price_micros: Micros
-
-
-class RateOverrideResponse(msgspec.Struct):
-    data: RateOverrideOut
-    meta: Meta
-
-
-class RateOverrideListResponse(msgspec.Struct):
-    data: list[RateOverrideOut]
-    meta: Meta
 
 
 # API keys ------------------------------------------------------------------
@@ -276,22 +232,8 @@ class CreatedApiKeyOut(msgspec.Struct):
     created_at: datetime
 
 
-class CreatedApiKeyResponse(msgspec.Struct):
-    data: CreatedApiKeyOut
-    meta: Meta
-
-
-class ApiKeyListResponse(msgspec.Struct):
-    data: list[ApiKeyOut]
-    pagination: Pagination
-    meta: Meta
-
-
 class RevokedApiKeyOut(msgspec.Struct):
     id: str
     revoked: bool
 
 
-class RevokedApiKeyResponse(msgspec.Struct):
-    data: RevokedApiKeyOut
-    meta: Meta

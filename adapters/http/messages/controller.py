@@ -7,20 +7,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from adapters.eventstore.unprojected import UnprojectedMessages
-from adapters.http.bodies import Meta
+from adapters.http.bodies import Envelope, Meta, Page
 from adapters.http.injected import RequestMeta, Service
-from adapters.http.messages.schemas import (
-    MessageDetailOut,
-    MessageEventOut,
-    MessageListResponse,
-    MessageOut,
-    MessageResponse,
-)
+from adapters.http.messages.schemas import MessageDetailOut, MessageEventOut, MessageOut
 from adapters.http.middleware.auth import require_permission
 from adapters.http.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -67,7 +61,7 @@ class MessagesController(Controller):
         principal: NamedDependency[Principal],
         read_models: Service[ReadModels],
         sandbox: Service[SandboxService], unprojected: Service[UnprojectedMessages],
-    ) -> MessageResponse:
+    ) -> Envelope[MessageDetailOut]:
         require_permission(principal, "sms.read")
         row = run_query(read_models, get_message, principal.account_id, message_id)
         if row is None:  # perhaps sent a moment ago: the log is not there yet
@@ -76,7 +70,7 @@ class MessagesController(Controller):
             sandbox, principal, row
         ):
             raise NotFound("No such message", message_id=message_id)
-        return MessageResponse(
+        return Envelope(
             data=message_detail(row), meta=meta
         )
 
@@ -94,7 +88,7 @@ class MessagesController(Controller):
         client_ref: FromQuery[str | None] = None,
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
-    ) -> MessageListResponse:
+    ) -> Page[MessageOut]:
         require_permission(principal, "sms.read")
         return message_page(
             meta, principal, read_models, sandbox, status=status, from_date=from_date,
@@ -109,14 +103,14 @@ class MessagesController(Controller):
          sync_to_thread=True)
     def by_client_ref(
         self,
-        request: Request[Any, Any, Any], meta: RequestMeta,
+        meta: RequestMeta,
         client_ref: FromPath[str],
         principal: NamedDependency[Principal],
         read_models: Service[ReadModels],
         unprojected: Service[UnprojectedMessages], sandbox: Service[SandboxService],
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
-    ) -> MessageListResponse:
+    ) -> Page[MessageOut]:
         """The messages sent with this client_ref, newest first; the first
         page includes messages sent a moment ago that the log has not reached."""
         require_permission(principal, "sms.read")
@@ -131,7 +125,7 @@ class MessagesController(Controller):
             client_ref, sandbox=principal.sandbox,
             accepted_after=_sandbox_cutoff(sandbox, principal), page_size=page_size,
         )
-        return MessageListResponse(
+        return Page(
             data=[message_out(row) for row in result[0]],
             pagination=pagination(page_size, result),
             meta=meta,
@@ -152,7 +146,7 @@ def message_page(
     client_ref: str | None,
     page_size: int,
     cursor: str | None,
-) -> MessageListResponse:
+) -> Page[MessageOut]:
     for name, text in (("client_ref", client_ref), ("campaign_id", campaign_id)):
         if text is not None:
             check_text(text, name)  # a NUL would fail the query: VALIDATION_ERROR instead
@@ -164,7 +158,7 @@ def message_page(
         page_size=page_size, cursor_token=cursor,
         accepted_after=_sandbox_cutoff(sandbox, principal),
     )
-    return MessageListResponse(
+    return Page(
         data=[message_out(row) for row in result[0]],
         pagination=pagination(page_size, result),
         meta=meta,

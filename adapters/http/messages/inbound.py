@@ -6,8 +6,9 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
+from adapters.http.bodies import Page
 from adapters.http.injected import RequestMeta, Service
-from adapters.http.messages.schemas import InboundListResponse, InboundOut
+from adapters.http.messages.schemas import InboundOut
 from adapters.http.middleware.auth import require_permission
 from adapters.http.pagination import pagination, run_query
 from adapters.postgres.read_models import ReadModels
@@ -26,14 +27,14 @@ class InboundController(Controller):
         principal: NamedDependency[Principal], read_models: Service[ReadModels],
         page_size: FromQuery[int] = 50,
         cursor: FromQuery[str | None] = None,
-    ) -> InboundListResponse:
+    ) -> Page[InboundOut]:
         require_permission(principal, "sms.read")
         result = run_query(
             read_models, list_inbound, principal.account_id, page_size=page_size,
             cursor_token=cursor,
         )
         rows = result[0] if not principal.sandbox else []  # replies reach live numbers only
-        return InboundListResponse(
+        return Page(
             data=[
                 InboundOut(
                     id=row["inbound_id"], direction="incoming", carrier=row["carrier"],

@@ -9,6 +9,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 
+from adapters.http.bodies import Envelope, Page
 from adapters.http.injected import RequestMeta, Service
 from adapters.http.messages.controller import (
     CampaignFilter,
@@ -16,13 +17,7 @@ from adapters.http.messages.controller import (
     StatusFilter,
     message_page,
 )
-from adapters.http.messages.schemas import (
-    DlrBreakdownOut,
-    DlrStatsOut,
-    DlrStatsResponse,
-    MessageListResponse,
-    StatusCounts,
-)
+from adapters.http.messages.schemas import DlrBreakdownOut, DlrStatsOut, MessageOut, StatusCounts
 from adapters.http.middleware.auth import require_permission
 from adapters.http.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -64,7 +59,7 @@ class ReportsController(Controller):
         client_ref: FromQuery[str | None] = None,
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
-    ) -> MessageListResponse:
+    ) -> Page[MessageOut]:
         require_permission(principal, "reports.read")
         return message_page(
             meta, principal, read_models, sandbox, status=status, from_date=from_date,
@@ -83,14 +78,14 @@ class ReportsController(Controller):
         to_date: RangeEnd = None,
         country: CountryFilter = None,
         campaign_id: CampaignFilter = None,
-    ) -> DlrStatsResponse:
+    ) -> Envelope[DlrStatsOut]:
         require_permission(principal, "reports.read")
         dates = date_range(from_date, to_date)
         stats = run_query(read_models, dlr_stats, principal.account_id,
             from_date=dates.start, to_date=dates.end, country=_country(country),
             campaign_id=campaign_id, sandbox=principal.sandbox,
         )
-        return DlrStatsResponse(
+        return Envelope(
             data=dlr_stats_out(stats), meta=meta
         )
 

@@ -12,8 +12,6 @@ from datetime import date, datetime
 
 import msgspec
 
-from adapters.http.bodies import Meta, Pagination
-
 
 class StatusCounts(msgspec.Struct):
     """Messages per status (every status, zero included)."""
@@ -70,17 +68,6 @@ class MessageDetailOut(MessageOut, kw_only=True):
     events: list[MessageEventOut]
 
 
-class MessageResponse(msgspec.Struct):
-    data: MessageDetailOut
-    meta: Meta
-
-
-class MessageListResponse(msgspec.Struct):
-    data: list[MessageOut]
-    pagination: Pagination
-    meta: Meta
-
-
 # Delivery statistics --------------------------------------------------------
 
 
@@ -99,11 +86,6 @@ class DlrStatsOut(msgspec.Struct):
     delivery_rate: float | None
     median_delivery_ms: int | None
     breakdown: list[DlrBreakdownOut]
-
-
-class DlrStatsResponse(msgspec.Struct):
-    data: DlrStatsOut
-    meta: Meta
 
 
 # Campaigns -----------------------------------------------------------------
@@ -150,17 +132,6 @@ class CampaignOut(msgspec.Struct, kw_only=True):
     cancelled_at: datetime | None = None
 
 
-class CampaignResponse(msgspec.Struct):
-    data: CampaignOut
-    meta: Meta
-
-
-class CampaignListResponse(msgspec.Struct):
-    data: list[CampaignOut]
-    pagination: Pagination
-    meta: Meta
-
-
 # Billing -------------------------------------------------------------------
 
 
@@ -183,12 +154,6 @@ class TransactionOut(msgspec.Struct, kw_only=True):
     created_at: datetime
 
 
-class TransactionListResponse(msgspec.Struct):
-    data: list[TransactionOut]
-    pagination: Pagination
-    meta: Meta
-
-
 class CountryUsageOut(msgspec.Struct):
     country: str
     messages: int
@@ -208,11 +173,6 @@ class UsageOut(msgspec.Struct, kw_only=True):
     by_country: list[CountryUsageOut]
 
 
-class UsageResponse(msgspec.Struct):
-    data: UsageOut
-    meta: Meta
-
-
 # Inbound -------------------------------------------------------------------
 
 
@@ -226,7 +186,3 @@ class InboundOut(msgspec.Struct):
     received_at: datetime | None = None
 
 
-class InboundListResponse(msgspec.Struct):
-    data: list[InboundOut]
-    pagination: Pagination
-    meta: Meta

@@ -7,14 +7,10 @@ from litestar import Controller, get, patch
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from adapters.http.bodies import Meta
+from adapters.http.bodies import Envelope, Meta
 from adapters.http.injected import RequestMeta, Service
 from adapters.http.middleware.auth import require_permission
-from adapters.http.settings.schemas import (
-    NotificationsOut,
-    NotificationsPatch,
-    NotificationsResponse,
-)
+from adapters.http.settings.schemas import NotificationsOut, NotificationsPatch
 from application.identity.principal import Principal
 from application.settings.notifications import NotificationService, NotificationSettings
 
@@ -28,7 +24,7 @@ class NotificationsController(Controller):
     def get_settings(
         self, meta: RequestMeta, principal: NamedDependency[Principal],
         notifications: Service[NotificationService]
-    ) -> NotificationsResponse:
+    ) -> Envelope[NotificationsOut]:
         settings = notifications.get(principal.account_id)
         return _response(meta, settings)
 
@@ -39,7 +35,7 @@ class NotificationsController(Controller):
         meta: RequestMeta,
         data: JSONBody[NotificationsPatch],
         principal: NamedDependency[Principal], notifications: Service[NotificationService],
-    ) -> NotificationsResponse:
+    ) -> Envelope[NotificationsOut]:
         """Change the fields given; the others keep their values."""
         require_permission(principal, "settings.write")
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
@@ -49,8 +45,8 @@ class NotificationsController(Controller):
 
 def _response(
     meta: Meta, settings: NotificationSettings
-) -> NotificationsResponse:
-    return NotificationsResponse(
+) -> Envelope[NotificationsOut]:
+    return Envelope(
         data=NotificationsOut(
             low_balance_email=settings.low_balance_email,
             delivery_failure_email=settings.delivery_failure_email,

@@ -8,8 +8,8 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from adapters.bootstrap.identity import Identity
-from adapters.http.bodies import Meta
-from adapters.http.identity.schemas import ProfileOut, ProfilePatch, ProfileResponse
+from adapters.http.bodies import Envelope, Meta
+from adapters.http.identity.schemas import ProfileOut, ProfilePatch
 from adapters.http.injected import RequestMeta, Service
 from adapters.http.middleware.auth import require_permission
 from adapters.postgres.identity.accounts import PostgresAccounts
@@ -19,9 +19,9 @@ from application.settings.profile import Profile, ProfileChange
 from domain.money import MICROS_PER_UNIT, MINOR_UNIT_EXPONENTS, micros_to_minor_units
 
 
-def _profile_response(meta: Meta, profile: Profile) -> ProfileResponse:
+def _profile_response(meta: Meta, profile: Profile) -> Envelope[ProfileOut]:
     s = profile.settings
-    return ProfileResponse(
+    return Envelope(
         data=ProfileOut(
             account_id=s.account_id, name=s.name, currency=s.currency, timezone=s.timezone,
             default_country=s.default_country,
@@ -43,7 +43,7 @@ class ProfileController(Controller):
     def get_profile(
         self, meta: RequestMeta, principal: NamedDependency[Principal],
         identity: Service[Identity]
-    ) -> ProfileResponse:
+    ) -> Envelope[ProfileOut]:
         return _profile_response(
             meta, identity.profiles.profile(principal.account_id)
         )
@@ -54,7 +54,7 @@ class ProfileController(Controller):
         self, meta: RequestMeta, data: JSONBody[ProfilePatch],
         principal: NamedDependency[Principal],
         accounts: Service[PostgresAccounts], identity: Service[Identity],
-    ) -> ProfileResponse:
+    ) -> Envelope[ProfileOut]:
         require_permission(principal, "settings.write")
         change = _change(data, accounts.profile(principal.account_id).currency)
         profile = identity.profiles.change(principal.account_id, change)

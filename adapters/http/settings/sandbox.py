@@ -11,10 +11,10 @@ from __future__ import annotations
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 
-from adapters.http.bodies import Meta
+from adapters.http.bodies import Envelope, Meta
 from adapters.http.injected import RequestMeta, Service
 from adapters.http.middleware.auth import require_permission
-from adapters.http.settings.schemas import SandboxResetOut, SandboxResetResponse
+from adapters.http.settings.schemas import SandboxResetOut
 from application.identity.principal import Principal
 from application.sending.sandbox import SandboxService
 
@@ -28,7 +28,7 @@ class SandboxController(Controller):
     def reset(
         self, meta: RequestMeta, principal: NamedDependency[Principal],
         sandbox: Service[SandboxService]
-    ) -> SandboxResetResponse:
+    ) -> Envelope[SandboxResetOut]:
         """Acts on the sandbox whatever the key's mode: live data is never touched."""
         return _reset(meta, principal, sandbox)
 
@@ -37,17 +37,17 @@ class SandboxController(Controller):
     def reset_by_get(
         self, meta: RequestMeta, principal: NamedDependency[Principal],
         sandbox: Service[SandboxService]
-    ) -> SandboxResetResponse:
+    ) -> Envelope[SandboxResetOut]:
         """The same reset as POST."""
         return _reset(meta, principal, sandbox)
 
 
 def _reset(
     meta: Meta, principal: Principal, sandbox: SandboxService
-) -> SandboxResetResponse:
+) -> Envelope[SandboxResetOut]:
     require_permission(principal, "sms.send")
     done = sandbox.reset(principal.account_id)
-    return SandboxResetResponse(
+    return Envelope(
         data=SandboxResetOut(
             sandbox=True, reset_at=done.reset_at,
             balance_micros=done.balance.balance_micros, currency=done.balance.currency,

@@ -6,16 +6,11 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from adapters.http.bodies import Pagination
+from adapters.http.bodies import Envelope, Page, Pagination
 from adapters.http.injected import RequestMeta, Service
 from adapters.http.middleware.auth import require_permission
 from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
-from adapters.http.settings.schemas import (
-    SenderIdListResponse,
-    SenderIdRequest,
-    SenderIdResponse,
-    sender_id_out,
-)
+from adapters.http.settings.schemas import SenderIdOut, SenderIdRequest, sender_id_out
 from application.identity.principal import Principal
 from application.settings.sender_ids import SenderIdService
 
@@ -31,11 +26,11 @@ class SenderIdsController(Controller):
         principal: NamedDependency[Principal], sender_ids: Service[SenderIdService],
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
-    ) -> SenderIdListResponse:
+    ) -> Page[SenderIdOut]:
         records, token, has_more, total = sender_ids.page(
             principal.account_id, page_size, cursor
         )
-        return SenderIdListResponse(
+        return Page(
             data=[sender_id_out(r) for r in records],
             pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
                                   cursor=token),
@@ -49,10 +44,10 @@ class SenderIdsController(Controller):
         meta: RequestMeta,
         data: JSONBody[SenderIdRequest],
         principal: NamedDependency[Principal], sender_ids: Service[SenderIdService],
-    ) -> SenderIdResponse:
+    ) -> Envelope[SenderIdOut]:
         """Ask for a sender ID; it is pending until a platform operator decides."""
         require_permission(principal, "settings.write")
         record = sender_ids.request(principal.account_id, data.sender_id, data.purpose)
-        return SenderIdResponse(
+        return Envelope(
             data=sender_id_out(record), meta=meta
         )

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from adapters.http.bodies import Pagination
+from adapters.http.bodies import Envelope, Page, Pagination
 from adapters.http.injected import RequestMeta, Service
 from adapters.http.middleware.auth import require_permission
 from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
-from adapters.http.settings.schemas import (
-    CreateTemplateRequest,
-    TemplateListResponse,
-    TemplateOut,
-    TemplateResponse,
-    UpdateTemplateRequest,
-)
+from adapters.http.settings.schemas import CreateTemplateRequest, TemplateOut, UpdateTemplateRequest
 from application.identity.principal import Principal
 from application.settings.templates import SavedTemplate, TemplateService
 
@@ -36,12 +29,12 @@ class TemplatesController(Controller):
         templates: Service[TemplateService],
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
-    ) -> TemplateListResponse:
+    ) -> Page[TemplateOut]:
         require_permission(principal, "templates.read")
         saved, token, has_more, total = templates.page(
             principal.account_id, page_size, cursor
         )
-        return TemplateListResponse(
+        return Page(
             data=[template_out(t) for t in saved],
             pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
                                   cursor=token),
@@ -55,12 +48,12 @@ class TemplatesController(Controller):
         meta: RequestMeta,
         data: JSONBody[CreateTemplateRequest],
         principal: NamedDependency[Principal], templates: Service[TemplateService],
-    ) -> TemplateResponse:
+    ) -> Envelope[TemplateOut]:
         require_permission(principal, "templates.write")
         template = templates.create(
             principal.account_id, data.name, data.content
         )
-        return TemplateResponse(data=template_out(template), meta=meta)
+        return Envelope(data=template_out(template), meta=meta)
 
     @get("/{template_id:uuid}", operation_id="getTemplate",
          summary="Get a template", sync_to_thread=True)
@@ -69,10 +62,10 @@ class TemplatesController(Controller):
         meta: RequestMeta,
         template_id: FromPath[UUID],
         principal: NamedDependency[Principal], templates: Service[TemplateService],
-    ) -> TemplateResponse:
+    ) -> Envelope[TemplateOut]:
         require_permission(principal, "templates.read")
         template = templates.get(principal.account_id, template_id)
-        return TemplateResponse(data=template_out(template), meta=meta)
+        return Envelope(data=template_out(template), meta=meta)
 
     @patch("/{template_id:uuid}", operation_id="updateTemplate",
            summary="Update a template", sync_to_thread=True)
@@ -82,19 +75,18 @@ class TemplatesController(Controller):
         template_id: FromPath[UUID],
         data: JSONBody[UpdateTemplateRequest],
         principal: NamedDependency[Principal], templates: Service[TemplateService],
-    ) -> TemplateResponse:
+    ) -> Envelope[TemplateOut]:
         require_permission(principal, "templates.write")
         template = templates.update(
             principal.account_id, template_id, name=data.name, content=data.content
         )
-        return TemplateResponse(data=template_out(template), meta=meta)
+        return Envelope(data=template_out(template), meta=meta)
 
     @delete("/{template_id:uuid}", operation_id="deleteTemplate",
             summary="Delete a template", status_code=204,
             sync_to_thread=True)
     def remove(
         self,
-        request: Request[Any, Any, Any],
         template_id: FromPath[UUID],
         principal: NamedDependency[Principal], templates: Service[TemplateService],
     ) -> None:

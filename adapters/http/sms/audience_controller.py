@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import msgspec
 
-from adapters.http.bodies import Meta
+from adapters.http.bodies import Envelope, Meta
 from adapters.http.sms.audience import HasAudience, audience_of
 from adapters.http.sms.schemas import BulkRejection
 from application.identity.principal import Principal
@@ -35,11 +35,6 @@ class AudienceSendOut(msgspec.Struct, kw_only=True):
     currency: str
 
 
-class AudienceSendResponse(msgspec.Struct):
-    data: AudienceSendOut
-    meta: Meta
-
-
 def wants_audience(data: HasAudience) -> bool:
     return bool(data.groupId or data.groupIds or data.contactIds or data.sendToAllContacts)
 
@@ -52,11 +47,11 @@ def send_to_audience(
     data: HasAudience,
     explicit: list[BulkRecipient],
     outgoing: Outgoing,
-) -> AudienceSendResponse:
+) -> Envelope[AudienceSendOut]:
     chosen = audience.resolve(principal.account_id, explicit, audience_of(data))
     accepted = messaging.send_bulk(outgoing.to_many(chosen.recipients))
     opted_out = [r.to for r in accepted.rejections if r.code == RecipientOptedOut.code]
-    return AudienceSendResponse(
+    return Envelope(
         data=AudienceSendOut(
             batch_id=str(accepted.batch_id),
             status=accepted.status,

@@ -9,30 +9,21 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from adapters.http.bodies import Meta
+from adapters.http.bodies import Envelope, Meta
 from adapters.http.callback_urls import checked_callback_url
 from adapters.http.injected import RequestMeta, Service
 from adapters.http.middleware.auth import require_permission
 from adapters.http.middleware.sandbox_mode import scoped_idempotency_key
-from adapters.http.sms.audience_controller import (
-    AudienceSendResponse,
-    send_to_audience,
-    wants_audience,
-)
+from adapters.http.sms.audience_controller import AudienceSendOut, send_to_audience, wants_audience
 from adapters.http.sms.schemas import (
     BulkAcceptedOut,
     BulkRejection,
     BulkSmsRequest,
-    BulkSmsResponse,
     CancelledOut,
-    CancelledResponse,
     EstimateOut,
     EstimateRejection,
     EstimateRequest,
-    EstimateResponse,
-    SendManyResponse,
     SendSmsRequest,
-    SendSmsResponse,
     SentManyOut,
     SentSms,
 )
@@ -63,7 +54,7 @@ class SmsController(Controller):
         webhook_guard: Service[UrlGuard],
         messaging: Service[MessagingService], send_resolver: Service[SendResolver],
         audience: Service[AudienceResolver],
-    ) -> SendSmsResponse | SendManyResponse | AudienceSendResponse:
+    ) -> Envelope[SentSms] | Envelope[SentManyOut] | Envelope[AudienceSendOut]:
         """Send one message, or one per number when `to` is an array. Also
         accepts a form-encoded body with the same fields."""
         require_permission(principal, "sms.send")
@@ -86,7 +77,7 @@ class SmsController(Controller):
         if isinstance(data.to, list):
             return send_to_many(meta, messaging, data, outgoing)
         sent = messaging.send(outgoing.to_one(data.to, data.variables))
-        return SendSmsResponse(
+        return Envelope(
             data=SentSms(
                 id=str(sent.message_id),
                 messageId=str(sent.message_id),
@@ -114,7 +105,7 @@ class SmsController(Controller):
         webhook_guard: Service[UrlGuard],
         messaging: Service[MessagingService], send_resolver: Service[SendResolver],
         audience: Service[AudienceResolver],
-    ) -> BulkSmsResponse | AudienceSendResponse:
+    ) -> Envelope[BulkAcceptedOut] | Envelope[AudienceSendOut]:
         require_permission(principal, "sms.send")
         body = send_resolver.resolve(
             principal.account_id, sender=data.sender, body=data.body,
@@ -131,7 +122,7 @@ class SmsController(Controller):
                 "recipients is required (1 to 10,000), or groupId, groupIds, contactIds or"
                 " sendToAllContacts", field="recipients")
         accepted = messaging.send_bulk(outgoing.to_many(explicit))
-        return BulkSmsResponse(
+        return Envelope(
             data=BulkAcceptedOut(
                 batch_id=str(accepted.batch_id),
                 accepted=accepted.accepted,
@@ -162,12 +153,12 @@ class SmsController(Controller):
         meta: RequestMeta,
         message_id: FromPath[UUID],
         principal: NamedDependency[Principal], outcomes: Service[OutcomeService],
-    ) -> CancelledResponse:
+    ) -> Envelope[CancelledOut]:
         require_permission(principal, "sms.send")
         message = outcomes.cancel(
             principal.account_id, message_id, sandbox=principal.sandbox
         )
-        return CancelledResponse(
+        return Envelope(
             data=CancelledOut(id=str(message.id), status=str(message.status),
                               sandbox=principal.sandbox),
             meta=meta,
@@ -180,7 +171,7 @@ class SmsController(Controller):
         meta: RequestMeta,
         data: JSONBody[EstimateRequest],
         principal: NamedDependency[Principal], estimator: Service[Estimator],
-    ) -> EstimateResponse:
+    ) -> Envelope[EstimateOut]:
         """What a send would cost and whether the wallet can pay; charges nothing."""
         require_permission(principal, "sms.send")
         tos = [data.to] if isinstance(data.to, str) else data.to
@@ -188,7 +179,7 @@ class SmsController(Controller):
             principal.account_id, tos, data.body, data.variables or {}, data.unicode,
             principal.sandbox,
         ))
-        return EstimateResponse(
+        return Envelope(
             data=EstimateOut(
                 recipients=estimate.recipients, length=estimate.length,
                 parts=estimate.segments, encoding=estimate.encoding,
@@ -228,14 +219,14 @@ def _idempotency_key(request: Request[Any, Any, Any], principal: Principal) -> s
 def send_to_many(
     meta: Meta, messaging: MessagingService, data: SendSmsRequest,
     outgoing: Outgoing,
-) -> SendManyResponse:
+) -> Envelope[SentManyOut]:
     """`to` as an array: one batch, accepted (or refused) in one transaction,
     answered with a line per message."""
     assert isinstance(data.to, list)
     variables = data.variables or {}
     accepted = messaging.send_bulk(
         outgoing.to_many([BulkRecipient(to, variables) for to in data.to]))
-    return SendManyResponse(
+    return Envelope(
         data=SentManyOut(
             batch_id=str(accepted.batch_id),
             accepted=accepted.accepted,

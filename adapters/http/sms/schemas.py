@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from adapters.http.bodies import NO_NUL, Meta, Request
+from adapters.http.bodies import NO_NUL, Request
 
 Variables = dict[
     Annotated[str, msgspec.Meta(pattern=NO_NUL)],
@@ -176,37 +176,9 @@ class BalanceOut(msgspec.Struct):
     as_of: datetime | None = None
 
 
-class SendSmsResponse(msgspec.Struct):
-    data: SentSms
-    meta: Meta
-
-
-class SendManyResponse(msgspec.Struct):
-    data: SentManyOut
-    meta: Meta
-
-
-class BulkSmsResponse(msgspec.Struct):
-    data: BulkAcceptedOut
-    meta: Meta
-
-
-class BalanceResponse(msgspec.Struct):
-    data: BalanceOut
-    meta: Meta
-
-
 class CancelledOut(msgspec.Struct):
     id: str
     status: str
     sandbox: bool = False
 
 
-class CancelledResponse(msgspec.Struct):
-    data: CancelledOut
-    meta: Meta
-
-
-class EstimateResponse(msgspec.Struct):
-    data: EstimateOut
-    meta: Meta

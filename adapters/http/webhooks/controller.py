@@ -12,23 +12,17 @@ from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from adapters.http.bodies import Pagination
+from adapters.http.bodies import DeletedOut, Envelope, Page, Pagination
 from adapters.http.injected import RequestMeta, Service
 from adapters.http.middleware.auth import require_permission
 from adapters.http.webhooks.schemas import (
-    AttemptListResponse,
+    AttemptOut,
     CreateWebhookRequest,
-    DeletedOut,
-    DeletedResponse,
     QueuedTestOut,
-    QueuedTestResponse,
     ReplayOut,
     ReplayRequest,
-    ReplayResponse,
     UpdateWebhookRequest,
-    WebhookListResponse,
     WebhookOut,
-    WebhookResponse,
     attempt_out,
 )
 from adapters.webhooks.endpoints import Endpoint, WebhookEndpoints
@@ -81,14 +75,14 @@ class WebhooksController(Controller):
         self, meta: RequestMeta, principal: NamedDependency[Principal],
         webhook_endpoints: Service[WebhookEndpoints],
         page_size: FromQuery[int] = 50, cursor: FromQuery[str | None] = None,
-    ) -> WebhookListResponse:
+    ) -> Page[WebhookOut]:
         _can_read(principal)
         if not 1 <= page_size <= 500:
             raise ValidationFailed("page_size must be 1 to 500")
         rows, token, has_more, total = webhook_endpoints.page(
             principal.account_id, page_size, cursor
         )
-        return WebhookListResponse(
+        return Page(
             data=[_out(row) for row in rows],
             pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
                                   cursor=token),
@@ -100,24 +94,24 @@ class WebhooksController(Controller):
         self, meta: RequestMeta, data: JSONBody[CreateWebhookRequest],
         principal: NamedDependency[Principal],
         webhook_endpoints: Service[WebhookEndpoints], webhook_guard: Service[UrlGuard],
-    ) -> WebhookResponse:
+    ) -> Envelope[WebhookOut]:
         require_permission(principal, WRITE)
         url = await _checked_url(webhook_guard, data.url)
         endpoint, secret = await asyncio.to_thread(
             webhook_endpoints.create, principal.account_id, url, _events(data.events),
             data.description, data.active,
         )
-        return WebhookResponse(data=_out(endpoint, secret), meta=meta)
+        return Envelope(data=_out(endpoint, secret), meta=meta)
 
     @get("/{endpoint_id:uuid}", operation_id="getWebhook",
          summary="Get a webhook endpoint", sync_to_thread=True)
     def get_webhook(
         self, meta: RequestMeta, endpoint_id: FromPath[UUID],
         principal: NamedDependency[Principal], webhook_endpoints: Service[WebhookEndpoints],
-    ) -> WebhookResponse:
+    ) -> Envelope[WebhookOut]:
         _can_read(principal)
         endpoint = webhook_endpoints.get(principal.account_id, endpoint_id)
-        return WebhookResponse(data=_out(endpoint), meta=meta)
+        return Envelope(data=_out(endpoint), meta=meta)
 
     @patch("/{endpoint_id:uuid}", operation_id="updateWebhook",
            summary="Update a webhook endpoint")
@@ -125,7 +119,7 @@ class WebhooksController(Controller):
         self, meta: RequestMeta, endpoint_id: FromPath[UUID],
         data: JSONBody[UpdateWebhookRequest], principal: NamedDependency[Principal],
         webhook_endpoints: Service[WebhookEndpoints], webhook_guard: Service[UrlGuard],
-    ) -> WebhookResponse:
+    ) -> Envelope[WebhookOut]:
         require_permission(principal, WRITE)
         changes: dict[str, Any] = {
             name: value for name, value in msgspec.structs.asdict(data).items()
@@ -138,7 +132,7 @@ class WebhooksController(Controller):
         endpoint = await asyncio.to_thread(
             webhook_endpoints.update, principal.account_id, endpoint_id, changes
         )
-        return WebhookResponse(data=_out(endpoint), meta=meta)
+        return Envelope(data=_out(endpoint), meta=meta)
 
     @delete("/{endpoint_id:uuid}", operation_id="deleteWebhook",
             summary="Delete a webhook endpoint", status_code=200,
@@ -146,10 +140,10 @@ class WebhooksController(Controller):
     def delete_webhook(
         self, meta: RequestMeta, endpoint_id: FromPath[UUID],
         principal: NamedDependency[Principal], webhook_endpoints: Service[WebhookEndpoints],
-    ) -> DeletedResponse:
+    ) -> Envelope[DeletedOut]:
         require_permission(principal, WRITE)
         webhook_endpoints.delete(principal.account_id, endpoint_id)
-        return DeletedResponse(data=DeletedOut(id=str(endpoint_id), deleted=True),
+        return Envelope(data=DeletedOut(id=str(endpoint_id), deleted=True),
                                meta=meta)
 
     @post("/{endpoint_id:uuid}/rotate-secret", operation_id="rotateWebhookSecret",
@@ -158,10 +152,10 @@ class WebhooksController(Controller):
     def rotate_secret(
         self, meta: RequestMeta, endpoint_id: FromPath[UUID],
         principal: NamedDependency[Principal], webhook_endpoints: Service[WebhookEndpoints],
-    ) -> WebhookResponse:
+    ) -> Envelope[WebhookOut]:
         require_permission(principal, WRITE)
         endpoint, secret = webhook_endpoints.rotate_secret(principal.account_id, endpoint_id)
-        return WebhookResponse(data=_out(endpoint, secret), meta=meta)
+        return Envelope(data=_out(endpoint, secret), meta=meta)
 
     @get("/{endpoint_id:uuid}/deliveries", operation_id="listWebhookDeliveries",
          summary="List a webhook endpoint's deliveries",
@@ -170,14 +164,14 @@ class WebhooksController(Controller):
         self, meta: RequestMeta, endpoint_id: FromPath[UUID],
         principal: NamedDependency[Principal], webhook_endpoints: Service[WebhookEndpoints],
         page_size: FromQuery[int] = 50, cursor: FromQuery[str | None] = None,
-    ) -> AttemptListResponse:
+    ) -> Page[AttemptOut]:
         _can_read(principal)
         if not 1 <= page_size <= 500:
             raise ValidationFailed("page_size must be 1 to 500")
         rows, token, has_more, total = webhook_endpoints.attempts(
             principal.account_id, endpoint_id, page_size, cursor
         )
-        return AttemptListResponse(
+        return Page(
             data=[attempt_out(row) for row in rows],
             pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
                                   cursor=token),
@@ -190,12 +184,12 @@ class WebhooksController(Controller):
     def test_webhook(
         self, meta: RequestMeta, endpoint_id: FromPath[UUID],
         principal: NamedDependency[Principal], webhook_endpoints: Service[WebhookEndpoints],
-    ) -> QueuedTestResponse:
+    ) -> Envelope[QueuedTestOut]:
         require_permission(principal, WRITE)
         event_id = webhook_endpoints.send_test(
             principal.account_id, endpoint_id, datetime.now(UTC)
         )
-        return QueuedTestResponse(
+        return Envelope(
             data=QueuedTestOut(event_id=str(event_id), event=PING, status="queued"),
             meta=meta,
         )
@@ -207,11 +201,11 @@ class WebhooksController(Controller):
         self, meta: RequestMeta, endpoint_id: FromPath[UUID],
         data: JSONBody[ReplayRequest], principal: NamedDependency[Principal],
         webhook_endpoints: Service[WebhookEndpoints],
-    ) -> ReplayResponse:
+    ) -> Envelope[ReplayOut]:
         require_permission(principal, WRITE)
         queued = webhook_endpoints.replay(
             principal.account_id, endpoint_id, since=data.since,
             since_event_id=data.since_event_id, until=data.until,
         )
-        return ReplayResponse(data=ReplayOut(endpoint_id=str(endpoint_id), queued=queued),
+        return Envelope(data=ReplayOut(endpoint_id=str(endpoint_id), queued=queued),
                               meta=meta)
