@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
 
 from adapters.bootstrap.identity import Identity
-from adapters.http.bodies import Envelope, Page, Pagination
+from adapters.http.bodies import Envelope, Page
 from adapters.http.identity.schemas import (
     AdjustmentRequest,
     AdminAccountDetailOut,
@@ -22,7 +22,7 @@ from adapters.http.identity.schemas import (
 )
 from adapters.http.injected import RequestMeta, Service
 from adapters.http.middleware.auth import require_platform_admin
-from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
+from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize, page_of
 from application.errors import NotFound, ValidationFailed
 from application.identity.principal import Principal
 from application.ledger.wallets import Balance, WalletService
@@ -59,17 +59,10 @@ class AdminAccountsController(Controller):
     ) -> Page[AdminAccountOut]:
         require_platform_admin(principal)
         try:
-            rows, token, has_more, total = identity.account_settings.page(
-                page_size, cursor
-            )
+            found = identity.account_settings.page(page_size, cursor)
         except ValueError as error:
             raise ValidationFailed(str(error)) from error
-        return Page(
-            data=[_account_out(row) for row in rows],
-            pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
-                                  cursor=token),
-            meta=meta,
-        )
+        return page_of(_account_out, found, page_size, meta)
 
     @get("/{account_id:str}", operation_id="adminGetAccount",
          summary="Admin: get an account", sync_to_thread=True)

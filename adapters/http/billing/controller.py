@@ -21,7 +21,7 @@ from adapters.http.pagination import (
     RangeEnd,
     RangeStart,
     date_range,
-    pagination,
+    page_of,
     run_query,
 )
 from adapters.http.sms.schemas import BalanceOut
@@ -117,11 +117,7 @@ class BillingController(Controller):
             page_size=page_size, cursor_token=cursor,
         )
         currency = _currency(accounts, principal)
-        return Page(
-            data=[transaction_out(row, currency) for row in result[0]],
-            pagination=pagination(page_size, result),
-            meta=meta,
-        )
+        return page_of(lambda row: transaction_out(row, currency), result, page_size, meta)
 
     @get("/usage", operation_id="getUsage", summary="Monthly usage by country", sync_to_thread=True)
     def monthly_usage(

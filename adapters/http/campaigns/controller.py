@@ -18,7 +18,13 @@ from adapters.http.campaigns.commands import create_campaign
 from adapters.http.campaigns.schemas import CampaignCreateIn, CampaignStateOut
 from adapters.http.injected import RequestMeta, Service
 from adapters.http.messages.schemas import CampaignOut, StatusCounts
-from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize, pagination, run_query
+from adapters.http.pagination import (
+    DEFAULT_PAGE_SIZE,
+    PageCursor,
+    PageSize,
+    page_of,
+    run_query,
+)
 from adapters.postgres.identity.accounts import PostgresAccounts
 from adapters.postgres.read_models import ReadModels
 from application.campaigns.commands import CampaignService
@@ -56,11 +62,7 @@ class CampaignsController(Controller):
                            sandbox=principal.sandbox, kind=kind, status=status,
                            page_size=page_size, cursor_token=cursor)
         currency = _currency(accounts, principal)
-        return Page(
-            data=[campaign_out(row, currency) for row in result[0]],
-            pagination=pagination(page_size, result),
-            meta=meta,
-        )
+        return page_of(lambda row: campaign_out(row, currency), result, page_size, meta)
 
     @post("/", operation_id="createCampaign", summary="Create a draft campaign",
           status_code=201, sync_to_thread=True)

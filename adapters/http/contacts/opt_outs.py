@@ -17,7 +17,7 @@ from adapters.http.pagination import (
     DEFAULT_PAGE_SIZE,
     PageCursor,
     PageSize,
-    pagination,
+    page_of,
     run_query,
 )
 from adapters.postgres.contacts.opt_out_list import latest_opt_out, list_opt_outs
@@ -44,11 +44,7 @@ class OptOutsController(Controller):
         require_permission(principal, "contacts.read")
         result = run_query(read_models, list_opt_outs, principal.account_id, page_size=page_size,
                            cursor_token=cursor)
-        return Page(
-            data=[opt_out_out(row) for row in result[0]],
-            pagination=pagination(page_size, result),
-            meta=meta,
-        )
+        return page_of(opt_out_out, result, page_size, meta)
 
     @post("/", operation_id="createOptOut",
           summary="Opt a number out", status_code=201, sync_to_thread=True)

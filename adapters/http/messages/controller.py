@@ -24,7 +24,7 @@ from adapters.http.pagination import (
     RangeStart,
     date_range,
     destination_filter,
-    pagination,
+    page_of,
     run_query,
 )
 from adapters.postgres.read_models import ReadModels
@@ -125,11 +125,7 @@ class MessagesController(Controller):
             client_ref, sandbox=principal.sandbox,
             accepted_after=_sandbox_cutoff(sandbox, principal), page_size=page_size,
         )
-        return Page(
-            data=[message_out(row) for row in result[0]],
-            pagination=pagination(page_size, result),
-            meta=meta,
-        )
+        return page_of(message_out, result, page_size, meta)
 
 
 def message_page(
@@ -158,11 +154,7 @@ def message_page(
         page_size=page_size, cursor_token=cursor,
         accepted_after=_sandbox_cutoff(sandbox, principal),
     )
-    return Page(
-        data=[message_out(row) for row in result[0]],
-        pagination=pagination(page_size, result),
-        meta=meta,
-    )
+    return page_of(message_out, result, page_size, meta)
 
 
 def _from_store(

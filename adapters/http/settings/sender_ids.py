@@ -6,10 +6,10 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from adapters.http.bodies import Envelope, Page, Pagination
+from adapters.http.bodies import Envelope, Page
 from adapters.http.injected import RequestMeta, Service
 from adapters.http.middleware.auth import require_permission
-from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
+from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize, page_of
 from adapters.http.settings.schemas import SenderIdOut, SenderIdRequest, sender_id_out
 from application.identity.principal import Principal
 from application.settings.sender_ids import SenderIdService
@@ -27,15 +27,8 @@ class SenderIdsController(Controller):
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
     ) -> Page[SenderIdOut]:
-        records, token, has_more, total = sender_ids.page(
-            principal.account_id, page_size, cursor
-        )
-        return Page(
-            data=[sender_id_out(r) for r in records],
-            pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
-                                  cursor=token),
-            meta=meta,
-        )
+        found = sender_ids.page(principal.account_id, page_size, cursor)
+        return page_of(sender_id_out, found, page_size, meta)
 
     @post("/", operation_id="requestSenderId",
           summary="Request a sender ID", status_code=201, sync_to_thread=True)

@@ -8,10 +8,10 @@ from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from adapters.http.bodies import Envelope, Page, Pagination
+from adapters.http.bodies import Envelope, Page
 from adapters.http.injected import RequestMeta, Service
 from adapters.http.middleware.auth import require_permission
-from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
+from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize, page_of
 from adapters.http.settings.schemas import CreateTemplateRequest, TemplateOut, UpdateTemplateRequest
 from application.identity.principal import Principal
 from application.settings.templates import SavedTemplate, TemplateService
@@ -31,15 +31,8 @@ class TemplatesController(Controller):
         cursor: PageCursor = None,
     ) -> Page[TemplateOut]:
         require_permission(principal, "templates.read")
-        saved, token, has_more, total = templates.page(
-            principal.account_id, page_size, cursor
-        )
-        return Page(
-            data=[template_out(t) for t in saved],
-            pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
-                                  cursor=token),
-            meta=meta,
-        )
+        found = templates.page(principal.account_id, page_size, cursor)
+        return page_of(template_out, found, page_size, meta)
 
     @post("/", operation_id="createTemplate",
           summary="Create a template", status_code=201, sync_to_thread=True)

@@ -12,9 +12,10 @@ from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from adapters.http.bodies import DeletedOut, Envelope, Page, Pagination
+from adapters.http.bodies import DeletedOut, Envelope, Page
 from adapters.http.injected import RequestMeta, Service
 from adapters.http.middleware.auth import require_permission
+from adapters.http.pagination import page_of
 from adapters.http.webhooks.schemas import (
     AttemptOut,
     CreateWebhookRequest,
@@ -79,15 +80,8 @@ class WebhooksController(Controller):
         _can_read(principal)
         if not 1 <= page_size <= 500:
             raise ValidationFailed("page_size must be 1 to 500")
-        rows, token, has_more, total = webhook_endpoints.page(
-            principal.account_id, page_size, cursor
-        )
-        return Page(
-            data=[_out(row) for row in rows],
-            pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
-                                  cursor=token),
-            meta=meta,
-        )
+        found = webhook_endpoints.page(principal.account_id, page_size, cursor)
+        return page_of(_out, found, page_size, meta)
 
     @post("/", operation_id="createWebhook", summary="Create a webhook endpoint", status_code=201)
     async def create_webhook(
@@ -168,15 +162,8 @@ class WebhooksController(Controller):
         _can_read(principal)
         if not 1 <= page_size <= 500:
             raise ValidationFailed("page_size must be 1 to 500")
-        rows, token, has_more, total = webhook_endpoints.attempts(
-            principal.account_id, endpoint_id, page_size, cursor
-        )
-        return Page(
-            data=[attempt_out(row) for row in rows],
-            pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
-                                  cursor=token),
-            meta=meta,
-        )
+        found = webhook_endpoints.attempts(principal.account_id, endpoint_id, page_size, cursor)
+        return page_of(attempt_out, found, page_size, meta)
 
     @post("/{endpoint_id:uuid}/test", operation_id="testWebhook",
           summary="Send a test event to a webhook endpoint", status_code=202,
