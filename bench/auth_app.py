@@ -19,9 +19,9 @@ from adapters.bootstrap.api import tune_gc
 from adapters.bootstrap.container import build
 from adapters.config.settings import Settings
 from adapters.http.app import create_app
+from adapters.http.bodies import Meta
 from adapters.http.middleware.auth import authenticate, require_permission
 from adapters.http.middleware.request_id import request_id_of
-from adapters.http.sms.schemas import Meta
 from application.identity.principal import Principal
 
 

@@ -23,12 +23,13 @@ from litestar import Litestar, get, post
 from litestar.params import JSONBody
 
 from adapters.bootstrap.api import tune_gc, use_worker_threads
-from adapters.http.sms.schemas import Meta, SendSmsRequest, SendSmsResponse, SentSms
+from adapters.http.bodies import Envelope, Meta
+from adapters.http.sms.schemas import SendSmsRequest, SentSms
 
 
-def _respond(data: SendSmsRequest) -> SendSmsResponse:
+def _respond(data: SendSmsRequest) -> Envelope[SentSms]:
     message_id = str(uuid.uuid4())
-    return SendSmsResponse(
+    return Envelope(
         data=SentSms(
             id=message_id, messageId=message_id, message_id=message_id, status="queued",
             to=data.to, segments=1, encoding="GSM-7", cost_micros=40_000, cost=0.04, currency="GBP",
@@ -39,12 +40,12 @@ def _respond(data: SendSmsRequest) -> SendSmsResponse:
 
 
 @post("/v1/sms/send", operation_id="sendSms", status_code=200, sync_to_thread=True)
-def send_in_thread(data: JSONBody[SendSmsRequest]) -> SendSmsResponse:
+def send_in_thread(data: JSONBody[SendSmsRequest]) -> Envelope[SentSms]:
     return _respond(data)
 
 
 @post("/v1/sms/send", operation_id="sendSms", status_code=200)
-async def send_on_loop(data: JSONBody[SendSmsRequest]) -> SendSmsResponse:
+async def send_on_loop(data: JSONBody[SendSmsRequest]) -> Envelope[SentSms]:
     return _respond(data)
 
 

@@ -44,7 +44,7 @@ from adapters.http.middleware.rate_limit import RateLimiter
 from adapters.http.middleware.request_id import request_id_middleware
 from adapters.http.openapi import openapi_config, openapi_json
 from adapters.http.query_strings import nul_check_middleware
-from adapters.http.services import document_providers, service_providers
+from adapters.http.services import document_providers, request_providers, service_providers
 from adapters.http.settings.notifications import NotificationsController
 from adapters.http.settings.profile import ProfileController
 from adapters.http.settings.sandbox import SandboxController
@@ -121,7 +121,10 @@ def build_routes(
             AdminCampaignsController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        dependencies=dict(document_providers() if dependencies is None else dependencies),
+        dependencies={
+            **request_providers(),
+            **(document_providers() if dependencies is None else dependencies),
+        },
         middleware=[
             request_id_middleware, nul_check_middleware,
             DefineMiddleware(form_body_middleware, max_body_bytes=max_request_body_bytes),

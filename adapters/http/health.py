@@ -7,15 +7,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+import msgspec
 from litestar import Controller, Response, get
 from litestar.openapi import ResponseSpec
 
 from adapters.http.injected import Service
-from adapters.http.sms.schemas import HealthOut
 from adapters.postgres.readiness import DatabaseProbe
 from adapters.runtime.roles_status import role_checks
 
 CHECK_TIMEOUT_S = 2.0
+
+
+class HealthOut(msgspec.Struct):
+    status: str
+    checks: dict[str, str]
 
 
 def nats_reachable(nats_url: str) -> bool:

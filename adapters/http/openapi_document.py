@@ -27,7 +27,7 @@ from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
 
-from adapters.http.error_schemas import ErrorResponse
+from adapters.http.bodies import ErrorResponse
 from adapters.http.form_bodies import FORM_PATHS, FORM_TYPE
 from adapters.http.identity.oauth import AccessTokenRequest
 from adapters.http.middleware.idempotency import MAX_KEY_LENGTH
@@ -77,6 +77,8 @@ ADDRESS_LIMITED_OPERATIONS = frozenset(
     {"login", "register", "forgotPassword", "changePassword", "createAccessToken"}
 )
 HASHING_OPERATIONS = frozenset({"login", "register", "changePassword", "resetPassword"})
+# (path as in the document, lower-case method, handler)
+Handled = tuple[str, str, HTTPRouteHandler]
 
 
 def operations(app: Litestar) -> Iterator[tuple[str, str, HTTPRouteHandler]]:
@@ -92,13 +94,16 @@ def operations(app: Litestar) -> Iterator[tuple[str, str, HTTPRouteHandler]]:
 
 
 def is_authenticated(handler: HTTPRouteHandler) -> bool:
-    return "principal" in handler.resolve_dependencies()
+    """`principal` is provided app-wide, but resolved only for a handler that
+    declares it: the declaration is what makes a route authenticated."""
+    return "principal" in handler.parsed_fn_signature.parameters
 
 
 def finish_document(app: Litestar, document: dict[str, Any]) -> dict[str, Any]:
     handlers = list(operations(app))
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(_msgspec_components(handlers))
+    _use_msgspec_names(document, handlers)
     for path, method, handler in handlers:
         operation = document["paths"][path][method]
         _finish_operation(operation, path, method, handler)
@@ -159,28 +164,85 @@ def _error_responses(
         }
 
 
-def _msgspec_components(
-    handlers: list[tuple[str, str, HTTPRouteHandler]],
-) -> dict[str, Any]:
-    structs: set[type[msgspec.Struct]] = {ErrorResponse, *RAW_BODIES.values()}
+def _msgspec_components(handlers: list[Handled]) -> dict[str, Any]:
+    structs: set[Any] = {ErrorResponse, *RAW_BODIES.values()}
     for _, _, handler in handlers:
         signature = handler.parsed_fn_signature
         data = signature.parameters.get("data")
         if data is not None:
             structs.update(_structs_in(data.annotation))
         structs.update(_structs_in(signature.return_type.annotation))
-    ordered = sorted(structs, key=lambda struct: (struct.__module__, struct.__qualname__))
+    ordered = sorted(structs, key=_sort_key)
     _, components = msgspec.json.schema_components(ordered, ref_template=REF_TEMPLATE)
     return components
 
 
-def _structs_in(annotation: Any) -> Iterator[type[msgspec.Struct]]:
-    """The structs an annotation names: itself, a union's members, or the
-    body of a Response[...]."""
-    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+def _structs_in(annotation: Any) -> Iterator[Any]:
+    """The structs an annotation names: itself (a generic one with its
+    parameters, such as Envelope[SentSms]), a union's members, or the body
+    of a Response[...]."""
+    origin = get_origin(annotation)
+    if _is_struct(annotation) or _is_struct(origin):
         yield annotation
         return
-    origin = get_origin(annotation)
     if origin is Union or origin is types.UnionType or origin is not None:
         for argument in get_args(annotation):
             yield from _structs_in(argument)
+
+
+def _is_struct(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, msgspec.Struct)
+
+
+def _sort_key(struct: Any) -> str:
+    return f"{struct.__module__}.{struct.__qualname__}" if _is_struct(struct) else str(struct)
+
+
+def _use_msgspec_names(document: dict[str, Any], handlers: list[Handled]) -> None:
+    """Litestar names a generic struct's component after its parameters'
+    full paths (and two structs of one name after their modules); msgspec
+    names them otherwise. The schemas are msgspec's, so every reference takes
+    msgspec's name, and Litestar's copies go."""
+    renamed: dict[str, str] = {}
+    for path, method, handler in handlers:
+        operation = document["paths"][path][method]
+        signature = handler.parsed_fn_signature
+        data = signature.parameters.get("data")
+        if data is not None:
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                renamed.update(_paired_refs(media["schema"], data.annotation))
+        answer = operation["responses"].get(str(handler.status_code), {})
+        for media in answer.get("content", {}).values():
+            renamed.update(_paired_refs(media["schema"], signature.return_type.annotation))
+    schemas = document["components"]["schemas"]
+    for name in set(renamed) - set(renamed.values()):
+        del schemas[name]
+    _rename_refs(document, {REF_TEMPLATE.format(name=a): REF_TEMPLATE.format(name=b)
+                            for a, b in renamed.items()})
+
+
+def _paired_refs(schema: dict[str, Any], annotation: Any) -> dict[str, str]:
+    """Litestar's component name of each struct `annotation` names (a union
+    lists them in order, as its oneOf does), against msgspec's."""
+    theirs = [option["$ref"] for option in schema.get("oneOf", [schema]) if "$ref" in option]
+    structs = list(_structs_in(annotation))
+    if len(theirs) != len(structs):
+        return {}
+    ours = msgspec.json.schema_components(structs, ref_template=REF_TEMPLATE)[0]
+    return {
+        their.rsplit("/", 1)[1]: our["$ref"].rsplit("/", 1)[1]
+        for their, our in zip(theirs, ours, strict=True)
+        if their != our["$ref"]
+    }
+
+
+def _rename_refs(node: Any, refs: dict[str, str]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref in refs:
+            node["$ref"] = refs[ref]
+        for value in node.values():
+            _rename_refs(value, refs)
+    elif isinstance(node, list):
+        for value in node:
+            _rename_refs(value, refs)

@@ -8,7 +8,7 @@ and only that, into VALIDATION_ERROR.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
@@ -16,7 +16,7 @@ from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 from litestar.params import QueryParameter
 from psycopg import Cursor
 
-from adapters.http.messages.schemas import Pagination
+from adapters.http.bodies import Meta, Page, Pagination
 from adapters.postgres.read_models import ReadModels
 from application.errors import ValidationFailed
 from domain.errors import DomainError
@@ -24,6 +24,11 @@ from domain.messaging.phone import parse_phone
 
 P = ParamSpec("P")
 R = TypeVar("R")
+Row = TypeVar("Row")
+T = TypeVar("T")
+# What a paged query returns: the rows, the next page's cursor (None on the
+# last), whether there are more, and how many there are in all.
+Paged = tuple[Sequence[Row], str | None, bool, int]
 
 DEFAULT_PAGE_SIZE = 50
 MIN_PAGE_SIZE = 1
@@ -66,11 +71,15 @@ def run_query(
         raise ValidationFailed(str(error)) from error
 
 
-def pagination(
-    page_size: int, result: tuple[list[dict[str, Any]], str | None, bool, int]
-) -> Pagination:
+def pagination(page_size: int, result: Paged[Any]) -> Pagination:
     _, token, has_more, total = result
     return Pagination(total=total, page_size=page_size, has_more=has_more, cursor=token)
+
+
+def page_of(out: Callable[[Row], T], result: Paged[Row], page_size: int, meta: Meta) -> Page[T]:
+    """The answer for one page of a query, each row as `out` shows it."""
+    rows, token, has_more, total = result
+    return Page([out(row) for row in rows], Pagination(total, page_size, has_more, token), meta)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,17 +4,25 @@ injection: a handler declares `messaging: Service[MessagingService]`
 
 `service_providers` is the one place that maps the container to those names;
 `create_app` registers them app-wide, and a test may replace any of them.
+`request_providers` adds what comes from the request itself: `principal`,
+who it acts for, and `meta`, its answer's meta block. Litestar resolves a
+provider only for the handlers that declare its parameter, so a route that
+does not ask for `principal` stays anonymous.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from litestar import Request
 from litestar.di import Provide
 
 from adapters.bootstrap.container import Container
+from adapters.http.bodies import Meta
 from adapters.http.health import Readiness
 from adapters.http.middleware.address_limits import AddressLimits
+from adapters.http.middleware.auth import authenticate
+from adapters.http.middleware.request_id import request_id_of
 from adapters.postgres.dispatch import RouteCallbackSecrets
 from adapters.postgres.read_models import ReadModels
 from adapters.postgres.readiness import DatabaseProbe
@@ -62,6 +70,19 @@ def service_providers(container: Container, address_limits: AddressLimits) -> di
     }
     assert services.keys() == set(SERVICE_NAMES), "the document app must know every name"
     return {name: provided(value) for name, value in services.items()}
+
+
+def request_providers() -> dict[str, Provide]:
+    """What every handler may ask of its request, whether or not the app has
+    services (the document app registers these too)."""
+    return {
+        "principal": Provide(authenticate, sync_to_thread=False),
+        "meta": Provide(request_meta, sync_to_thread=False),
+    }
+
+
+def request_meta(request: Request[Any, Any, Any]) -> Meta:
+    return Meta(request_id=request_id_of(request.scope))
 
 
 def provided(value: object) -> Provide:

@@ -4,30 +4,25 @@ operator gets past `require_platform_admin`; an API key never does."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, get, patch, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
 
 from adapters.bootstrap.identity import Identity
+from adapters.http.bodies import Envelope, Page
 from adapters.http.identity.schemas import (
     AdjustmentRequest,
     AdminAccountDetailOut,
-    AdminAccountListResponse,
     AdminAccountOut,
     AdminAccountPatch,
-    AdminAccountResponse,
     RateOverrideOut,
     WalletOut,
-    WalletResponse,
 )
-from adapters.http.injected import Service
-from adapters.http.messages.schemas import Pagination
-from adapters.http.middleware.auth import authenticate, require_platform_admin
-from adapters.http.middleware.request_id import request_id_of
-from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
-from adapters.http.sms.schemas import Meta
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_platform_admin
+from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize, page_of
 from application.errors import NotFound, ValidationFailed
 from application.identity.principal import Principal
 from application.ledger.wallets import Balance, WalletService
@@ -35,10 +30,6 @@ from application.settings.profile import AccountSettings
 from domain import ids
 
 AccountId = Annotated[str, PathParameter(max_length=64)]
-
-
-def _meta(request: Request[Any, Any, Any]) -> Meta:
-    return Meta(request_id=request_id_of(request.scope))
 
 
 def _account_out(s: AccountSettings) -> AdminAccountOut:
@@ -59,51 +50,43 @@ def wallet_out(balance: Balance, *, sandbox: bool) -> WalletOut:
 class AdminAccountsController(Controller):
     path = "/v1/admin/accounts"
     tags = ["Admin"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/", operation_id="adminListAccounts", summary="Admin: list accounts", sync_to_thread=True)
     def list_accounts(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         identity: Service[Identity],
         page_size: PageSize = DEFAULT_PAGE_SIZE, cursor: PageCursor = None,
-    ) -> AdminAccountListResponse:
+    ) -> Page[AdminAccountOut]:
         require_platform_admin(principal)
         try:
-            rows, token, has_more, total = identity.account_settings.page(
-                page_size, cursor
-            )
+            found = identity.account_settings.page(page_size, cursor)
         except ValueError as error:
             raise ValidationFailed(str(error)) from error
-        return AdminAccountListResponse(
-            data=[_account_out(row) for row in rows],
-            pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
-                                  cursor=token),
-            meta=_meta(request),
-        )
+        return page_of(_account_out, found, page_size, meta)
 
     @get("/{account_id:str}", operation_id="adminGetAccount",
          summary="Admin: get an account", sync_to_thread=True)
     def get_account(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         identity: Service[Identity],
         account_id: AccountId, wallets: Service[WalletService],
-    ) -> AdminAccountResponse:
+    ) -> Envelope[AdminAccountDetailOut]:
         require_platform_admin(principal)
-        return AdminAccountResponse(
-            data=_detail(identity, wallets, account_id), meta=_meta(request)
+        return Envelope(
+            data=_detail(identity, wallets, account_id), meta=meta
         )
 
     @patch("/{account_id:str}", operation_id="adminUpdateAccount",
            summary="Admin: update an account", sync_to_thread=True)
     def update_account(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         identity: Service[Identity],
         account_id: AccountId, data: JSONBody[AdminAccountPatch], wallets: Service[WalletService],
-    ) -> AdminAccountResponse:
+    ) -> Envelope[AdminAccountDetailOut]:
         require_platform_admin(principal)
         identity.account_admin.set_trusted(account_id, data.trusted)
-        return AdminAccountResponse(
-            data=_detail(identity, wallets, account_id), meta=_meta(request)
+        return Envelope(
+            data=_detail(identity, wallets, account_id), meta=meta
         )
 
     @post(
@@ -112,18 +95,18 @@ class AdminAccountsController(Controller):
         sync_to_thread=True,
     )
     def adjust_balance(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         identity: Service[Identity],
         account_id: AccountId, data: JSONBody[AdjustmentRequest],
-    ) -> WalletResponse:
+    ) -> Envelope[WalletOut]:
         require_platform_admin(principal)
         # The reference names the operator, so the statement shows who did it.
         reference = data.reference or f"admin:{principal.user_id}"
         balance = identity.account_admin.adjust_balance(
             account_id, data.amount_micros, data.reason, reference, sandbox=data.sandbox
         )
-        return WalletResponse(data=wallet_out(balance, sandbox=data.sandbox),
-                              meta=_meta(request))
+        return Envelope(data=wallet_out(balance, sandbox=data.sandbox),
+                              meta=meta)
 
 
 def _detail(identity: Identity, wallets: WalletService, account_id: str) -> AdminAccountDetailOut:

@@ -8,25 +8,22 @@ CACHE_TTL_S (10 s) of adapters/postgres/identity/accounts.py.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, delete, get, put
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, delete, get, put
+from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
 
 from adapters.bootstrap.identity import Identity
+from adapters.http.bodies import Envelope
 from adapters.http.identity.schemas import (
     DoneOut,
-    DoneResponse,
     RateOverrideListResponse,
     RateOverrideOut,
     RateOverrideRequest,
-    RateOverrideResponse,
 )
-from adapters.http.injected import Service
-from adapters.http.middleware.auth import authenticate, require_platform_admin
-from adapters.http.middleware.request_id import request_id_of
-from adapters.http.sms.schemas import Meta
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_platform_admin
 from application.identity.principal import Principal
 
 AccountId = Annotated[str, PathParameter(max_length=64)]
@@ -36,12 +33,11 @@ Country = Annotated[str, PathParameter(min_length=2, max_length=2)]
 class AdminRateOverridesController(Controller):
     path = "/v1/admin/accounts/{account_id:str}/rate-overrides"
     tags = ["Admin"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/", operation_id="adminListRateOverrides",
          summary="Admin: list an account's rate overrides", sync_to_thread=True)
     def list_overrides(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         identity: Service[Identity],
         account_id: AccountId,
     ) -> RateOverrideListResponse:
@@ -49,23 +45,23 @@ class AdminRateOverridesController(Controller):
         overrides = identity.account_admin.rate_overrides(account_id)
         return RateOverrideListResponse(
             data=[RateOverrideOut(country=c, price_micros=p) for c, p in overrides.items()],
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
     @put("/{country:str}", operation_id="adminSetRateOverride",
          summary="Admin: set a country rate override", sync_to_thread=True)
     def set_override(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         identity: Service[Identity],
         account_id: AccountId, country: Country, data: JSONBody[RateOverrideRequest],
-    ) -> RateOverrideResponse:
+    ) -> Envelope[RateOverrideOut]:
         require_platform_admin(principal)
         identity.account_admin.set_rate_override(
             account_id, country, data.price_micros
         )
-        return RateOverrideResponse(
+        return Envelope(
             data=RateOverrideOut(country=country.upper(), price_micros=data.price_micros),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
     @delete(
@@ -74,13 +70,13 @@ class AdminRateOverridesController(Controller):
         sync_to_thread=True,
     )
     def delete_override(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         identity: Service[Identity],
         account_id: AccountId, country: Country,
-    ) -> DoneResponse:
+    ) -> Envelope[DoneOut]:
         require_platform_admin(principal)
         identity.account_admin.delete_rate_override(account_id, country)
-        return DoneResponse(
+        return Envelope(
             data=DoneOut(ok=True, message="Override removed; the rate card applies"),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )

@@ -3,18 +3,16 @@ sender ID requests. Never reachable with an API key."""
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from adapters.http.injected import Service
-from adapters.http.middleware.auth import authenticate, require_platform_admin
-from adapters.http.middleware.request_id import request_id_of
-from adapters.http.settings.schemas import RejectSenderIdRequest, SenderIdResponse, sender_id_out
-from adapters.http.sms.schemas import Meta
+from adapters.http.bodies import Envelope
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_platform_admin
+from adapters.http.settings.schemas import RejectSenderIdRequest, SenderIdOut, sender_id_out
 from application.identity.principal import Principal
 from application.settings.sender_ids import SenderIdService
 
@@ -22,21 +20,20 @@ from application.settings.sender_ids import SenderIdService
 class AdminSenderIdsController(Controller):
     path = "/v1/admin/sender-ids"
     tags = ["Admin"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @post("/{sender_id_request:uuid}/approve", operation_id="approveSenderId",
           summary="Admin: approve a sender ID", status_code=200,
           sync_to_thread=True)
     def approve(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         sender_id_request: FromPath[UUID],
         principal: NamedDependency[Principal], sender_ids: Service[SenderIdService],
-    ) -> SenderIdResponse:
+    ) -> Envelope[SenderIdOut]:
         operator = require_platform_admin(principal)
         record = sender_ids.approve(sender_id_request, operator=operator.user_id)
-        return SenderIdResponse(
-            data=sender_id_out(record), meta=Meta(request_id=request_id_of(request.scope))
+        return Envelope(
+            data=sender_id_out(record), meta=meta
         )
 
     @post("/{sender_id_request:uuid}/reject", operation_id="rejectSenderId",
@@ -44,15 +41,15 @@ class AdminSenderIdsController(Controller):
           sync_to_thread=True)
     def reject(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         sender_id_request: FromPath[UUID],
         data: JSONBody[RejectSenderIdRequest],
         principal: NamedDependency[Principal], sender_ids: Service[SenderIdService],
-    ) -> SenderIdResponse:
+    ) -> Envelope[SenderIdOut]:
         operator = require_platform_admin(principal)
         record = sender_ids.reject(
             sender_id_request, data.reason, operator=operator.user_id
         )
-        return SenderIdResponse(
-            data=sender_id_out(record), meta=Meta(request_id=request_id_of(request.scope))
+        return Envelope(
+            data=sender_id_out(record), meta=meta
         )

@@ -5,24 +5,19 @@ settings holds it."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from adapters.http.billing.schemas import (
     AutoTopUpOut,
     AutoTopUpRequest,
-    AutoTopUpResponse,
     CheckoutOut,
     CheckoutRequest,
-    CheckoutResponse,
 )
-from adapters.http.injected import Service
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
-from adapters.http.sms.schemas import Meta
+from adapters.http.bodies import Envelope
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_permission
 from application.billing.auto_topup import AutoTopUp
 from application.billing.payments import BillingService
 from application.identity.principal import Principal
@@ -33,27 +28,26 @@ SPEND_PERMISSION = "settings.write"
 class CheckoutController(Controller):
     path = "/v1/billing"
     tags = ["Billing"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @post("/checkout", operation_id="createCheckout",
           summary="Start a top-up checkout", status_code=201, sync_to_thread=True)
     def checkout(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         data: JSONBody[CheckoutRequest],
         principal: NamedDependency[Principal], billing: Service[BillingService],
-    ) -> CheckoutResponse:
+    ) -> Envelope[CheckoutOut]:
         require_permission(principal, SPEND_PERMISSION)
         started = billing.checkout(
             principal.account_id, data.amount, data.currency, sandbox=principal.sandbox
         )
-        return CheckoutResponse(
+        return Envelope(
             data=CheckoutOut(
                 id=started.id, url=started.url, amount=started.amount_minor,
                 currency=started.currency, topup_ref=started.topup_ref,
                 sandbox=started.sandbox, credited=started.credited,
             ),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
     @post("/auto-topup", operation_id="configureAutoTopUp",
@@ -61,19 +55,19 @@ class CheckoutController(Controller):
           sync_to_thread=True)
     def auto_topup(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         data: JSONBody[AutoTopUpRequest],
         principal: NamedDependency[Principal], auto_topup: Service[AutoTopUp],
-    ) -> AutoTopUpResponse:
+    ) -> Envelope[AutoTopUpOut]:
         require_permission(principal, SPEND_PERMISSION)
         rule = auto_topup.configure(
             principal.account_id, sandbox=principal.sandbox, enabled=data.enabled,
             threshold_minor=data.threshold, amount_minor=data.amount,
         )
-        return AutoTopUpResponse(
+        return Envelope(
             data=AutoTopUpOut(
                 enabled=rule.enabled, threshold=rule.threshold_minor,
                 amount=rule.amount_minor, currency=rule.currency, setup_url=rule.setup_url,
             ),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )

@@ -6,20 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from adapters.http.injected import Service
-from adapters.http.messages.schemas import (
-    CountryUsageOut,
-    TransactionListResponse,
-    TransactionOut,
-    UsageOut,
-    UsageResponse,
-)
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
+from adapters.http.bodies import Envelope, Page
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.messages.schemas import CountryUsageOut, TransactionOut, UsageOut
+from adapters.http.middleware.auth import require_permission
 from adapters.http.pagination import (
     DEFAULT_PAGE_SIZE,
     PageCursor,
@@ -27,10 +21,10 @@ from adapters.http.pagination import (
     RangeEnd,
     RangeStart,
     date_range,
-    pagination,
+    page_of,
     run_query,
 )
-from adapters.http.sms.schemas import BalanceOut, BalanceResponse, Meta
+from adapters.http.sms.schemas import BalanceOut
 from adapters.postgres.identity.accounts import PostgresAccounts
 from adapters.postgres.read_models import ReadModels
 from application.identity.principal import Principal
@@ -62,15 +56,14 @@ Month = Annotated[
 class BillingController(Controller):
     path = "/v1/billing"
     tags = ["Billing"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/balance", operation_id="getBalance",
          summary="Get the wallet balance", sync_to_thread=True)
     def balance(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         wallets: Service[WalletService],
         as_of: AsOf = None,
-    ) -> BalanceResponse:
+    ) -> Envelope[BalanceOut]:
         require_permission(principal, "billing.read")
         wallet_id = ids.wallet_id(principal.account_id, sandbox=principal.sandbox)
         instant = None if as_of is None else date_range(as_of, None).start
@@ -82,7 +75,7 @@ class BillingController(Controller):
         def minor(amount_micros: int) -> int:
             return micros_to_minor_units(amount_micros, b.currency)
 
-        return BalanceResponse(
+        return Envelope(
             data=BalanceOut(
                 balance=minor(b.balance_micros),
                 reserved=micros_to_minor_units_ceiling(b.reserved_micros, b.currency),
@@ -101,14 +94,14 @@ class BillingController(Controller):
                 flagged=b.flagged,
                 as_of=instant,
             ),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
     @get("/transactions", operation_id="listTransactions",
          summary="List wallet transactions", sync_to_thread=True)
     def transactions(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         principal: NamedDependency[Principal],
         read_models: Service[ReadModels], accounts: Service[PostgresAccounts],
         kind: TypeFilter = None,
@@ -116,7 +109,7 @@ class BillingController(Controller):
         to_date: RangeEnd = None,
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
-    ) -> TransactionListResponse:
+    ) -> Page[TransactionOut]:
         require_permission(principal, "billing.read")
         dates = date_range(from_date, to_date)
         result = run_query(read_models, list_transactions, principal.account_id,
@@ -124,20 +117,16 @@ class BillingController(Controller):
             page_size=page_size, cursor_token=cursor,
         )
         currency = _currency(accounts, principal)
-        return TransactionListResponse(
-            data=[transaction_out(row, currency) for row in result[0]],
-            pagination=pagination(page_size, result),
-            meta=Meta(request_id=request_id_of(request.scope)),
-        )
+        return page_of(lambda row: transaction_out(row, currency), result, page_size, meta)
 
     @get("/usage", operation_id="getUsage", summary="Monthly usage by country", sync_to_thread=True)
     def monthly_usage(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         principal: NamedDependency[Principal],
         read_models: Service[ReadModels], accounts: Service[PostgresAccounts],
         month: Month = None,
-    ) -> UsageResponse:
+    ) -> Envelope[UsageOut]:
         require_permission(principal, "billing.read")
         summary = run_query(read_models, usage, principal.account_id, month)
         if principal.sandbox:
@@ -145,9 +134,9 @@ class BillingController(Controller):
             # not usage, so a sandbox key's month is empty.
             summary = {**summary, "messages": 0, "segments": 0, "cost_micros": 0,
                        "by_country": []}
-        return UsageResponse(
+        return Envelope(
             data=usage_out(summary, _currency(accounts, principal), sandbox=principal.sandbox),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
 

@@ -4,27 +4,18 @@ invoice is 404."""
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-import msgspec
-from litestar import Controller, Request, Response, get
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from adapters.documents.invoice_pdf import render_invoice
-from adapters.http.billing.schemas import (
-    InvoiceLineOut,
-    InvoiceOut,
-    InvoiceResponse,
-    InvoiceUsageOut,
-)
-from adapters.http.injected import Service
-from adapters.http.messages.schemas import Pagination
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
+from adapters.http.billing.schemas import InvoiceLineOut, InvoiceOut, InvoiceUsageOut
+from adapters.http.bodies import Envelope, Page, Pagination
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_permission
 from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
-from adapters.http.sms.schemas import Meta
 from adapters.postgres.identity.accounts import PostgresAccounts
 from application.billing.invoices import Invoice, InvoiceService, month_bounds
 from application.errors import NotFound, ValidationFailed
@@ -34,23 +25,16 @@ from domain.money import micros_to_minor_units, micros_to_minor_units_ceiling
 READ_PERMISSION = "billing.read"
 
 
-class InvoiceListResponse(msgspec.Struct):
-    data: list[InvoiceOut]
-    pagination: Pagination
-    meta: Meta
-
-
 class InvoicesController(Controller):
     path = "/v1/billing/invoices"
     tags = ["Billing"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/", operation_id="listInvoices", summary="List invoices", sync_to_thread=True)
     def list_invoices(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         invoices: Service[InvoiceService],
         page_size: PageSize = DEFAULT_PAGE_SIZE, cursor: PageCursor = None,
-    ) -> InvoiceListResponse:
+    ) -> Page[InvoiceOut]:
         require_permission(principal, READ_PERMISSION)
         if cursor is not None:
             try:
@@ -61,31 +45,31 @@ class InvoicesController(Controller):
             principal.account_id, page_size=page_size, before_month=cursor
         )
         shown = [] if principal.sandbox else list(found)  # sandbox money is not billed
-        return InvoiceListResponse(
+        return Page(
             data=[invoice_out(i, lines=False) for i in shown],
             pagination=Pagination(
                 total=0 if principal.sandbox else total, page_size=page_size,
                 has_more=has_more and not principal.sandbox,
                 cursor=shown[-1].month if has_more and shown else None,
             ),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
     @get("/{invoice_id:uuid}", operation_id="getInvoice",
          summary="Get an invoice", sync_to_thread=True)
     def get_invoice(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         invoice_id: FromPath[UUID], invoices: Service[InvoiceService],
-    ) -> InvoiceResponse:
+    ) -> Envelope[InvoiceOut]:
         invoice = _owned(invoices, principal, invoice_id)
-        return InvoiceResponse(data=invoice_out(invoice, lines=True),
-                               meta=Meta(request_id=request_id_of(request.scope)))
+        return Envelope(data=invoice_out(invoice, lines=True),
+                               meta=meta)
 
     @get("/{invoice_id:uuid}/pdf", operation_id="getInvoicePdf",
          summary="Download an invoice as PDF", sync_to_thread=True,
          media_type="application/pdf")
     def get_invoice_pdf(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, principal: NamedDependency[Principal],
         invoice_id: FromPath[UUID],
         accounts: Service[PostgresAccounts], invoices: Service[InvoiceService],
     ) -> Response[bytes]:

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from adapters.http.sms.schemas import Meta, Request
+from adapters.http.bodies import Request
 
 MinorAmount = Annotated[int, msgspec.Meta(ge=0, le=99_999_999)]
 Currency = Annotated[str, msgspec.Meta(min_length=3, max_length=3, pattern="^[A-Za-z]{3}$")]
@@ -32,11 +32,6 @@ class CheckoutOut(msgspec.Struct):
     credited: bool
 
 
-class CheckoutResponse(msgspec.Struct):
-    data: CheckoutOut
-    meta: Meta
-
-
 class AutoTopUpRequest(Request):
     enabled: bool
     threshold: MinorAmount
@@ -52,19 +47,9 @@ class AutoTopUpOut(msgspec.Struct):
     setup_url: str | None
 
 
-class AutoTopUpResponse(msgspec.Struct):
-    data: AutoTopUpOut
-    meta: Meta
-
-
-class WebhookOut(msgspec.Struct):
+class StripeEventOut(msgspec.Struct):
     received: bool
     outcome: str
-
-
-class WebhookResponse(msgspec.Struct):
-    data: WebhookOut
-    meta: Meta
 
 
 class InvoiceLineOut(msgspec.Struct):
@@ -109,6 +94,3 @@ class InvoiceOut(msgspec.Struct):
     usage_by_country: list[InvoiceUsageOut] = msgspec.field(default_factory=list)
 
 
-class InvoiceResponse(msgspec.Struct):
-    data: InvoiceOut
-    meta: Meta

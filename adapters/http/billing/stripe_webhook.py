@@ -15,10 +15,9 @@ from litestar import Controller, Request, post
 from litestar.params import RawBody
 
 from adapters.config.settings import Settings
-from adapters.http.billing.schemas import WebhookOut, WebhookResponse
-from adapters.http.injected import Service
-from adapters.http.middleware.request_id import request_id_of
-from adapters.http.sms.schemas import Meta
+from adapters.http.billing.schemas import StripeEventOut
+from adapters.http.bodies import Envelope
+from adapters.http.injected import RequestMeta, Service
 from adapters.stripe.webhook import verify_notification
 from application.billing.payment_notifications import PaymentNotifications
 from application.errors import PaymentsUnavailable
@@ -33,9 +32,9 @@ class StripeWebhookController(Controller):
     @post("/webhook", operation_id="receiveStripeWebhook",
           summary="Receive a Stripe notification", status_code=200,
           sync_to_thread=True, request_max_body_size=MAX_WEBHOOK_BODY_BYTES)
-    def webhook(self, request: Request[Any, Any, Any], body: RawBody,
+    def webhook(self, request: Request[Any, Any, Any], meta: RequestMeta, body: RawBody,
         payment_notifications: Service[PaymentNotifications],
-        settings: Service[Settings]) -> WebhookResponse:
+        settings: Service[Settings]) -> Envelope[StripeEventOut]:
         secret = settings.billing.stripe_webhook_secret
         if secret is None:
             raise PaymentsUnavailable(
@@ -47,7 +46,7 @@ class StripeWebhookController(Controller):
         outcome = payment_notifications.handle(
             notification.id, notification.type, notification.object
         )
-        return WebhookResponse(
-            data=WebhookOut(received=True, outcome=outcome),
-            meta=Meta(request_id=request_id_of(request.scope)),
+        return Envelope(
+            data=StripeEventOut(received=True, outcome=outcome),
+            meta=meta,
         )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from litestar import Controller, get
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.response import Stream
 
 from adapters.http.injected import Service
-from adapters.http.middleware.auth import authenticate, require_permission
+from adapters.http.middleware.auth import require_permission
 from adapters.http.pagination import RangeEnd, RangeStart, date_range
 from adapters.postgres.read_models import ReadModels
 from application.identity.principal import Principal
@@ -22,7 +22,6 @@ LATEST = datetime(9999, 12, 31, tzinfo=UTC)
 class UsageExportController(Controller):
     path = "/v1/billing/usage"
     tags = ["Billing"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/export", operation_id="exportUsage", summary="Export usage as CSV", sync_to_thread=False,
          media_type="text/csv")

@@ -9,28 +9,24 @@ read model, a moment behind.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from adapters.http.bodies import Envelope, Meta
 from adapters.http.campaigns.schemas import (
     CampaignCreateIn,
     CampaignRecipientsIn,
     CampaignStateOut,
-    CampaignStateResponse,
     InvalidRecipientOut,
     RecipientsAddedOut,
-    RecipientsAddedResponse,
     ReviewIn,
 )
-from adapters.http.injected import Service
-from adapters.http.middleware.auth import authenticate, require_permission, require_platform_admin
-from adapters.http.middleware.request_id import request_id_of
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_permission, require_platform_admin
 from adapters.http.sms.audience import audience_of
-from adapters.http.sms.schemas import Meta
 from application.campaigns.commands import CampaignService, CreateCampaign
 from application.errors import ValidationFailed
 from application.identity.principal import Principal
@@ -50,14 +46,14 @@ def state_out(campaign: Campaign) -> CampaignStateOut:
     )
 
 
-def _respond(request: Request[Any, Any, Any], campaign: Campaign) -> CampaignStateResponse:
-    return CampaignStateResponse(state_out(campaign), Meta(request_id=request_id_of(request.scope)))
+def _respond(meta: Meta, campaign: Campaign) -> Envelope[CampaignStateOut]:
+    return Envelope(state_out(campaign), meta)
 
 
 def create_campaign(
-    request: Request[Any, Any, Any], data: CampaignCreateIn, principal: Principal,
+    meta: Meta, data: CampaignCreateIn, principal: Principal,
     send_resolver: SendResolver, campaigns: CampaignService,
-) -> CampaignStateResponse:
+) -> Envelope[CampaignStateOut]:
     require_permission(principal, "sms.send")
     # The executor sends through the messaging service directly, so the
     # sender ID and the template are settled here, once, for the campaign.
@@ -70,18 +66,18 @@ def create_campaign(
         sender=data.sender, body=body, client_ref=data.client_ref,
         scheduled_at=data.schedule_at, unicode=data.unicode,
     ))
-    return _respond(request, campaign)
+    return _respond(meta, campaign)
 
 
 def _account_command(
-    request: Request[Any, Any, Any], principal: Principal, campaign_id: UUID,
+    meta: Meta, principal: Principal, campaign_id: UUID,
     command: Callable[[str, bool, UUID, str], Campaign],
-) -> CampaignStateResponse:
+) -> Envelope[CampaignStateOut]:
     """A change of state the account asks for (submit, pause, resume, cancel):
     the same permission, the same arguments, the same answer."""
     require_permission(principal, "sms.send")
     return _respond(
-        request, command(principal.account_id, principal.sandbox, campaign_id, _actor(principal))
+        meta, command(principal.account_id, principal.sandbox, campaign_id, _actor(principal))
     )
 
 
@@ -95,15 +91,14 @@ def _actor(principal: Principal) -> str:
 class CampaignCommandsController(Controller):
     path = "/v1/campaigns"
     tags = ["Campaigns"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @post("/{campaign_id:uuid}/recipients", operation_id="addCampaignRecipients",
           summary="Add recipients to a draft campaign",
           status_code=200, sync_to_thread=True)
-    def recipients(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
+    def recipients(self, meta: RequestMeta, campaign_id: FromPath[UUID],
                    data: JSONBody[CampaignRecipientsIn],
                    principal: NamedDependency[Principal],
-                   campaigns: Service[CampaignService]) -> RecipientsAddedResponse:
+                   campaigns: Service[CampaignService]) -> Envelope[RecipientsAddedOut]:
         """Numbers with variables, groups, contacts or all contacts, onto a
         draft's list; call as often as needed. A number listed twice is kept once."""
         require_permission(principal, "sms.send")
@@ -116,77 +111,76 @@ class CampaignCommandsController(Controller):
             principal.account_id, principal.sandbox, campaign_id,
             [BulkRecipient(r.to, r.variables or {}) for r in data.recipients], audience,
         )
-        return RecipientsAddedResponse(
+        return Envelope(
             RecipientsAddedOut(
                 added=added.added, duplicates=added.duplicates, invalid=added.invalid,
                 invalid_recipients=[InvalidRecipientOut(i.index, i.to, i.reason)
                                     for i in added.invalid_recipients],
                 listed=added.listed,
             ),
-            Meta(request_id=request_id_of(request.scope)),
+            meta,
         )
 
     @post("/{campaign_id:uuid}/submit", operation_id="submitCampaign",
           summary="Submit a campaign for approval", status_code=200,
           sync_to_thread=True)
-    def submit(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
+    def submit(self, meta: RequestMeta, campaign_id: FromPath[UUID],
                principal: NamedDependency[Principal],
-               campaigns: Service[CampaignService]) -> CampaignStateResponse:
+               campaigns: Service[CampaignService]) -> Envelope[CampaignStateOut]:
         """To pending_approval (approved at once for a trusted account)."""
-        return _account_command(request, principal, campaign_id, campaigns.submit)
+        return _account_command(meta, principal, campaign_id, campaigns.submit)
 
     @post("/{campaign_id:uuid}/pause", operation_id="pauseCampaign",
           summary="Pause a sending campaign", status_code=200,
           sync_to_thread=True)
-    def pause(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
+    def pause(self, meta: RequestMeta, campaign_id: FromPath[UUID],
               principal: NamedDependency[Principal],
-              campaigns: Service[CampaignService]) -> CampaignStateResponse:
+              campaigns: Service[CampaignService]) -> Envelope[CampaignStateOut]:
         """No new chunk starts; messages already queued may still go."""
-        return _account_command(request, principal, campaign_id, campaigns.pause)
+        return _account_command(meta, principal, campaign_id, campaigns.pause)
 
     @post("/{campaign_id:uuid}/resume", operation_id="resumeCampaign",
           summary="Resume a paused campaign", status_code=200,
           sync_to_thread=True)
-    def resume(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
+    def resume(self, meta: RequestMeta, campaign_id: FromPath[UUID],
                principal: NamedDependency[Principal],
-               campaigns: Service[CampaignService]) -> CampaignStateResponse:
+               campaigns: Service[CampaignService]) -> Envelope[CampaignStateOut]:
         """Continue after the last recipient sent."""
-        return _account_command(request, principal, campaign_id, campaigns.resume)
+        return _account_command(meta, principal, campaign_id, campaigns.resume)
 
     @post("/{campaign_id:uuid}/cancel", operation_id="cancelCampaign",
           summary="Cancel a campaign", status_code=200,
           sync_to_thread=True)
-    def cancel(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
+    def cancel(self, meta: RequestMeta, campaign_id: FromPath[UUID],
                principal: NamedDependency[Principal],
-               campaigns: Service[CampaignService]) -> CampaignStateResponse:
+               campaigns: Service[CampaignService]) -> Envelope[CampaignStateOut]:
         """Stops it for good; messages not yet submitted are cancelled and
         their reservations released."""
-        return _account_command(request, principal, campaign_id, campaigns.cancel)
+        return _account_command(meta, principal, campaign_id, campaigns.cancel)
 
 
 class AdminCampaignsController(Controller):
     path = "/v1/admin/campaigns"
     tags = ["Admin"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @post("/{campaign_id:uuid}/approve", operation_id="approveCampaign",
           summary="Approve a campaign (operators)", status_code=200,
           sync_to_thread=True)
-    def approve(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
+    def approve(self, meta: RequestMeta, campaign_id: FromPath[UUID],
                 principal: NamedDependency[Principal], campaigns: Service[CampaignService],
-                data: JSONBody[ReviewIn | None] = None) -> CampaignStateResponse:
+                data: JSONBody[ReviewIn | None] = None) -> Envelope[CampaignStateOut]:
         require_platform_admin(principal)
-        return _respond(request, campaigns.approve(campaign_id, _actor(principal)))
+        return _respond(meta, campaigns.approve(campaign_id, _actor(principal)))
 
     @post("/{campaign_id:uuid}/reject", operation_id="rejectCampaign",
           summary="Reject a campaign (operators)", status_code=200,
           sync_to_thread=True)
-    def reject(self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID],
+    def reject(self, meta: RequestMeta, campaign_id: FromPath[UUID],
                data: JSONBody[ReviewIn], principal: NamedDependency[Principal],
                campaigns: Service[CampaignService]
-               ) -> CampaignStateResponse:
+               ) -> Envelope[CampaignStateOut]:
         require_platform_admin(principal)
         if data.reason is None:
             raise ValidationFailed("A rejection needs a reason")
-        return _respond(request, campaigns.reject(
+        return _respond(meta, campaigns.reject(
             campaign_id, _actor(principal), data.reason))

@@ -8,24 +8,23 @@ import math
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from adapters.http.bodies import Envelope, Page
 from adapters.http.campaigns.commands import create_campaign
-from adapters.http.campaigns.schemas import CampaignCreateIn, CampaignStateResponse
-from adapters.http.injected import Service
-from adapters.http.messages.schemas import (
-    CampaignListResponse,
-    CampaignOut,
-    CampaignResponse,
-    StatusCounts,
+from adapters.http.campaigns.schemas import CampaignCreateIn, CampaignStateOut
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.messages.schemas import CampaignOut, StatusCounts
+from adapters.http.pagination import (
+    DEFAULT_PAGE_SIZE,
+    PageCursor,
+    PageSize,
+    page_of,
+    run_query,
 )
-from adapters.http.middleware.auth import authenticate
-from adapters.http.middleware.request_id import request_id_of
-from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize, pagination, run_query
-from adapters.http.sms.schemas import Meta
 from adapters.postgres.identity.accounts import PostgresAccounts
 from adapters.postgres.read_models import ReadModels
 from application.campaigns.commands import CampaignService
@@ -49,55 +48,50 @@ def require_reader(principal: Principal) -> None:
 class CampaignsController(Controller):
     path = "/v1/campaigns"
     tags = ["Campaigns"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/", operation_id="listCampaigns", summary="List campaigns", sync_to_thread=True)
     def campaigns(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         read_models: Service[ReadModels], accounts: Service[PostgresAccounts],
         kind: KindFilter = None, status: StatusFilter = None,
         page_size: PageSize = DEFAULT_PAGE_SIZE, cursor: PageCursor = None,
-    ) -> CampaignListResponse:
+    ) -> Page[CampaignOut]:
         """Newest first."""
         require_reader(principal)
         result = run_query(read_models, list_campaigns, principal.account_id,
                            sandbox=principal.sandbox, kind=kind, status=status,
                            page_size=page_size, cursor_token=cursor)
         currency = _currency(accounts, principal)
-        return CampaignListResponse(
-            data=[campaign_out(row, currency) for row in result[0]],
-            pagination=pagination(page_size, result),
-            meta=Meta(request_id=request_id_of(request.scope)),
-        )
+        return page_of(lambda row: campaign_out(row, currency), result, page_size, meta)
 
     @post("/", operation_id="createCampaign", summary="Create a draft campaign",
           status_code=201, sync_to_thread=True)
-    def create(self, request: Request[Any, Any, Any], data: JSONBody[CampaignCreateIn],
+    def create(self, meta: RequestMeta, data: JSONBody[CampaignCreateIn],
                principal: NamedDependency[Principal],
                campaigns: Service[CampaignService],
-               send_resolver: Service[SendResolver]) -> CampaignStateResponse:
+               send_resolver: Service[SendResolver]) -> Envelope[CampaignStateOut]:
         """A draft: name, from, body (with {{variables}}), and schedule_at or at
         once (sms.send). Recipients, submission and control are below."""
-        return create_campaign(request, data, principal, send_resolver, campaigns)
+        return create_campaign(meta, data, principal, send_resolver, campaigns)
 
     @get("/{campaign_id:str}", operation_id="getCampaign",
          summary="Get a campaign", sync_to_thread=True)
     def campaign(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         campaign_id: FromPath[str],
         principal: NamedDependency[Principal],
         read_models: Service[ReadModels], accounts: Service[PostgresAccounts],
-    ) -> CampaignResponse:
+    ) -> Envelope[CampaignOut]:
         require_reader(principal)
         row = run_query(read_models, get_campaign, principal.account_id, campaign_id)
         # Until campaign.created is projected the mode is unknown (null), and
         # the campaign is shown to neither mode rather than possibly the wrong one.
         if row is None or row["sandbox"] is not principal.sandbox:
             raise NotFound("No such campaign", campaign_id=campaign_id)
-        return CampaignResponse(
+        return Envelope(
             data=campaign_out(row, _currency(accounts, principal)),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
 

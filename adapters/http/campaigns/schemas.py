@@ -12,15 +12,8 @@ from uuid import UUID
 
 import msgspec
 
-from adapters.http.sms.schemas import (
-    NO_NUL,
-    Body,
-    BulkRecipientIn,
-    ClientRef,
-    Meta,
-    Request,
-    SenderId,
-)
+from adapters.http.bodies import NO_NUL, Request
+from adapters.http.sms.schemas import Body, BulkRecipientIn, ClientRef, SenderId
 
 IdList = Annotated[list[str], msgspec.Meta(max_length=10_000)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=NO_NUL)]
@@ -69,11 +62,6 @@ class CampaignStateOut(msgspec.Struct, kw_only=True):
     cost_micros: int
 
 
-class CampaignStateResponse(msgspec.Struct):
-    data: CampaignStateOut
-    meta: Meta
-
-
 class InvalidRecipientOut(msgspec.Struct):
     index: int
     to: str
@@ -88,6 +76,3 @@ class RecipientsAddedOut(msgspec.Struct, kw_only=True):
     listed: int  # on the list now
 
 
-class RecipientsAddedResponse(msgspec.Struct):
-    data: RecipientsAddedOut
-    meta: Meta

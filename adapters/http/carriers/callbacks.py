@@ -19,31 +19,12 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, JSONBody
 
+from adapters.http.carriers.schemas import CallbackAccepted, CarrierInboundIn, CarrierReceiptIn
 from adapters.http.injected import Service
 from adapters.postgres.dispatch import RouteCallbackSecrets
 from application.delivery.carriers import DeliveryReceipt, InboundMessage
 from application.delivery.inbound import InboundService
 from application.delivery.receipts import ReceiptProcessor
-
-
-class CarrierReceiptIn(msgspec.Struct):
-    """Carriers add fields of their own; only these are read."""
-
-    message_id: str
-    status: str
-    error_code: str = ""
-    done_at: datetime | None = None
-
-
-class CarrierInboundIn(msgspec.Struct):
-    from_: str = msgspec.field(name="from")
-    to: str = ""
-    body: str = ""
-    received_at: datetime | None = None
-
-
-class CallbackAccepted(msgspec.Struct):
-    accepted: bool
 
 
 def _carrier_for(

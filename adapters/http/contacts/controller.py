@@ -9,29 +9,23 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from adapters.http.bodies import DeletedOut, Envelope, Page, Pagination
 from adapters.http.contacts.imports import import_out, job_out
 from adapters.http.contacts.schemas import (
     ContactIn,
-    ContactListResponse,
     ContactOut,
     ContactPatchIn,
-    ContactResponse,
-    DeletedOut,
-    DeletedResponse,
     ImportIn,
-    ImportResponse,
+    ImportOut,
     TagLinkIn,
 )
-from adapters.http.injected import Service
-from adapters.http.messages.schemas import Pagination
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_permission
 from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
-from adapters.http.sms.schemas import Meta
 from adapters.postgres.contacts.imports import PostgresContactImports
 from adapters.postgres.identity.accounts import PostgresAccounts
 from application.contacts.imports import ImportSession, import_json
@@ -60,41 +54,36 @@ def contact_out(row: dict[str, Any]) -> ContactOut:
     )
 
 
-def _meta(request: Request[Any, Any, Any]) -> Meta:
-    return Meta(request_id=request_id_of(request.scope))
-
-
 class ContactsController(Controller):
     path = "/v1/contacts"
     tags = ["Contacts"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/", operation_id="listContacts", summary="List contacts", sync_to_thread=True)
     def contacts(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         contacts: Service[ContactService],
         search: FromQuery[str | None] = None, group_id: FromQuery[str | None] = None,
         tag_id: FromQuery[str | None] = None, page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
-    ) -> ContactListResponse:
+    ) -> Page[ContactOut]:
         """Live contacts, newest first; `search` matches names and phone."""
         require_permission(principal, "contacts.read")
         page = contacts.page(principal.account_id, ContactQuery(
             search=search, group_id=uuid_or_404(group_id, "group"),
             tag_id=uuid_or_404(tag_id, "tag"), page_size=page_size, cursor=cursor,
         ))
-        return ContactListResponse(
+        return Page(
             data=[contact_out(row) for row in page.rows],
             pagination=Pagination(page.total, page_size, page.has_more, page.cursor),
-            meta=_meta(request),
+            meta=meta,
         )
 
     @post("/", operation_id="createContact",
           summary="Create a contact", status_code=201, sync_to_thread=True)
     def create(
-        self, request: Request[Any, Any, Any], data: JSONBody[ContactIn],
+        self, meta: RequestMeta, data: JSONBody[ContactIn],
         principal: NamedDependency[Principal], contacts: Service[ContactService],
-    ) -> ContactResponse:
+    ) -> Envelope[ContactOut]:
         require_permission(principal, "contacts.write")
         row = contacts.create(NewContact(
             principal.account_id, data.phone, first_name=data.first_name or data.firstName,
@@ -102,81 +91,81 @@ class ContactsController(Controller):
             reference=data.reference, custom_fields=data.custom_fields or {},
             group_id=uuid_or_404(data.group_id or data.groupId, "group"),
         ))
-        return ContactResponse(data=contact_out(row), meta=_meta(request))
+        return Envelope(data=contact_out(row), meta=meta)
 
     @get("/{contact_id:uuid}", operation_id="getContact",
          summary="Get a contact", sync_to_thread=True)
     def contact(
-        self, request: Request[Any, Any, Any], contact_id: FromPath[UUID],
+        self, meta: RequestMeta, contact_id: FromPath[UUID],
         principal: NamedDependency[Principal], contacts: Service[ContactService],
-    ) -> ContactResponse:
+    ) -> Envelope[ContactOut]:
         require_permission(principal, "contacts.read")
         row = contacts.get(principal.account_id, contact_id)
-        return ContactResponse(data=contact_out(row), meta=_meta(request))
+        return Envelope(data=contact_out(row), meta=meta)
 
     @patch("/{contact_id:uuid}", operation_id="updateContact",
            summary="Update a contact", sync_to_thread=True)
     def update(
-        self, request: Request[Any, Any, Any], contact_id: FromPath[UUID],
+        self, meta: RequestMeta, contact_id: FromPath[UUID],
         data: JSONBody[ContactPatchIn], principal: NamedDependency[Principal],
         contacts: Service[ContactService],
-    ) -> ContactResponse:
+    ) -> Envelope[ContactOut]:
         require_permission(principal, "contacts.write")
         row = contacts.update(principal.account_id, contact_id,
                                                        ContactPatch(
             phone=data.phone, first_name=data.first_name, last_name=data.last_name,
             email=data.email, reference=data.reference, custom_fields=data.custom_fields,
         ))
-        return ContactResponse(data=contact_out(row), meta=_meta(request))
+        return Envelope(data=contact_out(row), meta=meta)
 
     @delete("/{contact_id:uuid}", operation_id="deleteContact",
             summary="Delete a contact", status_code=200,
             sync_to_thread=True)
     def delete_contact(
-        self, request: Request[Any, Any, Any], contact_id: FromPath[UUID],
+        self, meta: RequestMeta, contact_id: FromPath[UUID],
         principal: NamedDependency[Principal], contacts: Service[ContactService],
-    ) -> DeletedResponse:
+    ) -> Envelope[DeletedOut]:
         """Soft: the contact is no longer listed or sent to; its number is free."""
         require_permission(principal, "contacts.write")
         contacts.delete(principal.account_id, contact_id)
-        return DeletedResponse(DeletedOut(str(contact_id), True), _meta(request))
+        return Envelope(DeletedOut(str(contact_id), True), meta)
 
     @post("/{contact_id:uuid}/tags", operation_id="tagContact",
           summary="Tag a contact", status_code=200,
           sync_to_thread=True)
     def tag(
-        self, request: Request[Any, Any, Any], contact_id: FromPath[UUID],
+        self, meta: RequestMeta, contact_id: FromPath[UUID],
         data: JSONBody[TagLinkIn], principal: NamedDependency[Principal],
         contacts: Service[ContactService],
-    ) -> ContactResponse:
+    ) -> Envelope[ContactOut]:
         require_permission(principal, "contacts.write")
         tag_id = uuid_or_404(data.tag_id, "tag")
         assert tag_id is not None
         row = contacts.tag(principal.account_id, contact_id, tag_id)
-        return ContactResponse(data=contact_out(row), meta=_meta(request))
+        return Envelope(data=contact_out(row), meta=meta)
 
     @delete("/{contact_id:uuid}/tags/{tag_id:uuid}", operation_id="untagContact",
             summary="Remove a tag from a contact",
             status_code=200, sync_to_thread=True)
     def untag(
-        self, request: Request[Any, Any, Any], contact_id: FromPath[UUID],
+        self, meta: RequestMeta, contact_id: FromPath[UUID],
         tag_id: FromPath[UUID], principal: NamedDependency[Principal],
         contacts: Service[ContactService],
-    ) -> ContactResponse:
+    ) -> Envelope[ContactOut]:
         require_permission(principal, "contacts.write")
         contacts.untag(principal.account_id, contact_id, tag_id)
-        return ContactResponse(
+        return Envelope(
             data=contact_out(contacts.get(principal.account_id, contact_id)),
-            meta=_meta(request),
+            meta=meta,
         )
 
     @post("/import", operation_id="importContacts",
           summary="Import contacts from JSON", status_code=200, sync_to_thread=True)
     def import_contacts(
-        self, request: Request[Any, Any, Any], data: JSONBody[ImportIn],
+        self, meta: RequestMeta, data: JSONBody[ImportIn],
         principal: NamedDependency[Principal], accounts: Service[PostgresAccounts],
         contacts: Service[ContactService], contact_imports: Service[PostgresContactImports],
-    ) -> ImportResponse:
+    ) -> Envelope[ImportOut]:
         """Up to 10,000 contacts as JSON; the report's lines are 1-based
         positions in `contacts`."""
         require_permission(principal, "contacts.write")
@@ -192,17 +181,17 @@ class ContactsController(Controller):
             for c in data.contacts
         ]
         report = import_json(session, rows)
-        return ImportResponse(data=import_out(report, group_id), meta=_meta(request))
+        return Envelope(data=import_out(report, group_id), meta=meta)
 
     @get("/imports/{import_id:uuid}", operation_id="getContactImport",
          summary="Get an import's progress", sync_to_thread=True)
     def import_job(
-        self, request: Request[Any, Any, Any], import_id: FromPath[UUID],
+        self, meta: RequestMeta, import_id: FromPath[UUID],
         principal: NamedDependency[Principal], contact_imports: Service[PostgresContactImports],
-    ) -> ImportResponse:
+    ) -> Envelope[ImportOut]:
         """An import's progress while it runs, and its report once done."""
         require_permission(principal, "contacts.read")
         row = contact_imports.get(principal.account_id, import_id)
         if row is None:
             raise NotFound("No such import", import_id=str(import_id))
-        return ImportResponse(data=job_out(row), meta=_meta(request))
+        return Envelope(data=job_out(row), meta=meta)

@@ -8,24 +8,14 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, delete, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from adapters.http.bodies import DeletedOut, Envelope, Meta, Page, Pagination
 from adapters.http.contacts.imports import MAX_CSV_BYTES, import_out, stream_csv
-from adapters.http.contacts.schemas import (
-    DeletedOut,
-    DeletedResponse,
-    ImportResponse,
-    LabelIn,
-    LabelListResponse,
-    LabelOut,
-    LabelResponse,
-)
-from adapters.http.injected import Service
-from adapters.http.messages.schemas import Pagination
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
-from adapters.http.sms.schemas import Meta
+from adapters.http.contacts.schemas import ImportOut, LabelIn, LabelOut
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_permission
 from adapters.postgres.contacts.imports import PostgresContactImports
 from adapters.postgres.identity.accounts import PostgresAccounts
 from application.contacts.imports import ImportSession
@@ -38,56 +28,56 @@ def label_out(row: dict[str, Any]) -> LabelOut:
                     created_at=row["created_at"])
 
 
-def _labels(request: Request[Any, Any, Any], rows: list[dict[str, Any]]) -> LabelListResponse:
-    return LabelListResponse(
+def _labels(meta: Meta, rows: list[dict[str, Any]]) -> Page[LabelOut]:
+    return Page(
         data=[label_out(r) for r in rows],
         pagination=Pagination(len(rows), max(1, len(rows)), False, None),
-        meta=Meta(request_id=request_id_of(request.scope)),
+        meta=meta,
     )
 
 
 class ContactGroupsController(Controller):
     path = "/v1/contacts/groups"
     tags = ["Contacts"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/", operation_id="listContactGroups", summary="List contact groups", sync_to_thread=True)
-    def groups(self, request: Request[Any, Any, Any],
+    def groups(self, meta: RequestMeta,
                principal: NamedDependency[Principal],
-               contacts: Service[ContactService]) -> LabelListResponse:
+               contacts: Service[ContactService]) -> Page[LabelOut]:
         """Every group of the account, by name, with its live contacts counted."""
         require_permission(principal, "contacts.read")
-        return _labels(request, contacts.groups(principal.account_id))
+        return _labels(meta, contacts.groups(principal.account_id))
 
     @post("/", operation_id="createContactGroup",
           summary="Create a contact group", status_code=201, sync_to_thread=True)
-    def create(self, request: Request[Any, Any, Any], data: JSONBody[LabelIn],
+    def create(self, meta: RequestMeta, data: JSONBody[LabelIn],
                principal: NamedDependency[Principal],
-               contacts: Service[ContactService]) -> LabelResponse:
+               contacts: Service[ContactService]) -> Envelope[LabelOut]:
         require_permission(principal, "contacts.write")
         row = contacts.create_group(principal.account_id, data.name)
-        return LabelResponse(label_out(row), Meta(request_id=request_id_of(request.scope)))
+        return Envelope(label_out(row), meta)
 
     @delete("/{group_id:uuid}", operation_id="deleteContactGroup",
             summary="Delete a contact group", status_code=200,
             sync_to_thread=True)
-    def delete_group(self, request: Request[Any, Any, Any], group_id: FromPath[UUID],
+    def delete_group(self, meta: RequestMeta, group_id: FromPath[UUID],
                principal: NamedDependency[Principal],
-               contacts: Service[ContactService]) -> DeletedResponse:
+               contacts: Service[ContactService]) -> Envelope[DeletedOut]:
         """The group goes; its contacts stay."""
         require_permission(principal, "contacts.write")
         contacts.delete_group(principal.account_id, group_id)
-        return DeletedResponse(DeletedOut(str(group_id), True),
-                               Meta(request_id=request_id_of(request.scope)))
+        return Envelope(DeletedOut(str(group_id), True),
+                               meta)
 
     @post("/{group_id:uuid}/import", operation_id="importContactsCsv",
           summary="Import contacts into a group from CSV", status_code=200,
           request_max_body_size=MAX_CSV_BYTES)
-    async def import_csv(self, request: Request[Any, Any, Any], group_id: FromPath[UUID],
+    async def import_csv(self, request: Request[Any, Any, Any], meta: RequestMeta,
+                         group_id: FromPath[UUID],
                          principal: NamedDependency[Principal],
                          accounts: Service[PostgresAccounts],
                          contact_imports: Service[PostgresContactImports],
-                         contacts: Service[ContactService]) -> ImportResponse:
+                         contacts: Service[ContactService]) -> Envelope[ImportOut]:
         """The body is the CSV file itself (Content-Type: text/csv), UTF-8, with a
         header row: phone,name,email,custom_field... Rows are written as they
         arrive; GET /v1/contacts/imports/{id} follows a long import."""
@@ -99,38 +89,37 @@ class ContactGroupsController(Controller):
             group_id, "csv",
         )
         report = await stream_csv(request.stream(), session)
-        return ImportResponse(import_out(report, group_id),
-                              Meta(request_id=request_id_of(request.scope)))
+        return Envelope(import_out(report, group_id),
+                              meta)
 
 
 class ContactTagsController(Controller):
     path = "/v1/contacts/tags"
     tags = ["Contacts"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/", operation_id="listContactTags", summary="List contact tags", sync_to_thread=True)
-    def tags_(self, request: Request[Any, Any, Any],
+    def tags_(self, meta: RequestMeta,
               principal: NamedDependency[Principal],
-              contacts: Service[ContactService]) -> LabelListResponse:
+              contacts: Service[ContactService]) -> Page[LabelOut]:
         require_permission(principal, "contacts.read")
-        return _labels(request, contacts.tags(principal.account_id))
+        return _labels(meta, contacts.tags(principal.account_id))
 
     @post("/", operation_id="createContactTag",
           summary="Create a contact tag", status_code=201, sync_to_thread=True)
-    def create(self, request: Request[Any, Any, Any], data: JSONBody[LabelIn],
+    def create(self, meta: RequestMeta, data: JSONBody[LabelIn],
                principal: NamedDependency[Principal],
-               contacts: Service[ContactService]) -> LabelResponse:
+               contacts: Service[ContactService]) -> Envelope[LabelOut]:
         require_permission(principal, "contacts.write")
         row = contacts.create_tag(principal.account_id, data.name)
-        return LabelResponse(label_out(row), Meta(request_id=request_id_of(request.scope)))
+        return Envelope(label_out(row), meta)
 
     @delete("/{tag_id:uuid}", operation_id="deleteContactTag",
             summary="Delete a contact tag", status_code=200,
             sync_to_thread=True)
-    def delete_tag(self, request: Request[Any, Any, Any], tag_id: FromPath[UUID],
+    def delete_tag(self, meta: RequestMeta, tag_id: FromPath[UUID],
                principal: NamedDependency[Principal],
-               contacts: Service[ContactService]) -> DeletedResponse:
+               contacts: Service[ContactService]) -> Envelope[DeletedOut]:
         require_permission(principal, "contacts.write")
         contacts.delete_tag(principal.account_id, tag_id)
-        return DeletedResponse(DeletedOut(str(tag_id), True),
-                               Meta(request_id=request_id_of(request.scope)))
+        return Envelope(DeletedOut(str(tag_id), True),
+                               meta)

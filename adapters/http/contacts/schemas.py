@@ -11,8 +11,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from adapters.http.messages.schemas import Pagination
-from adapters.http.sms.schemas import NO_NUL, Meta, Request
+from adapters.http.bodies import NO_NUL, Request
 
 Text = Annotated[str, msgspec.Meta(max_length=500, pattern=NO_NUL)]
 Phone = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=NO_NUL)]
@@ -59,27 +58,6 @@ class ContactOut(msgspec.Struct, kw_only=True):
     updated_at: datetime
 
 
-class ContactResponse(msgspec.Struct):
-    data: ContactOut
-    meta: Meta
-
-
-class ContactListResponse(msgspec.Struct):
-    data: list[ContactOut]
-    pagination: Pagination
-    meta: Meta
-
-
-class DeletedOut(msgspec.Struct):
-    id: str
-    deleted: bool
-
-
-class DeletedResponse(msgspec.Struct):
-    data: DeletedOut
-    meta: Meta
-
-
 class LabelIn(Request):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)]
 
@@ -93,17 +71,6 @@ class LabelOut(msgspec.Struct, kw_only=True):
     name: str
     contact_count: int
     created_at: datetime
-
-
-class LabelResponse(msgspec.Struct):
-    data: LabelOut
-    meta: Meta
-
-
-class LabelListResponse(msgspec.Struct):
-    data: list[LabelOut]
-    pagination: Pagination
-    meta: Meta
 
 
 class ImportContactIn(Request):
@@ -145,11 +112,6 @@ class ImportOut(msgspec.Struct, kw_only=True):
     finished_at: datetime | None = None
 
 
-class ImportResponse(msgspec.Struct):
-    data: ImportOut
-    meta: Meta
-
-
 class OptOutIn(Request):
     phone: Phone
     source: Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NO_NUL)] = "api"
@@ -162,12 +124,3 @@ class OptOutOut(msgspec.Struct):
     opted_out_at: datetime
 
 
-class OptOutResponse(msgspec.Struct):
-    data: OptOutOut
-    meta: Meta
-
-
-class OptOutListResponse(msgspec.Struct):
-    data: list[OptOutOut]
-    pagination: Pagination
-    meta: Meta

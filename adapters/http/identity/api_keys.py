@@ -7,80 +7,26 @@ only grant what its creator holds (a test key creates test keys only).
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
 from uuid import UUID
 
-import msgspec
-from litestar import Controller, Request, delete, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from adapters.http.injected import Service
-from adapters.http.messages.schemas import Pagination
-from adapters.http.middleware.auth import authenticate, require_permission, requires_permissions
-from adapters.http.middleware.request_id import request_id_of
-from adapters.http.sms.schemas import NO_NUL, Meta
+from adapters.http.bodies import Envelope, Page, Pagination
+from adapters.http.identity.schemas import (
+    ApiKeyOut,
+    CreateApiKeyRequest,
+    CreatedApiKeyOut,
+    RevokedApiKeyOut,
+)
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_permission, requires_permissions
 from application.identity.api_keys import ApiKeyService, CreateKey, KeyInfo
 from application.identity.principal import Principal
-from domain.api_keys import MAX_ACTIVE_KEYS_PER_ACCOUNT, MAX_KEY_NAME_LENGTH, PERMISSIONS
+from domain.api_keys import MAX_ACTIVE_KEYS_PER_ACCOUNT
 
 MANAGE_PERMISSION = "settings.write"
-
-Permission = Annotated[str, msgspec.Meta(max_length=40)]
-
-
-class CreateApiKeyRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_KEY_NAME_LENGTH,
-                                      pattern=NO_NUL)]
-    permissions: Annotated[
-        list[Permission],
-        msgspec.Meta(min_length=1, max_length=len(PERMISSIONS),
-                     description="Any of: " + ", ".join(PERMISSIONS)),
-    ]
-    mode: Literal["live", "test"] = "live"
-
-
-class ApiKeyOut(msgspec.Struct):
-    id: str
-    name: str
-    key: str
-    mode: str
-    sandbox: bool
-    permissions: list[str]
-    created_at: datetime
-
-
-class CreatedApiKeyOut(msgspec.Struct):
-    id: str
-    name: str
-    key: str
-    secret: str  # shown this once
-    mode: str
-    sandbox: bool
-    permissions: list[str]
-    created_at: datetime
-
-
-class CreatedApiKeyResponse(msgspec.Struct):
-    data: CreatedApiKeyOut
-    meta: Meta
-
-
-class ApiKeyListResponse(msgspec.Struct):
-    data: list[ApiKeyOut]
-    pagination: Pagination
-    meta: Meta
-
-
-class RevokedApiKeyOut(msgspec.Struct):
-    id: str
-    revoked: bool
-
-
-class RevokedApiKeyResponse(msgspec.Struct):
-    data: RevokedApiKeyOut
-    meta: Meta
 
 
 def _out(info: KeyInfo) -> ApiKeyOut:
@@ -94,27 +40,26 @@ def _out(info: KeyInfo) -> ApiKeyOut:
 class ApiKeysController(Controller):
     path = "/v1/settings/api-keys"
     tags = ["Settings"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/", operation_id="listApiKeys", summary="List API keys", sync_to_thread=True)
     def list_keys(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         api_keys: Service[ApiKeyService],
-    ) -> ApiKeyListResponse:
+    ) -> Page[ApiKeyOut]:
         require_permission(principal, MANAGE_PERMISSION)
         keys = [_out(info) for info in api_keys.list(principal.account_id)]
-        return ApiKeyListResponse(
+        return Page(
             data=keys,
             pagination=Pagination(len(keys), MAX_ACTIVE_KEYS_PER_ACCOUNT, False, None),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
     @post("/", operation_id="createApiKey",
           summary="Create an API key (secret shown once)", status_code=201, sync_to_thread=True)
     def create_key(
-        self, request: Request[Any, Any, Any], data: JSONBody[CreateApiKeyRequest],
+        self, meta: RequestMeta, data: JSONBody[CreateApiKeyRequest],
         principal: NamedDependency[Principal], api_keys: Service[ApiKeyService],
-    ) -> CreatedApiKeyResponse:
+    ) -> Envelope[CreatedApiKeyOut]:
         require_permission(principal, MANAGE_PERMISSION)
         created = api_keys.create(CreateKey(
             account_id=principal.account_id, name=data.name,
@@ -124,25 +69,25 @@ class ApiKeysController(Controller):
         # The key could grant only what its creator holds: so must a replay.
         requires_permissions(created.info.permissions)
         shown = _out(created.info)
-        return CreatedApiKeyResponse(
+        return Envelope(
             data=CreatedApiKeyOut(
                 id=shown.id, name=shown.name, key=shown.key, secret=created.api_secret,
                 mode=shown.mode, sandbox=shown.sandbox, permissions=shown.permissions,
                 created_at=shown.created_at,
             ),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
     @delete("/{key_id:uuid}", operation_id="revokeApiKey",
             summary="Revoke an API key", status_code=200,
             sync_to_thread=True)
     def revoke_key(
-        self, request: Request[Any, Any, Any], key_id: FromPath[UUID],
+        self, meta: RequestMeta, key_id: FromPath[UUID],
         principal: NamedDependency[Principal], api_keys: Service[ApiKeyService],
-    ) -> RevokedApiKeyResponse:
+    ) -> Envelope[RevokedApiKeyOut]:
         require_permission(principal, MANAGE_PERMISSION)
         api_keys.revoke(principal.account_id, key_id)
-        return RevokedApiKeyResponse(
+        return Envelope(
             data=RevokedApiKeyOut(id=str(key_id), revoked=True),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )

@@ -17,34 +17,29 @@ import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.concurrency import sync_to_thread
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import JSONBody
 
 from adapters.bootstrap.identity import Identity
+from adapters.http.bodies import Envelope, Meta
 from adapters.http.identity.schemas import (
     AccountSummaryOut,
     ChangePasswordRequest,
     DoneOut,
-    DoneResponse,
     ForgotPasswordRequest,
     LoginRequest,
     LogoutRequest,
     MeOut,
-    MeResponse,
     RefreshRequest,
     RegisterRequest,
     ResetPasswordRequest,
     TokensOut,
-    TokensResponse,
     UserOut,
 )
-from adapters.http.injected import Service
+from adapters.http.injected import RequestMeta, Service
 from adapters.http.middleware.address_limits import AddressLimits, error_with_retry_after
-from adapters.http.middleware.auth import authenticate
 from adapters.http.middleware.bearer import access_claims, session_token
-from adapters.http.middleware.request_id import request_id_of
-from adapters.http.sms.schemas import Meta
 from adapters.identity.passwords import busy
 from application.identity.ports import User
 from application.identity.principal import Principal
@@ -69,10 +64,6 @@ async def _sign_in_attempt(
     return client
 
 
-def _meta(request: Request[Any, Any, Any]) -> Meta:
-    return Meta(request_id=request_id_of(request.scope))
-
-
 def user_out(user: User) -> UserOut:
     return UserOut(
         id=str(user.id), email=user.email, name=user.name, role=user.role,
@@ -81,8 +72,8 @@ def user_out(user: User) -> UserOut:
     )
 
 
-def tokens_response(request: Request[Any, Any, Any], tokens: SessionTokens) -> TokensResponse:
-    return TokensResponse(
+def tokens_response(meta: Meta, tokens: SessionTokens) -> Envelope[TokensOut]:
+    return Envelope(
         data=TokensOut(
             access_token=tokens.access_token,
             refresh_token=tokens.refresh_token,
@@ -91,12 +82,12 @@ def tokens_response(request: Request[Any, Any, Any], tokens: SessionTokens) -> T
             refresh_expires_in=tokens.refresh_expires_in_s,
             user=user_out(tokens.user),
         ),
-        meta=_meta(request),
+        meta=meta,
     )
 
 
-def _done(request: Request[Any, Any, Any], message: str) -> DoneResponse:
-    return DoneResponse(data=DoneOut(ok=True, message=message), meta=_meta(request))
+def _done(meta: Meta, message: str) -> Envelope[DoneOut]:
+    return Envelope(data=DoneOut(ok=True, message=message), meta=meta)
 
 
 class AuthController(Controller):
@@ -108,9 +99,9 @@ class AuthController(Controller):
     @post("/register", operation_id="register",
           summary="Create an account and its owner", status_code=201)
     async def register(
-        self, request: Request[Any, Any, Any], data: JSONBody[RegisterRequest],
+        self, request: Request[Any, Any, Any], meta: RequestMeta, data: JSONBody[RegisterRequest],
         identity: Service[Identity], address_limits: Service[AddressLimits],
-    ) -> TokensResponse:
+    ) -> Envelope[TokensOut]:
         await _sign_in_attempt(request, identity, address_limits)
         tokens = await sync_to_thread(
             identity.sessions.register,
@@ -121,42 +112,41 @@ class AuthController(Controller):
                 timezone=data.timezone,
             ),
         )
-        return tokens_response(request, tokens)
+        return tokens_response(meta, tokens)
 
     @post("/login", operation_id="login",
           summary="Sign in with email and password", status_code=200)
     async def login(
-        self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest],
+        self, request: Request[Any, Any, Any], meta: RequestMeta, data: JSONBody[LoginRequest],
         identity: Service[Identity], address_limits: Service[AddressLimits],
-    ) -> TokensResponse:
+    ) -> Envelope[TokensOut]:
         client = await _sign_in_attempt(request, identity, address_limits)
         tokens = await sync_to_thread(
             identity.sessions.login, data.email, data.password, client
         )
-        return tokens_response(request, tokens)
+        return tokens_response(meta, tokens)
 
     @post("/refresh", operation_id="refreshSession",
           summary="Rotate a refresh token for new tokens", status_code=200, sync_to_thread=True)
     def refresh(
-        self, request: Request[Any, Any, Any], data: JSONBody[RefreshRequest],
+        self, meta: RequestMeta, data: JSONBody[RefreshRequest],
         identity: Service[Identity],
-    ) -> TokensResponse:
+    ) -> Envelope[TokensOut]:
         tokens = identity.sessions.refresh(data.refresh_token)
-        return tokens_response(request, tokens)
+        return tokens_response(meta, tokens)
 
     @get(
         "/me", operation_id="getMe", summary="The signed-in user and account", sync_to_thread=True,
-        dependencies={"principal": Provide(authenticate, sync_to_thread=False)},
     )
     def me(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         identity: Service[Identity],
-    ) -> MeResponse:
+    ) -> Envelope[MeOut]:
         if principal.user_id is None:
             raise PermissionDeniedException("An API key is not a user; sign in to see /me")
         user = identity.sessions.user(principal.user_id)
         account = identity.profiles.profile(user.account_id).settings
-        return MeResponse(
+        return Envelope(
             data=MeOut(
                 id=str(user.id), email=user.email, name=user.name, role=user.role,
                 platform_admin=user.platform_admin, account_id=user.account_id,
@@ -166,34 +156,35 @@ class AuthController(Controller):
                     default_country=account.default_country, timezone=account.timezone,
                 ),
             ),
-            meta=_meta(request),
+            meta=meta,
         )
 
     @post("/logout", operation_id="logout",
           summary="Sign out (revoke the session)", status_code=200, sync_to_thread=True)
     def logout(
-        self, request: Request[Any, Any, Any], data: JSONBody[LogoutRequest],
+        self, request: Request[Any, Any, Any], meta: RequestMeta, data: JSONBody[LogoutRequest],
         identity: Service[Identity],
-    ) -> DoneResponse:
+    ) -> Envelope[DoneOut]:
         token = session_token(request)
         session_id = access_claims(identity, token).session_id if token else None
         if session_id is None and not data.refresh_token:
             raise NotAuthorizedException("Send the refresh token, or the access token")
         identity.sessions.logout(data.refresh_token, session_id)
-        return _done(request, "Signed out")
+        return _done(meta, "Signed out")
 
     @post("/forgot-password", operation_id="forgotPassword",
           summary="Send a password-reset mail", status_code=200)
     async def forgot_password(
-        self, request: Request[Any, Any, Any], data: JSONBody[ForgotPasswordRequest],
+        self, request: Request[Any, Any, Any], meta: RequestMeta,
+        data: JSONBody[ForgotPasswordRequest],
         identity: Service[Identity], address_limits: Service[AddressLimits],
-    ) -> Response[DoneResponse]:
+    ) -> Response[Envelope[DoneOut]]:
         # Answered before any lookup; the lookup and the mail run afterwards,
         # so neither the answer nor its timing tells whether the email exists.
         await _sign_in_attempt(request, identity, address_limits, hashes=False)
         passwords = identity.passwords
         return Response(
-            _done(request, "If this address has an account, a reset link is on its way"),
+            _done(meta, "If this address has an account, a reset link is on its way"),
             background=BackgroundTask(_in_thread, passwords.send_reset_mail, data.email),
         )
 
@@ -201,23 +192,23 @@ class AuthController(Controller):
           summary="Set a new password with a reset token", status_code=200,
           sync_to_thread=True)
     def reset_password(
-        self, request: Request[Any, Any, Any], data: JSONBody[ResetPasswordRequest],
+        self, meta: RequestMeta, data: JSONBody[ResetPasswordRequest],
         identity: Service[Identity],
-    ) -> DoneResponse:
+    ) -> Envelope[DoneOut]:
         identity.passwords.reset(data.token, data.password)
-        return _done(request, "Password changed; sign in with the new one")
+        return _done(meta, "Password changed; sign in with the new one")
 
     @post(
         "/change-password", operation_id="changePassword",
         summary="Change the signed-in user's password", status_code=200,
         sync_to_thread=True,
-        dependencies={"principal": Provide(authenticate, sync_to_thread=False)},
     )
     def change_password(
-        self, request: Request[Any, Any, Any], data: JSONBody[ChangePasswordRequest],
+        self, request: Request[Any, Any, Any], meta: RequestMeta,
+        data: JSONBody[ChangePasswordRequest],
         principal: NamedDependency[Principal], identity: Service[Identity],
         address_limits: Service[AddressLimits],
-    ) -> DoneResponse:
+    ) -> Envelope[DoneOut]:
         if principal.user_id is None:
             raise PermissionDeniedException("An API key has no password; sign in as a user")
         token = session_token(request)
@@ -226,7 +217,7 @@ class AuthController(Controller):
             principal.user_id, session_id, data.current_password, data.new_password,
             address_limits.client(request.scope),
         )
-        return _done(request, "Password changed; other sessions are signed out")
+        return _done(meta, "Password changed; other sessions are signed out")
 
 
 async def _in_thread(function: Callable[[str], None], argument: str) -> None:

@@ -3,22 +3,14 @@ OpenID Connect provider (Google's endpoints, or any other's)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.params import JSONBody
 
 from adapters.bootstrap.identity import Identity
+from adapters.http.bodies import Envelope
 from adapters.http.identity.controller import tokens_response
-from adapters.http.identity.schemas import (
-    GoogleSignInRequest,
-    GoogleUrlOut,
-    GoogleUrlResponse,
-    TokensResponse,
-)
-from adapters.http.injected import Service
-from adapters.http.middleware.request_id import request_id_of
-from adapters.http.sms.schemas import Meta
+from adapters.http.identity.schemas import GoogleSignInRequest, GoogleUrlOut, TokensOut
+from adapters.http.injected import RequestMeta, Service
 from application.errors import NotFound
 from application.identity.oidc import OidcSignIn
 
@@ -35,18 +27,18 @@ class GoogleAuthController(Controller):
 
     @get("/url", operation_id="getGoogleAuthUrl", summary="Google sign-in URL", sync_to_thread=True)
     def url(
-        self, request: Request[Any, Any, Any], identity: Service[Identity]
-    ) -> GoogleUrlResponse:
+        self, meta: RequestMeta, identity: Service[Identity]
+    ) -> Envelope[GoogleUrlOut]:
         start = _oidc(identity).start()
-        return GoogleUrlResponse(
+        return Envelope(
             data=GoogleUrlOut(url=start.url, state=start.state),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
     @post("/", operation_id="googleSignIn",
           summary="Sign in with Google (OIDC code)", status_code=200, sync_to_thread=True)
     def sign_in(
-        self, request: Request[Any, Any, Any], data: JSONBody[GoogleSignInRequest],
+        self, meta: RequestMeta, data: JSONBody[GoogleSignInRequest],
         identity: Service[Identity],
-    ) -> TokensResponse:
-        return tokens_response(request, _oidc(identity).finish(data.code, data.state))
+    ) -> Envelope[TokensOut]:
+        return tokens_response(meta, _oidc(identity).finish(data.code, data.state))

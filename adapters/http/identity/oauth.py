@@ -17,6 +17,7 @@ import msgspec
 from litestar import Controller, Request, Response, post
 from litestar.exceptions import NotAuthorizedException, ValidationException
 
+from adapters.http.bodies import NO_NUL
 from adapters.http.injected import Service
 from adapters.http.middleware.address_limits import (
     FAILED_KEYS_MESSAGE,
@@ -25,7 +26,6 @@ from adapters.http.middleware.address_limits import (
     error_with_retry_after,
 )
 from adapters.http.middleware.credentials import MAX_CREDENTIAL_LENGTH
-from adapters.http.sms.schemas import NO_NUL
 from adapters.postgres.identity.access_tokens import IssuedToken
 from adapters.postgres.identity.accounts import PostgresAccounts
 from domain.errors import DomainError

@@ -1,16 +1,17 @@
-"""Request and response bodies of /v1/auth/*, /v1/settings/profile and
-/v1/admin/*. Requests forbid unknown fields: nobody registers themselves as
-a platform operator or sets a role, a balance or a trusted mark this way."""
+"""Request and response bodies of /v1/auth/*, /v1/settings/profile,
+/v1/settings/api-keys and /v1/admin/*. Requests forbid unknown fields: nobody
+registers themselves as a platform operator or sets a role, a balance or a
+trusted mark this way."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
-from adapters.http.messages.schemas import Pagination
-from adapters.http.sms.schemas import NO_NUL, Meta
+from adapters.http.bodies import NO_NUL, Meta, Request
+from domain.api_keys import MAX_KEY_NAME_LENGTH, PERMISSIONS
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=NO_NUL)]
 # Bounded here too so that no request hashes a megabyte of password.
@@ -24,11 +25,7 @@ Timezone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=NO_N
 Micros = Annotated[int, msgspec.Meta(ge=0, le=10**15)]
 
 
-class In(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    pass
-
-
-class RegisterRequest(In):
+class RegisterRequest(Request):
     email: Email
     password: NewPassword
     name: Name
@@ -38,34 +35,34 @@ class RegisterRequest(In):
     timezone: Timezone = "UTC"
 
 
-class LoginRequest(In):
+class LoginRequest(Request):
     email: Email
     password: Password
 
 
-class RefreshRequest(In):
+class RefreshRequest(Request):
     refresh_token: Token
 
 
-class LogoutRequest(In):
+class LogoutRequest(Request):
     refresh_token: Token | None = None
 
 
-class ForgotPasswordRequest(In):
+class ForgotPasswordRequest(Request):
     email: Email
 
 
-class ResetPasswordRequest(In):
+class ResetPasswordRequest(Request):
     token: Token
     password: NewPassword
 
 
-class ChangePasswordRequest(In):
+class ChangePasswordRequest(Request):
     current_password: Password
     new_password: NewPassword
 
 
-class GoogleSignInRequest(In):
+class GoogleSignInRequest(Request):
     code: Annotated[str, msgspec.Meta(min_length=1, max_length=2048, pattern=NO_NUL)]
     state: Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=NO_NUL)]
 
@@ -100,11 +97,6 @@ class MeOut(msgspec.Struct):
     account: AccountSummaryOut
 
 
-class MeResponse(msgspec.Struct):
-    data: MeOut
-    meta: Meta
-
-
 class TokensOut(msgspec.Struct):
     access_token: str
     refresh_token: str
@@ -114,19 +106,9 @@ class TokensOut(msgspec.Struct):
     user: UserOut
 
 
-class TokensResponse(msgspec.Struct):
-    data: TokensOut
-    meta: Meta
-
-
 class DoneOut(msgspec.Struct):
     ok: bool
     message: str
-
-
-class DoneResponse(msgspec.Struct):
-    data: DoneOut
-    meta: Meta
 
 
 class GoogleUrlOut(msgspec.Struct):
@@ -134,12 +116,7 @@ class GoogleUrlOut(msgspec.Struct):
     state: str
 
 
-class GoogleUrlResponse(msgspec.Struct):
-    data: GoogleUrlOut
-    meta: Meta
-
-
-class ProfilePatch(In):
+class ProfilePatch(Request):
     name: Name | msgspec.UnsetType = msgspec.UNSET
     timezone: Timezone | msgspec.UnsetType = msgspec.UNSET
     default_country: Country | msgspec.UnsetType | None = msgspec.UNSET  # null clears it
@@ -159,11 +136,6 @@ class ProfileOut(msgspec.Struct):
     created_at: datetime
 
 
-class ProfileResponse(msgspec.Struct):
-    data: ProfileOut
-    meta: Meta
-
-
 class AdminAccountOut(msgspec.Struct):
     id: str
     name: str
@@ -172,12 +144,6 @@ class AdminAccountOut(msgspec.Struct):
     timezone: str
     trusted: bool
     created_at: datetime
-
-
-class AdminAccountListResponse(msgspec.Struct):
-    data: list[AdminAccountOut]
-    pagination: Pagination
-    meta: Meta
 
 
 class WalletOut(msgspec.Struct):
@@ -206,16 +172,11 @@ class AdminAccountDetailOut(msgspec.Struct):
     rate_overrides: list[RateOverrideOut]
 
 
-class AdminAccountResponse(msgspec.Struct):
-    data: AdminAccountDetailOut
-    meta: Meta
-
-
-class AdminAccountPatch(In):
+class AdminAccountPatch(Request):
     trusted: bool
 
 
-class AdjustmentRequest(In):
+class AdjustmentRequest(Request):
     # Signed: a positive amount credits the wallet, a negative one debits it.
     amount_micros: Annotated[int, msgspec.Meta(ge=-(10**15), le=10**15)]
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=NO_NUL)]
@@ -223,20 +184,56 @@ class AdjustmentRequest(In):
     sandbox: bool = False
 
 
-class WalletResponse(msgspec.Struct):
-    data: WalletOut
+class RateOverrideListResponse(msgspec.Struct):
+    """Every override of the account at once: a short list, not paged."""
+
+    data: list[RateOverrideOut]
     meta: Meta
 
 
-class RateOverrideRequest(In):
+class RateOverrideRequest(Request):
     price_micros: Micros
 
 
-class RateOverrideResponse(msgspec.Struct):
-    data: RateOverrideOut
-    meta: Meta
+# API keys ------------------------------------------------------------------
+
+Permission = Annotated[str, msgspec.Meta(max_length=40)]
 
 
-class RateOverrideListResponse(msgspec.Struct):
-    data: list[RateOverrideOut]
-    meta: Meta
+class CreateApiKeyRequest(Request):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_KEY_NAME_LENGTH,
+                                      pattern=NO_NUL)]
+    permissions: Annotated[
+        list[Permission],
+        msgspec.Meta(min_length=1, max_length=len(PERMISSIONS),
+                     description="Any of: " + ", ".join(PERMISSIONS)),
+    ]
+    mode: Literal["live", "test"] = "live"
+
+
+class ApiKeyOut(msgspec.Struct):
+    id: str
+    name: str
+    key: str
+    mode: str
+    sandbox: bool
+    permissions: list[str]
+    created_at: datetime
+
+
+class CreatedApiKeyOut(msgspec.Struct):
+    id: str
+    name: str
+    key: str
+    secret: str  # shown this once
+    mode: str
+    sandbox: bool
+    permissions: list[str]
+    created_at: datetime
+
+
+class RevokedApiKeyOut(msgspec.Struct):
+    id: str
+    revoked: bool
+
+

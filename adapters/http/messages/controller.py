@@ -7,21 +7,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from adapters.eventstore.unprojected import UnprojectedMessages
-from adapters.http.injected import Service
-from adapters.http.messages.schemas import (
-    MessageDetailOut,
-    MessageEventOut,
-    MessageListResponse,
-    MessageOut,
-    MessageResponse,
-)
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
+from adapters.http.bodies import Envelope, Meta, Page
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.messages.schemas import MessageDetailOut, MessageEventOut, MessageOut
+from adapters.http.middleware.auth import require_permission
 from adapters.http.pagination import (
     DEFAULT_PAGE_SIZE,
     PageCursor,
@@ -30,10 +24,9 @@ from adapters.http.pagination import (
     RangeStart,
     date_range,
     destination_filter,
-    pagination,
+    page_of,
     run_query,
 )
-from adapters.http.sms.schemas import Meta
 from adapters.postgres.read_models import ReadModels
 from application.errors import NotFound, check_text
 from application.identity.principal import Principal
@@ -58,18 +51,17 @@ DestinationFilter = Annotated[
 class MessagesController(Controller):
     path = "/v1/sms"
     tags = ["SMS"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/{message_id:str}", operation_id="getMessage",
          summary="Get a message with its events", sync_to_thread=True)
     def message(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         message_id: FromPath[str],
         principal: NamedDependency[Principal],
         read_models: Service[ReadModels],
         sandbox: Service[SandboxService], unprojected: Service[UnprojectedMessages],
-    ) -> MessageResponse:
+    ) -> Envelope[MessageDetailOut]:
         require_permission(principal, "sms.read")
         row = run_query(read_models, get_message, principal.account_id, message_id)
         if row is None:  # perhaps sent a moment ago: the log is not there yet
@@ -78,14 +70,14 @@ class MessagesController(Controller):
             sandbox, principal, row
         ):
             raise NotFound("No such message", message_id=message_id)
-        return MessageResponse(
-            data=message_detail(row), meta=Meta(request_id=request_id_of(request.scope))
+        return Envelope(
+            data=message_detail(row), meta=meta
         )
 
     @get("/", operation_id="listMessages", summary="List messages", sync_to_thread=True)
     def messages(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         principal: NamedDependency[Principal],
         read_models: Service[ReadModels], sandbox: Service[SandboxService],
         status: StatusFilter = None,
@@ -96,10 +88,10 @@ class MessagesController(Controller):
         client_ref: FromQuery[str | None] = None,
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
-    ) -> MessageListResponse:
+    ) -> Page[MessageOut]:
         require_permission(principal, "sms.read")
         return message_page(
-            request, principal, read_models, sandbox, status=status, from_date=from_date,
+            meta, principal, read_models, sandbox, status=status, from_date=from_date,
             to_date=to_date,
             destination=destination, campaign_id=campaign_id, client_ref=client_ref,
             page_size=page_size, cursor=cursor,
@@ -111,21 +103,21 @@ class MessagesController(Controller):
          sync_to_thread=True)
     def by_client_ref(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         client_ref: FromPath[str],
         principal: NamedDependency[Principal],
         read_models: Service[ReadModels],
         unprojected: Service[UnprojectedMessages], sandbox: Service[SandboxService],
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
-    ) -> MessageListResponse:
+    ) -> Page[MessageOut]:
         """The messages sent with this client_ref, newest first; the first
         page includes messages sent a moment ago that the log has not reached."""
         require_permission(principal, "sms.read")
         check_text(client_ref, "client_ref")
         if cursor is not None:
             return message_page(
-                request, principal, read_models, sandbox, status=None, from_date=None, to_date=None,
+                meta, principal, read_models, sandbox, status=None, from_date=None, to_date=None,
                 destination=None, campaign_id=None, client_ref=client_ref,
                 page_size=page_size, cursor=cursor,
             )
@@ -133,15 +125,11 @@ class MessagesController(Controller):
             client_ref, sandbox=principal.sandbox,
             accepted_after=_sandbox_cutoff(sandbox, principal), page_size=page_size,
         )
-        return MessageListResponse(
-            data=[message_out(row) for row in result[0]],
-            pagination=pagination(page_size, result),
-            meta=Meta(request_id=request_id_of(request.scope)),
-        )
+        return page_of(message_out, result, page_size, meta)
 
 
 def message_page(
-    request: Request[Any, Any, Any],
+    meta: Meta,
     principal: Principal,
     read_models: ReadModels,
     sandbox: SandboxService,
@@ -154,7 +142,7 @@ def message_page(
     client_ref: str | None,
     page_size: int,
     cursor: str | None,
-) -> MessageListResponse:
+) -> Page[MessageOut]:
     for name, text in (("client_ref", client_ref), ("campaign_id", campaign_id)):
         if text is not None:
             check_text(text, name)  # a NUL would fail the query: VALIDATION_ERROR instead
@@ -166,11 +154,7 @@ def message_page(
         page_size=page_size, cursor_token=cursor,
         accepted_after=_sandbox_cutoff(sandbox, principal),
     )
-    return MessageListResponse(
-        data=[message_out(row) for row in result[0]],
-        pagination=pagination(page_size, result),
-        meta=Meta(request_id=request_id_of(request.scope)),
-    )
+    return page_of(message_out, result, page_size, meta)
 
 
 def _from_store(

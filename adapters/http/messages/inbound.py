@@ -2,61 +2,39 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-import msgspec
-from litestar import Controller, Request, get
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
-from adapters.http.injected import Service
-from adapters.http.messages.schemas import Pagination
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
+from adapters.http.bodies import Page
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.messages.schemas import InboundOut
+from adapters.http.middleware.auth import require_permission
 from adapters.http.pagination import pagination, run_query
-from adapters.http.sms.schemas import Meta
 from adapters.postgres.read_models import ReadModels
 from application.identity.principal import Principal
 from projections.inbound import list_inbound
 
 
-class InboundOut(msgspec.Struct):
-    id: str
-    direction: str
-    carrier: str
-    from_: str = msgspec.field(name="from")
-    to: str = ""
-    body: str = ""
-    received_at: datetime | None = None
-
-
-class InboundListResponse(msgspec.Struct):
-    data: list[InboundOut]
-    pagination: Pagination
-    meta: Meta
-
-
 class InboundController(Controller):
     path = "/v1/inbound"
     tags = ["Inbound"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/", operation_id="listInbound", summary="List inbound messages", sync_to_thread=True)
     def list_inbound(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         principal: NamedDependency[Principal], read_models: Service[ReadModels],
         page_size: FromQuery[int] = 50,
         cursor: FromQuery[str | None] = None,
-    ) -> InboundListResponse:
+    ) -> Page[InboundOut]:
         require_permission(principal, "sms.read")
         result = run_query(
             read_models, list_inbound, principal.account_id, page_size=page_size,
             cursor_token=cursor,
         )
         rows = result[0] if not principal.sandbox else []  # replies reach live numbers only
-        return InboundListResponse(
+        return Page(
             data=[
                 InboundOut(
                     id=row["inbound_id"], direction="incoming", carrier=row["carrier"],
@@ -66,5 +44,5 @@ class InboundController(Controller):
                 for row in rows
             ],
             pagination=pagination(page_size, result),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )

@@ -5,26 +5,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 
-from adapters.http.injected import Service
+from adapters.http.bodies import Envelope, Page
+from adapters.http.injected import RequestMeta, Service
 from adapters.http.messages.controller import (
     CampaignFilter,
     DestinationFilter,
     StatusFilter,
     message_page,
 )
-from adapters.http.messages.schemas import (
-    DlrBreakdownOut,
-    DlrStatsOut,
-    DlrStatsResponse,
-    MessageListResponse,
-    StatusCounts,
-)
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
+from adapters.http.messages.schemas import DlrBreakdownOut, DlrStatsOut, MessageOut, StatusCounts
+from adapters.http.middleware.auth import require_permission
 from adapters.http.pagination import (
     DEFAULT_PAGE_SIZE,
     PageCursor,
@@ -34,7 +28,6 @@ from adapters.http.pagination import (
     date_range,
     run_query,
 )
-from adapters.http.sms.schemas import Meta
 from adapters.postgres.read_models import ReadModels
 from application.errors import ValidationFailed
 from application.identity.principal import Principal
@@ -50,13 +43,12 @@ COUNTRY_CODE_LENGTH = 2
 class ReportsController(Controller):
     path = "/v1/reports"
     tags = ["Reports"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/messages", operation_id="listMessageReports",
          summary="Message report", sync_to_thread=True)
     def messages(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         principal: NamedDependency[Principal],
         read_models: Service[ReadModels], sandbox: Service[SandboxService],
         status: StatusFilter = None,
@@ -67,10 +59,10 @@ class ReportsController(Controller):
         client_ref: FromQuery[str | None] = None,
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
-    ) -> MessageListResponse:
+    ) -> Page[MessageOut]:
         require_permission(principal, "reports.read")
         return message_page(
-            request, principal, read_models, sandbox, status=status, from_date=from_date,
+            meta, principal, read_models, sandbox, status=status, from_date=from_date,
             to_date=to_date,
             destination=destination, campaign_id=campaign_id, client_ref=client_ref,
             page_size=page_size, cursor=cursor,
@@ -80,21 +72,21 @@ class ReportsController(Controller):
          summary="Delivery-report statistics", sync_to_thread=True)
     def delivery_stats(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         principal: NamedDependency[Principal], read_models: Service[ReadModels],
         from_date: RangeStart = None,
         to_date: RangeEnd = None,
         country: CountryFilter = None,
         campaign_id: CampaignFilter = None,
-    ) -> DlrStatsResponse:
+    ) -> Envelope[DlrStatsOut]:
         require_permission(principal, "reports.read")
         dates = date_range(from_date, to_date)
         stats = run_query(read_models, dlr_stats, principal.account_id,
             from_date=dates.start, to_date=dates.end, country=_country(country),
             campaign_id=campaign_id, sandbox=principal.sandbox,
         )
-        return DlrStatsResponse(
-            data=dlr_stats_out(stats), meta=Meta(request_id=request_id_of(request.scope))
+        return Envelope(
+            data=dlr_stats_out(stats), meta=meta
         )
 
 

@@ -12,15 +12,6 @@ from datetime import date, datetime
 
 import msgspec
 
-from adapters.http.sms.schemas import Meta
-
-
-class Pagination(msgspec.Struct):
-    total: int
-    page_size: int
-    has_more: bool
-    cursor: str | None  # the token for the next page; null on the last one
-
 
 class StatusCounts(msgspec.Struct):
     """Messages per status (every status, zero included)."""
@@ -77,17 +68,6 @@ class MessageDetailOut(MessageOut, kw_only=True):
     events: list[MessageEventOut]
 
 
-class MessageResponse(msgspec.Struct):
-    data: MessageDetailOut
-    meta: Meta
-
-
-class MessageListResponse(msgspec.Struct):
-    data: list[MessageOut]
-    pagination: Pagination
-    meta: Meta
-
-
 # Delivery statistics --------------------------------------------------------
 
 
@@ -106,11 +86,6 @@ class DlrStatsOut(msgspec.Struct):
     delivery_rate: float | None
     median_delivery_ms: int | None
     breakdown: list[DlrBreakdownOut]
-
-
-class DlrStatsResponse(msgspec.Struct):
-    data: DlrStatsOut
-    meta: Meta
 
 
 # Campaigns -----------------------------------------------------------------
@@ -157,17 +132,6 @@ class CampaignOut(msgspec.Struct, kw_only=True):
     cancelled_at: datetime | None = None
 
 
-class CampaignResponse(msgspec.Struct):
-    data: CampaignOut
-    meta: Meta
-
-
-class CampaignListResponse(msgspec.Struct):
-    data: list[CampaignOut]
-    pagination: Pagination
-    meta: Meta
-
-
 # Billing -------------------------------------------------------------------
 
 
@@ -190,12 +154,6 @@ class TransactionOut(msgspec.Struct, kw_only=True):
     created_at: datetime
 
 
-class TransactionListResponse(msgspec.Struct):
-    data: list[TransactionOut]
-    pagination: Pagination
-    meta: Meta
-
-
 class CountryUsageOut(msgspec.Struct):
     country: str
     messages: int
@@ -215,6 +173,16 @@ class UsageOut(msgspec.Struct, kw_only=True):
     by_country: list[CountryUsageOut]
 
 
-class UsageResponse(msgspec.Struct):
-    data: UsageOut
-    meta: Meta
+# Inbound -------------------------------------------------------------------
+
+
+class InboundOut(msgspec.Struct):
+    id: str
+    direction: str
+    carrier: str
+    from_: str = msgspec.field(name="from")
+    to: str = ""
+    body: str = ""
+    received_at: datetime | None = None
+
+

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
-from litestar import Controller, Request, get, patch
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, get, patch
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from adapters.http.injected import Service
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
-from adapters.http.settings.schemas import (
-    NotificationsOut,
-    NotificationsPatch,
-    NotificationsResponse,
-)
-from adapters.http.sms.schemas import Meta
+from adapters.http.bodies import Envelope, Meta
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_permission
+from adapters.http.settings.schemas import NotificationsOut, NotificationsPatch
 from application.identity.principal import Principal
 from application.settings.notifications import NotificationService, NotificationSettings
 
@@ -25,36 +18,35 @@ from application.settings.notifications import NotificationService, Notification
 class NotificationsController(Controller):
     path = "/v1/settings/notifications"
     tags = ["Settings"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/", operation_id="getNotificationSettings",
          summary="Get notification settings", sync_to_thread=True)
     def get_settings(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         notifications: Service[NotificationService]
-    ) -> NotificationsResponse:
+    ) -> Envelope[NotificationsOut]:
         settings = notifications.get(principal.account_id)
-        return _response(request, settings)
+        return _response(meta, settings)
 
     @patch("/", operation_id="updateNotificationSettings",
            summary="Update notification settings", sync_to_thread=True)
     def update_settings(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         data: JSONBody[NotificationsPatch],
         principal: NamedDependency[Principal], notifications: Service[NotificationService],
-    ) -> NotificationsResponse:
+    ) -> Envelope[NotificationsOut]:
         """Change the fields given; the others keep their values."""
         require_permission(principal, "settings.write")
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
         settings = notifications.update(principal.account_id, changes)
-        return _response(request, settings)
+        return _response(meta, settings)
 
 
 def _response(
-    request: Request[Any, Any, Any], settings: NotificationSettings
-) -> NotificationsResponse:
-    return NotificationsResponse(
+    meta: Meta, settings: NotificationSettings
+) -> Envelope[NotificationsOut]:
+    return Envelope(
         data=NotificationsOut(
             low_balance_email=settings.low_balance_email,
             delivery_failure_email=settings.delivery_failure_email,
@@ -63,5 +55,5 @@ def _response(
             weekly_usage_email=settings.weekly_usage_email,
             recipients=list(settings.recipients),
         ),
-        meta=Meta(request_id=request_id_of(request.scope)),
+        meta=meta,
     )

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
-from litestar import Controller, Request, get, patch
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, get, patch
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from adapters.bootstrap.identity import Identity
-from adapters.http.identity.schemas import ProfileOut, ProfilePatch, ProfileResponse
-from adapters.http.injected import Service
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
-from adapters.http.sms.schemas import Meta
+from adapters.http.bodies import Envelope, Meta
+from adapters.http.identity.schemas import ProfileOut, ProfilePatch
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_permission
 from adapters.postgres.identity.accounts import PostgresAccounts
 from application.errors import ValidationFailed
 from application.identity.principal import Principal
@@ -22,9 +19,9 @@ from application.settings.profile import Profile, ProfileChange
 from domain.money import MICROS_PER_UNIT, MINOR_UNIT_EXPONENTS, micros_to_minor_units
 
 
-def _profile_response(request: Request[Any, Any, Any], profile: Profile) -> ProfileResponse:
+def _profile_response(meta: Meta, profile: Profile) -> Envelope[ProfileOut]:
     s = profile.settings
-    return ProfileResponse(
+    return Envelope(
         data=ProfileOut(
             account_id=s.account_id, name=s.name, currency=s.currency, timezone=s.timezone,
             default_country=s.default_country,
@@ -34,36 +31,35 @@ def _profile_response(request: Request[Any, Any, Any], profile: Profile) -> Prof
             low_balance_threshold_micros=profile.low_balance_threshold_micros,
             trusted=s.trusted, created_at=s.created_at,
         ),
-        meta=Meta(request_id=request_id_of(request.scope)),
+        meta=meta,
     )
 
 
 class ProfileController(Controller):
     path = "/v1/settings/profile"
     tags = ["Settings"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/", operation_id="getProfile", summary="Get the account profile", sync_to_thread=True)
     def get_profile(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         identity: Service[Identity]
-    ) -> ProfileResponse:
+    ) -> Envelope[ProfileOut]:
         return _profile_response(
-            request, identity.profiles.profile(principal.account_id)
+            meta, identity.profiles.profile(principal.account_id)
         )
 
     @patch("/", operation_id="updateProfile",
            summary="Update the account profile", sync_to_thread=True)
     def update_profile(
-        self, request: Request[Any, Any, Any], data: JSONBody[ProfilePatch],
+        self, meta: RequestMeta, data: JSONBody[ProfilePatch],
         principal: NamedDependency[Principal],
         accounts: Service[PostgresAccounts], identity: Service[Identity],
-    ) -> ProfileResponse:
+    ) -> Envelope[ProfileOut]:
         require_permission(principal, "settings.write")
         change = _change(data, accounts.profile(principal.account_id).currency)
         profile = identity.profiles.change(principal.account_id, change)
         accounts.forget_profile(principal.account_id)
-        return _profile_response(request, profile)
+        return _profile_response(meta, profile)
 
 
 def _change(data: ProfilePatch, currency: str) -> ProfileChange:

@@ -8,16 +8,13 @@ link, and a reset repeated is harmless: it refills to the same amount.
 
 from __future__ import annotations
 
-from typing import Any
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
 
-from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency, Provide
-
-from adapters.http.injected import Service
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
-from adapters.http.settings.schemas import SandboxResetOut, SandboxResetResponse
-from adapters.http.sms.schemas import Meta
+from adapters.http.bodies import Envelope, Meta
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_permission
+from adapters.http.settings.schemas import SandboxResetOut
 from application.identity.principal import Principal
 from application.sending.sandbox import SandboxService
 
@@ -25,36 +22,35 @@ from application.sending.sandbox import SandboxService
 class SandboxController(Controller):
     path = "/v1/sandbox"
     tags = ["Sandbox"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @post("/reset", operation_id="resetSandbox",
           summary="Reset the sandbox", status_code=200, sync_to_thread=True)
     def reset(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         sandbox: Service[SandboxService]
-    ) -> SandboxResetResponse:
+    ) -> Envelope[SandboxResetOut]:
         """Acts on the sandbox whatever the key's mode: live data is never touched."""
-        return _reset(request, principal, sandbox)
+        return _reset(meta, principal, sandbox)
 
     @get("/reset", operation_id="resetSandboxByGet",
          summary="Reset the sandbox (GET, as seed 000's curl sends it)", sync_to_thread=True)
     def reset_by_get(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         sandbox: Service[SandboxService]
-    ) -> SandboxResetResponse:
+    ) -> Envelope[SandboxResetOut]:
         """The same reset as POST."""
-        return _reset(request, principal, sandbox)
+        return _reset(meta, principal, sandbox)
 
 
 def _reset(
-    request: Request[Any, Any, Any], principal: Principal, sandbox: SandboxService
-) -> SandboxResetResponse:
+    meta: Meta, principal: Principal, sandbox: SandboxService
+) -> Envelope[SandboxResetOut]:
     require_permission(principal, "sms.send")
     done = sandbox.reset(principal.account_id)
-    return SandboxResetResponse(
+    return Envelope(
         data=SandboxResetOut(
             sandbox=True, reset_at=done.reset_at,
             balance_micros=done.balance.balance_micros, currency=done.balance.currency,
         ),
-        meta=Meta(request_id=request_id_of(request.scope)),
+        meta=meta,
     )

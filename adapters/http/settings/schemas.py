@@ -8,8 +8,7 @@ from typing import Annotated
 
 import msgspec
 
-from adapters.http.messages.schemas import Pagination
-from adapters.http.sms.schemas import NO_NUL, Meta, Request
+from adapters.http.bodies import NO_NUL, Request
 from application.settings.sender_ids import SenderIdRecord
 
 TemplateName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)]
@@ -44,17 +43,6 @@ class TemplateOut(msgspec.Struct):
     updated_at: datetime
 
 
-class TemplateResponse(msgspec.Struct):
-    data: TemplateOut
-    meta: Meta
-
-
-class TemplateListResponse(msgspec.Struct):
-    data: list[TemplateOut]
-    pagination: Pagination
-    meta: Meta
-
-
 # Sender IDs ------------------------------------------------------------------
 
 
@@ -78,17 +66,6 @@ class SenderIdOut(msgspec.Struct):
     decided_at: datetime | None
 
 
-class SenderIdResponse(msgspec.Struct):
-    data: SenderIdOut
-    meta: Meta
-
-
-class SenderIdListResponse(msgspec.Struct):
-    data: list[SenderIdOut]
-    pagination: Pagination
-    meta: Meta
-
-
 # Notifications ---------------------------------------------------------------
 
 
@@ -110,11 +87,6 @@ class NotificationsOut(msgspec.Struct):
     recipients: list[str]
 
 
-class NotificationsResponse(msgspec.Struct):
-    data: NotificationsOut
-    meta: Meta
-
-
 # Sandbox ---------------------------------------------------------------------
 
 
@@ -123,11 +95,6 @@ class SandboxResetOut(msgspec.Struct):
     reset_at: datetime
     balance_micros: int
     currency: str
-
-
-class SandboxResetResponse(msgspec.Struct):
-    data: SandboxResetOut
-    meta: Meta
 
 
 def sender_id_out(record: SenderIdRecord) -> SenderIdOut:

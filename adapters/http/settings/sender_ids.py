@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from adapters.http.injected import Service
-from adapters.http.messages.schemas import Pagination
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
-from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
-from adapters.http.settings.schemas import (
-    SenderIdListResponse,
-    SenderIdRequest,
-    SenderIdResponse,
-    sender_id_out,
-)
-from adapters.http.sms.schemas import Meta
+from adapters.http.bodies import Envelope, Page
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_permission
+from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize, page_of
+from adapters.http.settings.schemas import SenderIdOut, SenderIdRequest, sender_id_out
 from application.identity.principal import Principal
 from application.settings.sender_ids import SenderIdService
 
@@ -27,37 +18,29 @@ from application.settings.sender_ids import SenderIdService
 class SenderIdsController(Controller):
     path = "/v1/settings/sender-ids"
     tags = ["Settings"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/", operation_id="listSenderIds", summary="List sender IDs", sync_to_thread=True)
     def list_sender_ids(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         principal: NamedDependency[Principal], sender_ids: Service[SenderIdService],
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
-    ) -> SenderIdListResponse:
-        records, token, has_more, total = sender_ids.page(
-            principal.account_id, page_size, cursor
-        )
-        return SenderIdListResponse(
-            data=[sender_id_out(r) for r in records],
-            pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
-                                  cursor=token),
-            meta=Meta(request_id=request_id_of(request.scope)),
-        )
+    ) -> Page[SenderIdOut]:
+        found = sender_ids.page(principal.account_id, page_size, cursor)
+        return page_of(sender_id_out, found, page_size, meta)
 
     @post("/", operation_id="requestSenderId",
           summary="Request a sender ID", status_code=201, sync_to_thread=True)
     def request_sender_id(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         data: JSONBody[SenderIdRequest],
         principal: NamedDependency[Principal], sender_ids: Service[SenderIdService],
-    ) -> SenderIdResponse:
+    ) -> Envelope[SenderIdOut]:
         """Ask for a sender ID; it is pending until a platform operator decides."""
         require_permission(principal, "settings.write")
         record = sender_ids.request(principal.account_id, data.sender_id, data.purpose)
-        return SenderIdResponse(
-            data=sender_id_out(record), meta=Meta(request_id=request_id_of(request.scope))
+        return Envelope(
+            data=sender_id_out(record), meta=meta
         )

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from adapters.http.injected import Service
-from adapters.http.messages.schemas import Pagination
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
-from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize
-from adapters.http.settings.schemas import (
-    CreateTemplateRequest,
-    TemplateListResponse,
-    TemplateOut,
-    TemplateResponse,
-    UpdateTemplateRequest,
-)
-from adapters.http.sms.schemas import Meta
+from adapters.http.bodies import Envelope, Page
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_permission
+from adapters.http.pagination import DEFAULT_PAGE_SIZE, PageCursor, PageSize, page_of
+from adapters.http.settings.schemas import CreateTemplateRequest, TemplateOut, UpdateTemplateRequest
 from application.identity.principal import Principal
 from application.settings.templates import SavedTemplate, TemplateService
 
@@ -29,75 +20,66 @@ from application.settings.templates import SavedTemplate, TemplateService
 class TemplatesController(Controller):
     path = "/v1/templates"
     tags = ["Templates"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/", operation_id="listTemplates", summary="List templates", sync_to_thread=True)
     def list_templates(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         principal: NamedDependency[Principal],
         templates: Service[TemplateService],
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
-    ) -> TemplateListResponse:
+    ) -> Page[TemplateOut]:
         require_permission(principal, "templates.read")
-        saved, token, has_more, total = templates.page(
-            principal.account_id, page_size, cursor
-        )
-        return TemplateListResponse(
-            data=[template_out(t) for t in saved],
-            pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
-                                  cursor=token),
-            meta=_meta(request),
-        )
+        found = templates.page(principal.account_id, page_size, cursor)
+        return page_of(template_out, found, page_size, meta)
 
     @post("/", operation_id="createTemplate",
           summary="Create a template", status_code=201, sync_to_thread=True)
     def create(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         data: JSONBody[CreateTemplateRequest],
         principal: NamedDependency[Principal], templates: Service[TemplateService],
-    ) -> TemplateResponse:
+    ) -> Envelope[TemplateOut]:
         require_permission(principal, "templates.write")
         template = templates.create(
             principal.account_id, data.name, data.content
         )
-        return TemplateResponse(data=template_out(template), meta=_meta(request))
+        return Envelope(data=template_out(template), meta=meta)
 
     @get("/{template_id:uuid}", operation_id="getTemplate",
          summary="Get a template", sync_to_thread=True)
     def get_template(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         template_id: FromPath[UUID],
         principal: NamedDependency[Principal], templates: Service[TemplateService],
-    ) -> TemplateResponse:
+    ) -> Envelope[TemplateOut]:
         require_permission(principal, "templates.read")
         template = templates.get(principal.account_id, template_id)
-        return TemplateResponse(data=template_out(template), meta=_meta(request))
+        return Envelope(data=template_out(template), meta=meta)
 
     @patch("/{template_id:uuid}", operation_id="updateTemplate",
            summary="Update a template", sync_to_thread=True)
     def update(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         template_id: FromPath[UUID],
         data: JSONBody[UpdateTemplateRequest],
         principal: NamedDependency[Principal], templates: Service[TemplateService],
-    ) -> TemplateResponse:
+    ) -> Envelope[TemplateOut]:
         require_permission(principal, "templates.write")
         template = templates.update(
             principal.account_id, template_id, name=data.name, content=data.content
         )
-        return TemplateResponse(data=template_out(template), meta=_meta(request))
+        return Envelope(data=template_out(template), meta=meta)
 
     @delete("/{template_id:uuid}", operation_id="deleteTemplate",
             summary="Delete a template", status_code=204,
             sync_to_thread=True)
     def remove(
         self,
-        request: Request[Any, Any, Any],
         template_id: FromPath[UUID],
         principal: NamedDependency[Principal], templates: Service[TemplateService],
     ) -> None:
@@ -112,6 +94,3 @@ def template_out(template: SavedTemplate) -> TemplateOut:
         updated_at=template.updated_at,
     )
 
-
-def _meta(request: Request[Any, Any, Any]) -> Meta:
-    return Meta(request_id=request_id_of(request.scope))

@@ -9,14 +9,11 @@ sent, what was invalid and what was opted out.
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
-from litestar import Request
 
-from adapters.http.middleware.request_id import request_id_of
+from adapters.http.bodies import Envelope, Meta
 from adapters.http.sms.audience import HasAudience, audience_of
-from adapters.http.sms.schemas import BulkRejection, Meta
+from adapters.http.sms.schemas import BulkRejection
 from application.identity.principal import Principal
 from application.sending.audience import AudienceResolver
 from application.sending.outgoing import Outgoing
@@ -38,28 +35,23 @@ class AudienceSendOut(msgspec.Struct, kw_only=True):
     currency: str
 
 
-class AudienceSendResponse(msgspec.Struct):
-    data: AudienceSendOut
-    meta: Meta
-
-
 def wants_audience(data: HasAudience) -> bool:
     return bool(data.groupId or data.groupIds or data.contactIds or data.sendToAllContacts)
 
 
 def send_to_audience(
-    request: Request[Any, Any, Any],
+    meta: Meta,
     audience: AudienceResolver,
     messaging: MessagingService,
     principal: Principal,
     data: HasAudience,
     explicit: list[BulkRecipient],
     outgoing: Outgoing,
-) -> AudienceSendResponse:
+) -> Envelope[AudienceSendOut]:
     chosen = audience.resolve(principal.account_id, explicit, audience_of(data))
     accepted = messaging.send_bulk(outgoing.to_many(chosen.recipients))
     opted_out = [r.to for r in accepted.rejections if r.code == RecipientOptedOut.code]
-    return AudienceSendResponse(
+    return Envelope(
         data=AudienceSendOut(
             batch_id=str(accepted.batch_id),
             status=accepted.status,
@@ -75,5 +67,5 @@ def send_to_audience(
             cost_estimate_micros=accepted.cost_micros,
             currency=accepted.currency,
         ),
-        meta=Meta(request_id=request_id_of(request.scope)),
+        meta=meta,
     )

@@ -6,34 +6,24 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from adapters.http.bodies import Envelope, Meta
 from adapters.http.callback_urls import checked_callback_url
-from adapters.http.injected import Service
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_permission
 from adapters.http.middleware.sandbox_mode import scoped_idempotency_key
-from adapters.http.sms.audience_controller import (
-    AudienceSendResponse,
-    send_to_audience,
-    wants_audience,
-)
+from adapters.http.sms.audience_controller import AudienceSendOut, send_to_audience, wants_audience
 from adapters.http.sms.schemas import (
     BulkAcceptedOut,
     BulkRejection,
     BulkSmsRequest,
-    BulkSmsResponse,
     CancelledOut,
-    CancelledResponse,
     EstimateOut,
     EstimateRejection,
     EstimateRequest,
-    EstimateResponse,
-    Meta,
-    SendManyResponse,
     SendSmsRequest,
-    SendSmsResponse,
     SentManyOut,
     SentSms,
 )
@@ -53,19 +43,18 @@ from domain.money import micros_to_decimal, micros_to_minor_units_ceiling
 class SmsController(Controller):
     path = "/v1/sms"
     tags = ["SMS"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @post("/send", operation_id="sendSms",
           summary="Send an SMS", status_code=200, sync_to_thread=True)
     def send(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Any, Any, Any], meta: RequestMeta,
         data: JSONBody[SendSmsRequest],
         principal: NamedDependency[Principal],
         webhook_guard: Service[UrlGuard],
         messaging: Service[MessagingService], send_resolver: Service[SendResolver],
         audience: Service[AudienceResolver],
-    ) -> SendSmsResponse | SendManyResponse | AudienceSendResponse:
+    ) -> Envelope[SentSms] | Envelope[SentManyOut] | Envelope[AudienceSendOut]:
         """Send one message, or one per number when `to` is an array. Also
         accepts a form-encoded body with the same fields."""
         require_permission(principal, "sms.send")
@@ -78,7 +67,7 @@ class SmsController(Controller):
         if wants_audience(data):
             numbers = data.to if isinstance(data.to, list) else [data.to] if data.to else []
             return send_to_audience(
-                request, audience, messaging, principal, data,
+                meta, audience, messaging, principal, data,
                 [BulkRecipient(n, data.variables or {}) for n in numbers], outgoing,
             )
         if data.to is None:
@@ -86,9 +75,9 @@ class SmsController(Controller):
                 "to is required (or groupId, groupIds, contactIds or sendToAllContacts)",
                 field="to")
         if isinstance(data.to, list):
-            return send_to_many(request, messaging, data, outgoing)
+            return send_to_many(meta, messaging, data, outgoing)
         sent = messaging.send(outgoing.to_one(data.to, data.variables))
-        return SendSmsResponse(
+        return Envelope(
             data=SentSms(
                 id=str(sent.message_id),
                 messageId=str(sent.message_id),
@@ -103,20 +92,20 @@ class SmsController(Controller):
                 client_ref=data.client_ref,
                 sandbox=principal.sandbox,
             ),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
     @post("/bulk", operation_id="sendBulkSms",
           summary="Send one body to many recipients", status_code=200, sync_to_thread=True)
     def bulk(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Any, Any, Any], meta: RequestMeta,
         data: JSONBody[BulkSmsRequest],
         principal: NamedDependency[Principal],
         webhook_guard: Service[UrlGuard],
         messaging: Service[MessagingService], send_resolver: Service[SendResolver],
         audience: Service[AudienceResolver],
-    ) -> BulkSmsResponse | AudienceSendResponse:
+    ) -> Envelope[BulkAcceptedOut] | Envelope[AudienceSendOut]:
         require_permission(principal, "sms.send")
         body = send_resolver.resolve(
             principal.account_id, sender=data.sender, body=data.body,
@@ -127,13 +116,13 @@ class SmsController(Controller):
         explicit = [BulkRecipient(r.to, r.variables or {}) for r in data.recipients]
         if wants_audience(data):
             return send_to_audience(
-                request, audience, messaging, principal, data, explicit, outgoing)
+                meta, audience, messaging, principal, data, explicit, outgoing)
         if not explicit:
             raise ValidationFailed(
                 "recipients is required (1 to 10,000), or groupId, groupIds, contactIds or"
                 " sendToAllContacts", field="recipients")
         accepted = messaging.send_bulk(outgoing.to_many(explicit))
-        return BulkSmsResponse(
+        return Envelope(
             data=BulkAcceptedOut(
                 batch_id=str(accepted.batch_id),
                 accepted=accepted.accepted,
@@ -150,7 +139,7 @@ class SmsController(Controller):
                 statuses=accepted.status_counts(),
                 sandbox=principal.sandbox,
             ),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
     @post(
@@ -161,28 +150,28 @@ class SmsController(Controller):
     )
     def cancel(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         message_id: FromPath[UUID],
         principal: NamedDependency[Principal], outcomes: Service[OutcomeService],
-    ) -> CancelledResponse:
+    ) -> Envelope[CancelledOut]:
         require_permission(principal, "sms.send")
         message = outcomes.cancel(
             principal.account_id, message_id, sandbox=principal.sandbox
         )
-        return CancelledResponse(
+        return Envelope(
             data=CancelledOut(id=str(message.id), status=str(message.status),
                               sandbox=principal.sandbox),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
     @post("/estimate", operation_id="estimateSms",
           summary="Estimate parts and cost of a send", status_code=200, sync_to_thread=True)
     def estimate(
         self,
-        request: Request[Any, Any, Any],
+        meta: RequestMeta,
         data: JSONBody[EstimateRequest],
         principal: NamedDependency[Principal], estimator: Service[Estimator],
-    ) -> EstimateResponse:
+    ) -> Envelope[EstimateOut]:
         """What a send would cost and whether the wallet can pay; charges nothing."""
         require_permission(principal, "sms.send")
         tos = [data.to] if isinstance(data.to, str) else data.to
@@ -190,7 +179,7 @@ class SmsController(Controller):
             principal.account_id, tos, data.body, data.variables or {}, data.unicode,
             principal.sandbox,
         ))
-        return EstimateResponse(
+        return Envelope(
             data=EstimateOut(
                 recipients=estimate.recipients, length=estimate.length,
                 parts=estimate.segments, encoding=estimate.encoding,
@@ -202,7 +191,7 @@ class SmsController(Controller):
                           for r in estimate.rejections],
                 sandbox=principal.sandbox,
             ),
-            meta=Meta(request_id=request_id_of(request.scope)),
+            meta=meta,
         )
 
 
@@ -228,16 +217,16 @@ def _idempotency_key(request: Request[Any, Any, Any], principal: Principal) -> s
 
 
 def send_to_many(
-    request: Request[Any, Any, Any], messaging: MessagingService, data: SendSmsRequest,
+    meta: Meta, messaging: MessagingService, data: SendSmsRequest,
     outgoing: Outgoing,
-) -> SendManyResponse:
+) -> Envelope[SentManyOut]:
     """`to` as an array: one batch, accepted (or refused) in one transaction,
     answered with a line per message."""
     assert isinstance(data.to, list)
     variables = data.variables or {}
     accepted = messaging.send_bulk(
         outgoing.to_many([BulkRecipient(to, variables) for to in data.to]))
-    return SendManyResponse(
+    return Envelope(
         data=SentManyOut(
             batch_id=str(accepted.batch_id),
             accepted=accepted.accepted,
@@ -263,5 +252,5 @@ def send_to_many(
             statuses=accepted.status_counts(),
             sandbox=outgoing.sandbox,
         ),
-        meta=Meta(request_id=request_id_of(request.scope)),
+        meta=meta,
     )

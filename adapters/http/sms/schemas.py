@@ -1,20 +1,15 @@
-"""Request and response bodies of the public API, as msgspec structs.
-
-Requests forbid unknown fields, so a typo or an attempt to set a price,
-a status or another account's id is a VALIDATION_ERROR, not silently ignored.
-"""
+"""Request and response bodies of /v1/sms, as msgspec structs."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
 
-# No PostgreSQL text column can hold a NUL character: text that is stored or
-# looked up refuses it as VALIDATION_ERROR rather than failing the query.
-NO_NUL = r"^[^\x00]*$"
+from adapters.http.bodies import NO_NUL, Request
+
 Variables = dict[
     Annotated[str, msgspec.Meta(pattern=NO_NUL)],
     Annotated[str, msgspec.Meta(pattern=NO_NUL)] | int | float | bool,
@@ -30,10 +25,6 @@ MAX_SEND_RECIPIENTS = 1_000
 # Checked for its scheme here; its host and addresses when each webhook is sent.
 CallbackUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s\x00]+$", max_length=2048)]
 IdList = Annotated[list[str], msgspec.Meta(max_length=10_000)]
-
-
-class Request(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    pass
 
 
 class SendSmsRequest(Request):
@@ -106,10 +97,6 @@ class EstimateOut(msgspec.Struct):
     canAfford: bool  # noqa: N815 - seed 002's field name
     rejected: list[EstimateRejection]
     sandbox: bool = False
-
-
-class Meta(msgspec.Struct):
-    request_id: str
 
 
 class SentSms(msgspec.Struct):
@@ -189,53 +176,9 @@ class BalanceOut(msgspec.Struct):
     as_of: datetime | None = None
 
 
-class SendSmsResponse(msgspec.Struct):
-    data: SentSms
-    meta: Meta
-
-
-class SendManyResponse(msgspec.Struct):
-    data: SentManyOut
-    meta: Meta
-
-
-class BulkSmsResponse(msgspec.Struct):
-    data: BulkAcceptedOut
-    meta: Meta
-
-
-class BalanceResponse(msgspec.Struct):
-    data: BalanceOut
-    meta: Meta
-
-
 class CancelledOut(msgspec.Struct):
     id: str
     status: str
     sandbox: bool = False
 
 
-class CancelledResponse(msgspec.Struct):
-    data: CancelledOut
-    meta: Meta
-
-
-class EstimateResponse(msgspec.Struct):
-    data: EstimateOut
-    meta: Meta
-
-
-class ErrorBody(msgspec.Struct):
-    code: str
-    message: str
-    details: dict[str, Any]
-
-
-class ErrorResponse(msgspec.Struct):
-    error: ErrorBody
-    meta: Meta
-
-
-class HealthOut(msgspec.Struct):
-    status: str
-    checks: dict[str, str]

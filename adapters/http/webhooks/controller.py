@@ -8,29 +8,22 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from adapters.http.injected import Service
-from adapters.http.messages.schemas import Pagination
-from adapters.http.middleware.auth import authenticate, require_permission
-from adapters.http.middleware.request_id import request_id_of
-from adapters.http.sms.schemas import Meta
+from adapters.http.bodies import DeletedOut, Envelope, Page
+from adapters.http.injected import RequestMeta, Service
+from adapters.http.middleware.auth import require_permission
+from adapters.http.pagination import page_of
 from adapters.http.webhooks.schemas import (
-    AttemptListResponse,
+    AttemptOut,
     CreateWebhookRequest,
-    DeletedOut,
-    DeletedResponse,
     QueuedTestOut,
-    QueuedTestResponse,
     ReplayOut,
     ReplayRequest,
-    ReplayResponse,
     UpdateWebhookRequest,
-    WebhookListResponse,
     WebhookOut,
-    WebhookResponse,
     attempt_out,
 )
 from adapters.webhooks.endpoints import Endpoint, WebhookEndpoints
@@ -74,65 +67,53 @@ def _out(endpoint: Endpoint, secret: str | None = None) -> WebhookOut:
     )
 
 
-def _meta(request: Request[Any, Any, Any]) -> Meta:
-    return Meta(request_id=request_id_of(request.scope))
-
-
 class WebhooksController(Controller):
     path = "/v1/settings/webhooks"
     tags = ["Webhooks"]
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=False)}
 
     @get("/", operation_id="listWebhooks", summary="List webhook endpoints", sync_to_thread=True)
     def list_webhooks(
-        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         webhook_endpoints: Service[WebhookEndpoints],
         page_size: FromQuery[int] = 50, cursor: FromQuery[str | None] = None,
-    ) -> WebhookListResponse:
+    ) -> Page[WebhookOut]:
         _can_read(principal)
         if not 1 <= page_size <= 500:
             raise ValidationFailed("page_size must be 1 to 500")
-        rows, token, has_more, total = webhook_endpoints.page(
-            principal.account_id, page_size, cursor
-        )
-        return WebhookListResponse(
-            data=[_out(row) for row in rows],
-            pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
-                                  cursor=token),
-            meta=_meta(request),
-        )
+        found = webhook_endpoints.page(principal.account_id, page_size, cursor)
+        return page_of(_out, found, page_size, meta)
 
     @post("/", operation_id="createWebhook", summary="Create a webhook endpoint", status_code=201)
     async def create_webhook(
-        self, request: Request[Any, Any, Any], data: JSONBody[CreateWebhookRequest],
+        self, meta: RequestMeta, data: JSONBody[CreateWebhookRequest],
         principal: NamedDependency[Principal],
         webhook_endpoints: Service[WebhookEndpoints], webhook_guard: Service[UrlGuard],
-    ) -> WebhookResponse:
+    ) -> Envelope[WebhookOut]:
         require_permission(principal, WRITE)
         url = await _checked_url(webhook_guard, data.url)
         endpoint, secret = await asyncio.to_thread(
             webhook_endpoints.create, principal.account_id, url, _events(data.events),
             data.description, data.active,
         )
-        return WebhookResponse(data=_out(endpoint, secret), meta=_meta(request))
+        return Envelope(data=_out(endpoint, secret), meta=meta)
 
     @get("/{endpoint_id:uuid}", operation_id="getWebhook",
          summary="Get a webhook endpoint", sync_to_thread=True)
     def get_webhook(
-        self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
+        self, meta: RequestMeta, endpoint_id: FromPath[UUID],
         principal: NamedDependency[Principal], webhook_endpoints: Service[WebhookEndpoints],
-    ) -> WebhookResponse:
+    ) -> Envelope[WebhookOut]:
         _can_read(principal)
         endpoint = webhook_endpoints.get(principal.account_id, endpoint_id)
-        return WebhookResponse(data=_out(endpoint), meta=_meta(request))
+        return Envelope(data=_out(endpoint), meta=meta)
 
     @patch("/{endpoint_id:uuid}", operation_id="updateWebhook",
            summary="Update a webhook endpoint")
     async def update_webhook(
-        self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
+        self, meta: RequestMeta, endpoint_id: FromPath[UUID],
         data: JSONBody[UpdateWebhookRequest], principal: NamedDependency[Principal],
         webhook_endpoints: Service[WebhookEndpoints], webhook_guard: Service[UrlGuard],
-    ) -> WebhookResponse:
+    ) -> Envelope[WebhookOut]:
         require_permission(principal, WRITE)
         changes: dict[str, Any] = {
             name: value for name, value in msgspec.structs.asdict(data).items()
@@ -145,80 +126,73 @@ class WebhooksController(Controller):
         endpoint = await asyncio.to_thread(
             webhook_endpoints.update, principal.account_id, endpoint_id, changes
         )
-        return WebhookResponse(data=_out(endpoint), meta=_meta(request))
+        return Envelope(data=_out(endpoint), meta=meta)
 
     @delete("/{endpoint_id:uuid}", operation_id="deleteWebhook",
             summary="Delete a webhook endpoint", status_code=200,
             sync_to_thread=True)
     def delete_webhook(
-        self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
+        self, meta: RequestMeta, endpoint_id: FromPath[UUID],
         principal: NamedDependency[Principal], webhook_endpoints: Service[WebhookEndpoints],
-    ) -> DeletedResponse:
+    ) -> Envelope[DeletedOut]:
         require_permission(principal, WRITE)
         webhook_endpoints.delete(principal.account_id, endpoint_id)
-        return DeletedResponse(data=DeletedOut(id=str(endpoint_id), deleted=True),
-                               meta=_meta(request))
+        return Envelope(data=DeletedOut(id=str(endpoint_id), deleted=True),
+                               meta=meta)
 
     @post("/{endpoint_id:uuid}/rotate-secret", operation_id="rotateWebhookSecret",
           summary="Rotate a webhook signing secret",
           status_code=200, sync_to_thread=True)
     def rotate_secret(
-        self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
+        self, meta: RequestMeta, endpoint_id: FromPath[UUID],
         principal: NamedDependency[Principal], webhook_endpoints: Service[WebhookEndpoints],
-    ) -> WebhookResponse:
+    ) -> Envelope[WebhookOut]:
         require_permission(principal, WRITE)
         endpoint, secret = webhook_endpoints.rotate_secret(principal.account_id, endpoint_id)
-        return WebhookResponse(data=_out(endpoint, secret), meta=_meta(request))
+        return Envelope(data=_out(endpoint, secret), meta=meta)
 
     @get("/{endpoint_id:uuid}/deliveries", operation_id="listWebhookDeliveries",
          summary="List a webhook endpoint's deliveries",
          sync_to_thread=True)
     def list_deliveries(
-        self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
+        self, meta: RequestMeta, endpoint_id: FromPath[UUID],
         principal: NamedDependency[Principal], webhook_endpoints: Service[WebhookEndpoints],
         page_size: FromQuery[int] = 50, cursor: FromQuery[str | None] = None,
-    ) -> AttemptListResponse:
+    ) -> Page[AttemptOut]:
         _can_read(principal)
         if not 1 <= page_size <= 500:
             raise ValidationFailed("page_size must be 1 to 500")
-        rows, token, has_more, total = webhook_endpoints.attempts(
-            principal.account_id, endpoint_id, page_size, cursor
-        )
-        return AttemptListResponse(
-            data=[attempt_out(row) for row in rows],
-            pagination=Pagination(total=total, page_size=page_size, has_more=has_more,
-                                  cursor=token),
-            meta=_meta(request),
-        )
+        found = webhook_endpoints.attempts(principal.account_id, endpoint_id, page_size, cursor)
+        return page_of(attempt_out, found, page_size, meta)
 
     @post("/{endpoint_id:uuid}/test", operation_id="testWebhook",
           summary="Send a test event to a webhook endpoint", status_code=202,
           sync_to_thread=True)
     def test_webhook(
-        self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
+        self, meta: RequestMeta, endpoint_id: FromPath[UUID],
         principal: NamedDependency[Principal], webhook_endpoints: Service[WebhookEndpoints],
-    ) -> QueuedTestResponse:
+    ) -> Envelope[QueuedTestOut]:
         require_permission(principal, WRITE)
         event_id = webhook_endpoints.send_test(
             principal.account_id, endpoint_id, datetime.now(UTC)
         )
-        return QueuedTestResponse(
+        return Envelope(
             data=QueuedTestOut(event_id=str(event_id), event=PING, status="queued"),
-            meta=_meta(request),
+            meta=meta,
         )
 
     @post("/{endpoint_id:uuid}/replay", operation_id="replayWebhook",
           summary="Replay webhook events", status_code=202,
           sync_to_thread=True)
     def replay(
-        self, request: Request[Any, Any, Any], endpoint_id: FromPath[UUID],
+        self, meta: RequestMeta, endpoint_id: FromPath[UUID],
         data: JSONBody[ReplayRequest], principal: NamedDependency[Principal],
         webhook_endpoints: Service[WebhookEndpoints],
-    ) -> ReplayResponse:
+    ) -> Envelope[ReplayOut]:
         require_permission(principal, WRITE)
         queued = webhook_endpoints.replay(
             principal.account_id, endpoint_id, since=data.since,
             since_event_id=data.since_event_id, until=data.until,
         )
-        return ReplayResponse(data=ReplayOut(endpoint_id=str(endpoint_id), queued=queued),
-                              meta=_meta(request))
+        return Envelope(data=ReplayOut(endpoint_id=str(endpoint_id), queued=queued),
+                              meta=meta)

@@ -8,8 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from adapters.http.messages.schemas import Pagination
-from adapters.http.sms.schemas import NO_NUL, Meta, Request
+from adapters.http.bodies import NO_NUL, Request
 
 Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2048, pattern=NO_NUL)]
 EventNames = Annotated[
@@ -55,46 +54,15 @@ class WebhookOut(msgspec.Struct, omit_defaults=True):
     secret: str | None = None
 
 
-class WebhookResponse(msgspec.Struct):
-    data: WebhookOut
-    meta: Meta
-
-
-class WebhookListResponse(msgspec.Struct):
-    data: list[WebhookOut]
-    pagination: Pagination
-    meta: Meta
-
-
-class DeletedOut(msgspec.Struct):
-    id: str
-    deleted: bool
-
-
-class DeletedResponse(msgspec.Struct):
-    data: DeletedOut
-    meta: Meta
-
-
 class QueuedTestOut(msgspec.Struct):
     event_id: str
     event: str
     status: str
 
 
-class QueuedTestResponse(msgspec.Struct):
-    data: QueuedTestOut
-    meta: Meta
-
-
 class ReplayOut(msgspec.Struct):
     endpoint_id: str
     queued: int
-
-
-class ReplayResponse(msgspec.Struct):
-    data: ReplayOut
-    meta: Meta
 
 
 class AttemptOut(msgspec.Struct):
@@ -110,12 +78,6 @@ class AttemptOut(msgspec.Struct):
     attempted_at: datetime
     next_attempt_at: datetime | None
     delivery_status: str
-
-
-class AttemptListResponse(msgspec.Struct):
-    data: list[AttemptOut]
-    pagination: Pagination
-    meta: Meta
 
 
 def attempt_out(row: dict[str, Any]) -> AttemptOut:
