@@ -85,14 +85,9 @@ class AccountSummaryOut(msgspec.Struct):
     timezone: str
 
 
-class MeOut(msgspec.Struct):
-    id: str
-    email: str
-    name: str
-    role: str
-    platform_admin: bool
-    account_id: str
-    created_at: datetime
+class MeOut(UserOut):
+    """The signed-in user, with what they may do and their account."""
+
     permissions: list[str]
     account: AccountSummaryOut
 

@@ -4,11 +4,12 @@ live ones). /v1/reports/messages lists through `message_page` too."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, get
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from adapters.eventstore.unprojected import UnprojectedMessages
@@ -48,6 +49,36 @@ DestinationFilter = Annotated[
 ]
 
 
+@dataclass(frozen=True, slots=True)
+class MessageQuery:
+    """What a list of messages is filtered by, and which page of it."""
+
+    status: str | None = None
+    from_date: str | None = None
+    to_date: str | None = None
+    destination: str | None = None
+    campaign_id: str | None = None
+    client_ref: str | None = None
+    page_size: int = DEFAULT_PAGE_SIZE
+    cursor: str | None = None
+
+
+def message_query(
+    status: StatusFilter = None,
+    from_date: RangeStart = None,
+    to_date: RangeEnd = None,
+    destination: DestinationFilter = None,
+    campaign_id: CampaignFilter = None,
+    client_ref: FromQuery[str | None] = None,
+    page_size: PageSize = DEFAULT_PAGE_SIZE,
+    cursor: PageCursor = None,
+) -> MessageQuery:
+    """The query parameters of every message list (GET /v1/sms and
+    /v1/reports/messages), as one dependency both declare."""
+    return MessageQuery(status, from_date, to_date, destination, campaign_id, client_ref,
+                        page_size, cursor)
+
+
 class MessagesController(Controller):
     path = "/v1/sms"
     tags = ["SMS"]
@@ -74,29 +105,15 @@ class MessagesController(Controller):
             data=message_detail(row), meta=meta
         )
 
-    @get("/", operation_id="listMessages", summary="List messages", sync_to_thread=True)
+    @get("/", operation_id="listMessages", summary="List messages", sync_to_thread=True,
+         dependencies={"filters": Provide(message_query, sync_to_thread=False)})
     def messages(
-        self,
-        meta: RequestMeta,
-        principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         read_models: Service[ReadModels], sandbox: Service[SandboxService],
-        status: StatusFilter = None,
-        from_date: RangeStart = None,
-        to_date: RangeEnd = None,
-        destination: DestinationFilter = None,
-        campaign_id: CampaignFilter = None,
-        client_ref: FromQuery[str | None] = None,
-        page_size: PageSize = DEFAULT_PAGE_SIZE,
-        cursor: PageCursor = None,
+        filters: NamedDependency[MessageQuery],
     ) -> Page[MessageOut]:
         require_permission(principal, "sms.read")
-        return message_page(
-            meta, principal, read_models, sandbox, status=status, from_date=from_date,
-            to_date=to_date,
-            destination=destination, campaign_id=campaign_id, client_ref=client_ref,
-            page_size=page_size, cursor=cursor,
-        )
-
+        return message_page(meta, principal, read_models, sandbox, filters)
 
     @get("/by-ref/{client_ref:str}", operation_id="listMessagesByClientRef",
          summary="Find messages by client_ref",
@@ -116,11 +133,8 @@ class MessagesController(Controller):
         require_permission(principal, "sms.read")
         check_text(client_ref, "client_ref")
         if cursor is not None:
-            return message_page(
-                meta, principal, read_models, sandbox, status=None, from_date=None, to_date=None,
-                destination=None, campaign_id=None, client_ref=client_ref,
-                page_size=page_size, cursor=cursor,
-            )
+            return message_page(meta, principal, read_models, sandbox, MessageQuery(
+                client_ref=client_ref, page_size=page_size, cursor=cursor))
         result = run_query(read_models, unprojected.first_page_by_client_ref, principal.account_id,
             client_ref, sandbox=principal.sandbox,
             accepted_after=_sandbox_cutoff(sandbox, principal), page_size=page_size,
@@ -129,32 +143,21 @@ class MessagesController(Controller):
 
 
 def message_page(
-    meta: Meta,
-    principal: Principal,
-    read_models: ReadModels,
-    sandbox: SandboxService,
-    *,
-    status: str | None,
-    from_date: str | None,
-    to_date: str | None,
-    destination: str | None,
-    campaign_id: str | None,
-    client_ref: str | None,
-    page_size: int,
-    cursor: str | None,
+    meta: Meta, principal: Principal, read_models: ReadModels, sandbox: SandboxService,
+    query: MessageQuery,
 ) -> Page[MessageOut]:
-    for name, text in (("client_ref", client_ref), ("campaign_id", campaign_id)):
+    for name, text in (("client_ref", query.client_ref), ("campaign_id", query.campaign_id)):
         if text is not None:
             check_text(text, name)  # a NUL would fail the query: VALIDATION_ERROR instead
-    dates = date_range(from_date, to_date)
+    dates = date_range(query.from_date, query.to_date)
     result = run_query(read_models, list_messages, principal.account_id,
-        status=status, from_date=dates.start, to_date=dates.end,
-        destination=destination_filter(destination), campaign_id=campaign_id,
-        client_ref=client_ref, sandbox=principal.sandbox,
-        page_size=page_size, cursor_token=cursor,
+        status=query.status, from_date=dates.start, to_date=dates.end,
+        destination=destination_filter(query.destination), campaign_id=query.campaign_id,
+        client_ref=query.client_ref, sandbox=principal.sandbox,
+        page_size=query.page_size, cursor_token=query.cursor,
         accepted_after=_sandbox_cutoff(sandbox, principal),
     )
-    return page_of(message_out, result, page_size, meta)
+    return page_of(message_out, result, query.page_size, meta)
 
 
 def _from_store(

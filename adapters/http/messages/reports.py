@@ -6,23 +6,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, get
-from litestar.di import NamedDependency
-from litestar.params import FromQuery, QueryParameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import QueryParameter
 
 from adapters.http.bodies import Envelope, Page
 from adapters.http.injected import RequestMeta, Service
 from adapters.http.messages.controller import (
     CampaignFilter,
-    DestinationFilter,
-    StatusFilter,
+    MessageQuery,
     message_page,
+    message_query,
 )
 from adapters.http.messages.schemas import DlrBreakdownOut, DlrStatsOut, MessageOut, StatusCounts
 from adapters.http.middleware.auth import require_permission
 from adapters.http.pagination import (
-    DEFAULT_PAGE_SIZE,
-    PageCursor,
-    PageSize,
     RangeEnd,
     RangeStart,
     date_range,
@@ -45,28 +42,15 @@ class ReportsController(Controller):
     tags = ["Reports"]
 
     @get("/messages", operation_id="listMessageReports",
-         summary="Message report", sync_to_thread=True)
+         summary="Message report", sync_to_thread=True,
+         dependencies={"filters": Provide(message_query, sync_to_thread=False)})
     def messages(
-        self,
-        meta: RequestMeta,
-        principal: NamedDependency[Principal],
+        self, meta: RequestMeta, principal: NamedDependency[Principal],
         read_models: Service[ReadModels], sandbox: Service[SandboxService],
-        status: StatusFilter = None,
-        from_date: RangeStart = None,
-        to_date: RangeEnd = None,
-        destination: DestinationFilter = None,
-        campaign_id: CampaignFilter = None,
-        client_ref: FromQuery[str | None] = None,
-        page_size: PageSize = DEFAULT_PAGE_SIZE,
-        cursor: PageCursor = None,
+        filters: NamedDependency[MessageQuery],
     ) -> Page[MessageOut]:
         require_permission(principal, "reports.read")
-        return message_page(
-            meta, principal, read_models, sandbox, status=status, from_date=from_date,
-            to_date=to_date,
-            destination=destination, campaign_id=campaign_id, client_ref=client_ref,
-            page_size=page_size, cursor=cursor,
-        )
+        return message_page(meta, principal, read_models, sandbox, filters)
 
     @get("/dlr-stats", operation_id="getDlrStats",
          summary="Delivery-report statistics", sync_to_thread=True)

@@ -24,6 +24,7 @@ from adapters.http.sms.schemas import (
     EstimateRejection,
     EstimateRequest,
     SendSmsRequest,
+    SendTerms,
     SentManyOut,
     SentSms,
 )
@@ -58,12 +59,7 @@ class SmsController(Controller):
         """Send one message, or one per number when `to` is an array. Also
         accepts a form-encoded body with the same fields."""
         require_permission(principal, "sms.send")
-        body = send_resolver.resolve(
-            principal.account_id, sender=data.sender, body=data.body,
-            template_id=data.template_id, sandbox=principal.sandbox,
-        )
-        outgoing = _outgoing(request, principal, data, body,
-                             checked_callback_url(webhook_guard, data.callback_url))
+        outgoing = _outgoing(request, principal, data, send_resolver, webhook_guard)
         if wants_audience(data):
             numbers = data.to if isinstance(data.to, list) else [data.to] if data.to else []
             return send_to_audience(
@@ -107,12 +103,7 @@ class SmsController(Controller):
         audience: Service[AudienceResolver],
     ) -> Envelope[BulkAcceptedOut] | Envelope[AudienceSendOut]:
         require_permission(principal, "sms.send")
-        body = send_resolver.resolve(
-            principal.account_id, sender=data.sender, body=data.body,
-            template_id=data.template_id, sandbox=principal.sandbox,
-        )
-        outgoing = _outgoing(request, principal, data, body,
-                             checked_callback_url(webhook_guard, data.callback_url))
+        outgoing = _outgoing(request, principal, data, send_resolver, webhook_guard)
         explicit = [BulkRecipient(r.to, r.variables or {}) for r in data.recipients]
         if wants_audience(data):
             return send_to_audience(
@@ -196,16 +187,23 @@ class SmsController(Controller):
 
 
 def _outgoing(
-    request: Request[Any, Any, Any], principal: Principal,
-    data: SendSmsRequest | BulkSmsRequest, body: str, callback_url: str | None,
+    request: Request[Any, Any, Any], principal: Principal, data: SendTerms,
+    send_resolver: SendResolver, webhook_guard: UrlGuard,
 ) -> Outgoing:
-    """The send a request states, whether it goes to one number or many."""
+    """The send a request states, whether it goes to one number or many: its
+    body resolved (a template's, the sender ID checked), its callback URL
+    checked."""
+    body = send_resolver.resolve(
+        principal.account_id, sender=data.sender, body=data.body,
+        template_id=data.template_id, sandbox=principal.sandbox,
+    )
     return Outgoing(
         account_id=principal.account_id, sandbox=principal.sandbox, sender=data.sender,
         body=body, client_ref=data.client_ref, unicode=data.unicode,
         validity_minutes=data.validity_minutes,
         idempotency_key=_idempotency_key(request, principal),
-        scheduled_at=data.scheduled_at, callback_url=callback_url,
+        scheduled_at=data.scheduled_at,
+        callback_url=checked_callback_url(webhook_guard, data.callback_url),
     )
 
 

@@ -27,25 +27,32 @@ CallbackUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s\x00]+$", max_
 IdList = Annotated[list[str], msgspec.Meta(max_length=10_000)]
 
 
-class SendSmsRequest(Request):
+class SendTerms(Request):
+    """What every send states besides its recipients: one home, so that a
+    field added to sending reaches the single and the bulk request alike."""
+
     sender: SenderId = msgspec.field(name="from")
     body: Body | None = None  # or template_id
-    # Optional when the audience fields below name contacts (seed 002).
-    to: (
-        Phone | Annotated[list[Phone], msgspec.Meta(min_length=1, max_length=MAX_SEND_RECIPIENTS)]
-        | None
-    ) = None
-    variables: Variables | None = None
     client_ref: ClientRef | None = None
     unicode: bool = False
     validity_minutes: ValidityMinutes = 2880
     scheduled_at: datetime | None = None
     template_id: UUID | None = None
     callback_url: CallbackUrl | None = None
+    # The audience fields (seed 002): contacts named by group or id.
     groupId: str | None = None  # noqa: N815 - seed 002's spelling
     groupIds: IdList | None = None  # noqa: N815
     contactIds: IdList | None = None  # noqa: N815
     sendToAllContacts: bool = False  # noqa: N815
+
+
+class SendSmsRequest(SendTerms):
+    # Optional when the audience fields name contacts (seed 002).
+    to: (
+        Phone | Annotated[list[Phone], msgspec.Meta(min_length=1, max_length=MAX_SEND_RECIPIENTS)]
+        | None
+    ) = None
+    variables: Variables | None = None
 
 
 class BulkRecipientIn(Request):
@@ -53,21 +60,9 @@ class BulkRecipientIn(Request):
     variables: Variables | None = None
 
 
-class BulkSmsRequest(Request):
-    sender: SenderId = msgspec.field(name="from")
-    body: Body | None = None  # or template_id
-    # May be empty when the audience fields below name contacts (seed 002).
+class BulkSmsRequest(SendTerms):
+    # May be empty when the audience fields name contacts (seed 002).
     recipients: Annotated[list[BulkRecipientIn], msgspec.Meta(max_length=10_000)] = []
-    client_ref: ClientRef | None = None
-    unicode: bool = False
-    validity_minutes: ValidityMinutes = 2880
-    scheduled_at: datetime | None = None
-    template_id: UUID | None = None
-    callback_url: CallbackUrl | None = None
-    groupId: str | None = None  # noqa: N815 - seed 002's spelling
-    groupIds: IdList | None = None  # noqa: N815
-    contactIds: IdList | None = None  # noqa: N815
-    sendToAllContacts: bool = False  # noqa: N815
 
 
 class EstimateRequest(Request):
