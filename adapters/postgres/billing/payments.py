@@ -17,9 +17,10 @@ class PostgresBillingStore:
         self._pool = pool
 
     def customer(self, account_id: str) -> BillingCustomer | None:
-        with self._pool.connection() as conn, conn.cursor(
-            row_factory=class_row(BillingCustomer)
-        ) as cur:
+        with (
+            self._pool.connection() as conn,
+            conn.cursor(row_factory=class_row(BillingCustomer)) as cur,
+        ):
             return cur.execute(
                 "SELECT account_id, customer_ref, payment_method_ref FROM billing_customers"
                 " WHERE account_id = %s",
