@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
+from psycopg.rows import class_row, kwargs_row
 from psycopg_pool import ConnectionPool
 
 from application.delivery.carriers import DeliveryReceipt
@@ -140,14 +142,15 @@ class PostgresReceiptIndex:
             )
 
     def overdue(self, now: datetime, limit: int) -> list[AwaitedReceipt]:
-        with self._pool.connection() as conn:
-            rows = conn.execute(
+        with self._pool.connection() as conn, conn.cursor(
+            row_factory=class_row(AwaitedReceipt)
+        ) as cur:
+            return cur.execute(
                 "SELECT message_id, carrier, carrier_message_id, settle_after,"
                 " capture_on_silence FROM awaited_receipts WHERE settle_after < %s"
                 " ORDER BY settle_after LIMIT %s",
                 (now, limit),
             ).fetchall()
-        return [AwaitedReceipt(*row) for row in rows]
 
     def park(self, receipts: Sequence[DeliveryReceipt], now: datetime) -> None:
         with self._pool.connection() as conn, conn.cursor() as cursor:
@@ -160,19 +163,17 @@ class PostgresReceiptIndex:
 
     def matched_parked(self, limit: int) -> list[tuple[int, DeliveryReceipt]]:
         # Driven by the parked table (small) into the index's unique key.
-        with self._pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT p.id, p.carrier, p.carrier_message_id, p.carrier_state, p.error_code,"
-                " p.done_at, p.raw FROM parked_receipts p"
+        with self._pool.connection() as conn, conn.cursor(
+            row_factory=kwargs_row(_numbered_receipt)
+        ) as cur:
+            return cur.execute(
+                "SELECT p.id AS row_id, p.carrier, p.carrier_message_id, p.carrier_state,"
+                " p.error_code, p.done_at, p.raw FROM parked_receipts p"
                 " WHERE EXISTS (SELECT 1 FROM awaited_receipts a WHERE a.carrier = p.carrier"
                 "               AND a.carrier_message_id = p.carrier_message_id)"
                 " ORDER BY p.id LIMIT %s",
                 (limit,),
             ).fetchall()
-        return [
-            (int(pid), DeliveryReceipt(carrier, carrier_id, state, error, done_at, raw))
-            for pid, carrier, carrier_id, state, error, done_at, raw in rows
-        ]
 
     def unpark(self, parked_ids: Sequence[int]) -> None:
         if parked_ids:
@@ -180,8 +181,10 @@ class PostgresReceiptIndex:
                 conn.execute("DELETE FROM parked_receipts WHERE id = ANY(%s)", (list(parked_ids),))
 
     def expire_parked(self, parked_before: datetime, limit: int) -> list[DeliveryReceipt]:
-        with self._pool.connection() as conn:
-            rows = conn.execute(
+        with self._pool.connection() as conn, conn.cursor(
+            row_factory=class_row(DeliveryReceipt)
+        ) as cur:
+            return cur.execute(
                 "DELETE FROM parked_receipts WHERE id IN ("
                 "  SELECT p.id FROM parked_receipts p WHERE p.parked_at < %s"
                 "  AND NOT EXISTS (SELECT 1 FROM awaited_receipts a WHERE a.carrier = p.carrier"
@@ -190,7 +193,6 @@ class PostgresReceiptIndex:
                 " RETURNING carrier, carrier_message_id, carrier_state, error_code, done_at, raw",
                 (parked_before, limit),
             ).fetchall()
-        return [DeliveryReceipt(*row) for row in rows]
 
     def receive(self, receipts: Sequence[DeliveryReceipt], now: datetime) -> None:
         with self._pool.connection() as conn, conn.cursor() as cursor:
@@ -207,15 +209,23 @@ class PostgresReceiptIndex:
         # The rows stay locked, and so skipped by every other dispatcher,
         # until they are deleted in the same transaction once settled.
         with self._pool.connection() as conn, conn.transaction():
-            rows = conn.execute(
-                "SELECT id, carrier, carrier_message_id, carrier_state, error_code, done_at, raw"
-                " FROM received_receipts ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-                (limit,),
-            ).fetchall()
+            with conn.cursor(row_factory=kwargs_row(_numbered_receipt)) as cur:
+                rows = cur.execute(
+                    "SELECT id AS row_id, carrier, carrier_message_id, carrier_state, error_code,"
+                    " done_at, raw FROM received_receipts ORDER BY id LIMIT %s"
+                    " FOR UPDATE SKIP LOCKED",
+                    (limit,),
+                ).fetchall()
             if not rows:
                 return 0
-            settle([DeliveryReceipt(*row[1:]) for row in rows])
+            settle([receipt for _, receipt in rows])
             conn.execute(
-                "DELETE FROM received_receipts WHERE id = ANY(%s)", ([row[0] for row in rows],)
+                "DELETE FROM received_receipts WHERE id = ANY(%s)",
+                ([row_id for row_id, _ in rows],),
             )
         return len(rows)
+
+
+def _numbered_receipt(*, row_id: int, **receipt: Any) -> tuple[int, DeliveryReceipt]:
+    """A stored receipt's row id and the receipt, its fields taken by column name."""
+    return int(row_id), DeliveryReceipt(**receipt)

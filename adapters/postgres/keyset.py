@@ -23,10 +23,10 @@ def newest_first(
     account_id: str,
     page_size: int,
     cursor: str | None,
-    record: Callable[[dict[str, Any]], T],
+    record: Callable[..., T],
 ) -> tuple[list[T], str | None, bool, int]:
-    """A page of the account's rows, each made a `record`: (records, next
-    cursor, has_more, total)."""
+    """A page of the account's rows, each made a `record` of its columns by
+    name: (records, next cursor, has_more, total)."""
     try:
         check_page_size(page_size)
         after = None if cursor is None else _key(cursor)
@@ -42,7 +42,7 @@ def newest_first(
     if has_more:
         last = rows[-1]
         token = encode_cursor({"t": last["created_at"].isoformat(), "id": str(last["id"])})
-    return [record(row) for row in rows], token, has_more, total
+    return [record(**row) for row in rows], token, has_more, total
 
 
 def _key(token: str) -> list[Any]:

@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from psycopg import Cursor
-from psycopg.rows import dict_row
+from psycopg.rows import class_row, dict_row
 from psycopg_pool import ConnectionPool
 
 from adapters.webhooks.intake import insert_deliveries
@@ -70,7 +70,7 @@ class WebhookEndpoints:
                     f"An account has at most {MAX_ENDPOINTS_PER_ACCOUNT} webhook endpoints",
                     max_endpoints=MAX_ENDPOINTS_PER_ACCOUNT,
                 )
-            with conn.cursor(row_factory=dict_row) as cursor:
+            with conn.cursor(row_factory=class_row(Endpoint)) as cursor:
                 cursor.execute(
                     "INSERT INTO webhook_endpoints"
                     " (id, account_id, url, events, description, active, secret)"
@@ -79,10 +79,12 @@ class WebhookEndpoints:
                 )
                 created = cursor.fetchone()
         assert created is not None
-        return Endpoint(**created), secret
+        return created, secret
 
     def get(self, account_id: str, endpoint_id: UUID) -> Endpoint:
-        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cursor:
+        with self._pool.connection() as conn, conn.cursor(
+            row_factory=class_row(Endpoint)
+        ) as cursor:
             cursor.execute(
                 f"SELECT {_COLUMNS} FROM webhook_endpoints WHERE account_id = %s AND id = %s",
                 (account_id, endpoint_id),
@@ -90,7 +92,7 @@ class WebhookEndpoints:
             row = cursor.fetchone()
         if row is None:
             raise NotFound("No such webhook endpoint", id=str(endpoint_id))
-        return Endpoint(**row)
+        return row
 
     def page(
         self, account_id: str, page_size: int, after: str | None
@@ -131,7 +133,9 @@ class WebhookEndpoints:
         params: list[Any] = list(changes.values())
         if changes.get("active") is True:
             assignments += ["disabled_reason = ''", "disabled_at = NULL", "failing_since = NULL"]
-        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cursor:
+        with self._pool.connection() as conn, conn.cursor(
+            row_factory=class_row(Endpoint)
+        ) as cursor:
             cursor.execute(
                 f"UPDATE webhook_endpoints SET {', '.join(assignments)}, updated_at = now()"
                 f" WHERE account_id = %s AND id = %s RETURNING {_COLUMNS}",
@@ -140,7 +144,7 @@ class WebhookEndpoints:
             row = cursor.fetchone()
         if row is None:
             raise NotFound("No such webhook endpoint", id=str(endpoint_id))
-        return Endpoint(**row)
+        return row
 
     def delete(self, account_id: str, endpoint_id: UUID) -> None:
         with self._pool.connection() as conn:
@@ -154,7 +158,9 @@ class WebhookEndpoints:
     def rotate_secret(self, account_id: str, endpoint_id: UUID) -> tuple[Endpoint, str]:
         """A new secret; the current one keeps signing beside it for 24 hours."""
         secret = new_secret()
-        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cursor:
+        with self._pool.connection() as conn, conn.cursor(
+            row_factory=class_row(Endpoint)
+        ) as cursor:
             cursor.execute(
                 "UPDATE webhook_endpoints SET previous_secret = secret, secret = %s,"
                 " previous_secret_until = now() + %s, updated_at = now()"
@@ -164,7 +170,7 @@ class WebhookEndpoints:
             row = cursor.fetchone()
         if row is None:
             raise NotFound("No such webhook endpoint", id=str(endpoint_id))
-        return Endpoint(**row), secret
+        return row, secret
 
     def send_test(self, account_id: str, endpoint_id: UUID, now: datetime) -> UUID:
         """Queue a `ping` for the endpoint, active or not; its event id."""

@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection, AsyncCursor
+from psycopg.rows import dict_row
 
 # How many candidates a claim looks at per place it can fill: the rest of
 # the batch may be held back by the per-target limit.
@@ -46,8 +47,8 @@ _LEASE = """
         attempts = d.attempts + 1, updated_at = now()
     FROM webhook_events ev
     WHERE d.id = ANY(%(ids)s) AND ev.seq = d.event_seq
-    RETURNING d.id, d.kind, d.url, d.target, d.attempts, d.endpoint_id, d.account_id,
-              ev.id, ev.type, ev.body
+    RETURNING d.id, d.kind, d.url, d.target, d.attempts AS attempt, d.endpoint_id,
+              d.account_id, ev.id AS event_id, ev.type AS event_type, ev.body
 """
 _SECRETS = """
     SELECT id, account_id, active, secret,
@@ -96,7 +97,9 @@ async def claim(
     flight per target counting those already in `in_flight`."""
     assert limit >= 1 and per_target_limit >= 1
     saturated = [t for t, n in in_flight.items() if n >= per_target_limit]
-    async with conn.transaction(), conn.cursor() as cursor:
+    async with conn.transaction(), conn.cursor() as cursor, conn.cursor(
+        row_factory=dict_row
+    ) as leasing:
         await cursor.execute(_CANDIDATES, {
             "saturated": saturated,
             "limit": min(MAX_CANDIDATES, limit * CANDIDATES_PER_SLOT),
@@ -112,16 +115,12 @@ async def claim(
             chosen.append(delivery_id)
         if not chosen:
             return []
-        await cursor.execute(_LEASE, {"ids": chosen, "lease": lease_s})
-        rows = await cursor.fetchall()
+        await leasing.execute(_LEASE, {"ids": chosen, "lease": lease_s})
+        rows = await leasing.fetchall()
         secrets = await _secrets(cursor, rows)
+    # Every column but the secrets, which come from the endpoints, by name.
     claimed = [
-        Claimed(
-            id=row[0], kind=row[1], url=row[2], target=row[3], attempt=row[4],
-            endpoint_id=row[5], account_id=row[6], event_id=row[7], event_type=row[8],
-            body=bytes(row[9]), secrets=secrets(row[5], row[6]),
-        )
-        for row in rows
+        Claimed(**row, secrets=secrets(row["endpoint_id"], row["account_id"])) for row in rows
     ]
     claimed.sort(key=lambda c: c.id)
     return claimed
@@ -147,9 +146,9 @@ class _SecretBook:
 
 
 async def _secrets(
-    cursor: AsyncCursor[Any], rows: Sequence[tuple[Any, ...]]
+    cursor: AsyncCursor[Any], rows: Sequence[Mapping[str, Any]]
 ) -> _SecretBook:
-    endpoint_ids = sorted({row[5] for row in rows if row[5] is not None})
-    callback_accounts = sorted({row[6] for row in rows if row[5] is None})
+    endpoint_ids = sorted({row["endpoint_id"] for row in rows if row["endpoint_id"] is not None})
+    callback_accounts = sorted({row["account_id"] for row in rows if row["endpoint_id"] is None})
     await cursor.execute(_SECRETS, (endpoint_ids, callback_accounts))
     return _SecretBook(await cursor.fetchall())

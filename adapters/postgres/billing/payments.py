@@ -4,6 +4,7 @@ positions of the policies that read the event log."""
 
 from __future__ import annotations
 
+from psycopg.rows import class_row
 from psycopg_pool import ConnectionPool
 
 from application.billing.ports import BillingCustomer
@@ -16,13 +17,15 @@ class PostgresBillingStore:
         self._pool = pool
 
     def customer(self, account_id: str) -> BillingCustomer | None:
-        with self._pool.connection() as conn:
-            row = conn.execute(
-                "SELECT customer_ref, payment_method_ref FROM billing_customers"
+        with (
+            self._pool.connection() as conn,
+            conn.cursor(row_factory=class_row(BillingCustomer)) as cur,
+        ):
+            return cur.execute(
+                "SELECT account_id, customer_ref, payment_method_ref FROM billing_customers"
                 " WHERE account_id = %s",
                 (account_id,),
             ).fetchone()
-        return None if row is None else BillingCustomer(account_id, row[0], row[1])
 
     def save_customer(self, account_id: str, customer_ref: str) -> BillingCustomer:
         with self._pool.connection() as conn:

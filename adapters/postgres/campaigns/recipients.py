@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
+from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
@@ -107,13 +108,14 @@ class PostgresCampaignRecipients:
 
     def page(self, campaign_id: UUID, after_seq: int, up_to_seq: int,
              limit: int) -> list[ListedRecipient]:
-        with self._pool.connection() as conn:
-            rows = conn.execute(
+        with self._pool.connection() as conn, conn.cursor(
+            row_factory=class_row(ListedRecipient)
+        ) as cur:
+            return cur.execute(
                 "SELECT seq, phone, variables FROM campaign_recipients"
                 " WHERE campaign_id = %s AND seq > %s AND seq <= %s ORDER BY seq LIMIT %s",
                 (campaign_id, after_seq, up_to_seq, limit),
             ).fetchall()
-        return [ListedRecipient(int(r[0]), r[1], r[2]) for r in rows]
 
     def seqs(self, campaign_id: UUID, after_seq: int, up_to_seq: int, limit: int) -> list[int]:
         with self._pool.connection() as conn:

@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime
 from uuid import UUID
 
+from psycopg.rows import class_row
 from psycopg_pool import ConnectionPool
 
 from application.campaigns.ports import Claim
@@ -22,7 +23,7 @@ _CLAIM = (
     " FROM (SELECT campaign_id FROM campaign_runs"
     "       WHERE due_at <= now() AND (claimed_until IS NULL OR claimed_until < now())"
     "       ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED) AS due"
-    " WHERE r.campaign_id = due.campaign_id RETURNING r.campaign_id, r.swept_seq"
+    " WHERE r.campaign_id = due.campaign_id RETURNING r.campaign_id, r.owner AS token, r.swept_seq"
 )
 
 
@@ -41,9 +42,8 @@ class PostgresCampaignRuns:
 
     def claim(self, owner: str, limit: int, lease_s: float) -> list[Claim]:
         token = f"{owner}/{uuid.uuid4()}"
-        with self._pool.connection() as conn:
-            rows = conn.execute(_CLAIM, (lease_s, token, limit)).fetchall()
-        return [Claim(row[0], token, int(row[1])) for row in rows]
+        with self._pool.connection() as conn, conn.cursor(row_factory=class_row(Claim)) as cur:
+            return cur.execute(_CLAIM, (lease_s, token, limit)).fetchall()
 
     def release(self, claim: Claim, due_at: datetime | None = None) -> None:
         with self._pool.connection() as conn:

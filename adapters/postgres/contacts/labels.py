@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import class_row, dict_row
 from psycopg_pool import ConnectionPool
 
 from application.contacts.ports import Audience, AudienceMember
@@ -90,12 +90,13 @@ class PostgresAudience:
         params = audience_params(account_id, audience)
         with self._pool.connection() as conn:
             check_audience(conn, account_id, audience)
-            rows = conn.execute(
-                "SELECT c.id, c.phone, " + TEMPLATE_VARIABLES_SQL + " FROM contacts c WHERE "
-                + AUDIENCE_CONDITION_SQL + " ORDER BY c.created_at, c.id LIMIT %(limit)s",
-                {**params, "limit": limit + 1},
-            ).fetchall()
-        return [AudienceMember(row[0], row[1], row[2]) for row in rows]
+            with conn.cursor(row_factory=class_row(AudienceMember)) as cur:
+                return cur.execute(
+                    "SELECT c.id AS contact_id, c.phone, " + TEMPLATE_VARIABLES_SQL
+                    + " AS variables FROM contacts c WHERE " + AUDIENCE_CONDITION_SQL
+                    + " ORDER BY c.created_at, c.id LIMIT %(limit)s",
+                    {**params, "limit": limit + 1},
+                ).fetchall()
 
 
 def audience_params(account_id: str, audience: Audience) -> dict[str, Any]:

@@ -18,7 +18,9 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from psycopg.rows import kwargs_row
 from psycopg_pool import ConnectionPool
 
 from adapters.postgres.ttl_cache import TtlCache
@@ -37,7 +39,7 @@ SECRET_RANDOM_BYTES = 32  # 256 bits: see the module's note on hashing
 CACHE_TTL_S = 10.0
 CACHE_MAX_ENTRIES = 100_000
 
-_KEY_COLUMNS = "id, name, key, sandbox, permissions, created_at"
+_KEY_COLUMNS = "id, name, key AS api_key, sandbox, permissions, created_at"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +67,9 @@ def hash_secret(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-def _key_info(row: tuple[object, ...]) -> KeyInfo:
-    key_id, name, api_key, sandbox, permissions, created_at = row
-    assert isinstance(key_id, uuid.UUID) and isinstance(permissions, list)
-    return KeyInfo(key_id, str(name), str(api_key), bool(sandbox), tuple(permissions),
-                   created_at)  # type: ignore[arg-type]
+def _key_info(*, permissions: list[str], **columns: Any) -> KeyInfo:
+    """A key from its columns, by name (a text[] comes back as a list)."""
+    return KeyInfo(**columns, permissions=tuple(permissions))
 
 
 class PostgresApiKeys:
@@ -106,16 +106,17 @@ class PostgresApiKeys:
             ).fetchone()
             assert active is not None
             check_count(int(active[0]))
-            row = conn.execute(
-                "INSERT INTO api_keys"
-                " (id, account_id, key, secret_sha256, sandbox, name, permissions)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s)"
-                f" RETURNING {_KEY_COLUMNS}",
-                (uuid.uuid4(), account_id, api_key, hash_secret(api_secret), sandbox, name,
-                 list(permissions)),
-            ).fetchone()
-        assert row is not None
-        return CreatedKey(_key_info(row), api_secret)
+            with conn.cursor(row_factory=kwargs_row(_key_info)) as cur:
+                info = cur.execute(
+                    "INSERT INTO api_keys"
+                    " (id, account_id, key, secret_sha256, sandbox, name, permissions)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                    f" RETURNING {_KEY_COLUMNS}",
+                    (uuid.uuid4(), account_id, api_key, hash_secret(api_secret), sandbox, name,
+                     list(permissions)),
+                ).fetchone()
+        assert info is not None
+        return CreatedKey(info, api_secret)
 
     def issue(self, account_id: str, *, sandbox: bool, name: str = "") -> IssuedKey:
         """A key with every permission, for operators' tools and tests."""
@@ -126,13 +127,14 @@ class PostgresApiKeys:
         return IssuedKey(created.info.api_key, created.api_secret, sandbox)
 
     def active_keys(self, account_id: str) -> list[KeyInfo]:
-        with self._pool.connection() as conn:
-            rows = conn.execute(
+        with self._pool.connection() as conn, conn.cursor(
+            row_factory=kwargs_row(_key_info)
+        ) as cur:
+            return cur.execute(
                 f"SELECT {_KEY_COLUMNS} FROM api_keys"
                 " WHERE account_id = %s AND revoked_at IS NULL ORDER BY created_at, id",
                 (account_id,),
             ).fetchall()
-        return [_key_info(row) for row in rows]
 
     def revoke_key(self, account_id: str, key_id: uuid.UUID) -> bool:
         with self._pool.connection() as conn:

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from psycopg.rows import class_row
 from psycopg_pool import ConnectionPool
 
 from application.identity.ports import Rotation, RotationResult
@@ -175,13 +176,12 @@ class SessionStates:
             self._items.pop(session_id, None)
 
     def _load(self, session_id: uuid.UUID) -> SessionState | None:
-        with self._pool.connection() as conn:
-            row = conn.execute(
-                "SELECT s.revoked_at IS NULL AND s.expires_at > now(), u.id, u.account_id,"
-                " u.role, u.platform_admin"
+        with self._pool.connection() as conn, conn.cursor(
+            row_factory=class_row(SessionState)
+        ) as cur:
+            return cur.execute(
+                "SELECT s.revoked_at IS NULL AND s.expires_at > now() AS active,"
+                " u.id AS user_id, u.account_id, u.role, u.platform_admin"
                 " FROM user_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = %s",
                 (session_id,),
             ).fetchone()
-        if row is None:
-            return None
-        return SessionState(bool(row[0]), row[1], row[2], row[3], bool(row[4]))

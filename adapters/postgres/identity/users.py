@@ -6,26 +6,13 @@ import uuid
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import class_row
 from psycopg_pool import ConnectionPool
 
 from application.identity.errors import EmailTaken
 from application.identity.ports import NewAccount, NewUser, User
 
 _COLUMNS = "id, account_id, email, name, role, platform_admin, password_hash, created_at"
-
-
-def _user(row: dict[str, Any]) -> User:
-    return User(
-        id=row["id"],
-        account_id=row["account_id"],
-        email=row["email"],
-        name=row["name"],
-        role=row["role"],
-        platform_admin=row["platform_admin"],
-        password_hash=row["password_hash"],
-        created_at=row["created_at"],
-    )
 
 
 class PostgresUsers:
@@ -44,7 +31,7 @@ class PostgresUsers:
                     (account_id, account.name, account.currency, account.default_country,
                      account.timezone),
                 )
-                row = conn.cursor(row_factory=dict_row).execute(
+                row = conn.cursor(row_factory=class_row(User)).execute(
                     "INSERT INTO users (id, account_id, email, name, role, platform_admin,"
                     " password_hash, oidc_subject) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
                     f" RETURNING {_COLUMNS}",
@@ -54,7 +41,7 @@ class PostgresUsers:
         except psycopg.errors.UniqueViolation as error:
             raise EmailTaken("A user with this email exists already") from error
         assert row is not None
-        return _user(row)
+        return row
 
     def by_email(self, email: str) -> User | None:
         return self._one(f"SELECT {_COLUMNS} FROM users WHERE email = %s", (email,))
@@ -79,6 +66,5 @@ class PostgresUsers:
             )
 
     def _one(self, query: str, params: Any) -> User | None:
-        with self._pool.connection() as conn:
-            row = conn.cursor(row_factory=dict_row).execute(query.encode(), params).fetchone()
-        return None if row is None else _user(row)
+        with self._pool.connection() as conn, conn.cursor(row_factory=class_row(User)) as cur:
+            return cur.execute(query.encode(), params).fetchone()

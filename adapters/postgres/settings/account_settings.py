@@ -3,29 +3,15 @@ the trusted mark, rate overrides, and the operators' list of accounts."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from psycopg import sql
-from psycopg.rows import dict_row
+from psycopg.rows import class_row
 from psycopg_pool import ConnectionPool
 
 from application.settings.profile import AccountSettings
 from projections.common import check_page_size, decode_cursor, encode_cursor, keyset_page
 
-_COLUMNS = "id, name, currency, default_country, timezone, trusted, created_at"
+_COLUMNS = "id AS account_id, name, currency, default_country, timezone, trusted, created_at"
 MAX_OVERRIDES_PER_ACCOUNT = 500
-
-
-def _settings(row: dict[str, Any]) -> AccountSettings:
-    return AccountSettings(
-        account_id=row["id"],
-        name=row["name"],
-        currency=row["currency"],
-        default_country=row["default_country"],
-        timezone=row["timezone"],
-        trusted=row["trusted"],
-        created_at=row["created_at"],
-    )
 
 
 class PostgresAccountSettings:
@@ -35,11 +21,12 @@ class PostgresAccountSettings:
         self._pool = pool
 
     def get(self, account_id: str) -> AccountSettings | None:
-        with self._pool.connection() as conn:
-            row = conn.cursor(row_factory=dict_row).execute(
+        with self._pool.connection() as conn, conn.cursor(
+            row_factory=class_row(AccountSettings)
+        ) as cur:
+            return cur.execute(
                 f"SELECT {_COLUMNS} FROM accounts WHERE id = %s", (account_id,)
             ).fetchone()
-        return None if row is None else _settings(row)
 
     def update(
         self, account_id: str, *, name: str | None, timezone: str | None,
@@ -83,12 +70,13 @@ class PostgresAccountSettings:
                 conditions=[sql.SQL("true")], params=[], key=("created_at", "id"),
                 after=after, page_size=page_size,
             )
+        accounts = [AccountSettings(**row) for row in rows]
         token = None
-        if has_more and rows:
-            last = rows[-1]
-            token = encode_cursor({"created_at": last["created_at"].isoformat(),
-                                   "id": last["id"]})
-        return [_settings(row) for row in rows], token, has_more, total
+        if has_more and accounts:
+            last = accounts[-1]
+            token = encode_cursor({"created_at": last.created_at.isoformat(),
+                                   "id": last.account_id})
+        return accounts, token, has_more, total
 
     def rate_overrides(self, account_id: str) -> dict[str, int]:
         with self._pool.connection() as conn:

@@ -7,6 +7,7 @@ import time
 from typing import Any
 from uuid import UUID
 
+from psycopg.rows import kwargs_row
 from psycopg_pool import ConnectionPool
 
 from adapters.postgres.keyset import newest_first
@@ -42,12 +43,13 @@ class PostgresSenderIds:
         )
 
     def get(self, record_id: UUID) -> SenderIdRecord | None:
-        with self._pool.connection() as conn:
-            row = conn.execute(
+        with self._pool.connection() as conn, conn.cursor(
+            row_factory=kwargs_row(_record)
+        ) as cur:
+            return cur.execute(
                 f"SELECT {', '.join(COLUMNS)} FROM sender_ids WHERE id = %s",
                 (record_id,),
             ).fetchone()
-        return None if row is None else _record(dict(zip(COLUMNS, row, strict=True)))
 
     def page(
         self, account_id: str, page_size: int, cursor: str | None
@@ -105,10 +107,6 @@ class PostgresSenderIds:
             self._policies.pop(account_id, None)
 
 
-def _record(row: dict[str, Any]) -> SenderIdRecord:
-    return SenderIdRecord(
-        id=row["id"], account_id=row["account_id"], sender_id=row["sender_id"],
-        kind=row["kind"], status=SenderIdStatus(row["status"]), purpose=row["purpose"],
-        rejection_reason=row["rejection_reason"], created_at=row["created_at"],
-        decided_at=row["decided_at"],
-    )
+def _record(*, status: str, **columns: Any) -> SenderIdRecord:
+    """A request from its columns, by name (its status is stored as text)."""
+    return SenderIdRecord(**columns, status=SenderIdStatus(status))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from psycopg.rows import kwargs_row
 from psycopg_pool import ConnectionPool
 
 from application.settings.notifications import NotificationSettings
@@ -12,21 +13,24 @@ _FLAGS = ("low_balance_email", "delivery_failure_email", "webhook_failure_email"
           "campaign_completed_email", "weekly_usage_email")
 
 
+def _notification_settings(*, recipients: list[str], **flags: bool) -> NotificationSettings:
+    """The settings from their columns, by name (a text[] comes back as a list)."""
+    return NotificationSettings(**flags, recipients=tuple(recipients))
+
+
 class PostgresNotificationSettings:
     def __init__(self, pool: ConnectionPool) -> None:
         self._pool = pool
 
     def get(self, account_id: str) -> NotificationSettings | None:
-        with self._pool.connection() as conn:
-            row = conn.execute(
+        with self._pool.connection() as conn, conn.cursor(
+            row_factory=kwargs_row(_notification_settings)
+        ) as cur:
+            return cur.execute(
                 f"SELECT {', '.join(_FLAGS)}, recipients FROM notification_settings"
                 " WHERE account_id = %s",
                 (account_id,),
             ).fetchone()
-        if row is None:
-            return None
-        flags = dict(zip(_FLAGS, row[: len(_FLAGS)], strict=True))
-        return NotificationSettings(**flags, recipients=tuple(row[len(_FLAGS)]))
 
     def put(self, account_id: str, settings: NotificationSettings) -> None:
         values = [getattr(settings, name) for name in _FLAGS]

@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from psycopg.errors import UniqueViolation
+from psycopg.rows import kwargs_row
 from psycopg_pool import ConnectionPool
 
 from adapters.postgres.keyset import newest_first
@@ -33,10 +34,11 @@ class PostgresTemplates:
         )
 
     def get(self, account_id: str, template_id: UUID) -> SavedTemplate | None:
-        with self._pool.connection() as conn:
-            row = conn.execute(_SELECT + " WHERE id = %s AND account_id = %s",
+        with self._pool.connection() as conn, conn.cursor(
+            row_factory=kwargs_row(_template)
+        ) as cur:
+            return cur.execute(_SELECT + " WHERE id = %s AND account_id = %s",
                                (template_id, account_id)).fetchone()
-        return None if row is None else _template(dict(zip(COLUMNS, row, strict=True)))
 
     def replace(self, template: SavedTemplate) -> bool:
         try:
@@ -69,9 +71,6 @@ def _name_taken(name: str) -> Conflict:
     return Conflict("The account already has a template with this name", name=name)
 
 
-def _template(row: dict[str, Any]) -> SavedTemplate:
-    return SavedTemplate(
-        id=row["id"], account_id=row["account_id"], name=row["name"], content=row["content"],
-        variables=tuple(row["variables"]), created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+def _template(*, variables: list[str], **columns: Any) -> SavedTemplate:
+    """A template from its columns, by name (a text[] comes back as a list)."""
+    return SavedTemplate(**columns, variables=tuple(variables))
