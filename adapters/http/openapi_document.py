@@ -29,7 +29,7 @@ from litestar.routes import HTTPRoute
 
 from adapters.http.bodies import ErrorResponse
 from adapters.http.form_bodies import FORM_PATHS, FORM_TYPE
-from adapters.http.identity.oauth import AccessTokenRequest
+from adapters.http.identity.schemas import AccessTokenRequest
 from adapters.http.middleware.idempotency import MAX_KEY_LENGTH
 
 REF_TEMPLATE = "#/components/schemas/{name}"

@@ -10,9 +10,9 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from adapters.http.billing.schemas import CountryUsageOut, TransactionOut, UsageOut
 from adapters.http.bodies import Envelope, Page
 from adapters.http.injected import RequestMeta, Service
-from adapters.http.messages.schemas import CountryUsageOut, TransactionOut, UsageOut
 from adapters.http.middleware.auth import require_permission
 from adapters.http.pagination import (
     DEFAULT_PAGE_SIZE,

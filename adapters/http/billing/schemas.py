@@ -94,3 +94,39 @@ class InvoiceOut(msgspec.Struct):
     usage_by_country: list[InvoiceUsageOut] = msgspec.field(default_factory=list)
 
 
+class TransactionOut(msgspec.Struct, kw_only=True):
+    """One statement line, newest first. `amount` is signed from the customer's
+    side; `balance_change_micros` is 0 for RESERVATION and REFUND, which only
+    move money between spendable funds and holds."""
+
+    id: str
+    type: str
+    amount: int  # minor units, the size rounded up; amount_micros is exact
+    amount_micros: int
+    balance_change_micros: int
+    balance_after: int  # minor units, floored
+    balance_after_micros: int
+    reserved_after_micros: int
+    currency: str
+    reference: str
+    description: str
+    created_at: datetime
+
+
+class CountryUsageOut(msgspec.Struct):
+    country: str
+    messages: int
+    segments: int
+    cost_micros: int
+    cost: int
+
+
+class UsageOut(msgspec.Struct, kw_only=True):
+    month: str
+    currency: str
+    sandbox: bool
+    messages: int
+    segments: int
+    cost_micros: int
+    cost: int
+    by_country: list[CountryUsageOut]

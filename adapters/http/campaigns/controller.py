@@ -15,9 +15,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from adapters.http.bodies import Envelope, Page
 from adapters.http.campaigns.commands import create_campaign
-from adapters.http.campaigns.schemas import CampaignCreateIn, CampaignStateOut
+from adapters.http.campaigns.schemas import CampaignCreateIn, CampaignOut, CampaignStateOut
 from adapters.http.injected import RequestMeta, Service
-from adapters.http.messages.schemas import CampaignOut, StatusCounts
+from adapters.http.messages.schemas import StatusCounts
 from adapters.http.pagination import (
     DEFAULT_PAGE_SIZE,
     PageCursor,

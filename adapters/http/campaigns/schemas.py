@@ -13,6 +13,7 @@ from uuid import UUID
 import msgspec
 
 from adapters.http.bodies import NO_NUL, Request
+from adapters.http.messages.schemas import StatusCounts
 from adapters.http.sms.schemas import Body, BulkRecipientIn, ClientRef, SenderId
 
 IdList = Annotated[list[str], msgspec.Meta(max_length=10_000)]
@@ -76,3 +77,42 @@ class RecipientsAddedOut(msgspec.Struct, kw_only=True):
     listed: int  # on the list now
 
 
+class CampaignOut(msgspec.Struct, kw_only=True):
+    id: str
+    campaign_id: str
+    kind: str | None  # batch or campaign
+    name: str | None
+    sender: str | None
+    client_ref: str | None
+    sandbox: bool
+    status: str  # the campaign's own state: draft, running, completed, failed
+    failure_reason: str | None
+    accepted: int
+    rejected: int
+    messages: StatusCounts
+    messages_total: int
+    # The price of the accepted messages, as reserved when they were accepted.
+    total_cost_micros: int
+    total_cost: int
+    currency: str
+    created_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    failed_at: datetime | None
+    updated_at: datetime
+    # The review workflow of full campaigns (a bulk batch leaves these at
+    # their zero values).
+    schedule_at: datetime | None = None
+    reason: str | None = None  # why it was paused, rejected, cancelled or failed
+    listed: int = 0
+    recipients: int = 0  # frozen at submission
+    processed: int = 0  # accepted + rejected so far
+    opted_out: int = 0
+    cost_so_far_micros: int = 0
+    cost_so_far: int = 0
+    eta_seconds: int | None = None  # while sending, from the rate so far
+    submitted_at: datetime | None = None
+    approved_at: datetime | None = None
+    rejected_at: datetime | None = None
+    paused_at: datetime | None = None
+    cancelled_at: datetime | None = None

@@ -10,14 +10,14 @@ permissions, mode and rate limit; it dies with its key.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any, Literal
+from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
 from litestar import Controller, Request, Response, post
 from litestar.exceptions import NotAuthorizedException, ValidationException
 
-from adapters.http.bodies import NO_NUL
+from adapters.http.identity.schemas import AccessTokenRequest, AccessTokenResponse
 from adapters.http.injected import Service
 from adapters.http.middleware.address_limits import (
     FAILED_KEYS_MESSAGE,
@@ -25,30 +25,12 @@ from adapters.http.middleware.address_limits import (
     TooManyAttempts,
     error_with_retry_after,
 )
-from adapters.http.middleware.credentials import MAX_CREDENTIAL_LENGTH
 from adapters.postgres.identity.access_tokens import IssuedToken
 from adapters.postgres.identity.accounts import PostgresAccounts
 from domain.errors import DomainError
 
 MAX_TOKEN_REQUEST_BYTES = 4096
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-
-Credential = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=MAX_CREDENTIAL_LENGTH, pattern=NO_NUL)
-]
-
-
-class AccessTokenRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    client_id: Credential
-    client_secret: Credential
-    grant_type: Literal["client_credentials"] = "client_credentials"
-
-
-class AccessTokenResponse(msgspec.Struct):
-    access_token: str
-    token_type: str
-    expires_in: int
-
 
 def _decode(content_type: str, body: bytes) -> AccessTokenRequest:
     if len(body) > MAX_TOKEN_REQUEST_BYTES:

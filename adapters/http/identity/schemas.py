@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from adapters.http.bodies import NO_NUL, Meta, Request
+from adapters.http.middleware.credentials import MAX_CREDENTIAL_LENGTH
 from domain.api_keys import MAX_KEY_NAME_LENGTH, PERMISSIONS
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=NO_NUL)]
@@ -232,3 +233,19 @@ class RevokedApiKeyOut(msgspec.Struct):
     revoked: bool
 
 
+# OAuth 2.0 client credentials (seed 004): its own shapes, not the envelope.
+Credential = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=MAX_CREDENTIAL_LENGTH, pattern=NO_NUL)
+]
+
+
+class AccessTokenRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    client_id: Credential
+    client_secret: Credential
+    grant_type: Literal["client_credentials"] = "client_credentials"
+
+
+class AccessTokenResponse(msgspec.Struct):
+    access_token: str
+    token_type: str
+    expires_in: int
