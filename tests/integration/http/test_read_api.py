@@ -15,34 +15,16 @@ import pytest
 from litestar.testing import TestClient
 
 from adapters.bootstrap.container import Container
-from adapters.eventstore.envelopes import envelopes_of
 from adapters.http.app import create_app
 from application.delivery.outcomes import Outcome, OutcomeKind
 from application.sending.send import BulkRecipient, SendBulk, SendMessage
 from domain.messaging.status import MessageStatus
 from domain.wallet import TopUpSource
-from projections.registry import ALL_PROJECTIONS
 from tests.support.accounts import Account, new_account
+from tests.support.projections import project_everything
 from tests.support.senders import approve_sender
 
 GB_PRICE_MICROS = 34_800  # the default GBP card's price of one GB segment
-NOTIFICATION_PAGE = 10_000
-
-
-def project_everything(container: Container) -> None:
-    notifications: list[Any] = []
-    start = 1
-    while True:
-        page = container.app.recorder.select_notifications(start, NOTIFICATION_PAGE)
-        notifications.extend(page)
-        if len(page) < NOTIFICATION_PAGE:
-            break
-        start = page[-1].id + 1
-    envelopes = envelopes_of(container.app.mapper, notifications)
-    with container.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-        for p in ALL_PROJECTIONS:
-            cur.execute(f"TRUNCATE {', '.join(p.tables)}")
-            p.apply(cur, [e for e in envelopes if e.type in p.event_types])
 
 
 def send(

@@ -25,9 +25,9 @@ from application.delivery.carriers import DeliveryReceipt
 from application.delivery.dispatching import Dispatcher
 from application.delivery.routing import RouteBook
 from domain.message import Message
-from tests.integration.http.test_read_api import project_everything
 from tests.integration.webhooks.support import feed, intake_runner, rows
 from tests.support.accounts import Account, new_account
+from tests.support.projections import project_everything
 
 
 def test_the_send_answers_message_id_beside_id_and_message_id(

@@ -33,7 +33,7 @@ from application.delivery.routing import RouteBook
 from domain import ids
 from domain.message import Message
 from domain.wallet import TopUpSource
-from tests.integration.http.test_read_api import project_everything
+from tests.support.projections import project_everything
 from tests.support.senders import approve_sender
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -28,8 +28,8 @@ from tests.integration.http.surface.conftest import (
     http_routes,
     route_methods,
 )
-from tests.integration.http.test_read_api import project_everything
 from tests.support.owner_keys import new_account
+from tests.support.projections import project_everything
 
 Headers = dict[str, str]
 # (client, container, owner's headers) -> (id, the resource as its owner sees it)

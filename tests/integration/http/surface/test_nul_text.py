@@ -12,7 +12,7 @@ from litestar.testing import TestClient
 
 from adapters.bootstrap.container import Container
 from tests.integration.http.surface.conftest import assert_envelope
-from tests.integration.http.test_read_api import project_everything
+from tests.support.projections import project_everything
 
 SEND = {"to": "+447700900123", "from": "Acme", "body": "ab"}
 CASES: list[tuple[str, str, Any]] = [

@@ -10,8 +10,8 @@ from litestar.testing import TestClient
 from adapters.bootstrap.container import Container
 from domain import ids
 from domain.wallet import TopUpSource
-from tests.integration.http.test_read_api import project_everything
 from tests.integration.identity.users.conftest import bearer, register
+from tests.support.projections import project_everything
 from tests.support.senders import approve_sender
 
 
