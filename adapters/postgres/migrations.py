@@ -18,6 +18,7 @@ from adapters.postgres.schema import (
     billing,
     contacts,
     core,
+    delivery,
     identity,
     send_surface,
     webhooks,
@@ -39,6 +40,7 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     + billing.MIGRATIONS
     + contacts.MIGRATIONS
     + api_keys.MIGRATIONS
+    + delivery.MIGRATIONS
 )
 
 
