@@ -45,6 +45,10 @@ RETRY_MAX_S = 30.0
 RECEIPT_FLUSH_S = 0.1
 RECEIPT_BATCH_MAX = 2000
 PARKED_RETRY_S = 1.0
+# How often the receipts HTTP carriers posted are looked for. Not every
+# round: that would add a query to the loop that settles SMPP receipts ten
+# times a second, whether or not any HTTP carrier is configured.
+RECEIVED_POLL_S = 0.5
 SWEEP_INTERVAL_S = 10.0
 RECEIPT_BUFFER_MAX = 20_000
 
@@ -72,13 +76,17 @@ class ReceiptCollector:
         await asyncio.to_thread(self._inbound.receive, message)
 
     async def run(self, stop: asyncio.Event) -> None:
-        since_parked_s, since_sweep_s = 0.0, 0.0
+        since_parked_s, since_sweep_s, since_received_s = 0.0, 0.0, 0.0
         while not stop.is_set():
             await _sleep_unless(stop, RECEIPT_FLUSH_S)
             since_parked_s += RECEIPT_FLUSH_S
             since_sweep_s += RECEIPT_FLUSH_S
+            since_received_s += RECEIPT_FLUSH_S
             try:
-                await self.flush()
+                await self._flush_buffer()
+                if since_received_s >= RECEIVED_POLL_S:
+                    since_received_s = 0.0
+                    await self._settle_received()
                 if since_parked_s >= PARKED_RETRY_S:
                     since_parked_s = 0.0
                     await asyncio.to_thread(self._processor.retry_parked)
@@ -90,12 +98,20 @@ class ReceiptCollector:
         await self.flush()
 
     async def flush(self) -> None:
+        """Settle every receipt held: those carriers handed over here, then
+        those HTTP carriers posted."""
+        await self._flush_buffer()
+        await self._settle_received()
+
+    async def _flush_buffer(self) -> None:
         while self._buffer:
             batch = self._buffer[:RECEIPT_BATCH_MAX]
             await asyncio.to_thread(self._processor.process, batch)
             del self._buffer[: len(batch)]
             self._room.set()
-        # Then those HTTP carriers posted: a full batch means more may wait.
+
+    async def _settle_received(self) -> None:
+        # A full batch means more may wait.
         settled = RECEIPT_BATCH_MAX
         while settled == RECEIPT_BATCH_MAX:
             settled = await asyncio.to_thread(self._processor.settle_received, RECEIPT_BATCH_MAX)
