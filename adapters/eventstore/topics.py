@@ -3,15 +3,16 @@
 A stored event names its class by topic (`module:QualName`), and the rows
 keep the topic they were written under. The domain lists the topics its
 moved classes had; here they are registered with the library, so that
-resolving an old topic finds today's class, and reads that select rows by
-topic can ask for every topic a class was stored under.
+resolving an old topic finds today's class. Reads that select rows by topic
+ask `application.ledger.topics.stored_topics` for every topic a class was
+stored under.
 """
 
 from __future__ import annotations
 
-from eventsourcing.utils import get_topic, register_topic
+from eventsourcing.utils import register_topic
 
-from domain.wallet import FORMER_TOPICS, former_topics
+from domain.wallet import FORMER_TOPICS
 
 
 def register_former_topics() -> None:
@@ -19,7 +20,3 @@ def register_former_topics() -> None:
     for topic, event_class in FORMER_TOPICS.items():
         register_topic(topic, event_class)
 
-
-def stored_topics(event_class: type) -> list[str]:
-    """Every topic rows of `event_class` may carry: today's first."""
-    return [get_topic(event_class), *former_topics(event_class)]

@@ -14,7 +14,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 from psycopg import Connection, sql
 from psycopg_pool import ConnectionPool
 
-from adapters.eventstore.topics import stored_topics
+from application.ledger.topics import stored_topics
 from domain.published import CONTRACTS
 from projections.base import Projection
 

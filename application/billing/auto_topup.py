@@ -14,25 +14,22 @@ import logging
 from dataclasses import dataclass
 from uuid import UUID
 
-from eventsourcing.utils import get_topic
-
 from application.billing.payments import PURPOSE_AUTO_TOP_UP, PURPOSE_SETUP, BillingService
 from application.billing.ports import BillingStore, PaymentGateway, PolicyPositions
 from application.errors import Conflict, PaymentsUnavailable
 from application.ledger.app import LedgerApplication
+from application.ledger.topics import stored_topics
 from domain import ids
 from domain.money import micros_to_minor_units_ceiling, minor_units_to_micros
 from domain.receipt import TopUpReceipt
-from domain.wallet import TopUpSource, Wallet, former_topics
+from domain.wallet import TopUpSource, Wallet
 
 log = logging.getLogger(__name__)
 
 POSITION_NAME = "auto_topup"
 MAX_REQUESTS_PER_RUN = 100
 # Requests written before the event moved into Wallet keep their old topic.
-_REQUEST_TOPICS = [
-    get_topic(Wallet.AutoTopUpRequested), *former_topics(Wallet.AutoTopUpRequested)
-]
+_REQUEST_TOPICS = stored_topics(Wallet.AutoTopUpRequested)
 
 
 @dataclass(frozen=True, slots=True)

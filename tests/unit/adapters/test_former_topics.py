@@ -12,8 +12,8 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
 
 from adapters.eventstore.mapper import MsgspecMapper
-from adapters.eventstore.topics import stored_topics
 from adapters.projector.status import topics_of
+from application.ledger.topics import stored_topics
 from domain.wallet import Wallet, verify_entry
 from projections.wallet_transactions import WalletTransactions
 
